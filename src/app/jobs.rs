@@ -1,0 +1,99 @@
+//! Background jobs of the GUI (corpus loading, demo generation, folder picker): each runs on a
+//! named thread and sends one result back; the sender wakes the UI.
+
+use std::path::PathBuf;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use eframe::egui;
+
+use crate::corpus::{self, CorpusType, Manifest};
+
+/// A finished background job.
+pub enum JobResult {
+    /// A corpus was read (or not).
+    Corpus(Result<Manifest, String>),
+    /// The demo corpus was written; the folder to open.
+    Demo(Result<PathBuf, String>),
+    /// The folder picker returned.
+    Picked(Option<PathBuf>),
+    /// The folder picker could not open.
+    PickerFailed(String),
+}
+
+/// Spawner + result channel.
+pub struct Jobs {
+    tx: Sender<JobResult>,
+    rx: Receiver<JobResult>,
+    data_dir: PathBuf,
+}
+
+impl Jobs {
+    /// Jobs writing generated data under `data_dir`.
+    pub fn new(data_dir: PathBuf) -> Self {
+        let (tx, rx) = unbounded();
+        Self { tx, rx, data_dir }
+    }
+
+    fn spawn(
+        &self,
+        name: &str,
+        ctx: &egui::Context,
+        job: impl FnOnce() -> JobResult + Send + 'static,
+    ) {
+        let tx = self.tx.clone();
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+                    .unwrap_or_else(|_| JobResult::Corpus(Err("background job panicked".into())));
+                let _ = tx.send(r);
+                ctx.request_repaint();
+            });
+        if let Err(e) = spawned {
+            let _ = self.tx.send(JobResult::Corpus(Err(format!(
+                "cannot start a thread: {e}"
+            ))));
+        }
+    }
+
+    /// Reads a corpus folder.
+    pub fn load_corpus(&self, dir: PathBuf, corpus_type: Option<CorpusType>, ctx: &egui::Context) {
+        self.spawn("ser-corpus", ctx, move || {
+            JobResult::Corpus(corpus::load(&dir, corpus_type).map_err(|e| e.to_string()))
+        });
+    }
+
+    /// Writes the demo corpus (unless already there) and returns its EMODB-named part.
+    pub fn create_demo(&self, ctx: &egui::Context) {
+        let out = self.data_dir.join("demo-corpus");
+        self.spawn("ser-demo", ctx, move || {
+            let emodb = out.join("emodb");
+            if corpus::load(&emodb, None).is_ok_and(|m| !m.utterances.is_empty()) {
+                return JobResult::Demo(Ok(emodb));
+            }
+            JobResult::Demo(corpus::demo::generate(&out, &Default::default()).map(|d| d.emodb_dir))
+        });
+    }
+
+    /// Opens the native folder picker off the UI thread.
+    pub fn browse(&self, ctx: &egui::Context) {
+        self.spawn("ser-picker", ctx, || {
+            match std::panic::catch_unwind(|| {
+                rfd::FileDialog::new()
+                    .set_title("Open corpus folder")
+                    .pick_folder()
+            }) {
+                Ok(p) => JobResult::Picked(p),
+                Err(_) => JobResult::PickerFailed(
+                    "no file dialog available here — type the folder path instead".into(),
+                ),
+            }
+        });
+    }
+
+    /// Results that arrived since the last call.
+    pub fn poll(&self) -> Vec<JobResult> {
+        self.rx.try_iter().collect()
+    }
+}

@@ -1,0 +1,269 @@
+//! The egui application. Panels read the view state and emit [`AppCommand`]s; commands are
+//! handled in one place ([`WorkbenchApp::handle`]); background work (corpus loading, demo
+//! generation, training) runs on named threads and reports through channels that the UI drains
+//! at the start of every frame, so no frame ever waits on work.
+
+pub mod confusion;
+pub mod corpora;
+pub mod jobs;
+pub mod results;
+pub mod training;
+
+use std::path::PathBuf;
+
+use eframe::egui;
+
+use crate::corpus::CorpusType;
+use crate::train::Preset;
+use corpora::CorporaPanel;
+use jobs::{JobResult, Jobs};
+use results::ResultsPanel;
+use training::TrainingPanel;
+
+/// Which panel fills the central area.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    /// Corpora.
+    Corpora,
+    /// Training.
+    Training,
+    /// Results.
+    Results,
+}
+
+/// Everything a panel may ask the app to do.
+#[derive(Clone, Debug)]
+pub enum AppCommand {
+    /// Read a corpus folder in the background.
+    LoadCorpus {
+        /// Folder.
+        dir: PathBuf,
+        /// Type override.
+        corpus_type: Option<CorpusType>,
+    },
+    /// Open the folder picker (on a helper thread).
+    BrowseCorpus,
+    /// Generate the demo corpus and open its EMODB-named part; optionally start training.
+    CreateDemo {
+        /// Start the demo preset once the corpus is loaded.
+        then_train: bool,
+    },
+    /// Start training with the chosen preset on the loaded corpus.
+    StartTraining,
+    /// Pause / resume / stop the running worker.
+    Control(crate::train::Control),
+    /// Switch panel.
+    Show(Tab),
+}
+
+/// Where the app keeps generated data: `$SER_WORKBENCH_DATA`, else `~/.local/share/ser-workbench`,
+/// else `./ser-workbench-data`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("SER_WORKBENCH_DATA") {
+        return PathBuf::from(p);
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        return PathBuf::from(h).join(".local/share/ser-workbench");
+    }
+    PathBuf::from("ser-workbench-data")
+}
+
+/// The application state.
+pub struct WorkbenchApp {
+    /// Selected panel.
+    pub tab: Tab,
+    /// Corpora panel.
+    pub corpora: CorporaPanel,
+    /// Training panel (owns the worker handle).
+    pub training: TrainingPanel,
+    /// Results panel.
+    pub results: ResultsPanel,
+    jobs: Jobs,
+    pending: Vec<AppCommand>,
+    train_after_load: bool,
+    ctx: egui::Context,
+    /// Last error shown in the status bar.
+    pub status: String,
+}
+
+impl WorkbenchApp {
+    /// Creates the app. `demo` queues "create demo corpus, then train".
+    pub fn new(cc: &eframe::CreationContext<'_>, demo: bool) -> Self {
+        Self::with_options(
+            cc.egui_ctx.clone(),
+            demo,
+            Preset::builtin(),
+            default_data_dir(),
+        )
+    }
+
+    /// Creates the app with explicit presets and data folder (tests use small ones).
+    pub fn with_options(
+        ctx: egui::Context,
+        demo: bool,
+        presets: Vec<Preset>,
+        data_dir: PathBuf,
+    ) -> Self {
+        let mut pending = Vec::new();
+        if demo {
+            pending.push(AppCommand::CreateDemo { then_train: true });
+        }
+        Self {
+            tab: Tab::Corpora,
+            corpora: CorporaPanel::default(),
+            training: TrainingPanel::new(presets, data_dir.join("cache")),
+            results: ResultsPanel::default(),
+            jobs: Jobs::new(data_dir),
+            pending,
+            train_after_load: false,
+            ctx,
+            status: String::new(),
+        }
+    }
+
+    /// Handles one command.
+    pub fn handle(&mut self, cmd: AppCommand) {
+        match cmd {
+            AppCommand::LoadCorpus { dir, corpus_type } => {
+                self.corpora.loading = true;
+                self.corpora.path = dir.display().to_string();
+                self.jobs.load_corpus(dir, corpus_type, &self.ctx);
+            }
+            AppCommand::BrowseCorpus => self.jobs.browse(&self.ctx),
+            AppCommand::CreateDemo { then_train } => {
+                self.corpora.loading = true;
+                self.train_after_load = then_train;
+                self.jobs.create_demo(&self.ctx);
+            }
+            AppCommand::StartTraining => match &self.corpora.manifest {
+                Some(m) => {
+                    let ctx = self.ctx.clone();
+                    match self.training.start(m.root.clone(), ctx) {
+                        Ok(()) => {
+                            self.results.follow_latest();
+                            self.tab = Tab::Training;
+                        }
+                        Err(e) => self.status = e,
+                    }
+                }
+                None => self.status = "open a corpus first (Corpora panel)".into(),
+            },
+            AppCommand::Control(c) => self.training.control(c),
+            AppCommand::Show(t) => self.tab = t,
+        }
+    }
+
+    /// Drains background results and training events (bounded work per frame).
+    pub fn drain(&mut self) {
+        for r in self.jobs.poll() {
+            match r {
+                JobResult::Corpus(Ok(m)) => {
+                    self.corpora.loading = false;
+                    self.corpora.error = None;
+                    self.status = format!(
+                        "loaded {} ({} utterances)",
+                        m.root.display(),
+                        m.utterances.len()
+                    );
+                    self.corpora.set_manifest(m);
+                    if std::mem::take(&mut self.train_after_load) {
+                        self.training.select_preset("demo");
+                        self.pending.push(AppCommand::StartTraining);
+                    }
+                }
+                JobResult::Corpus(Err(e)) => {
+                    self.corpora.loading = false;
+                    self.corpora.error = Some(e.clone());
+                    self.train_after_load = false;
+                    self.status = e;
+                }
+                JobResult::Demo(Ok(dir)) => {
+                    self.pending.push(AppCommand::LoadCorpus {
+                        dir,
+                        corpus_type: None,
+                    });
+                }
+                JobResult::Demo(Err(e)) => {
+                    self.corpora.loading = false;
+                    self.status = e;
+                }
+                JobResult::Picked(Some(dir)) => {
+                    self.corpora.path = dir.display().to_string();
+                    self.pending.push(AppCommand::LoadCorpus {
+                        dir,
+                        corpus_type: self.corpora.corpus_type,
+                    });
+                }
+                JobResult::Picked(None) => {}
+                JobResult::PickerFailed(e) => self.status = e,
+            }
+        }
+        self.training.drain(std::time::Duration::from_millis(8));
+    }
+
+    fn status_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new(self.training.backend_line()).small());
+            ui.separator();
+            ui.label(egui::RichText::new(&self.status).small());
+        });
+    }
+}
+
+impl eframe::App for WorkbenchApp {
+    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.drain();
+        for cmd in std::mem::take(&mut self.pending) {
+            self.handle(cmd);
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let mut cmds = Vec::new();
+        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
+        egui::Panel::left("nav")
+            .resizable(false)
+            .exact_size(130.0)
+            .show(ui, |ui| {
+                ui.heading("SER Workbench");
+                ui.separator();
+                for (tab, name) in [
+                    (Tab::Corpora, "Corpora"),
+                    (Tab::Training, "Training"),
+                    (Tab::Results, "Results"),
+                ] {
+                    if ui.selectable_label(self.tab == tab, name).clicked() {
+                        cmds.push(AppCommand::Show(tab));
+                    }
+                }
+                ui.separator();
+                ui.label(egui::RichText::new(self.training.short_state()).small());
+            });
+        egui::CentralPanel::default().show(ui, |ui| match self.tab {
+            Tab::Corpora => self.corpora.ui(ui, &mut cmds),
+            Tab::Training => self
+                .training
+                .ui(ui, &mut cmds, self.corpora.manifest.as_ref()),
+            Tab::Results => self.results.ui(ui, &self.training.view),
+        });
+        for c in cmds {
+            self.handle(c);
+        }
+    }
+}
+
+/// Starts the native window.
+pub fn run_native(demo: bool) -> Result<(), String> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_inner_size([1280.0, 820.0])
+            .with_title("SER Workbench"),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "SER Workbench",
+        options,
+        Box::new(move |cc| Ok(Box::new(WorkbenchApp::new(cc, demo)))),
+    )
+    .map_err(|e| format!("cannot open the window: {e}"))
+}

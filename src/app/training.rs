@@ -1,0 +1,531 @@
+//! Training panel: preset, protocol and seed; start / pause / stop; progress with ETA; live loss
+//! and accuracy curves per fold. Owns the worker handle and the view of its events.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
+
+use super::AppCommand;
+use crate::corpus::Manifest;
+use crate::eval::ClassificationReport;
+use crate::train::{
+    BackendChoice, Control, EpochMetrics, Event, Preset, RunRequest, RunState, TrainHandle,
+    spawn_training,
+};
+
+/// Everything known about the current (or last) run, built from worker events.
+#[derive(Default)]
+pub struct TrainingView {
+    /// Latest state.
+    pub state: Option<RunState>,
+    /// Run folder.
+    pub run_dir: Option<PathBuf>,
+    /// Class names.
+    pub classes: Vec<String>,
+    /// Fold names.
+    pub folds: Vec<String>,
+    /// Speaker independence label.
+    pub independence: String,
+    /// Leakage verdicts.
+    pub leakage: Vec<String>,
+    /// Backend line.
+    pub backend: String,
+    /// Epochs per fold (upper bound).
+    pub epochs: usize,
+    /// Feature extraction (done, total, cached).
+    pub features: (usize, usize, usize),
+    /// Current (fold, epoch, step, steps per epoch).
+    pub position: (usize, usize, usize, usize),
+    /// Epoch metrics, in arrival order.
+    pub epoch_metrics: Vec<EpochMetrics>,
+    /// Test reports per finished fold.
+    pub fold_reports: Vec<(usize, ClassificationReport)>,
+    /// Pooled test report.
+    pub pooled: Option<ClassificationReport>,
+    /// Log lines.
+    pub log: Vec<String>,
+    /// When training started.
+    pub started: Option<Instant>,
+}
+
+impl TrainingView {
+    /// Applies one worker event.
+    pub fn apply(&mut self, ev: Event) {
+        match ev {
+            Event::State(s) => {
+                if let RunState::Failed(m) = &s {
+                    self.log.push(format!("FAILED: {m}"));
+                }
+                self.state = Some(s);
+            }
+            Event::Log(l) => self.log.push(l),
+            Event::Plan {
+                run_dir,
+                classes,
+                folds,
+                independence,
+                leakage,
+                backend,
+                epochs,
+            } => {
+                self.run_dir = Some(run_dir);
+                self.classes = classes;
+                self.folds = folds;
+                self.independence = independence;
+                self.leakage = leakage;
+                self.backend = backend;
+                self.epochs = epochs;
+            }
+            Event::Features {
+                done,
+                total,
+                cached,
+            } => self.features = (done, total, cached),
+            Event::Step {
+                fold,
+                epoch,
+                step,
+                steps_per_epoch,
+                ..
+            } => self.position = (fold, epoch, step, steps_per_epoch),
+            Event::Epoch(m) => self.epoch_metrics.push(m),
+            Event::FoldDone { fold, report } => self.fold_reports.push((fold, *report)),
+            Event::Finished { report, .. } => self.pooled = Some(*report),
+        }
+    }
+
+    /// Fraction of the run done (folds × epochs upper bound; early stopping ends folds sooner).
+    pub fn progress(&self) -> f32 {
+        let n_folds = self.folds.len().max(1) as f64;
+        if matches!(self.state, Some(RunState::Finished)) {
+            return 1.0;
+        }
+        let (fold, epoch, step, spe) = self.position;
+        if spe == 0 {
+            return 0.0;
+        }
+        let folds_done = self.fold_reports.len() as f64;
+        let in_fold = if self.fold_reports.iter().any(|(f, _)| *f == fold) {
+            0.0
+        } else {
+            ((epoch.saturating_sub(1) * spe + step) as f64 / (self.epochs.max(1) * spe) as f64)
+                .min(1.0)
+        };
+        ((folds_done + in_fold) / n_folds).min(1.0) as f32
+    }
+
+    /// Whether a worker is active.
+    pub fn running(&self) -> bool {
+        matches!(
+            self.state,
+            Some(RunState::Started | RunState::Paused | RunState::Resumed)
+        )
+    }
+}
+
+/// The Training panel.
+pub struct TrainingPanel {
+    presets: Vec<Preset>,
+    selected: usize,
+    /// Protocol text (empty = the preset's).
+    pub protocol: String,
+    /// Seed.
+    pub seed: u64,
+    /// Epochs per fold.
+    pub epochs: usize,
+    /// Backend choice.
+    pub backend: BackendChoice,
+    cache_dir: PathBuf,
+    handle: Option<TrainHandle>,
+    /// View of the current run.
+    pub view: TrainingView,
+}
+
+impl TrainingPanel {
+    /// Panel with these presets; features are cached under `cache_dir`.
+    pub fn new(presets: Vec<Preset>, cache_dir: PathBuf) -> Self {
+        let mut p = Self {
+            presets,
+            selected: 0,
+            protocol: String::new(),
+            seed: 42,
+            epochs: 10,
+            backend: BackendChoice::Auto,
+            cache_dir,
+            handle: None,
+            view: TrainingView::default(),
+        };
+        p.apply_preset_defaults();
+        p
+    }
+
+    fn apply_preset_defaults(&mut self) {
+        if let Some(pr) = self.presets.get(self.selected) {
+            self.protocol = pr.training.protocol.clone();
+            self.seed = pr.training.seed;
+            self.epochs = pr.training.epochs;
+        }
+    }
+
+    /// Selects a preset by name (no-op when absent).
+    pub fn select_preset(&mut self, name: &str) {
+        if let Some(i) = self.presets.iter().position(|p| p.name == name) {
+            self.selected = i;
+            self.apply_preset_defaults();
+        }
+    }
+
+    /// Starts a run on `corpus_dir`.
+    pub fn start(&mut self, corpus_dir: PathBuf, ctx: egui::Context) -> Result<(), String> {
+        if self.view.running() {
+            return Err("a run is already in progress".into());
+        }
+        let mut preset = self
+            .presets
+            .get(self.selected)
+            .cloned()
+            .ok_or("no preset selected")?;
+        preset.training.epochs = self.epochs.max(1);
+        let protocol = self.protocol.trim().to_string();
+        protocol.parse::<crate::corpus::Protocol>()?;
+        let req = RunRequest {
+            preset,
+            corpus_dir,
+            corpus_type: None,
+            protocol: Some(protocol),
+            seed: Some(self.seed),
+            out_dir: None,
+            cache_dir: self.cache_dir.clone(),
+            backend: self.backend,
+        };
+        let waker: crate::train::worker::Waker = std::sync::Arc::new(move || ctx.request_repaint());
+        let handle = spawn_training(req, Some(waker))
+            .map_err(|e| format!("cannot start the training thread: {e}"))?;
+        self.view = TrainingView {
+            started: Some(Instant::now()),
+            ..Default::default()
+        };
+        self.handle = Some(handle);
+        Ok(())
+    }
+
+    /// Sends a control command to the worker.
+    pub fn control(&mut self, c: Control) {
+        if let Some(h) = &self.handle {
+            h.send(c);
+        }
+    }
+
+    /// Applies pending worker events, for at most `budget` of wall time.
+    pub fn drain(&mut self, budget: Duration) {
+        let Some(h) = &self.handle else { return };
+        let t = Instant::now();
+        while t.elapsed() < budget {
+            match h.events.try_recv() {
+                Ok(ev) => self.view.apply(ev),
+                Err(_) => break,
+            }
+        }
+        if h.is_finished() && h.events.is_empty() {
+            if let Some(h) = self.handle.take() {
+                h.join();
+            }
+            if self.view.running() {
+                self.view.state = Some(RunState::Failed(
+                    "the training worker ended without a final state".into(),
+                ));
+            }
+        }
+    }
+
+    /// One line for the navigation column.
+    pub fn short_state(&self) -> String {
+        match &self.view.state {
+            None => "idle".into(),
+            Some(RunState::Failed(_)) => "run failed".into(),
+            Some(s @ (RunState::Started | RunState::Resumed)) => {
+                let _ = s;
+                format!("training {:.0}%", self.view.progress() * 100.0)
+            }
+            Some(s) => format!("{s:?}").to_lowercase(),
+        }
+    }
+
+    /// Backend line for the status bar.
+    pub fn backend_line(&self) -> String {
+        if self.view.backend.is_empty() {
+            "backend: chosen when a run starts".into()
+        } else {
+            format!("backend: {}", self.view.backend)
+        }
+    }
+
+    /// Draws the panel.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cmds: &mut Vec<AppCommand>,
+        manifest: Option<&Manifest>,
+    ) {
+        ui.heading("Training");
+        let running = self.view.running();
+        ui.add_enabled_ui(!running, |ui| {
+            ui.horizontal(|ui| {
+                let before = self.selected;
+                egui::ComboBox::from_label("Preset")
+                    .selected_text(self.presets.get(self.selected).map_or("—", |p| p.name.as_str()))
+                    .show_ui(ui, |ui| {
+                        for (i, p) in self.presets.iter().enumerate() {
+                            ui.selectable_value(&mut self.selected, i, &p.name).on_hover_text(&p.description);
+                        }
+                    });
+                if before != self.selected {
+                    self.apply_preset_defaults();
+                }
+                let l = ui.label("Protocol");
+                egui::ComboBox::from_id_salt("protocol").selected_text(&self.protocol).show_ui(ui, |ui| {
+                    for p in ["loso", "speaker-kfold:5", "speaker-kfold:10", "holdout:0.2", "kfold:5", "kfold:10"] {
+                        ui.selectable_value(&mut self.protocol, p.to_string(), p);
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+                let dependent = self.protocol.starts_with("kfold") || manifest.is_some_and(|m| !m.speakers_known());
+                if dependent {
+                    ui.colored_label(ui.visuals().warn_fg_color, "speaker-dependent")
+                        .on_hover_text("The same speakers appear in training and test: results overstate accuracy on new speakers.");
+                } else {
+                    ui.colored_label(egui::Color32::from_rgb(60, 160, 90), "speaker-independent");
+                }
+            });
+            ui.horizontal(|ui| {
+                let l = ui.label("Seed");
+                ui.add(egui::DragValue::new(&mut self.seed)).labelled_by(l.id);
+                let l = ui.label("Epochs per fold");
+                ui.add(egui::DragValue::new(&mut self.epochs).range(1..=1000)).labelled_by(l.id);
+                egui::ComboBox::from_label("Backend").selected_text(format!("{:?}", self.backend)).show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.backend, BackendChoice::Auto, "Auto (GPU when present)");
+                    ui.selectable_value(&mut self.backend, BackendChoice::Cpu, "CPU");
+                    ui.selectable_value(&mut self.backend, BackendChoice::Gpu, "GPU");
+                });
+            });
+        });
+        ui.horizontal(|ui| {
+            let can_start = !running && manifest.is_some();
+            if ui
+                .add_enabled(can_start, egui::Button::new("Start training"))
+                .clicked()
+            {
+                cmds.push(AppCommand::StartTraining);
+            }
+            let paused = matches!(self.view.state, Some(RunState::Paused));
+            if paused {
+                if ui.button("Resume").clicked() {
+                    cmds.push(AppCommand::Control(Control::Resume));
+                }
+            } else if ui
+                .add_enabled(running, egui::Button::new("Pause"))
+                .clicked()
+            {
+                cmds.push(AppCommand::Control(Control::Pause));
+            }
+            if ui.add_enabled(running, egui::Button::new("Stop")).clicked() {
+                cmds.push(AppCommand::Control(Control::Stop));
+            }
+            match manifest {
+                Some(m) => ui.label(format!(
+                    "corpus: {} ({} utterances)",
+                    m.root.display(),
+                    m.utterances.len()
+                )),
+                None => ui.label("open a corpus in the Corpora panel first"),
+            };
+        });
+        self.progress_ui(ui);
+        self.curves_ui(ui);
+        ui.collapsing(format!("Log ({} lines)", self.view.log.len()), |ui| {
+            egui::ScrollArea::vertical()
+                .max_height(160.0)
+                .stick_to_bottom(true)
+                .show(ui, |ui| {
+                    for l in &self.view.log {
+                        ui.label(egui::RichText::new(l).monospace().small());
+                    }
+                });
+        });
+    }
+
+    fn progress_ui(&self, ui: &mut egui::Ui) {
+        let v = &self.view;
+        let Some(state) = &v.state else { return };
+        if let RunState::Failed(m) = state {
+            ui.colored_label(ui.visuals().error_fg_color, format!("Run failed: {m}"));
+        }
+        let (fdone, ftotal, fcached) = v.features;
+        if ftotal > 0 && fdone < ftotal {
+            ui.add(
+                egui::ProgressBar::new(fdone as f32 / ftotal as f32)
+                    .text(format!("features {fdone}/{ftotal} ({fcached} cached)")),
+            );
+        }
+        let frac = v.progress();
+        let eta = match (v.started, frac) {
+            (Some(t), f) if f > 0.01 && f < 1.0 => {
+                let secs = t.elapsed().as_secs_f64() / f as f64 * (1.0 - f as f64);
+                format!(" — ETA {}", fmt_secs(secs))
+            }
+            _ => String::new(),
+        };
+        let (fold, epoch, step, spe) = v.position;
+        let text = if spe > 0 && v.running() {
+            format!(
+                "fold {}/{} · epoch {epoch}/{} · step {step}/{spe}{eta}",
+                fold + 1,
+                v.folds.len(),
+                v.epochs
+            )
+        } else {
+            format!("{state:?}").to_lowercase()
+        };
+        ui.add(egui::ProgressBar::new(frac).text(text).show_percentage());
+        if let Some(d) = &v.run_dir {
+            ui.label(format!("run folder: {}", d.display()));
+        }
+        if !v.independence.is_empty() {
+            ui.label(format!(
+                "protocol: {} folds, {} · leakage check: {}",
+                v.folds.len(),
+                v.independence,
+                leak_summary(&v.leakage)
+            ))
+            .on_hover_text(v.leakage.join("\n"));
+        }
+    }
+
+    fn curves_ui(&self, ui: &mut egui::Ui) {
+        let v = &self.view;
+        if v.epoch_metrics.is_empty() {
+            return;
+        }
+        let series = |f: fn(&EpochMetrics) -> f64, fold: usize| -> Vec<[f64; 2]> {
+            v.epoch_metrics
+                .iter()
+                .filter(|m| m.fold == fold && f(m).is_finite())
+                .map(|m| [m.epoch as f64, f(m)])
+                .collect()
+        };
+        let n_folds = v
+            .epoch_metrics
+            .iter()
+            .map(|m| m.fold + 1)
+            .max()
+            .unwrap_or(0);
+        let width = ui.available_width() / 2.0 - 8.0;
+        ui.horizontal(|ui| {
+            ui.vertical(|ui| {
+                ui.label(egui::RichText::new("Loss (solid = train, dashed = validation)").strong());
+                Plot::new("loss_plot")
+                    .width(width)
+                    .height(240.0)
+                    .legend(Legend::default())
+                    .x_axis_label("epoch")
+                    .show(ui, |p| {
+                        for fold in 0..n_folds {
+                            let color = fold_color(fold);
+                            p.line(
+                                Line::new(
+                                    format!("fold {} train", fold + 1),
+                                    PlotPoints::from(series(|m| m.train_loss, fold)),
+                                )
+                                .color(color),
+                            );
+                            p.line(
+                                Line::new(
+                                    format!("fold {} valid", fold + 1),
+                                    PlotPoints::from(series(|m| m.valid_loss, fold)),
+                                )
+                                .color(color)
+                                .style(LineStyle::dashed_loose()),
+                            );
+                        }
+                    });
+            });
+            ui.vertical(|ui| {
+                ui.label(
+                    egui::RichText::new("Accuracy (solid = train WA, dashed = validation UA)")
+                        .strong(),
+                );
+                Plot::new("acc_plot")
+                    .width(width)
+                    .height(240.0)
+                    .legend(Legend::default())
+                    .include_y(0.0)
+                    .include_y(1.0)
+                    .x_axis_label("epoch")
+                    .show(ui, |p| {
+                        for fold in 0..n_folds {
+                            let color = fold_color(fold);
+                            p.line(
+                                Line::new(
+                                    format!("fold {} train WA", fold + 1),
+                                    PlotPoints::from(series(|m| m.train_wa, fold)),
+                                )
+                                .color(color),
+                            );
+                            p.line(
+                                Line::new(
+                                    format!("fold {} valid UA", fold + 1),
+                                    PlotPoints::from(series(|m| m.valid_ua, fold)),
+                                )
+                                .color(color)
+                                .style(LineStyle::dashed_loose()),
+                            );
+                        }
+                    });
+            });
+        });
+    }
+}
+
+fn leak_summary(lines: &[String]) -> String {
+    if lines.iter().any(|l| l.contains("LEAK")) {
+        "LEAK FOUND".into()
+    } else if lines.iter().any(|l| l.contains("speaker-dependent")) {
+        "shared speakers (speaker-dependent protocol)".into()
+    } else {
+        "no leakage".into()
+    }
+}
+
+/// A distinct colour per fold.
+pub fn fold_color(fold: usize) -> egui::Color32 {
+    const C: [egui::Color32; 10] = [
+        egui::Color32::from_rgb(31, 119, 180),
+        egui::Color32::from_rgb(255, 127, 14),
+        egui::Color32::from_rgb(44, 160, 44),
+        egui::Color32::from_rgb(214, 39, 40),
+        egui::Color32::from_rgb(148, 103, 189),
+        egui::Color32::from_rgb(140, 86, 75),
+        egui::Color32::from_rgb(227, 119, 194),
+        egui::Color32::from_rgb(127, 127, 127),
+        egui::Color32::from_rgb(188, 189, 34),
+        egui::Color32::from_rgb(23, 190, 207),
+    ];
+    C[fold % C.len()]
+}
+
+fn fmt_secs(s: f64) -> String {
+    if s >= 3600.0 {
+        format!(
+            "{:.0} h {:.0} min",
+            (s / 3600.0).floor(),
+            (s % 3600.0) / 60.0
+        )
+    } else if s >= 60.0 {
+        format!("{:.0} min {:.0} s", (s / 60.0).floor(), s % 60.0)
+    } else {
+        format!("{s:.0} s")
+    }
+}

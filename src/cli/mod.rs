@@ -1,0 +1,378 @@
+//! Headless commands over the same engine as the GUI. Script-facing names are stable.
+
+pub mod bench;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+use crate::corpus::{self, CorpusType};
+use crate::features::{FeatureCache, FeatureConfig, StreamKind};
+use crate::train::{BackendChoice, Event, Preset, RunRequest, RunState, spawn_training};
+
+/// SER Workbench — speech emotion recognition experiments (GUI when run without a command).
+#[derive(Parser, Debug)]
+#[command(name = "ser-workbench", version, about)]
+pub struct Cli {
+    /// Command; without one the GUI starts.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start the GUI.
+    Gui {
+        /// Generate (if needed) and open the demo corpus, then start training the demo preset.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Write the synthetic demo corpus (EMODB- and RAVDESS-named) into DIR.
+    DemoCorpus {
+        /// Output folder (gets `emodb/` and `ravdess/`).
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Show corpus type, utterances per class and speaker, skipped files.
+    Inspect {
+        /// Corpus folder.
+        dir: PathBuf,
+        /// Corpus type instead of detection (emodb, ravdess, folder-per-label, csv-manifest).
+        #[arg(long)]
+        corpus_type: Option<CorpusType>,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Train and evaluate a preset on a corpus; writes a run folder.
+    Train {
+        /// Preset RON file.
+        #[arg(long)]
+        preset: PathBuf,
+        /// Corpus folder.
+        #[arg(long)]
+        corpus: PathBuf,
+        /// Corpus type instead of detection.
+        #[arg(long)]
+        corpus_type: Option<CorpusType>,
+        /// Protocol: loso, speaker-kfold:K, kfold:K (speaker-dependent), holdout:FRACTION.
+        #[arg(long)]
+        protocol: Option<String>,
+        /// Seed (default: the preset's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Run folder (default: runs/<timestamp>-<preset>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Backend: auto (GPU when present), cpu, gpu.
+        #[arg(long, default_value = "auto")]
+        backend: BackendChoice,
+        /// Feature cache folder.
+        #[arg(long)]
+        cache: Option<PathBuf>,
+    },
+    /// Class probabilities of WAV files from a trained run.
+    Predict {
+        /// Run folder.
+        #[arg(long)]
+        run: PathBuf,
+        /// Audio files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a feature matrix as float32 .npy, shape [frames, bins].
+    Features {
+        /// Stream: logmel or mfcc.
+        #[arg(long, default_value = "logmel")]
+        stream: StreamKind,
+        /// Take feature parameters from this preset (default: SPEC defaults).
+        #[arg(long)]
+        preset: Option<PathBuf>,
+        /// Input WAV.
+        file: PathBuf,
+        /// Output .npy.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Benchmarks; each ends with one JSON line.
+    Bench {
+        /// What to measure: logmel.
+        what: String,
+        /// Seconds of audio to process per measurement.
+        #[arg(long, default_value_t = 600.0)]
+        audio_secs: f64,
+    },
+}
+
+/// Runs a CLI command.
+pub fn run(cmd: Command) -> Result<()> {
+    match cmd {
+        Command::Gui { demo } => crate::app::run_native(demo).map_err(|e| anyhow::anyhow!("{e}")),
+        Command::DemoCorpus { out, seed } => demo_corpus(&out, seed),
+        Command::Inspect {
+            dir,
+            corpus_type,
+            json,
+        } => inspect(&dir, corpus_type, json),
+        Command::Train {
+            preset,
+            corpus,
+            corpus_type,
+            protocol,
+            seed,
+            out,
+            backend,
+            cache,
+        } => train(
+            &preset,
+            corpus,
+            corpus_type,
+            protocol,
+            seed,
+            out,
+            backend,
+            cache,
+        ),
+        Command::Predict { run, files, json } => predict(&run, &files, json),
+        Command::Features {
+            stream,
+            preset,
+            file,
+            out,
+        } => features(stream, preset.as_deref(), &file, &out),
+        Command::Bench { what, audio_secs } => match what.as_str() {
+            "logmel" => bench::logmel(audio_secs),
+            other => bail!("unknown benchmark '{other}' (known: logmel)"),
+        },
+    }
+}
+
+fn demo_corpus(out: &Path, seed: u64) -> Result<()> {
+    let started = std::time::Instant::now();
+    let d = corpus::demo::generate(
+        out,
+        &corpus::demo::DemoConfig {
+            seed,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| anyhow::anyhow!(e))
+    .with_context(|| format!("writing the demo corpus to {}", out.display()))?;
+    println!(
+        "wrote {} files in {:.1} s",
+        d.files,
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "  EMODB-named corpus (clean, 16 kHz):             {}",
+        d.emodb_dir.display()
+    );
+    println!(
+        "  RAVDESS-named corpus (telephone channel, 48 kHz): {}",
+        d.ravdess_dir.display()
+    );
+    Ok(())
+}
+
+fn inspect(dir: &Path, corpus_type: Option<CorpusType>, json: bool) -> Result<()> {
+    let m = corpus::load(dir, corpus_type)?;
+    if json {
+        let v = serde_json::json!({
+            "corpus_type": m.corpus_type,
+            "root": m.root,
+            "utterances": m.utterances.len(),
+            "per_class": m.per_class(),
+            "per_speaker": m.per_speaker(),
+            "skipped": m.skipped,
+            "total_duration_secs": m.total_duration_secs(),
+        });
+        println!("{}", serde_json::to_string(&v)?);
+        return Ok(());
+    }
+    println!("{}: {} corpus", dir.display(), m.corpus_type);
+    println!(
+        "{} utterances, {:.1} min of audio",
+        m.utterances.len(),
+        m.total_duration_secs() / 60.0
+    );
+    println!("\nper class:");
+    for (c, n) in m.per_class() {
+        println!("  {c:<12} {n:>6}");
+    }
+    println!("\nper speaker:");
+    for (s, sum) in m.per_speaker() {
+        println!(
+            "  {s:<12} {:>6}  {}",
+            sum.utterances,
+            sum.gender.map_or("?", |g| g.name())
+        );
+    }
+    println!("\nskipped: {}", m.skipped.len());
+    for s in &m.skipped {
+        println!("  {}: {}", s.path.display(), s.reason);
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train(
+    preset_path: &Path,
+    corpus_dir: PathBuf,
+    corpus_type: Option<CorpusType>,
+    protocol: Option<String>,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    backend: BackendChoice,
+    cache: Option<PathBuf>,
+) -> Result<()> {
+    let preset = Preset::load(preset_path)?;
+    let req = RunRequest {
+        preset,
+        corpus_dir,
+        corpus_type,
+        protocol,
+        seed,
+        out_dir: out,
+        cache_dir: cache.unwrap_or_else(|| FeatureCache::default_root().join("features")),
+        backend,
+    };
+    let handle = spawn_training(req, None).context("starting the training worker")?;
+    // Ctrl-C is not intercepted: the OS ends the process, and every file written so far is whole
+    // (atomic writes).
+    let mut failed = None;
+    for ev in handle.events.iter() {
+        match ev {
+            Event::Log(s) => println!("{s}"),
+            Event::Plan {
+                run_dir,
+                classes,
+                folds,
+                independence,
+                leakage,
+                backend,
+                epochs,
+            } => {
+                println!("run folder: {}", run_dir.display());
+                println!("backend: {backend}");
+                println!("classes ({}): {}", classes.len(), classes.join(", "));
+                println!(
+                    "protocol: {} folds, {independence}, up to {epochs} epochs each",
+                    folds.len()
+                );
+                for l in leakage {
+                    println!("  leakage check {l}");
+                }
+            }
+            Event::Features {
+                done,
+                total,
+                cached,
+            } if done == total => {
+                println!("features: {total} files ({cached} from cache)");
+            }
+            Event::Epoch(m) => println!(
+                "fold {} epoch {:>3}: train loss {:.4} WA {:.3} | valid loss {:.4} WA {:.3} UA {:.3} F1 {:.3}{} ({:.1} s)",
+                m.fold + 1,
+                m.epoch,
+                m.train_loss,
+                m.train_wa,
+                m.valid_loss,
+                m.valid_wa,
+                m.valid_ua,
+                m.valid_macro_f1,
+                if m.is_best { " *" } else { "" },
+                m.epoch_secs
+            ),
+            Event::FoldDone { fold, report } => println!(
+                "fold {} test: WA {:.4} UA {:.4} macro-F1 {:.4} (n = {})",
+                fold + 1,
+                report.wa,
+                report.ua,
+                report.macro_f1,
+                report.n
+            ),
+            Event::Finished { run_dir, report } => {
+                println!(
+                    "\npooled test: WA {:.4} UA {:.4} macro-F1 {:.4} weighted-F1 {:.4} (n = {})",
+                    report.wa, report.ua, report.macro_f1, report.weighted_f1, report.n
+                );
+                println!("report: {}", run_dir.join("report.md").display());
+            }
+            Event::State(RunState::Failed(msg)) => failed = Some(msg),
+            Event::State(RunState::Stopped) => println!("stopped; finished folds are saved"),
+            _ => {}
+        }
+    }
+    handle.join();
+    if let Some(msg) = failed {
+        bail!("training failed: {msg}");
+    }
+    Ok(())
+}
+
+fn predict(run_dir: &Path, files: &[PathBuf], json: bool) -> Result<()> {
+    let p = crate::train::predict::Predictor::load(run_dir).map_err(|e| anyhow::anyhow!(e))?;
+    let mut errors = 0;
+    for f in files {
+        match p.predict_file(f) {
+            Ok(probs) => {
+                let top = crate::train::fit::argmax(&probs);
+                if json {
+                    let map: serde_json::Map<String, serde_json::Value> = p
+                        .classes
+                        .iter()
+                        .zip(&probs)
+                        .map(|(c, v)| (c.clone(), serde_json::json!(v)))
+                        .collect();
+                    println!(
+                        "{}",
+                        serde_json::json!({"file": f, "predicted": p.classes[top], "probabilities": map})
+                    );
+                } else {
+                    let parts: Vec<String> = p
+                        .classes
+                        .iter()
+                        .zip(&probs)
+                        .map(|(c, v)| format!("{c}={v:.3}"))
+                        .collect();
+                    println!("{}\t{}\t{}", f.display(), p.classes[top], parts.join(" "));
+                }
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                errors += 1;
+            }
+        }
+    }
+    if errors > 0 {
+        bail!("{errors} of {} file(s) could not be read", files.len());
+    }
+    Ok(())
+}
+
+fn features(stream: StreamKind, preset: Option<&Path>, file: &Path, out: &Path) -> Result<()> {
+    let mut cfg = match preset {
+        Some(p) => Preset::load(p)?.features,
+        None => FeatureConfig::default(),
+    };
+    cfg.stream = stream;
+    let m = crate::features::extract_file(file, &cfg)?;
+    crate::features::npy::write(out, &[m.n_frames, m.n_bins], &m.data)
+        .with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "{}: [{}, {}] float32 ({})",
+        out.display(),
+        m.n_frames,
+        m.n_bins,
+        cfg.extractor_key()
+    );
+    Ok(())
+}

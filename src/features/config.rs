@@ -1,0 +1,158 @@
+//! Feature configuration (part of every preset).
+
+use serde::{Deserialize, Serialize};
+
+/// Which stream feeds the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StreamKind {
+    /// Log-mel spectrogram in dB.
+    LogMel,
+    /// MFCC (DCT-II ortho of the log-mel), optionally with deltas.
+    Mfcc,
+}
+
+impl std::str::FromStr for StreamKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "logmel" => Ok(StreamKind::LogMel),
+            "mfcc" => Ok(StreamKind::Mfcc),
+            _ => Err(format!("unknown stream '{s}' (known: logmel, mfcc)")),
+        }
+    }
+}
+
+/// Log-mel parameters with librosa's conventions. Defaults are the LogMel–HuBERT paper's code:
+/// 16 kHz, n_fft 2048, hop 512, Hann, center with zero padding, power 2, 128 Slaney mel bands
+/// with Slaney norm, fmin 0, fmax 8 kHz, `power_to_db` with top_db 80.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogMelConfig {
+    /// Sample rate of the input (always 16 kHz after loading).
+    pub sample_rate_hz: u32,
+    /// FFT size = window length, samples.
+    pub n_fft: usize,
+    /// Hop between STFT frames, samples.
+    pub hop_length_samples: usize,
+    /// Number of mel bands.
+    pub n_mels: usize,
+    /// Lowest filter edge, Hz.
+    pub fmin_hz: f32,
+    /// Highest filter edge, Hz (`None` = Nyquist).
+    pub fmax_hz: Option<f32>,
+    /// Dynamic range below the utterance maximum kept by `power_to_db` (`None` = no clamp).
+    pub top_db: Option<f32>,
+}
+
+impl Default for LogMelConfig {
+    fn default() -> Self {
+        Self {
+            sample_rate_hz: 16_000,
+            n_fft: 2048,
+            hop_length_samples: 512,
+            n_mels: 128,
+            fmin_hz: 0.0,
+            fmax_hz: Some(8000.0),
+            top_db: Some(80.0),
+        }
+    }
+}
+
+impl LogMelConfig {
+    /// The 25 ms / 10 ms preset (n_fft 400, hop 160) with `n_mels` bands.
+    pub fn short_window(n_mels: usize) -> Self {
+        Self {
+            n_fft: 400,
+            hop_length_samples: 160,
+            n_mels,
+            ..Self::default()
+        }
+    }
+
+    /// STFT frames per second.
+    pub fn frames_per_sec(&self) -> f64 {
+        self.sample_rate_hz as f64 / self.hop_length_samples as f64
+    }
+}
+
+/// Per-stream normalisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Normalisation {
+    /// Raw values.
+    None,
+    /// Per-utterance mean and variance normalisation of every bin (CMVN).
+    PerUtterance,
+    /// Per-bin standardisation with mean/std fitted on the training part only.
+    TrainingSet,
+}
+
+/// Everything that defines a feature stream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FeatureConfig {
+    /// Stream kind.
+    pub stream: StreamKind,
+    /// Log-mel parameters (MFCC is computed from this log-mel).
+    pub logmel: LogMelConfig,
+    /// Number of MFCC coefficients.
+    pub n_mfcc: usize,
+    /// Append delta and delta-delta coefficients to MFCC.
+    pub mfcc_deltas: bool,
+    /// Normalisation.
+    pub normalisation: Normalisation,
+    /// Utterances are cropped (centre) or zero-padded to this many seconds for batching.
+    pub max_secs: f32,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        Self {
+            stream: StreamKind::LogMel,
+            logmel: LogMelConfig::default(),
+            n_mfcc: 20,
+            mfcc_deltas: false,
+            normalisation: Normalisation::TrainingSet,
+            max_secs: 4.0,
+        }
+    }
+}
+
+impl FeatureConfig {
+    /// Bins per frame of the stream.
+    pub fn n_bins(&self) -> usize {
+        match self.stream {
+            StreamKind::LogMel => self.logmel.n_mels,
+            StreamKind::Mfcc => self.n_mfcc * if self.mfcc_deltas { 3 } else { 1 },
+        }
+    }
+
+    /// Frames per utterance after crop/pad.
+    pub fn max_frames(&self) -> usize {
+        ((self.max_secs as f64 * self.logmel.frames_per_sec()).ceil() as usize).max(1)
+    }
+
+    /// Stable text that identifies the extractor and all its parameters (cache key). The
+    /// normalisation and crop length are applied after the cache and are excluded.
+    pub fn extractor_key(&self) -> String {
+        let l = &self.logmel;
+        let base = format!(
+            "logmel-v1 sr={} n_fft={} hop={} n_mels={} fmin={} fmax={:?} top_db={:?} window=hann center=zeros power=2 mel=slaney norm=slaney",
+            l.sample_rate_hz,
+            l.n_fft,
+            l.hop_length_samples,
+            l.n_mels,
+            l.fmin_hz,
+            l.fmax_hz,
+            l.top_db
+        );
+        match self.stream {
+            StreamKind::LogMel => base,
+            StreamKind::Mfcc => format!(
+                "mfcc-v1 n_mfcc={} deltas={} dct=2-ortho of [{base}]",
+                self.n_mfcc, self.mfcc_deltas
+            ),
+        }
+    }
+}

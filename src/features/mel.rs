@@ -1,0 +1,162 @@
+//! Slaney mel filterbank (`librosa.filters.mel(htk=False, norm="slaney")`) and log-mel with
+//! `librosa.power_to_db(S, ref=1.0, amin=1e-10, top_db=80)`.
+
+use super::stft::PowerStft;
+use super::{FeatureMatrix, LogMelConfig};
+
+/// Slaney-scale Hz → mel (linear below 1 kHz, logarithmic above).
+pub fn hz_to_mel(f: f64) -> f64 {
+    let f_sp = 200.0 / 3.0;
+    let min_log_hz = 1000.0;
+    let min_log_mel = min_log_hz / f_sp;
+    let logstep = 6.4f64.ln() / 27.0;
+    if f >= min_log_hz {
+        min_log_mel + (f / min_log_hz).ln() / logstep
+    } else {
+        f / f_sp
+    }
+}
+
+/// Slaney-scale mel → Hz.
+pub fn mel_to_hz(m: f64) -> f64 {
+    let f_sp = 200.0 / 3.0;
+    let min_log_hz = 1000.0;
+    let min_log_mel = min_log_hz / f_sp;
+    let logstep = 6.4f64.ln() / 27.0;
+    if m >= min_log_mel {
+        min_log_hz * (logstep * (m - min_log_mel)).exp()
+    } else {
+        f_sp * m
+    }
+}
+
+/// Sparse mel filterbank: for each band, the first FFT bin and its weights.
+#[derive(Clone, Debug)]
+pub struct MelFilterbank {
+    /// `(first_bin, weights)` per band.
+    pub bands: Vec<(usize, Vec<f32>)>,
+    /// Number of FFT bins the filters apply to.
+    pub n_fft_bins: usize,
+}
+
+impl MelFilterbank {
+    /// Builds the filterbank exactly as librosa does (computed in f64, stored as f32).
+    pub fn new(
+        sample_rate_hz: u32,
+        n_fft: usize,
+        n_mels: usize,
+        fmin_hz: f64,
+        fmax_hz: f64,
+    ) -> Self {
+        let n_fft_bins = n_fft / 2 + 1;
+        let sr = sample_rate_hz as f64;
+        let fftfreqs: Vec<f64> = (0..n_fft_bins)
+            .map(|k| k as f64 * sr / n_fft as f64)
+            .collect();
+        let (mmin, mmax) = (hz_to_mel(fmin_hz), hz_to_mel(fmax_hz));
+        let mel_f: Vec<f64> = (0..n_mels + 2)
+            .map(|i| mel_to_hz(mmin + (mmax - mmin) * i as f64 / (n_mels + 1) as f64))
+            .collect();
+        let mut bands = Vec::with_capacity(n_mels);
+        for i in 0..n_mels {
+            let fdiff_lo = mel_f[i + 1] - mel_f[i];
+            let fdiff_hi = mel_f[i + 2] - mel_f[i + 1];
+            let enorm = 2.0 / (mel_f[i + 2] - mel_f[i]);
+            let w: Vec<f64> = fftfreqs
+                .iter()
+                .map(|&f| {
+                    let lower = -(mel_f[i] - f) / fdiff_lo;
+                    let upper = (mel_f[i + 2] - f) / fdiff_hi;
+                    lower.min(upper).max(0.0) * enorm
+                })
+                .collect();
+            let first = w.iter().position(|&v| v > 0.0).unwrap_or(0);
+            let last = w.iter().rposition(|&v| v > 0.0).map_or(first, |l| l + 1);
+            bands.push((
+                first,
+                w[first..last.max(first)]
+                    .iter()
+                    .map(|&v| v as f32)
+                    .collect(),
+            ));
+        }
+        Self { bands, n_fft_bins }
+    }
+
+    /// Applies the filterbank to one power spectrum.
+    pub fn apply(&self, power: &[f32], out: &mut [f32]) {
+        for ((first, w), o) in self.bands.iter().zip(out.iter_mut()) {
+            *o = power[*first..*first + w.len()]
+                .iter()
+                .zip(w)
+                .map(|(p, w)| p * w)
+                .sum();
+        }
+    }
+}
+
+/// Mel power spectrogram (librosa `melspectrogram`, power 2), time-major.
+pub fn mel_power(samples: &[f32], cfg: &LogMelConfig) -> FeatureMatrix {
+    let stft = PowerStft::new(cfg.n_fft, cfg.hop_length_samples);
+    let fmax = cfg.fmax_hz.unwrap_or(cfg.sample_rate_hz as f32 / 2.0) as f64;
+    let fb = MelFilterbank::new(
+        cfg.sample_rate_hz,
+        cfg.n_fft,
+        cfg.n_mels,
+        cfg.fmin_hz as f64,
+        fmax,
+    );
+    let mut m = FeatureMatrix::zeros(stft.n_frames(samples.len()), cfg.n_mels);
+    let n = cfg.n_mels;
+    stft.for_each_frame(samples, |t, p| fb.apply(p, &mut m.data[t * n..(t + 1) * n]));
+    m
+}
+
+/// `power_to_db` in place: 10·log10(max(S, 1e-10)), then clamp to (max − top_db).
+pub fn power_to_db(m: &mut FeatureMatrix, top_db: Option<f32>) {
+    for v in &mut m.data {
+        *v = 10.0 * v.max(1e-10).log10();
+    }
+    if let Some(top) = top_db {
+        let max = m.data.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let floor = max - top;
+        for v in &mut m.data {
+            *v = v.max(floor);
+        }
+    }
+}
+
+/// Log-mel spectrogram in dB, time-major `[stft_frames, n_mels]`.
+pub fn log_mel(samples: &[f32], cfg: &LogMelConfig) -> FeatureMatrix {
+    let mut m = mel_power(samples, cfg);
+    power_to_db(&mut m, cfg.top_db);
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values from librosa 0.10: `hz_to_mel(1000) = 15`, `hz_to_mel(8000) = 45.245640471924965`,
+    /// `mel_to_hz(30) = 2577.9846...`.
+    #[test]
+    fn slaney_scale_known_points() {
+        assert!((hz_to_mel(1000.0) - 15.0).abs() < 1e-12);
+        assert!((hz_to_mel(500.0) - 7.5).abs() < 1e-12);
+        assert!((hz_to_mel(8000.0) - 45.245640471924965).abs() < 1e-9);
+        for f in [0.0, 300.0, 999.0, 1000.0, 4321.0, 8000.0] {
+            assert!((mel_to_hz(hz_to_mel(f)) - f).abs() < 1e-9);
+        }
+    }
+
+    /// Slaney norm makes every filter's area (in Hz) equal to 1 when the FFT grid is fine enough.
+    #[test]
+    fn slaney_norm_gives_unit_area() {
+        let fb = MelFilterbank::new(16_000, 8192, 40, 0.0, 8000.0);
+        let df = 16_000.0 / 8192.0;
+        for (i, (_, w)) in fb.bands.iter().enumerate() {
+            let area: f32 = w.iter().sum::<f32>() * df;
+            assert!((area - 1.0).abs() < 0.02, "band {i} area {area}");
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! SER Workbench: a desktop experiment workbench for speech emotion recognition.
+//!
+//! Layers (dependencies point down): `app` (egui) and `cli` use `train`; `train` uses `model`,
+//! `features`, `corpus` and `eval`; `audio`, `corpus`, `features` and `eval` use neither burn
+//! nor egui.
+
+pub mod app;
+pub mod audio;
+pub mod cli;
+pub mod corpus;
+pub mod eval;
+pub mod features;
+pub mod fsutil;
+pub mod model;
+pub mod rng;
+pub mod train;

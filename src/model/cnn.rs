@@ -1,0 +1,86 @@
+//! LogMel+CNN baseline: 2-D conv blocks (conv 3×3 → batch norm → ReLU → 2×2 max-pool) over the
+//! time × mel plane, global average pooling, dropout and a linear classifier.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
+};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use serde::{Deserialize, Serialize};
+
+/// Configuration of [`LogMelCnn`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CnnConfig {
+    /// Output channels of each conv block.
+    pub channels: Vec<usize>,
+    /// Dropout before the classifier.
+    pub dropout: f64,
+}
+
+impl Default for CnnConfig {
+    fn default() -> Self {
+        Self {
+            channels: vec![16, 32, 64],
+            dropout: 0.3,
+        }
+    }
+}
+
+impl CnnConfig {
+    /// Builds the module.
+    pub fn init(&self, n_classes: usize, device: &Device) -> LogMelCnn {
+        let mut blocks = Vec::new();
+        let mut c_in = 1;
+        for &c in &self.channels {
+            blocks.push(ConvBlock2d {
+                conv: Conv2dConfig::new([c_in, c], [3, 3])
+                    .with_padding(PaddingConfig2d::Same)
+                    .init(device),
+                bn: BatchNormConfig::new(c).init(device),
+                pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+            });
+            c_in = c;
+        }
+        LogMelCnn {
+            blocks,
+            dropout: DropoutConfig::new(self.dropout).init(),
+            classifier: LinearConfig::new(c_in, n_classes).init(device),
+        }
+    }
+}
+
+/// conv 3×3 → BN → ReLU → max-pool 2×2.
+#[derive(Module, Debug)]
+pub struct ConvBlock2d {
+    conv: Conv2d,
+    bn: BatchNorm,
+    pool: MaxPool2d,
+}
+
+/// The LogMel+CNN baseline.
+#[derive(Module, Debug)]
+pub struct LogMelCnn {
+    blocks: Vec<ConvBlock2d>,
+    dropout: Dropout,
+    classifier: Linear,
+}
+
+impl LogMelCnn {
+    /// # Shapes
+    /// - `x`: `[batch, time, bins]`
+    /// - returns logits `[batch, classes]`
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        let [batch, time, bins] = x.dims();
+        let mut h: Tensor<4> = x.reshape([batch, 1, time, bins]);
+        for b in &self.blocks {
+            h = b.pool.forward(relu(b.bn.forward(b.conv.forward(h))));
+        }
+        // Global average over the time × frequency plane.
+        let [batch, channels, _, _] = h.dims();
+        let pooled: Tensor<2> = h.mean_dims(&[2, 3]).reshape([batch, channels]);
+        self.classifier.forward(self.dropout.forward(pooled))
+    }
+}

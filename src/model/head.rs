@@ -1,0 +1,56 @@
+//! Classifier head of the LogMel–HuBERT paper: FC → ReLU → Dropout → FC → ReLU → Dropout → FC.
+
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use serde::{Deserialize, Serialize};
+
+/// Configuration of [`MlpHead`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MlpHeadConfig {
+    /// Widths of the two hidden layers.
+    pub hidden: [usize; 2],
+    /// Dropout after each hidden layer.
+    pub dropout: f64,
+}
+
+impl Default for MlpHeadConfig {
+    fn default() -> Self {
+        Self {
+            hidden: [128, 64],
+            dropout: 0.3,
+        }
+    }
+}
+
+impl MlpHeadConfig {
+    /// Builds the head for `d_in` inputs and `n_classes` outputs.
+    pub fn init(&self, d_in: usize, n_classes: usize, device: &Device) -> MlpHead {
+        MlpHead {
+            fc1: LinearConfig::new(d_in, self.hidden[0]).init(device),
+            fc2: LinearConfig::new(self.hidden[0], self.hidden[1]).init(device),
+            out: LinearConfig::new(self.hidden[1], n_classes).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+        }
+    }
+}
+
+/// Three-layer MLP classifier.
+#[derive(Module, Debug)]
+pub struct MlpHead {
+    fc1: Linear,
+    fc2: Linear,
+    out: Linear,
+    dropout: Dropout,
+}
+
+impl MlpHead {
+    /// # Shapes
+    /// - `x`: `[batch, d_in]` → logits `[batch, classes]`
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let h = self.dropout.forward(relu(self.fc1.forward(x)));
+        let h = self.dropout.forward(relu(self.fc2.forward(h)));
+        self.out.forward(h)
+    }
+}

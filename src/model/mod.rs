@@ -1,0 +1,64 @@
+//! Trainable SER models in burn 0.22 (no backend type parameter: the `Device` value chooses
+//! Flex on the CPU or wgpu on a GPU). Every model maps a padded feature batch `[batch, time,
+//! bins]` to class logits `[batch, classes]`.
+
+pub mod cnn;
+pub mod dtcn;
+pub mod dtpm;
+pub mod head;
+pub mod temporal;
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use cnn::{CnnConfig, LogMelCnn};
+pub use temporal::{TemporalStack, TemporalStackConfig};
+
+/// Model choice of a preset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ModelConfig {
+    /// LogMel+CNN baseline (2-D conv blocks over time × mel, global pooling, linear head).
+    Cnn(CnnConfig),
+    /// The LogMel–HuBERT paper's temporal stack on one stream: dilated residual conv blocks →
+    /// temporal pyramid pooling → multi-head self-attention over the pyramid segments → FC head.
+    TemporalStack(TemporalStackConfig),
+}
+
+impl ModelConfig {
+    /// Short human name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ModelConfig::Cnn(_) => "LogMel+CNN",
+            ModelConfig::TemporalStack(_) => "temporal stack (DTCN → DTPM → MHSA → FC)",
+        }
+    }
+
+    /// Builds the module for `n_bins` input bins and `n_classes` outputs on `device`.
+    pub fn init(&self, n_bins: usize, n_classes: usize, device: &Device) -> SerModel {
+        match self {
+            ModelConfig::Cnn(c) => SerModel::Cnn(c.init(n_classes, device)),
+            ModelConfig::TemporalStack(c) => SerModel::Temporal(c.init(n_bins, n_classes, device)),
+        }
+    }
+}
+
+/// Any of the workbench's models.
+#[derive(Module, Debug)]
+pub enum SerModel {
+    /// See [`LogMelCnn`].
+    Cnn(LogMelCnn),
+    /// See [`TemporalStack`].
+    Temporal(TemporalStack),
+}
+
+impl SerModel {
+    /// # Shapes
+    /// - `x`: `[batch, time, bins]`
+    /// - returns logits `[batch, classes]`
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        match self {
+            SerModel::Cnn(m) => m.forward(x),
+            SerModel::Temporal(m) => m.forward(x),
+        }
+    }
+}

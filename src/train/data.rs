@@ -1,0 +1,81 @@
+//! Feature matrices → fixed-length batches on a device.
+
+use burn::prelude::*;
+
+use crate::features::FeatureMatrix;
+
+/// Centre-crops or zero-pads (at the end) `m` to exactly `frames` STFT frames, flattened
+/// time-major. After standardisation 0 is the training mean, so padding is "average frame".
+pub fn fit_length(m: &FeatureMatrix, frames: usize) -> Vec<f32> {
+    let nb = m.n_bins;
+    let mut out = vec![0.0f32; frames * nb];
+    if m.n_frames >= frames {
+        let start = (m.n_frames - frames) / 2;
+        out.copy_from_slice(&m.data[start * nb..(start + frames) * nb]);
+    } else {
+        out[..m.n_frames * nb].copy_from_slice(&m.data);
+    }
+    out
+}
+
+/// One example ready for batching.
+#[derive(Clone, Debug)]
+pub struct Example {
+    /// `frames × bins` values, time-major.
+    pub values: Vec<f32>,
+    /// Class index.
+    pub label: usize,
+}
+
+/// Builds the input tensor of a batch.
+///
+/// # Shapes
+/// - returns `[batch, frames, bins]`
+pub fn batch_inputs(
+    examples: &[&Example],
+    frames: usize,
+    bins: usize,
+    device: &Device,
+) -> Tensor<3> {
+    let mut flat = Vec::with_capacity(examples.len() * frames * bins);
+    for e in examples {
+        flat.extend_from_slice(&e.values);
+    }
+    Tensor::from_data(
+        TensorData::new(flat, [examples.len(), frames, bins]),
+        device,
+    )
+}
+
+/// Class indices of a batch as an Int tensor `[batch]`.
+pub fn batch_labels(examples: &[&Example], device: &Device) -> Tensor<1, Int> {
+    let labels: Vec<i64> = examples.iter().map(|e| e.label as i64).collect();
+    Tensor::from_data(TensorData::new(labels, [examples.len()]), device)
+}
+
+/// Row-major `[rows, cols]` values of a 2-D tensor.
+pub fn to_rows(t: Tensor<2>) -> Vec<Vec<f32>> {
+    let [_, cols] = t.dims();
+    let v: Vec<f32> = t
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap_or_default();
+    v.chunks(cols.max(1)).map(<[f32]>::to_vec).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crop_is_centred_and_pad_is_zero() {
+        let m = FeatureMatrix {
+            n_frames: 5,
+            n_bins: 1,
+            data: vec![1.0, 2.0, 3.0, 4.0, 5.0],
+        };
+        assert_eq!(fit_length(&m, 3), vec![2.0, 3.0, 4.0]);
+        assert_eq!(fit_length(&m, 7), vec![1.0, 2.0, 3.0, 4.0, 5.0, 0.0, 0.0]);
+    }
+}

@@ -1,0 +1,151 @@
+//! Typed messages between the training worker and its owner (GUI or CLI): one enum per direction.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::Preset;
+use crate::corpus::CorpusType;
+use crate::eval::{ClassificationReport, ConfusionMatrix};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct RunRequest {
+    /// The preset (features + model + training settings).
+    pub preset: Preset,
+    /// Corpus folder.
+    pub corpus_dir: PathBuf,
+    /// Corpus type override (`None` = detect).
+    pub corpus_type: Option<CorpusType>,
+    /// Protocol override (`None` = the preset's).
+    pub protocol: Option<String>,
+    /// Seed override (`None` = the preset's).
+    pub seed: Option<u64>,
+    /// Run folder; `None` = `runs/<timestamp>-<preset>` under the runs root.
+    pub out_dir: Option<PathBuf>,
+    /// Feature cache folder.
+    pub cache_dir: PathBuf,
+    /// Backend choice.
+    pub backend: super::BackendChoice,
+}
+
+/// Owner → worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Stop after the current batch; the run folder keeps what is finished.
+    Stop,
+    /// Pause after the current batch.
+    Pause,
+    /// Continue after a pause.
+    Resume,
+}
+
+/// Lifecycle of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunState {
+    /// Worker started.
+    Started,
+    /// Paused by the owner.
+    Paused,
+    /// Running again after a pause.
+    Resumed,
+    /// Stopped by the owner.
+    Stopped,
+    /// All folds done.
+    Finished,
+    /// An error or panic ended the run.
+    Failed(String),
+}
+
+/// Metrics of one epoch of one fold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// Fold index (0-based).
+    pub fold: usize,
+    /// Epoch (1-based).
+    pub epoch: usize,
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Training accuracy (WA) over the epoch's batches.
+    pub train_wa: f64,
+    /// Validation loss (`NaN` without a validation part).
+    pub valid_loss: f64,
+    /// Validation WA.
+    pub valid_wa: f64,
+    /// Validation UA.
+    pub valid_ua: f64,
+    /// Validation macro-F1.
+    pub valid_macro_f1: f64,
+    /// Learning rate used.
+    pub learning_rate: f64,
+    /// Validation confusion matrix (rows = true).
+    pub valid_confusion: ConfusionMatrix,
+    /// Wall time of the epoch, seconds.
+    pub epoch_secs: f64,
+    /// Whether this epoch is the best so far (its weights are the fold's checkpoint).
+    pub is_best: bool,
+}
+
+/// Worker → owner.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// State change.
+    State(RunState),
+    /// Human-readable progress line (corpus loaded, features cached, backend chosen, …).
+    Log(String),
+    /// The run is set up: where it writes, classes, folds.
+    Plan {
+        /// Run folder.
+        run_dir: PathBuf,
+        /// Class names in index order.
+        classes: Vec<String>,
+        /// Fold names.
+        folds: Vec<String>,
+        /// "speaker-independent" / "speaker-dependent".
+        independence: String,
+        /// Leakage check verdict per fold.
+        leakage: Vec<String>,
+        /// Backend in use (with a notice when it fell back to the CPU).
+        backend: String,
+        /// Epochs per fold (upper bound; early stopping may end sooner).
+        epochs: usize,
+    },
+    /// Feature extraction progress.
+    Features {
+        /// Files done.
+        done: usize,
+        /// Files in total.
+        total: usize,
+        /// Of which came from the cache.
+        cached: usize,
+    },
+    /// One optimisation step.
+    Step {
+        /// Fold index.
+        fold: usize,
+        /// Epoch (1-based).
+        epoch: usize,
+        /// Step within the epoch (1-based).
+        step: usize,
+        /// Steps per epoch.
+        steps_per_epoch: usize,
+        /// Batch loss.
+        loss: f64,
+    },
+    /// End of an epoch.
+    Epoch(EpochMetrics),
+    /// A fold finished and was evaluated on its test part with its best checkpoint.
+    FoldDone {
+        /// Fold index.
+        fold: usize,
+        /// Test report of the fold.
+        report: Box<ClassificationReport>,
+    },
+    /// All folds done; pooled test report.
+    Finished {
+        /// Run folder.
+        run_dir: PathBuf,
+        /// Pooled report.
+        report: Box<ClassificationReport>,
+    },
+}

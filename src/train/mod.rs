@@ -1,0 +1,17 @@
+//! The training engine: presets, the worker thread and its messages, the training loop, runs on
+//! disk and prediction from a saved run.
+
+pub mod backend;
+pub mod data;
+pub mod fit;
+pub mod messages;
+pub mod predict;
+pub mod preset;
+pub mod run;
+pub mod run_dir;
+pub mod worker;
+
+pub use backend::{BackendChoice, BackendInfo};
+pub use messages::{Control, EpochMetrics, Event, RunRequest, RunState};
+pub use preset::{OptimizerKind, Preset, TrainingConfig};
+pub use worker::{TrainHandle, spawn_training};

@@ -1,0 +1,115 @@
+//! Prediction from a saved run: every fold's best checkpoint with its own standardiser; the
+//! class probabilities are averaged over folds (each fold model saw different speakers).
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use burn::tensor::activation::softmax;
+
+use super::data::{Example, batch_inputs, to_rows};
+use super::run::{prepare, read_resolved};
+use crate::features::{FeatureConfig, Normalisation, Standardiser, compute};
+use crate::model::SerModel;
+
+/// A loaded run, ready to predict.
+pub struct Predictor {
+    /// Class names in index order.
+    pub classes: Vec<String>,
+    /// Feature configuration of the run.
+    pub features: FeatureConfig,
+    /// Preset name.
+    pub preset_name: String,
+    folds: Vec<(SerModel, Option<Standardiser>)>,
+    device: Device,
+}
+
+impl Predictor {
+    /// Loads `config.ron`, `fold<N>.bpk` and `fold<N>.norm.json` from a run folder (CPU).
+    pub fn load(run_dir: &Path) -> Result<Self, String> {
+        let cfg = read_resolved(run_dir)?;
+        let device = Device::flex();
+        let mut folds = Vec::new();
+        for n in 1..=cfg.folds {
+            let ckpt = run_dir.join(format!("fold{n}.bpk"));
+            if !ckpt.exists() {
+                continue; // a stopped run may hold fewer folds
+            }
+            let bytes = std::fs::read(&ckpt).map_err(|e| format!("{}: {e}", ckpt.display()))?;
+            let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+                .map_err(|e| format!("{}: not a valid checkpoint: {e}", ckpt.display()))?;
+            let model = cfg
+                .preset
+                .model
+                .init(cfg.bins, cfg.classes.len(), &device)
+                .try_load_record(record)
+                .map_err(|e| {
+                    format!(
+                        "{}: checkpoint does not fit the run's model: {e}",
+                        ckpt.display()
+                    )
+                })?
+                .valid();
+            let norm = if cfg.preset.features.normalisation == Normalisation::TrainingSet {
+                let p = run_dir.join(format!("fold{n}.norm.json"));
+                let text =
+                    std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                Some(
+                    serde_json::from_str(&text)
+                        .map_err(|e| format!("{}: malformed standardiser: {e}", p.display()))?,
+                )
+            } else {
+                None
+            };
+            folds.push((model, norm));
+        }
+        if folds.is_empty() {
+            return Err(format!(
+                "{}: no fold checkpoints (fold1.bpk …) in this run",
+                run_dir.display()
+            ));
+        }
+        Ok(Self {
+            classes: cfg.classes,
+            features: cfg.preset.features,
+            preset_name: cfg.preset.name,
+            folds,
+            device,
+        })
+    }
+
+    /// Number of fold models averaged.
+    pub fn n_models(&self) -> usize {
+        self.folds.len()
+    }
+
+    /// Class probabilities of 16 kHz mono samples (mean over fold models).
+    pub fn predict_samples(&self, samples_16k: &[f32]) -> Vec<f32> {
+        let m = compute(samples_16k, &self.features);
+        let frames = self.features.max_frames();
+        let bins = self.features.n_bins();
+        let mut acc = vec![0.0f32; self.classes.len()];
+        for (model, norm) in &self.folds {
+            let ex = Example {
+                values: prepare(&m, &self.features, norm.as_ref()),
+                label: 0,
+            };
+            let x = batch_inputs(&[&ex], frames, bins, &self.device);
+            let p = to_rows(softmax(model.forward(x), 1));
+            if let Some(row) = p.first() {
+                for (a, v) in acc.iter_mut().zip(row) {
+                    *a += v / self.folds.len() as f32;
+                }
+            }
+        }
+        acc
+    }
+
+    /// Class probabilities of an audio file.
+    pub fn predict_file(&self, path: &Path) -> Result<Vec<f32>, String> {
+        let x = crate::audio::load_mono_16k(path).map_err(|e| e.to_string())?;
+        Ok(self.predict_samples(&x))
+    }
+}

@@ -1,0 +1,187 @@
+//! Presets: feature, model and training settings in one RON file.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::features::FeatureConfig;
+use crate::model::ModelConfig;
+
+/// Optimiser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OptimizerKind {
+    /// Adam.
+    Adam,
+    /// AdamW (decoupled weight decay).
+    AdamW,
+    /// Plain SGD with momentum 0.9.
+    Sgd,
+}
+
+/// Training settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainingConfig {
+    /// Protocol spelling (`loso`, `speaker-kfold:K`, `kfold:K`, `holdout:F`).
+    pub protocol: String,
+    /// Seed for splits, initialisation, dropout and shuffling.
+    pub seed: u64,
+    /// Maximum epochs per fold.
+    pub epochs: usize,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Learning rate.
+    pub learning_rate: f64,
+    /// Weight decay (AdamW/SGD; L2 for Adam).
+    pub weight_decay: f64,
+    /// Optimiser.
+    pub optimizer: OptimizerKind,
+    /// Gradient clipping by norm, per parameter tensor (burn's semantics).
+    pub grad_clip_norm: Option<f32>,
+    /// Weight the loss by inverse class frequency of the training part.
+    pub class_weighted_loss: bool,
+    /// Stop when validation UA has not improved for this many epochs.
+    pub early_stopping_patience: Option<usize>,
+    /// Fraction of each training part carved out for validation (by speaker when possible).
+    pub valid_fraction: f64,
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        Self {
+            protocol: "speaker-kfold:5".into(),
+            seed: 42,
+            epochs: 30,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            weight_decay: 1e-4,
+            optimizer: OptimizerKind::AdamW,
+            grad_clip_norm: Some(5.0),
+            class_weighted_loss: false,
+            early_stopping_patience: Some(8),
+            valid_fraction: 0.15,
+        }
+    }
+}
+
+/// A complete experiment recipe.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Preset {
+    /// Short name.
+    pub name: String,
+    /// One line on what it is.
+    #[serde(default)]
+    pub description: String,
+    /// Feature stream.
+    #[serde(default)]
+    pub features: FeatureConfig,
+    /// Model.
+    pub model: ModelConfig,
+    /// Training.
+    #[serde(default)]
+    pub training: TrainingConfig,
+}
+
+/// Problems reading a preset.
+#[derive(Debug, thiserror::Error)]
+pub enum PresetError {
+    /// File could not be read.
+    #[error("{path}: cannot read preset: {reason}")]
+    Io {
+        /// File.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// RON did not parse or did not match the schema.
+    #[error("{path}: malformed preset: {reason}")]
+    Parse {
+        /// File.
+        path: String,
+        /// Parser message with position.
+        reason: String,
+    },
+}
+
+impl Preset {
+    /// Parses RON text; `origin` names the source in errors.
+    pub fn from_ron(text: &str, origin: &str) -> Result<Self, PresetError> {
+        ron::from_str(text).map_err(|e| PresetError::Parse {
+            path: origin.into(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Reads a preset file.
+    pub fn load(path: &Path) -> Result<Self, PresetError> {
+        let text = std::fs::read_to_string(path).map_err(|e| PresetError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::from_ron(&text, &path.display().to_string())
+    }
+
+    /// Pretty RON.
+    pub fn to_ron(&self) -> String {
+        ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default().struct_names(true))
+            .unwrap_or_else(|e| format!("// cannot serialise preset: {e}"))
+    }
+
+    /// Writes the preset atomically.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        crate::fsutil::write_text_atomic(path, &self.to_ron())
+    }
+
+    /// The presets shipped in `presets/` (embedded, so the binary works from any folder).
+    pub fn builtin() -> Vec<Preset> {
+        BUILTIN
+            .iter()
+            .filter_map(|(name, text)| Self::from_ron(text, name).ok())
+            .collect()
+    }
+}
+
+/// The files of `presets/`, compiled in.
+pub const BUILTIN: [(&str, &str); 3] = [
+    ("presets/demo.ron", include_str!("../../presets/demo.ron")),
+    (
+        "presets/logmel_cnn.ron",
+        include_str!("../../presets/logmel_cnn.ron"),
+    ),
+    (
+        "presets/paper_temporal_logmel.ron",
+        include_str!("../../presets/paper_temporal_logmel.ron"),
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_presets_parse_and_round_trip() {
+        for (name, text) in BUILTIN {
+            let p = Preset::from_ron(text, name).unwrap_or_else(|e| panic!("{e}"));
+            let again = Preset::from_ron(&p.to_ron(), name).expect("round trip");
+            assert_eq!(p, again, "{name}");
+            assert!(
+                p.training
+                    .protocol
+                    .parse::<crate::corpus::Protocol>()
+                    .is_ok(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_preset_names_the_file() {
+        let err =
+            Preset::from_ron("(name: \"x\", model: Nope())", "bad.ron").expect_err("must fail");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("bad.ron") && msg.contains("malformed"),
+            "{msg}"
+        );
+    }
+}

@@ -1,0 +1,362 @@
+//! One experiment: corpus → features → splits (+ leakage check) → per-fold training → reports.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use burn::prelude::*;
+use rayon::prelude::*;
+
+use super::backend;
+use super::data::{Example, fit_length};
+use super::fit::{Controller, FoldInput, Interrupt, argmax, fit_fold};
+use super::messages::{Event, RunRequest, RunState};
+use super::run_dir::{FoldReport, FoldStats, PredictionRow, ResolvedConfig, RunDir, RunReport};
+use crate::corpus::{self, Protocol, Utterance, class_order};
+use crate::eval::ClassificationReport;
+use crate::features::cache::CacheOutcome;
+use crate::features::norm::cmvn;
+use crate::features::{FeatureCache, FeatureConfig, FeatureMatrix, Normalisation, Standardiser};
+
+/// Where runs go when no `--out` is given: `$SER_WORKBENCH_RUNS`, else `./runs`.
+pub fn default_runs_root() -> PathBuf {
+    std::env::var_os("SER_WORKBENCH_RUNS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("runs"))
+}
+
+/// How a run ended (the report is on disk either way).
+#[derive(Debug)]
+pub enum RunEnd {
+    /// All folds finished.
+    Finished(PathBuf),
+    /// Stopped by the owner; finished folds are saved.
+    Stopped(PathBuf),
+}
+
+/// Extracts features for every utterance in parallel through the cache. Files that fail to decode
+/// are returned as `(index, message)` instead of features.
+pub fn extract_all(
+    utts: &[Utterance],
+    cfg: &FeatureConfig,
+    cache: &FeatureCache,
+    emit: &(dyn Fn(Event) + Sync),
+) -> (Vec<Option<FeatureMatrix>>, Vec<(usize, String)>) {
+    let done = AtomicUsize::new(0);
+    let cached = AtomicUsize::new(0);
+    let total = utts.len();
+    let results: Vec<Result<FeatureMatrix, String>> = utts
+        .par_iter()
+        .map(|u| {
+            let r = cache.get_or_compute(&u.path, cfg);
+            if matches!(r, Ok((_, CacheOutcome::Hit))) {
+                cached.fetch_add(1, Ordering::Relaxed);
+            }
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if n % 25 == 0 || n == total {
+                emit(Event::Features {
+                    done: n,
+                    total,
+                    cached: cached.load(Ordering::Relaxed),
+                });
+            }
+            r.map(|(m, _)| m)
+        })
+        .collect();
+    let mut feats = Vec::with_capacity(total);
+    let mut failed = Vec::new();
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(m) => feats.push(Some(m)),
+            Err(e) => {
+                feats.push(None);
+                failed.push((i, e));
+            }
+        }
+    }
+    (feats, failed)
+}
+
+/// Applies the configured normalisation and length to one matrix.
+pub fn prepare(
+    m: &FeatureMatrix,
+    cfg: &FeatureConfig,
+    standardiser: Option<&Standardiser>,
+) -> Vec<f32> {
+    let mut m = m.clone();
+    match (cfg.normalisation, standardiser) {
+        (Normalisation::PerUtterance, _) => cmvn(&mut m),
+        (Normalisation::TrainingSet, Some(s)) => s.apply(&mut m),
+        _ => {}
+    }
+    fit_length(&m, cfg.max_frames())
+}
+
+/// Runs the experiment described by `req`, emitting events; returns how it ended.
+pub fn execute(
+    req: &RunRequest,
+    controller: &Controller,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<RunEnd, String> {
+    let started = Instant::now();
+    let preset = &req.preset;
+    let protocol_text = req
+        .protocol
+        .clone()
+        .unwrap_or_else(|| preset.training.protocol.clone());
+    let protocol: Protocol = protocol_text.parse()?;
+    let seed = req.seed.unwrap_or(preset.training.seed);
+
+    let manifest = corpus::load(&req.corpus_dir, req.corpus_type).map_err(|e| e.to_string())?;
+    emit(Event::Log(format!(
+        "{}: {} corpus, {} utterances, {} speakers, {} skipped",
+        req.corpus_dir.display(),
+        manifest.corpus_type,
+        manifest.utterances.len(),
+        manifest.per_speaker().len(),
+        manifest.skipped.len()
+    )));
+    for s in manifest.skipped.iter().take(20) {
+        emit(Event::Log(format!(
+            "skipped {}: {}",
+            s.path.display(),
+            s.reason
+        )));
+    }
+    if manifest.utterances.is_empty() {
+        return Err(format!(
+            "{}: no loadable utterances",
+            req.corpus_dir.display()
+        ));
+    }
+
+    let cache = FeatureCache::new(req.cache_dir.clone());
+    let fcfg = &preset.features;
+    let (feats, failed) = extract_all(&manifest.utterances, fcfg, &cache, emit);
+    for (i, e) in &failed {
+        emit(Event::Log(format!(
+            "skipped {}: {e}",
+            manifest.utterances[*i].path.display()
+        )));
+    }
+    let (utts, feats): (Vec<Utterance>, Vec<FeatureMatrix>) = manifest
+        .utterances
+        .iter()
+        .cloned()
+        .zip(feats)
+        .filter_map(|(u, f)| f.map(|f| (u, f)))
+        .unzip();
+
+    let classes_e = class_order(utts.iter().map(|u| u.emotion));
+    let classes: Vec<String> = classes_e.iter().map(|e| e.name().to_string()).collect();
+    if classes.len() < 2 {
+        return Err(format!(
+            "{}: needs at least two classes, found {:?}",
+            req.corpus_dir.display(),
+            classes
+        ));
+    }
+    let labels: Vec<usize> = utts
+        .iter()
+        .map(|u| classes_e.iter().position(|e| *e == u.emotion).unwrap_or(0))
+        .collect();
+    let plan = corpus::split::plan(&utts, protocol, seed, preset.training.valid_fraction)?;
+
+    let backend = backend::select(req.backend);
+    if let Some(n) = &backend.notice {
+        emit(Event::Log(n.clone()));
+    }
+    let run_path = req
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| RunDir::default_path(&default_runs_root(), &preset.name));
+    let run = RunDir::create(run_path)?;
+    let frames = fcfg.max_frames();
+    let bins = fcfg.n_bins();
+    let fold_names: Vec<String> = plan.folds.iter().map(|f| f.name.clone()).collect();
+    let resolved = ResolvedConfig {
+        preset: preset.clone(),
+        protocol: plan.protocol.clone(),
+        seed,
+        corpus_dir: req.corpus_dir.clone(),
+        corpus_type: manifest.corpus_type.clone(),
+        classes: classes.clone(),
+        backend: backend.description.clone(),
+        frames,
+        bins,
+        folds: plan.folds.len(),
+    };
+    run.write_text("preset.ron", &preset.to_ron())?;
+    let ron_cfg = ron::ser::to_string_pretty(&resolved, ron::ser::PrettyConfig::default())
+        .map_err(|e| e.to_string())?;
+    run.write_text("config.ron", &ron_cfg)?;
+    run.write_json("splits.json", &splits_json(&plan, &utts))?;
+    emit(Event::Plan {
+        run_dir: run.path.clone(),
+        classes: classes.clone(),
+        folds: fold_names.clone(),
+        independence: plan.independence_label().to_string(),
+        leakage: plan
+            .leakage
+            .iter()
+            .map(|l| l.summary(plan.speaker_independent))
+            .collect(),
+        backend: match &backend.notice {
+            Some(n) => format!("{} — {n}", backend.description),
+            None => backend.description.clone(),
+        },
+        epochs: preset.training.epochs,
+    });
+
+    let mut all_epochs = Vec::new();
+    let mut fold_reports = Vec::new();
+    let mut pred_rows = Vec::new();
+    let (mut pooled_truth, mut pooled_pred) = (Vec::new(), Vec::new());
+    let mut stopped = false;
+    for (fi, fold) in plan.folds.iter().enumerate() {
+        let standardiser = (fcfg.normalisation == Normalisation::TrainingSet)
+            .then(|| Standardiser::fit(fold.train.iter().map(|&i| &feats[i])));
+        let examples = |idx: &[usize]| -> Vec<Example> {
+            idx.iter()
+                .map(|&i| Example {
+                    values: prepare(&feats[i], fcfg, standardiser.as_ref()),
+                    label: labels[i],
+                })
+                .collect()
+        };
+        let (train, valid, test) = (
+            examples(&fold.train),
+            examples(&fold.valid),
+            examples(&fold.test),
+        );
+        emit(Event::Log(format!(
+            "fold {}/{} ({}): {} train, {} valid, {} test",
+            fi + 1,
+            plan.folds.len(),
+            fold.name,
+            train.len(),
+            valid.len(),
+            test.len()
+        )));
+        let input = FoldInput {
+            fold: fi,
+            train: &train,
+            valid: &valid,
+            test: &test,
+            classes: &classes,
+            frames,
+            bins,
+            seed: seed.wrapping_add(fi as u64),
+        };
+        let train_device = backend.device.clone().autodiff();
+        train_device.seed(seed.wrapping_add(fi as u64));
+        let model = preset.model.init(bins, classes.len(), &train_device);
+        let out = match fit_fold(preset, &input, model, &backend.device, controller, emit) {
+            Ok(o) => o,
+            Err(Interrupt::Stopped) => {
+                stopped = true;
+                break;
+            }
+        };
+        let best_epoch = out
+            .epochs
+            .iter()
+            .filter(|m| m.is_best)
+            .map(|m| m.epoch)
+            .max()
+            .unwrap_or(0);
+        all_epochs.extend(out.epochs.iter().cloned());
+        let bytes = out
+            .model
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| format!("checkpoint of fold {}: {e}", fi + 1))?;
+        run.write_bytes(&format!("fold{}.bpk", fi + 1), &bytes)?;
+        if let Some(s) = &standardiser {
+            run.write_json(&format!("fold{}.norm.json", fi + 1), s)?;
+        }
+        for (&i, p) in fold.test.iter().zip(&out.test_probs) {
+            let k = argmax(p);
+            pooled_truth.push(labels[i]);
+            pooled_pred.push(k);
+            pred_rows.push(PredictionRow {
+                fold: fold.name.clone(),
+                path: utts[i].path.display().to_string(),
+                speaker: utts[i].speaker_id.clone().unwrap_or_default(),
+                true_label: classes[labels[i]].clone(),
+                predicted: classes[k].clone(),
+                confidence: p.get(k).copied().unwrap_or(0.0),
+                correct: k == labels[i],
+                probabilities: p.clone(),
+            });
+        }
+        emit(Event::FoldDone {
+            fold: fi,
+            report: Box::new(out.report.clone()),
+        });
+        fold_reports.push(FoldReport {
+            name: fold.name.clone(),
+            best_epoch,
+            report: out.report,
+        });
+        // Keep the files current so a later stop or crash loses nothing that finished.
+        run.write_metrics(&all_epochs, &fold_names)?;
+        run.write_predictions(&pred_rows, &classes)?;
+    }
+    run.write_metrics(&all_epochs, &fold_names)?;
+    run.write_predictions(&pred_rows, &classes)?;
+    let pooled = ClassificationReport::from_predictions(&classes, &pooled_truth, &pooled_pred);
+    let report = RunReport {
+        preset: preset.name.clone(),
+        protocol: plan.protocol.clone(),
+        independence: plan.independence_label().to_string(),
+        seed,
+        wa_formula: crate::eval::metrics::WA_FORMULA.into(),
+        ua_formula: crate::eval::metrics::UA_FORMULA.into(),
+        pooled: pooled.clone(),
+        fold_mean_std: FoldStats::of(&fold_reports),
+        folds: fold_reports,
+        incomplete: stopped,
+        train_secs: started.elapsed().as_secs_f64(),
+    };
+    run.write_report(&report)?;
+    if stopped {
+        emit(Event::State(RunState::Stopped));
+        return Ok(RunEnd::Stopped(run.path));
+    }
+    emit(Event::Finished {
+        run_dir: run.path.clone(),
+        report: Box::new(pooled),
+    });
+    emit(Event::State(RunState::Finished));
+    Ok(RunEnd::Finished(run.path))
+}
+
+/// `splits.json`: the protocol, the leakage check and the file list of every part of every fold.
+fn splits_json(plan: &corpus::SplitPlan, utts: &[Utterance]) -> serde_json::Value {
+    let files = |idx: &[usize]| -> Vec<String> {
+        idx.iter()
+            .map(|&i| utts[i].path.display().to_string())
+            .collect()
+    };
+    serde_json::json!({
+        "protocol": plan.protocol,
+        "speaker_independent": plan.speaker_independent,
+        "seed": plan.seed,
+        "leakage": plan.leakage,
+        "folds": plan.folds.iter().map(|f| serde_json::json!({
+            "name": f.name,
+            "train": files(&f.train),
+            "valid": files(&f.valid),
+            "test": files(&f.test),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Reads `config.ron` of a run folder.
+pub fn read_resolved(run_dir: &Path) -> Result<ResolvedConfig, String> {
+    let p = run_dir.join("config.ron");
+    let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    ron::from_str(&text).map_err(|e| format!("{}: malformed run config: {e}", p.display()))
+}

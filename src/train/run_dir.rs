@@ -1,0 +1,359 @@
+//! The run folder: everything needed to reproduce, inspect and reuse a run. All writes atomic.
+//!
+//! ```text
+//! <run>/preset.ron        the preset as given
+//! <run>/config.ron        resolved configuration (preset + protocol + seed + corpus + backend)
+//! <run>/splits.json       file lists of every fold (train / valid / test) + leakage check
+//! <run>/metrics.csv       one row per fold and epoch
+//! <run>/report.json       pooled test report + one per fold
+//! <run>/report.md         the same for people
+//! <run>/predictions.csv   one row per test utterance
+//! <run>/fold<N>.bpk       best checkpoint of fold N (burnpack)
+//! <run>/fold<N>.norm.json training-set standardiser of fold N
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::messages::EpochMetrics;
+use super::preset::Preset;
+use crate::eval::ClassificationReport;
+use crate::eval::metrics::{UA_FORMULA, WA_FORMULA, mean_std};
+use crate::fsutil::{write_atomic, write_text_atomic};
+
+/// Resolved configuration saved as `config.ron`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ResolvedConfig {
+    /// The preset.
+    pub preset: Preset,
+    /// Protocol actually used.
+    pub protocol: String,
+    /// Seed actually used.
+    pub seed: u64,
+    /// Corpus folder.
+    pub corpus_dir: PathBuf,
+    /// Corpus type.
+    pub corpus_type: String,
+    /// Class names in index order.
+    pub classes: Vec<String>,
+    /// Backend description.
+    pub backend: String,
+    /// Feature frames per example and bins per frame.
+    pub frames: usize,
+    /// Bins per frame.
+    pub bins: usize,
+    /// Number of folds.
+    pub folds: usize,
+}
+
+/// One fold in `report.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FoldReport {
+    /// Fold name.
+    pub name: String,
+    /// Best epoch (by validation UA).
+    pub best_epoch: usize,
+    /// Test report with the best checkpoint.
+    #[serde(flatten)]
+    pub report: ClassificationReport,
+}
+
+/// `report.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Preset name.
+    pub preset: String,
+    /// Protocol spelling.
+    pub protocol: String,
+    /// "speaker-independent" or "speaker-dependent".
+    pub independence: String,
+    /// Seed.
+    pub seed: u64,
+    /// Formula of WA.
+    pub wa_formula: String,
+    /// Formula of UA.
+    pub ua_formula: String,
+    /// Pooled test report over all folds (flattened: classes, wa, ua, macro_f1, …, confusion).
+    #[serde(flatten)]
+    pub pooled: ClassificationReport,
+    /// Mean ± std over folds of WA, UA, macro-F1.
+    pub fold_mean_std: FoldStats,
+    /// Per-fold reports.
+    pub folds: Vec<FoldReport>,
+    /// Whether the run was stopped before all folds finished.
+    pub incomplete: bool,
+    /// Total training wall time, seconds.
+    pub train_secs: f64,
+}
+
+/// Mean and sample standard deviation over folds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FoldStats {
+    /// (mean, std) of WA.
+    pub wa: (f64, f64),
+    /// (mean, std) of UA.
+    pub ua: (f64, f64),
+    /// (mean, std) of macro-F1.
+    pub macro_f1: (f64, f64),
+}
+
+impl FoldStats {
+    /// From fold reports.
+    pub fn of(folds: &[FoldReport]) -> Self {
+        let v = |f: fn(&ClassificationReport) -> f64| {
+            mean_std(&folds.iter().map(|r| f(&r.report)).collect::<Vec<_>>())
+        };
+        Self {
+            wa: v(|r| r.wa),
+            ua: v(|r| r.ua),
+            macro_f1: v(|r| r.macro_f1),
+        }
+    }
+}
+
+/// One row of `predictions.csv`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PredictionRow {
+    /// Fold name.
+    pub fold: String,
+    /// Audio file.
+    pub path: String,
+    /// Speaker.
+    pub speaker: String,
+    /// True class.
+    pub true_label: String,
+    /// Predicted class.
+    pub predicted: String,
+    /// Probability of the predicted class.
+    pub confidence: f32,
+    /// Whether predicted == true.
+    pub correct: bool,
+    /// Probabilities of every class, in class order.
+    pub probabilities: Vec<f32>,
+}
+
+/// Writer for one run folder.
+pub struct RunDir {
+    /// The folder.
+    pub path: PathBuf,
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> String {
+    format!("{}: {e}", path.display())
+}
+
+impl RunDir {
+    /// Creates the folder (refuses to reuse one that already holds a report).
+    pub fn create(path: PathBuf) -> Result<Self, String> {
+        if path.join("report.json").exists() {
+            return Err(format!(
+                "{}: already holds a finished run; choose another --out",
+                path.display()
+            ));
+        }
+        std::fs::create_dir_all(&path).map_err(|e| io(&path, e))?;
+        Ok(Self { path })
+    }
+
+    /// Default location `<root>/<YYYYMMDD-HHMMSS>-<preset>`.
+    pub fn default_path(root: &Path, preset_name: &str) -> PathBuf {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let (days, rem) = (secs / 86_400, secs % 86_400);
+        let (y, m, d) = civil_from_days(days as i64);
+        let stamp = format!(
+            "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        );
+        let safe: String = preset_name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let mut p = root.join(format!("{stamp}-{safe}"));
+        let mut n = 2;
+        while p.exists() {
+            p = root.join(format!("{stamp}-{safe}-{n}"));
+            n += 1;
+        }
+        p
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Writes text atomically.
+    pub fn write_text(&self, name: &str, text: &str) -> Result<(), String> {
+        let p = self.file(name);
+        write_text_atomic(&p, text).map_err(|e| io(&p, e))
+    }
+
+    /// Writes bytes atomically.
+    pub fn write_bytes(&self, name: &str, bytes: &[u8]) -> Result<(), String> {
+        let p = self.file(name);
+        write_atomic(&p, bytes).map_err(|e| io(&p, e))
+    }
+
+    /// Writes JSON atomically.
+    pub fn write_json<T: Serialize>(&self, name: &str, value: &T) -> Result<(), String> {
+        let text = serde_json::to_string_pretty(value).map_err(|e| io(&self.file(name), e))?;
+        self.write_text(name, &text)
+    }
+
+    /// `metrics.csv`.
+    pub fn write_metrics(
+        &self,
+        rows: &[EpochMetrics],
+        fold_names: &[String],
+    ) -> Result<(), String> {
+        let mut s = String::from(
+            "fold,epoch,train_loss,train_wa,valid_loss,valid_wa,valid_ua,valid_macro_f1,learning_rate,epoch_secs,is_best\n",
+        );
+        for m in rows {
+            let name = fold_names.get(m.fold).cloned().unwrap_or_default();
+            s.push_str(&format!(
+                "{name},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{},{:.3},{}\n",
+                m.epoch,
+                m.train_loss,
+                m.train_wa,
+                m.valid_loss,
+                m.valid_wa,
+                m.valid_ua,
+                m.valid_macro_f1,
+                m.learning_rate,
+                m.epoch_secs,
+                m.is_best
+            ));
+        }
+        self.write_text("metrics.csv", &s)
+    }
+
+    /// `predictions.csv` with one probability column per class.
+    pub fn write_predictions(
+        &self,
+        rows: &[PredictionRow],
+        classes: &[String],
+    ) -> Result<(), String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header = vec![
+            "fold",
+            "path",
+            "speaker",
+            "true",
+            "predicted",
+            "confidence",
+            "correct",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        header.extend(classes.iter().map(|c| format!("p_{c}")));
+        let p = self.file("predictions.csv");
+        w.write_record(&header).map_err(|e| io(&p, e))?;
+        for r in rows {
+            let mut rec = vec![
+                r.fold.clone(),
+                r.path.clone(),
+                r.speaker.clone(),
+                r.true_label.clone(),
+                r.predicted.clone(),
+                format!("{:.6}", r.confidence),
+                r.correct.to_string(),
+            ];
+            rec.extend(r.probabilities.iter().map(|v| format!("{v:.6}")));
+            w.write_record(&rec).map_err(|e| io(&p, e))?;
+        }
+        let bytes = w.into_inner().map_err(|e| io(&p, e))?;
+        self.write_bytes("predictions.csv", &bytes)
+    }
+
+    /// `report.json` and `report.md`.
+    pub fn write_report(&self, r: &RunReport) -> Result<(), String> {
+        self.write_json("report.json", r)?;
+        self.write_text("report.md", &report_markdown(r))
+    }
+}
+
+/// The Markdown report.
+pub fn report_markdown(r: &RunReport) -> String {
+    let mut s = format!("# Run report — {}\n\n", r.preset);
+    s.push_str(&format!(
+        "- protocol: `{}` (**{}**)\n- seed: {}\n- test utterances: {}\n- training time: {:.1} s\n{}\n",
+        r.protocol,
+        r.independence,
+        r.seed,
+        r.pooled.n,
+        r.train_secs,
+        if r.incomplete { "- **incomplete: the run was stopped before all folds finished**\n" } else { "" }
+    ));
+    s.push_str(&format!(
+        "## Pooled test predictions\n\n| WA | UA | macro-F1 | weighted-F1 |\n|---:|---:|---:|---:|\n| {:.4} | {:.4} | {:.4} | {:.4} |\n\n",
+        r.pooled.wa, r.pooled.ua, r.pooled.macro_f1, r.pooled.weighted_f1
+    ));
+    s.push_str(&format!("{WA_FORMULA}; {UA_FORMULA}.\n\n"));
+    s.push_str(&r.pooled.to_markdown());
+    s.push_str("\n## Confusion matrix (rows = true, columns = predicted)\n\n| true \\ predicted |");
+    for c in &r.pooled.classes {
+        s.push_str(&format!(" {c} |"));
+    }
+    s.push_str(&format!(
+        "\n|---|{}\n",
+        "---:|".repeat(r.pooled.classes.len())
+    ));
+    for (c, row) in r.pooled.classes.iter().zip(&r.pooled.confusion.counts) {
+        s.push_str(&format!("| {c} |"));
+        for v in row {
+            s.push_str(&format!(" {v} |"));
+        }
+        s.push('\n');
+    }
+    s.push_str("\n## Folds\n\n| fold | best epoch | n | WA | UA | macro-F1 |\n|---|---:|---:|---:|---:|---:|\n");
+    for f in &r.folds {
+        s.push_str(&format!(
+            "| {} | {} | {} | {:.4} | {:.4} | {:.4} |\n",
+            f.name, f.best_epoch, f.report.n, f.report.wa, f.report.ua, f.report.macro_f1
+        ));
+    }
+    let st = &r.fold_mean_std;
+    s.push_str(&format!(
+        "| **mean ± std** | | | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.4} ± {:.4} |\n",
+        st.wa.0, st.wa.1, st.ua.0, st.ua.1, st.macro_f1.0, st.macro_f1.1
+    ));
+    s
+}
+
+/// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_779), (2026, 11, 22));
+    }
+}

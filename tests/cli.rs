@@ -1,0 +1,170 @@
+//! The command line end to end, as scripts use it: demo-corpus → inspect --json → train →
+//! predict → features, plus clear errors for bad input.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ser-workbench"));
+    c.env("SER_WORKBENCH_BACKEND", "cpu");
+    c
+}
+
+fn run_ok(c: &mut Command) -> String {
+    let out = c.output().expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{c:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn demo_inspect_train_predict_features() {
+    let d = tempfile::tempdir().expect("tmp");
+    let demo = d.path().join("demo");
+    let out = run_ok(
+        bin()
+            .args(["demo-corpus", "--out"])
+            .arg(&demo)
+            .args(["--seed", "3"]),
+    );
+    assert!(out.contains("wrote 520 files"), "{out}");
+
+    let out = run_ok(bin().arg("inspect").arg(demo.join("emodb")).arg("--json"));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("inspect json");
+    assert_eq!(v["corpus_type"], "emodb");
+    assert_eq!(v["utterances"], 280);
+    assert_eq!(v["per_class"]["anger"], 40);
+    assert_eq!(v["per_speaker"]["03"]["gender"], "male");
+    assert_eq!(v["per_speaker"].as_object().map(|o| o.len()), Some(10));
+    assert_eq!(v["skipped"].as_array().map(Vec::len), Some(0));
+    let out = run_ok(bin().arg("inspect").arg(demo.join("ravdess")).arg("--json"));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("inspect json");
+    assert_eq!(v["corpus_type"], "ravdess");
+    assert_eq!(v["utterances"], 240);
+
+    let run = d.path().join("run");
+    let out = run_ok(
+        bin()
+            .args(["train", "--preset"])
+            .arg(common::tiny_preset_path())
+            .arg("--corpus")
+            .arg(demo.join("emodb"))
+            .args(["--protocol", "holdout:0.3", "--seed", "9", "--out"])
+            .arg(&run)
+            .arg("--cache")
+            .arg(d.path().join("cache")),
+    );
+    assert!(out.contains("pooled test: WA"), "{out}");
+    assert!(out.contains("speaker-independent"), "{out}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).expect("report"))
+            .expect("json");
+    assert_eq!(report["protocol"], "holdout:0.3");
+    assert_eq!(report["seed"], 9);
+    let ua = report["ua"].as_f64().expect("ua");
+    assert!((0.0..=1.0).contains(&ua));
+
+    let wav = demo.join("emodb/wav/03a01Wa.wav");
+    let out = run_ok(
+        bin()
+            .args(["predict", "--json", "--run"])
+            .arg(&run)
+            .arg(&wav),
+    );
+    let p: serde_json::Value = serde_json::from_str(out.trim()).expect("predict json");
+    let sum: f64 = p["probabilities"]
+        .as_object()
+        .expect("probs")
+        .values()
+        .map(|v| v.as_f64().expect("f"))
+        .sum();
+    assert!((sum - 1.0).abs() < 1e-3, "{out}");
+
+    let npy = d.path().join("x.npy");
+    run_ok(
+        bin()
+            .args(["features", "--stream", "logmel"])
+            .arg(&wav)
+            .arg("--out")
+            .arg(&npy),
+    );
+    let (shape, data) = ser_workbench::features::npy::read(&npy).expect("npy");
+    let samples = ser_workbench::audio::load_mono_16k(&wav)
+        .expect("wav")
+        .len();
+    assert_eq!(shape, vec![1 + samples / 512, 128]);
+    assert_eq!(data.len(), shape[0] * shape[1]);
+    let npy2 = d.path().join("m.npy");
+    run_ok(
+        bin()
+            .args(["features", "--stream", "mfcc"])
+            .arg(&wav)
+            .arg("--out")
+            .arg(&npy2),
+    );
+    assert_eq!(
+        ser_workbench::features::npy::read(&npy2).expect("npy").0[1],
+        20
+    );
+}
+
+#[test]
+fn bad_input_gives_clear_messages() {
+    let d = tempfile::tempdir().expect("tmp");
+    let bad = d.path().join("bad.ron");
+    std::fs::write(&bad, "(name: \"x\", model: )").expect("w");
+    let out = bin()
+        .args(["train", "--preset"])
+        .arg(&bad)
+        .arg("--corpus")
+        .arg(d.path())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.ron") && err.contains("malformed preset"),
+        "{err}"
+    );
+
+    let out = bin()
+        .args(["train", "--preset"])
+        .arg(common::tiny_preset_path())
+        .arg("--corpus")
+        .arg(common::small_demo().join("emodb"))
+        .args(["--protocol", "sideways"])
+        .arg("--out")
+        .arg(d.path().join("r"))
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown protocol 'sideways'"));
+
+    let missing = d.path().join("missing.wav");
+    let out = bin()
+        .args(["features"])
+        .arg(&missing)
+        .arg("--out")
+        .arg(d.path().join("o.npy"))
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.wav"));
+    assert!(!Path::new(&d.path().join("o.npy")).exists());
+}
+
+#[test]
+fn bench_logmel_ends_with_one_json_line() {
+    let out = run_ok(bin().args(["bench", "logmel", "--audio-secs", "30"]));
+    let last = out.lines().last().expect("line");
+    let v: serde_json::Value = serde_json::from_str(last).expect("json line");
+    assert_eq!(v["bench"], "logmel");
+    assert!(v["audio_secs_per_sec"].as_f64().expect("rate") > 0.0);
+    assert!(v["threads"].as_u64().expect("threads") >= 1);
+}

@@ -1,0 +1,248 @@
+//! The training engine through its public worker API: start → progress → finish with a complete
+//! run folder; stop within a batch; errors and panics become `Failed` events; CPU runs are
+//! reproducible for a seed; a saved run predicts.
+
+mod common;
+
+use std::time::Duration;
+
+use ser_workbench::train::worker::spawn_with;
+use ser_workbench::train::{BackendChoice, Control, Event, RunRequest, RunState, spawn_training};
+
+fn request(out: &std::path::Path, cache: &std::path::Path) -> RunRequest {
+    RunRequest {
+        preset: common::tiny_preset(),
+        corpus_dir: common::small_demo().join("emodb"),
+        corpus_type: None,
+        protocol: None,
+        seed: None,
+        out_dir: Some(out.to_path_buf()),
+        cache_dir: cache.to_path_buf(),
+        backend: BackendChoice::Cpu,
+    }
+}
+
+fn collect(h: ser_workbench::train::TrainHandle) -> Vec<Event> {
+    let evs: Vec<Event> = h.events.iter().collect();
+    evs
+}
+
+#[test]
+fn full_run_writes_a_complete_run_folder_and_predicts() {
+    let d = tempfile::tempdir().expect("tmp");
+    let run = d.path().join("run");
+    let h = spawn_training(request(&run, &d.path().join("cache")), None).expect("spawn");
+    let evs = collect(h);
+    let states: Vec<&RunState> = evs
+        .iter()
+        .filter_map(|e| {
+            if let Event::State(s) = e {
+                Some(s)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(states.first(), Some(&&RunState::Started));
+    assert_eq!(states.last(), Some(&&RunState::Finished), "{evs:?}");
+    let steps = evs
+        .iter()
+        .filter(|e| matches!(e, Event::Step { .. }))
+        .count();
+    let epochs = evs.iter().filter(|e| matches!(e, Event::Epoch(_))).count();
+    assert_eq!(epochs, 2 * 3, "2 folds × 3 epochs");
+    assert!(steps >= epochs);
+    for f in [
+        "preset.ron",
+        "config.ron",
+        "splits.json",
+        "metrics.csv",
+        "report.json",
+        "report.md",
+        "predictions.csv",
+        "fold1.bpk",
+        "fold2.bpk",
+        "fold1.norm.json",
+    ] {
+        assert!(run.join(f).is_file(), "missing {f}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).expect("r"))
+            .expect("json");
+    for key in [
+        "classes",
+        "wa",
+        "ua",
+        "macro_f1",
+        "weighted_f1",
+        "per_class",
+        "confusion",
+        "folds",
+    ] {
+        assert!(report.get(key).is_some(), "report.json lacks {key}");
+    }
+    assert_eq!(report["classes"].as_array().map(Vec::len), Some(7));
+    assert_eq!(report["folds"].as_array().map(Vec::len), Some(2));
+    assert_eq!(report["independence"], "speaker-independent");
+    // The pooled confusion counts every utterance exactly once.
+    let total: u64 = report["confusion"]["counts"]
+        .as_array()
+        .expect("counts")
+        .iter()
+        .flat_map(|r| r.as_array().expect("row"))
+        .map(|v| v.as_u64().expect("u64"))
+        .sum();
+    assert_eq!(total, 70);
+    // Splits: no speaker in both train and test of a fold.
+    let splits: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("splits.json")).expect("r"))
+            .expect("json");
+    for fold in splits["folds"].as_array().expect("folds") {
+        let spk = |part: &str| -> std::collections::BTreeSet<String> {
+            fold[part]
+                .as_array()
+                .expect("part")
+                .iter()
+                .map(|p| {
+                    let name = std::path::Path::new(p.as_str().expect("s"))
+                        .file_name()
+                        .expect("n")
+                        .to_string_lossy()
+                        .to_string();
+                    name[..2].to_string()
+                })
+                .collect()
+        };
+        assert!(spk("test").is_disjoint(&spk("train")));
+        assert!(spk("test").is_disjoint(&spk("valid")));
+    }
+    // The run predicts a file with probabilities that sum to 1.
+    let p = ser_workbench::train::predict::Predictor::load(&run).expect("predictor");
+    assert_eq!(p.n_models(), 2);
+    let probs = p
+        .predict_file(&common::small_demo().join("emodb/wav/03a01Wa.wav"))
+        .expect("predict");
+    assert_eq!(probs.len(), 7);
+    assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+}
+
+#[test]
+fn same_seed_gives_identical_metrics_on_cpu() {
+    let d = tempfile::tempdir().expect("tmp");
+    let cache = d.path().join("cache");
+    let run = |name: &str| {
+        let h = spawn_training(request(&d.path().join(name), &cache), None).expect("spawn");
+        h.join();
+        std::fs::read_to_string(d.path().join(name).join("metrics.csv")).expect("metrics")
+    };
+    let a = run("a");
+    let b = run("b");
+    // epoch_secs differs between runs; compare every other column.
+    let strip = |s: &str| {
+        s.lines()
+            .map(|l| {
+                let mut c: Vec<&str> = l.split(',').collect();
+                c.remove(9);
+                c.join(",")
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&a), strip(&b));
+}
+
+#[test]
+fn stop_is_honoured_within_a_batch_and_keeps_finished_work() {
+    let d = tempfile::tempdir().expect("tmp");
+    let run = d.path().join("run");
+    let mut req = request(&run, &d.path().join("cache"));
+    req.preset.training.epochs = 50;
+    let h = spawn_training(req, None).expect("spawn");
+    // Wait for the first optimisation step, then stop.
+    let mut steps_after_stop = 0;
+    let mut stopped = false;
+    let mut sent = false;
+    while let Ok(ev) = h.events.recv_timeout(Duration::from_secs(120)) {
+        match ev {
+            Event::Step { .. } if !sent => {
+                h.send(Control::Stop);
+                sent = true;
+            }
+            Event::Step { .. } => steps_after_stop += 1,
+            Event::State(RunState::Stopped) => stopped = true,
+            Event::State(RunState::Failed(m)) => panic!("failed: {m}"),
+            _ => {}
+        }
+        if stopped {
+            break;
+        }
+    }
+    assert!(stopped, "no Stopped state");
+    assert!(
+        steps_after_stop <= 1,
+        "{steps_after_stop} steps ran after the stop request"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).expect("r"))
+            .expect("json");
+    assert_eq!(report["incomplete"], true);
+}
+
+#[test]
+fn errors_and_panics_become_failed_events() {
+    let h = spawn_with(|_, _| Err("step 3: loss is NaN".into()), None).expect("spawn");
+    let evs = collect(h);
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, Event::State(RunState::Failed(m)) if m.contains("NaN")))
+    );
+
+    let h = spawn_with(|_, _| panic!("shape mismatch in a training step"), None).expect("spawn");
+    let evs = collect(h);
+    assert!(evs.iter().any(|e| matches!(e, Event::State(RunState::Failed(m)) if m.contains("panicked") && m.contains("shape mismatch"))));
+
+    // A bad corpus folder fails with a message naming it.
+    let d = tempfile::tempdir().expect("tmp");
+    let mut req = request(&d.path().join("run"), &d.path().join("cache"));
+    req.corpus_dir = d.path().join("does-not-exist");
+    let evs = collect(spawn_training(req, None).expect("spawn"));
+    assert!(
+        evs.iter().any(
+            |e| matches!(e, Event::State(RunState::Failed(m)) if m.contains("does-not-exist"))
+        ),
+        "{evs:?}"
+    );
+}
+
+#[test]
+fn pause_and_resume() {
+    let d = tempfile::tempdir().expect("tmp");
+    let h = spawn_training(
+        request(&d.path().join("run"), &d.path().join("cache")),
+        None,
+    )
+    .expect("spawn");
+    let mut saw = (false, false, false);
+    let mut sent = false;
+    while let Ok(ev) = h.events.recv_timeout(Duration::from_secs(120)) {
+        match ev {
+            Event::Step { .. } if !sent => {
+                h.send(Control::Pause);
+                sent = true;
+            }
+            Event::State(RunState::Paused) => {
+                saw.0 = true;
+                // Nothing arrives while paused.
+                assert!(h.events.recv_timeout(Duration::from_millis(300)).is_err());
+                h.send(Control::Resume);
+            }
+            Event::State(RunState::Resumed) => saw.1 = true,
+            Event::State(RunState::Finished) => {
+                saw.2 = true;
+                break;
+            }
+            Event::State(RunState::Failed(m)) => panic!("{m}"),
+            _ => {}
+        }
+    }
+    assert_eq!(saw, (true, true, true));
+}

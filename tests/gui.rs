@@ -1,0 +1,104 @@
+//! Drives the real app with egui_kittest (AccessKit queries, no renderer needed): open the demo
+//! corpus, start training, see progress and curves, then the confusion matrix and report.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use ser_workbench::app::WorkbenchApp;
+use ser_workbench::train::BackendChoice;
+
+fn wait_until(
+    h: &mut Harness<'_, WorkbenchApp>,
+    what: &str,
+    secs: u64,
+    cond: impl Fn(&WorkbenchApp) -> bool,
+) {
+    let t = Instant::now();
+    while !cond(h.state()) {
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.step();
+}
+
+#[test]
+fn load_demo_corpus_train_and_see_results() {
+    let data = tempfile::tempdir().expect("tmp");
+    let data_dir = data.path().to_path_buf();
+    let mut h = Harness::builder()
+        .with_size(eframe::egui::vec2(1280.0, 900.0))
+        .build_eframe(move |cc| {
+            WorkbenchApp::with_options(
+                cc.egui_ctx.clone(),
+                false,
+                vec![common::tiny_preset()],
+                data_dir,
+            )
+        });
+    h.state_mut().training.backend = BackendChoice::Cpu;
+    h.run_steps(2);
+
+    // First-run path is offered; open the small demo corpus by path instead (faster).
+    h.get_by_label("Create and open the demo corpus");
+    h.state_mut().corpora.path = common::small_demo().join("emodb").display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Load corpus").click();
+    wait_until(&mut h, "corpus", 60, |a| a.corpora.manifest.is_some());
+    h.run_steps(2);
+    h.get_by_label_contains("emodb corpus — 70 utterances");
+
+    h.get_by_label("Training").click();
+    h.run_steps(2);
+    h.get_by_label("Start training").click();
+    h.run_steps(1);
+    wait_until(&mut h, "first epoch", 120, |a| {
+        !a.training.view.epoch_metrics.is_empty()
+    });
+    h.run_steps(2);
+    h.get_by_label("Loss (solid = train, dashed = validation)");
+    h.get_by_label("Stop"); // enabled while running
+    wait_until(&mut h, "end of run", 300, |a| {
+        a.training.view.pooled.is_some()
+    });
+    h.run_steps(2);
+    assert_eq!(h.state().training.view.epoch_metrics.len(), 6);
+
+    h.get_by_label("Results").click();
+    h.run_steps(3);
+    h.get_by_label("Confusion matrix");
+    h.get_by_label("Classification report");
+    h.get_by_label_contains("pooled test predictions");
+    h.get_by_label("Row-normalised (%)").click();
+    h.run_steps(2);
+    assert!(h.state().results.normalised);
+}
+
+#[test]
+fn bad_corpus_path_shows_error_and_app_keeps_running() {
+    let data = tempfile::tempdir().expect("tmp");
+    let data_dir = data.path().to_path_buf();
+    let mut h = Harness::builder()
+        .with_size(eframe::egui::vec2(1280.0, 900.0))
+        .build_eframe(move |cc| {
+            WorkbenchApp::with_options(
+                cc.egui_ctx.clone(),
+                false,
+                vec![common::tiny_preset()],
+                data_dir,
+            )
+        });
+    h.state_mut().corpora.path = "/definitely/not/here".into();
+    h.run_steps(1);
+    h.get_by_label("Load corpus").click();
+    wait_until(&mut h, "error", 30, |a| a.corpora.error.is_some());
+    h.run_steps(2);
+    h.get_by_label_contains("/definitely/not/here");
+    assert!(h.state().corpora.manifest.is_none());
+}
