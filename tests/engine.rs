@@ -9,6 +9,15 @@ use std::time::Duration;
 use ser_workbench::train::worker::spawn_with;
 use ser_workbench::train::{BackendChoice, Control, Event, RunRequest, RunState, spawn_training};
 
+/// burn's Flex backend keeps one process-wide RNG (dropout, initialisation): runs that train at
+/// the same time in one process draw from it in turn. The app runs one training at a time; here the
+/// tests that train take this lock so that each run sees only its own seed.
+static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    TRAINING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn request(out: &std::path::Path, cache: &std::path::Path) -> RunRequest {
     RunRequest {
         preset: common::tiny_preset(),
@@ -29,6 +38,7 @@ fn collect(h: ser_workbench::train::TrainHandle) -> Vec<Event> {
 
 #[test]
 fn full_run_writes_a_complete_run_folder_and_predicts() {
+    let _guard = serial();
     let d = tempfile::tempdir().expect("tmp");
     let run = d.path().join("run");
     let h = spawn_training(request(&run, &d.path().join("cache")), None).expect("spawn");
@@ -128,6 +138,7 @@ fn full_run_writes_a_complete_run_folder_and_predicts() {
 
 #[test]
 fn same_seed_gives_identical_metrics_on_cpu() {
+    let _guard = serial();
     let d = tempfile::tempdir().expect("tmp");
     let cache = d.path().join("cache");
     let run = |name: &str| {
@@ -152,6 +163,7 @@ fn same_seed_gives_identical_metrics_on_cpu() {
 
 #[test]
 fn stop_is_honoured_within_a_batch_and_keeps_finished_work() {
+    let _guard = serial();
     let d = tempfile::tempdir().expect("tmp");
     let run = d.path().join("run");
     let mut req = request(&run, &d.path().join("cache"));
@@ -215,6 +227,7 @@ fn errors_and_panics_become_failed_events() {
 
 #[test]
 fn pause_and_resume() {
+    let _guard = serial();
     let d = tempfile::tempdir().expect("tmp");
     let h = spawn_training(
         request(&d.path().join("run"), &d.path().join("cache")),

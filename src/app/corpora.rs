@@ -114,7 +114,7 @@ impl CorporaPanel {
             );
         }
         ui.horizontal(|ui| {
-            if ui.button("Train on this corpus →").clicked() {
+            if ui.button("Train on this corpus").clicked() {
                 cmds.push(AppCommand::Show(super::Tab::Training));
             }
         });

@@ -37,25 +37,29 @@ mod tests {
             .collect()
     }
 
-    /// A 1 kHz sine at 44.1/48/22.05/8 kHz must come out as a 1 kHz sine at 16 kHz: compare with
-    /// the analytically known signal in the middle of the clip (edges see the filter's ramp).
+    /// A 1 kHz sine at 8/22.05/44.1/48 kHz must come out as a 1 kHz sine of the same amplitude at
+    /// 16 kHz. The resampler may shift the phase by a fraction of a sample for non-integer
+    /// ratios, so the check fits a·sin + b·cos at 1 kHz over the middle of the clip (the edges see
+    /// the filter ramp): amplitude within 1 %, residual RMS below 1 %.
     #[test]
     fn sine_survives_resampling_at_common_rates() {
         for &rate in &[8_000u32, 22_050, 44_100, 48_000] {
             let x = sine(1000.0, rate, 1.0);
             let y = resample_mono(&x, rate, 16_000).expect("resample");
-            let expected = sine(1000.0, 16_000, 1.0);
-            assert!(
-                (y.len() as i64 - 16_000).abs() <= 1,
-                "rate {rate}: len {}",
-                y.len()
-            );
-            let err = y[2000..14000]
-                .iter()
-                .zip(&expected[2000..14000])
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
-            assert!(err < 0.01, "rate {rate}: max abs error {err}");
+            assert!((y.len() as i64 - 16_000).abs() <= 1, "rate {rate}: len {}", y.len());
+            let w = 2.0 * std::f64::consts::PI * 1000.0 / 16_000.0;
+            let mid = 2000..14000;
+            let (mut a, mut b) = (0.0f64, 0.0f64);
+            for n in mid.clone() {
+                a += y[n] as f64 * (w * n as f64).sin();
+                b += y[n] as f64 * (w * n as f64).cos();
+            }
+            let len = mid.len() as f64;
+            let (a, b) = (2.0 * a / len, 2.0 * b / len);
+            let amp = (a * a + b * b).sqrt();
+            assert!((amp - 1.0).abs() < 0.01, "rate {rate}: amplitude {amp}");
+            let resid = (mid.clone().map(|n| (y[n] as f64 - a * (w * n as f64).sin() - b * (w * n as f64).cos()).powi(2)).sum::<f64>() / len).sqrt();
+            assert!(resid < 0.01, "rate {rate}: residual rms {resid}");
         }
     }
 

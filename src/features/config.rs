@@ -78,7 +78,7 @@ impl LogMelConfig {
 
 /// Per-stream normalisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 pub enum Normalisation {
     /// Raw values.
     None,
