@@ -99,6 +99,10 @@ fn bad_corpus_path_shows_error_and_app_keeps_running() {
     h.get_by_label("Load corpus").click();
     wait_until(&mut h, "error", 30, |a| a.corpora.error.is_some());
     h.run_steps(2);
-    assert!(h.get_all_by_label_contains("cannot read corpus folder").count() >= 1);
+    assert!(
+        h.get_all_by_label_contains("cannot read corpus folder")
+            .count()
+            >= 1
+    );
     assert!(h.state().corpora.manifest.is_none());
 }

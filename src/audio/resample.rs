@@ -46,7 +46,11 @@ mod tests {
         for &rate in &[8_000u32, 22_050, 44_100, 48_000] {
             let x = sine(1000.0, rate, 1.0);
             let y = resample_mono(&x, rate, 16_000).expect("resample");
-            assert!((y.len() as i64 - 16_000).abs() <= 1, "rate {rate}: len {}", y.len());
+            assert!(
+                (y.len() as i64 - 16_000).abs() <= 1,
+                "rate {rate}: len {}",
+                y.len()
+            );
             let w = 2.0 * std::f64::consts::PI * 1000.0 / 16_000.0;
             let mid = 2000..14000;
             let (mut a, mut b) = (0.0f64, 0.0f64);
@@ -58,7 +62,14 @@ mod tests {
             let (a, b) = (2.0 * a / len, 2.0 * b / len);
             let amp = (a * a + b * b).sqrt();
             assert!((amp - 1.0).abs() < 0.01, "rate {rate}: amplitude {amp}");
-            let resid = (mid.clone().map(|n| (y[n] as f64 - a * (w * n as f64).sin() - b * (w * n as f64).cos()).powi(2)).sum::<f64>() / len).sqrt();
+            let resid = (mid
+                .clone()
+                .map(|n| {
+                    (y[n] as f64 - a * (w * n as f64).sin() - b * (w * n as f64).cos()).powi(2)
+                })
+                .sum::<f64>()
+                / len)
+                .sqrt();
             assert!(resid < 0.01, "rate {rate}: residual rms {resid}");
         }
     }

@@ -95,21 +95,72 @@ impl MelFilterbank {
     }
 }
 
+/// A reusable log-mel extractor: the FFT plan, window and filterbank are built once per
+/// configuration (building the filterbank costs more than transforming a short file).
+pub struct MelExtractor {
+    cfg: LogMelConfig,
+    stft: PowerStft,
+    filterbank: MelFilterbank,
+}
+
+impl MelExtractor {
+    /// Plans the STFT and builds the filterbank for `cfg`.
+    pub fn new(cfg: &LogMelConfig) -> Self {
+        let fmax = cfg.fmax_hz.unwrap_or(cfg.sample_rate_hz as f32 / 2.0) as f64;
+        Self {
+            cfg: cfg.clone(),
+            stft: PowerStft::new(cfg.n_fft, cfg.hop_length_samples),
+            filterbank: MelFilterbank::new(
+                cfg.sample_rate_hz,
+                cfg.n_fft,
+                cfg.n_mels,
+                cfg.fmin_hz as f64,
+                fmax,
+            ),
+        }
+    }
+
+    /// Mel power spectrogram, time-major `[stft_frames, n_mels]`.
+    pub fn mel_power(&self, samples: &[f32]) -> FeatureMatrix {
+        let n = self.cfg.n_mels;
+        let mut m = FeatureMatrix::zeros(self.stft.n_frames(samples.len()), n);
+        self.stft.for_each_frame(samples, |t, p| {
+            self.filterbank.apply(p, &mut m.data[t * n..(t + 1) * n])
+        });
+        m
+    }
+
+    /// Log-mel in dB.
+    pub fn log_mel(&self, samples: &[f32]) -> FeatureMatrix {
+        let mut m = self.mel_power(samples);
+        power_to_db(&mut m, self.cfg.top_db);
+        m
+    }
+}
+
+thread_local! {
+    /// One extractor per thread for the most recent configuration.
+    static EXTRACTOR: std::cell::RefCell<Option<std::rc::Rc<MelExtractor>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The calling thread's extractor for `cfg` (rebuilt when the configuration changes).
+fn extractor(cfg: &LogMelConfig) -> std::rc::Rc<MelExtractor> {
+    EXTRACTOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        match slot.as_ref() {
+            Some(e) if e.cfg == *cfg => e.clone(),
+            _ => {
+                let e = std::rc::Rc::new(MelExtractor::new(cfg));
+                *slot = Some(e.clone());
+                e
+            }
+        }
+    })
+}
+
 /// Mel power spectrogram (librosa `melspectrogram`, power 2), time-major.
 pub fn mel_power(samples: &[f32], cfg: &LogMelConfig) -> FeatureMatrix {
-    let stft = PowerStft::new(cfg.n_fft, cfg.hop_length_samples);
-    let fmax = cfg.fmax_hz.unwrap_or(cfg.sample_rate_hz as f32 / 2.0) as f64;
-    let fb = MelFilterbank::new(
-        cfg.sample_rate_hz,
-        cfg.n_fft,
-        cfg.n_mels,
-        cfg.fmin_hz as f64,
-        fmax,
-    );
-    let mut m = FeatureMatrix::zeros(stft.n_frames(samples.len()), cfg.n_mels);
-    let n = cfg.n_mels;
-    stft.for_each_frame(samples, |t, p| fb.apply(p, &mut m.data[t * n..(t + 1) * n]));
-    m
+    extractor(cfg).mel_power(samples)
 }
 
 /// `power_to_db` in place: 10·log10(max(S, 1e-10)), then clamp to (max − top_db).
@@ -128,9 +179,7 @@ pub fn power_to_db(m: &mut FeatureMatrix, top_db: Option<f32>) {
 
 /// Log-mel spectrogram in dB, time-major `[stft_frames, n_mels]`.
 pub fn log_mel(samples: &[f32], cfg: &LogMelConfig) -> FeatureMatrix {
-    let mut m = mel_power(samples, cfg);
-    power_to_db(&mut m, cfg.top_db);
-    m
+    extractor(cfg).log_mel(samples)
 }
 
 #[cfg(test)]
