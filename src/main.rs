@@ -4,6 +4,13 @@ use clap::Parser;
 use ser_workbench::cli::{Cli, Command, run};
 
 fn main() -> std::process::ExitCode {
+    // Behave like other command-line tools when the reader of stdout goes away (`| head`): end
+    // quietly instead of panicking on the failed print.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; restores the default action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let cmd = cli.command.unwrap_or(Command::Gui { demo: false });
     match run(cmd) {

@@ -12,17 +12,19 @@ fn ramp(v: f64) -> Color32 {
     Color32::from_rgb(lerp(247.0, 8.0), lerp(251.0, 48.0), lerp(255.0, 107.0))
 }
 
-/// Draws the heat map; `normalised` switches the cell text to row percentages.
+/// Draws the heat map; `normalised` switches the cell text to row percentages; cells are at most
+/// `max_cell` points wide.
 pub fn confusion_ui(
     ui: &mut egui::Ui,
     classes: &[String],
     m: &ConfusionMatrix,
     normalised: bool,
+    max_cell: f32,
 ) -> egui::Response {
     let n = m.n_classes.max(1);
     let label_w = 90.0;
     let header_h = 70.0;
-    let cell = ((ui.available_width() - label_w - 20.0) / n as f32).clamp(28.0, 64.0);
+    let cell = ((ui.available_width() - label_w - 20.0) / n as f32).clamp(24.0, max_cell.max(24.0));
     let size = vec2(label_w + cell * n as f32, header_h + cell * n as f32 + 18.0);
     let (response, painter) = ui.allocate_painter(size, Sense::hover());
     let origin = response.rect.min;

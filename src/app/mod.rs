@@ -241,9 +241,14 @@ impl eframe::App for WorkbenchApp {
             });
         egui::CentralPanel::default().show(ui, |ui| match self.tab {
             Tab::Corpora => self.corpora.ui(ui, &mut cmds),
-            Tab::Training => self
-                .training
-                .ui(ui, &mut cmds, self.corpora.manifest.as_ref()),
+            Tab::Training => {
+                egui::ScrollArea::vertical()
+                    .id_salt("training_scroll")
+                    .show(ui, |ui| {
+                        self.training
+                            .ui(ui, &mut cmds, self.corpora.manifest.as_ref())
+                    });
+            }
             Tab::Results => self.results.ui(ui, &self.training.view),
         });
         for c in cmds {

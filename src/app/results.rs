@@ -139,12 +139,19 @@ impl ResultsPanel {
         };
         ui.label(egui::RichText::new(&title).strong());
         egui::ScrollArea::vertical().show(ui, |ui| {
-            confusion_ui(ui, &v.classes, &confusion, self.normalised);
             let report = report.cloned().unwrap_or_else(|| {
                 ClassificationReport::from_confusion(&v.classes, confusion.clone())
             });
-            ui.add_space(8.0);
-            ui.horizontal(|ui| {
+            ui.columns(2, |cols| {
+                confusion_ui(&mut cols[0], &v.classes, &confusion, self.normalised, 64.0);
+                Self::report_ui(&mut cols[1], v, &report);
+            });
+        });
+    }
+
+    fn report_ui(ui: &mut egui::Ui, v: &TrainingView, report: &ClassificationReport) {
+        {
+            ui.horizontal_wrapped(|ui| {
                 ui.label(format!("WA {:.3}", report.wa))
                     .on_hover_text(WA_FORMULA);
                 ui.label(format!("UA {:.3}", report.ua))
@@ -158,6 +165,7 @@ impl ResultsPanel {
                     ui.label(format!("(chance UA = {:.3})", 1.0 / v.classes.len() as f64));
                 }
             });
+            ui.add_space(6.0);
             ui.label(egui::RichText::new("Classification report").strong());
             egui::Grid::new("class_report")
                 .striped(true)
@@ -210,6 +218,6 @@ impl ResultsPanel {
                     ui.end_row();
                 });
             }
-        });
+        }
     }
 }

@@ -345,6 +345,7 @@ impl TrainingPanel {
         });
         self.progress_ui(ui);
         self.curves_ui(ui);
+        self.live_confusion_ui(ui);
         ui.collapsing(format!("Log ({} lines)", self.view.log.len()), |ui| {
             egui::ScrollArea::vertical()
                 .max_height(160.0)
@@ -379,17 +380,18 @@ impl TrainingPanel {
             _ => String::new(),
         };
         let (fold, epoch, step, spe) = v.position;
+        let pct = frac * 100.0;
         let text = if spe > 0 && v.running() {
             format!(
-                "fold {}/{} · epoch {epoch}/{} · step {step}/{spe}{eta}",
+                "{pct:.0}% · fold {}/{} · epoch {epoch}/{} · step {step}/{spe}{eta}",
                 fold + 1,
                 v.folds.len(),
                 v.epochs
             )
         } else {
-            format!("{state:?}").to_lowercase()
+            format!("{pct:.0}% · {}", format!("{state:?}").to_lowercase())
         };
-        ui.add(egui::ProgressBar::new(frac).text(text).show_percentage());
+        ui.add(egui::ProgressBar::new(frac).text(text));
         if let Some(d) = &v.run_dir {
             ui.label(format!("run folder: {}", d.display()));
         }
@@ -423,12 +425,13 @@ impl TrainingPanel {
             .max()
             .unwrap_or(0);
         let width = ui.available_width() / 2.0 - 8.0;
+        let height = 260.0;
         ui.horizontal(|ui| {
             ui.vertical(|ui| {
                 ui.label(egui::RichText::new("Loss (solid = train, dashed = validation)").strong());
                 Plot::new("loss_plot")
                     .width(width)
-                    .height(240.0)
+                    .height(height)
                     .legend(Legend::default())
                     .x_axis_label("epoch")
                     .show(ui, |p| {
@@ -459,7 +462,7 @@ impl TrainingPanel {
                 );
                 Plot::new("acc_plot")
                     .width(width)
-                    .height(240.0)
+                    .height(height)
                     .legend(Legend::default())
                     .include_y(0.0)
                     .include_y(1.0)
@@ -485,6 +488,56 @@ impl TrainingPanel {
                         }
                     });
             });
+        });
+    }
+}
+
+impl TrainingPanel {
+    /// The latest validation confusion matrix beside the finished folds' test scores.
+    fn live_confusion_ui(&self, ui: &mut egui::Ui) {
+        let v = &self.view;
+        let Some(m) = v.epoch_metrics.last() else {
+            return;
+        };
+        ui.columns(2, |cols| {
+            cols[0].label(
+                egui::RichText::new(format!(
+                    "Validation confusion, fold {} epoch {} (live)",
+                    m.fold + 1,
+                    m.epoch
+                ))
+                .strong(),
+            );
+            super::confusion::confusion_ui(
+                &mut cols[0],
+                &v.classes,
+                &m.valid_confusion,
+                false,
+                40.0,
+            );
+            cols[1].label(egui::RichText::new("Finished folds (test, best checkpoint)").strong());
+            egui::Grid::new("live_folds")
+                .striped(true)
+                .show(&mut cols[1], |ui| {
+                    for h in ["fold", "n", "WA", "UA", "macro-F1"] {
+                        ui.label(egui::RichText::new(h).strong());
+                    }
+                    ui.end_row();
+                    for (f, r) in &v.fold_reports {
+                        ui.label(v.folds.get(*f).cloned().unwrap_or_default());
+                        ui.label(r.n.to_string());
+                        ui.label(format!("{:.3}", r.wa));
+                        ui.label(format!("{:.3}", r.ua));
+                        ui.label(format!("{:.3}", r.macro_f1));
+                        ui.end_row();
+                    }
+                });
+            if let Some(p) = &v.pooled {
+                cols[1].label(format!(
+                    "pooled test: WA {:.3} · UA {:.3} · macro-F1 {:.3}",
+                    p.wa, p.ua, p.macro_f1
+                ));
+            }
         });
     }
 }
