@@ -192,8 +192,7 @@ mod tests {
         };
         let mut w = hound::WavWriter::create(path, spec).expect("create");
         for f in frames {
-            for ch in 0..channels as usize {
-                let v = f[ch];
+            for &v in f.iter().take(channels as usize) {
                 match format {
                     hound::SampleFormat::Float => w.write_sample(v).expect("w"),
                     hound::SampleFormat::Int => {

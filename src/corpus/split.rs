@@ -362,13 +362,12 @@ fn stratified_kfold(
         by_class.entry(utts[i].emotion.name()).or_default().push(i);
     }
     let mut folds = vec![Vec::new(); k];
-    let mut offset = 0;
-    for (_, mut v) in by_class {
+    // Each class starts at the next fold so small classes do not all land in fold 1.
+    for (offset, (_, mut v)) in by_class.into_iter().enumerate() {
         rng.shuffle(&mut v);
         for (j, i) in v.into_iter().enumerate() {
             folds[(j + offset) % k].push(i);
         }
-        offset += 1;
     }
     folds
 }

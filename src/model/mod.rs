@@ -42,7 +42,9 @@ impl ModelConfig {
     }
 }
 
-/// Any of the workbench's models.
+/// Any of the workbench's models. (One value per fold, never in a hot collection: the size
+/// difference between variants does not matter.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum SerModel {
     /// See [`LogMelCnn`].

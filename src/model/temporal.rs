@@ -54,7 +54,7 @@ impl TemporalStackConfig {
     /// Builds the module for `n_bins` input bins.
     pub fn init(&self, n_bins: usize, n_classes: usize, device: &Device) -> TemporalStack {
         let c = self.channels;
-        let heads = if self.attention_heads > 0 && c % self.attention_heads == 0 {
+        let heads = if self.attention_heads > 0 && c.is_multiple_of(self.attention_heads) {
             self.attention_heads
         } else {
             1

@@ -53,7 +53,7 @@ pub fn extract_all(
                 cached.fetch_add(1, Ordering::Relaxed);
             }
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if n % 25 == 0 || n == total {
+            if n.is_multiple_of(25) || n == total {
                 emit(Event::Features {
                     done: n,
                     total,
