@@ -2,10 +2,12 @@
 //! provenance in tests/fixtures/logmel/provenance.json).
 //!
 //! Tolerances (stated, not tuned to pass silently):
-//! - mel filterbank: max abs difference ≤ 1e-6 (both compute in f64 and store f32);
-//! - mel power: max relative difference ≤ 1e-4 on bins above 1e-6 of the maximum (f32 FFTs);
-//! - log-mel dB: max abs difference ≤ 2e-3 dB;
-//! - MFCC and deltas: max abs difference ≤ 1e-2 (a sum of 128 dB values; ≈ 1e-4 relative).
+//! - mel filterbank: max abs difference ≤ 1e-7 (both compute in f64 and store f32);
+//! - mel power: max relative difference ≤ 5e-5 on bins above 1e-6 of the maximum (f32 FFTs);
+//! - log-mel dB: max abs difference ≤ 3e-4 dB;
+//! - MFCC and deltas: max abs difference ≤ 1e-3 (sums of 128 dB values).
+//! Measured on the committed fixtures (printed with `--nocapture`): filterbank 3.7e-9, mel power
+//! 6.4e-6 relative, log-mel 2.7e-5 dB, MFCC 6.1e-5.
 
 use std::path::Path;
 
@@ -44,7 +46,8 @@ fn filterbank_matches_librosa() {
         }
     }
     let err = max_abs(&dense, &expected);
-    assert!(err <= 1e-6, "filterbank max abs error {err}");
+    eprintln!("filterbank max abs error {err:e}");
+    assert!(err <= 1e-7, "filterbank max abs error {err}");
 }
 
 #[test]
@@ -63,20 +66,23 @@ fn mel_power_and_logmel_match_librosa() {
             .filter(|(_, r)| **r > peak * 1e-6)
             .map(|(a, r)| ((a - r) / r).abs())
             .fold(0.0f32, f32::max);
-        assert!(rel <= 1e-4, "{sig}: mel power max relative error {rel}");
+        eprintln!("{sig}: mel power max relative error {rel:e}");
+        assert!(rel <= 5e-5, "{sig}: mel power max relative error {rel}");
 
         let (shape, db_ref) = fixture(&format!("{sig}_logmel_default"));
         let db = log_mel(&y, &cfg);
         check_shape(&db, &shape);
         let err = max_abs(&db.data, &db_ref);
-        assert!(err <= 2e-3, "{sig}: log-mel max abs error {err} dB");
+        eprintln!("{sig}: log-mel max abs error {err:e} dB");
+        assert!(err <= 3e-4, "{sig}: log-mel max abs error {err} dB");
 
         let (shape, short_ref) = fixture(&format!("{sig}_logmel_short"));
         let short = log_mel(&y, &LogMelConfig::short_window(64));
         check_shape(&short, &shape);
         let err = max_abs(&short.data, &short_ref);
+        eprintln!("{sig}: 25/10 ms log-mel max abs error {err:e} dB");
         assert!(
-            err <= 2e-3,
+            err <= 3e-4,
             "{sig}: 25/10 ms log-mel max abs error {err} dB"
         );
     }
@@ -91,15 +97,17 @@ fn mfcc_and_deltas_match_librosa() {
         let mf = mfcc(&db, 20, false);
         check_shape(&mf, &shape);
         let err = max_abs(&mf.data, &mf_ref);
-        assert!(err <= 1e-2, "{sig}: MFCC max abs error {err}");
+        eprintln!("{sig}: MFCC max abs error {err:e}");
+        assert!(err <= 1e-3, "{sig}: MFCC max abs error {err}");
         if sig == "speech" {
             for order in [1u8, 2] {
                 let (shape, d_ref) = fixture(&format!("{sig}_mfcc_delta{order}"));
                 let d = delta(&mf, order);
                 check_shape(&d, &shape);
                 let err = max_abs(&d.data, &d_ref);
+                eprintln!("{sig}: delta order {order} max abs error {err:e}");
                 assert!(
-                    err <= 1e-2,
+                    err <= 1e-3,
                     "{sig}: delta order {order} max abs error {err}"
                 );
             }

@@ -106,3 +106,46 @@ fn bad_corpus_path_shows_error_and_app_keeps_running() {
     );
     assert!(h.state().corpora.manifest.is_none());
 }
+
+#[test]
+fn preset_files_load_and_save_from_the_training_panel() {
+    let data = tempfile::tempdir().expect("tmp");
+    let data_dir = data.path().to_path_buf();
+    let mut h = Harness::builder()
+        .with_size(eframe::egui::vec2(1280.0, 900.0))
+        .build_eframe(move |cc| {
+            WorkbenchApp::with_options(
+                cc.egui_ctx.clone(),
+                false,
+                vec![common::tiny_preset()],
+                data_dir,
+            )
+        });
+    h.get_by_label("Training").click();
+    h.run_steps(2);
+    // A malformed preset is reported with its path; nothing else changes.
+    let bad = data.path().join("broken.ron");
+    std::fs::write(&bad, "(name: ").expect("w");
+    h.state_mut().training.preset_path = bad.display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Load preset file").click();
+    h.run_steps(2);
+    assert!(
+        h.get_all_by_label_contains("broken.ron: malformed preset")
+            .count()
+            >= 1
+    );
+    // Save the current preset with a new seed, load it back.
+    let out = data.path().join("mine.ron");
+    h.state_mut().training.seed = 1234;
+    h.state_mut().training.preset_path = out.display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Save preset as").click();
+    h.run_steps(2);
+    let saved = ser_workbench::train::Preset::load(&out).expect("saved preset parses");
+    assert_eq!(saved.training.seed, 1234);
+    h.state_mut().training.seed = 1;
+    h.get_by_label("Load preset file").click();
+    h.run_steps(2);
+    assert_eq!(h.state().training.seed, 1234);
+}

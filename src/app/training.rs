@@ -138,6 +138,10 @@ pub struct TrainingPanel {
     /// Backend choice.
     pub backend: BackendChoice,
     cache_dir: PathBuf,
+    /// Path typed into the preset-file field.
+    pub preset_path: String,
+    /// Result of the last preset load/save.
+    pub preset_message: Option<Result<String, String>>,
     handle: Option<TrainHandle>,
     /// View of the current run.
     pub view: TrainingView,
@@ -154,6 +158,8 @@ impl TrainingPanel {
             epochs: 10,
             backend: BackendChoice::Auto,
             cache_dir,
+            preset_path: String::new(),
+            preset_message: None,
             handle: None,
             view: TrainingView::default(),
         };
@@ -175,6 +181,37 @@ impl TrainingPanel {
             self.selected = i;
             self.apply_preset_defaults();
         }
+    }
+
+    /// Reads a preset RON file, adds it to the picker and selects it.
+    pub fn load_preset_file(&mut self, path: &std::path::Path) {
+        self.preset_message = Some(match Preset::load(path) {
+            Ok(p) => {
+                let name = p.name.clone();
+                match self.presets.iter().position(|q| q.name == p.name) {
+                    Some(i) => self.presets[i] = p,
+                    None => self.presets.push(p),
+                }
+                self.select_preset(&name);
+                Ok(format!("loaded preset '{name}' from {}", path.display()))
+            }
+            Err(e) => Err(e.to_string()),
+        });
+    }
+
+    /// Writes the selected preset (with the panel's protocol, seed and epochs) as RON.
+    pub fn save_preset_file(&mut self, path: &std::path::Path) {
+        let Some(mut p) = self.presets.get(self.selected).cloned() else {
+            return;
+        };
+        p.training.protocol = self.protocol.trim().to_string();
+        p.training.seed = self.seed;
+        p.training.epochs = self.epochs;
+        self.preset_message = Some(
+            p.save(path)
+                .map(|()| format!("saved preset '{}' to {}", p.name, path.display()))
+                .map_err(|e| format!("{}: cannot write preset: {e}", path.display())),
+        );
     }
 
     /// Starts a run on `corpus_dir`.
@@ -300,6 +337,28 @@ impl TrainingPanel {
                     ui.colored_label(egui::Color32::from_rgb(60, 160, 90), "speaker-independent");
                 }
             });
+            ui.horizontal(|ui| {
+                let l = ui.label("Preset file");
+                ui.add(egui::TextEdit::singleline(&mut self.preset_path).desired_width(320.0).hint_text("path/to/preset.ron"))
+                    .labelled_by(l.id);
+                let path = std::path::PathBuf::from(self.preset_path.trim());
+                let has_path = !self.preset_path.trim().is_empty();
+                if ui.add_enabled(has_path, egui::Button::new("Load preset file")).clicked() {
+                    self.load_preset_file(&path);
+                }
+                if ui.add_enabled(has_path, egui::Button::new("Save preset as")).clicked() {
+                    self.save_preset_file(&path);
+                }
+            });
+            match &self.preset_message {
+                Some(Ok(m)) => {
+                    ui.label(egui::RichText::new(m).small());
+                }
+                Some(Err(e)) => {
+                    ui.colored_label(ui.visuals().error_fg_color, e);
+                }
+                None => {}
+            }
             ui.horizontal(|ui| {
                 let l = ui.label("Seed");
                 ui.add(egui::DragValue::new(&mut self.seed)).labelled_by(l.id);
