@@ -21,7 +21,8 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 fn request(out: &std::path::Path, cache: &std::path::Path) -> RunRequest {
     RunRequest {
         preset: common::tiny_preset(),
-        corpus_dir: common::small_demo().join("emodb"),
+        corpus_dirs: vec![common::small_demo().join("emodb")],
+        label_map: None,
         corpus_type: None,
         protocol: None,
         seed: None,
@@ -215,7 +216,7 @@ fn errors_and_panics_become_failed_events() {
     // A bad corpus folder fails with a message naming it.
     let d = tempfile::tempdir().expect("tmp");
     let mut req = request(&d.path().join("run"), &d.path().join("cache"));
-    req.corpus_dir = d.path().join("does-not-exist");
+    req.corpus_dirs = vec![d.path().join("does-not-exist")];
     let evs = collect(spawn_training(req, None).expect("spawn"));
     assert!(
         evs.iter().any(

@@ -229,7 +229,8 @@ impl TrainingPanel {
         protocol.parse::<crate::corpus::Protocol>()?;
         let req = RunRequest {
             preset,
-            corpus_dir,
+            corpus_dirs: vec![corpus_dir],
+            label_map: None,
             corpus_type: None,
             protocol: Some(protocol),
             seed: Some(self.seed),

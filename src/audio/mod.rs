@@ -4,6 +4,7 @@
 //! sample per channel. Everything downstream of [`load_mono_16k`] is mono at
 //! [`TARGET_SAMPLE_RATE_HZ`].
 
+pub mod decode;
 pub mod resample;
 pub mod wav;
 
@@ -11,6 +12,32 @@ pub use resample::resample_mono;
 pub use wav::{
     AudioError, WavHeader, load_mono_16k, read_wav_header, write_wav_f32, write_wav_i16,
 };
+
+use std::path::Path;
+
+/// True when `path` is a WAV file (decoded with hound); other formats go through symphonia.
+fn is_wav(path: &Path) -> bool {
+    path.extension()
+        .is_none_or(|e| e.eq_ignore_ascii_case("wav"))
+}
+
+/// Header of any supported audio file (WAV, FLAC, MP3, OGG/Vorbis).
+pub fn read_audio_header(path: &Path) -> Result<WavHeader, AudioError> {
+    if is_wav(path) {
+        read_wav_header(path)
+    } else {
+        decode::read_header(path)
+    }
+}
+
+/// Decodes any supported audio file to mono f32 at its own rate: (samples, rate_hz).
+pub fn load_any_mono(path: &Path) -> Result<(Vec<f32>, u32), AudioError> {
+    if is_wav(path) {
+        wav::load_mono(path)
+    } else {
+        decode::load_mono(path)
+    }
+}
 
 /// Sample rate every feature extractor and model works at.
 pub const TARGET_SAMPLE_RATE_HZ: u32 = 16_000;

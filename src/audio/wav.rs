@@ -118,9 +118,10 @@ pub fn load_mono(path: &Path) -> Result<(Vec<f32>, u32), AudioError> {
     Ok((mono, spec.sample_rate))
 }
 
-/// Decodes a WAV file to mono f32 at 16 kHz (band-limited resampling when needed).
+/// Decodes an audio file (WAV, FLAC, MP3, OGG) to mono f32 at 16 kHz (band-limited resampling
+/// when needed).
 pub fn load_mono_16k(path: &Path) -> Result<Vec<f32>, AudioError> {
-    let (mono, rate) = load_mono(path)?;
+    let (mono, rate) = super::load_any_mono(path)?;
     resample_mono(&mono, rate, TARGET_SAMPLE_RATE_HZ).map_err(|e| read_err(path, e))
 }
 

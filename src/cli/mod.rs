@@ -48,19 +48,29 @@ pub enum Command {
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Also decode every file to flag silent and near-silent recordings (slower).
+        #[arg(long)]
+        scan_audio: bool,
+        /// Show what this label map keeps, merges and drops.
+        #[arg(long)]
+        label_map: Option<String>,
     },
     /// Train and evaluate a preset on a corpus; writes a run folder.
     Train {
         /// Preset RON file.
         #[arg(long)]
         preset: PathBuf,
-        /// Corpus folder.
+        /// Corpus folder; repeat for multi-corpus training on the union.
+        #[arg(long, required = true)]
+        corpus: Vec<PathBuf>,
+        /// Label map: all, 4-class, iemocap-4, emodb-ravdess-6, calm-as-neutral, or a RON file.
         #[arg(long)]
-        corpus: PathBuf,
+        label_map: Option<String>,
         /// Corpus type instead of detection.
         #[arg(long)]
         corpus_type: Option<CorpusType>,
-        /// Protocol: loso, speaker-kfold:K, kfold:K (speaker-dependent), holdout:FRACTION.
+        /// Protocol: loso, speaker-kfold:K, session-loso, official, leave-one-corpus-out,
+        /// holdout:FRACTION, kfold:K (speaker-dependent).
         #[arg(long)]
         protocol: Option<String>,
         /// Seed (default: the preset's).
@@ -121,26 +131,33 @@ pub fn run(cmd: Command) -> Result<()> {
             dir,
             corpus_type,
             json,
-        } => inspect(&dir, corpus_type, json),
+            scan_audio,
+            label_map,
+        } => inspect(&dir, corpus_type, json, scan_audio, label_map.as_deref()),
         Command::Train {
             preset,
             corpus,
+            label_map,
             corpus_type,
             protocol,
             seed,
             out,
             backend,
             cache,
-        } => train(
-            &preset,
-            corpus,
-            corpus_type,
-            protocol,
-            seed,
-            out,
-            backend,
-            cache,
-        ),
+        } => {
+            let req = RunRequest {
+                preset: Preset::load(&preset)?,
+                corpus_dirs: corpus,
+                label_map,
+                corpus_type,
+                protocol,
+                seed,
+                out_dir: out,
+                cache_dir: cache.unwrap_or_else(|| FeatureCache::default_root().join("features")),
+                backend,
+            };
+            train(req)
+        }
         Command::Predict { run, files, json } => predict(&run, &files, json),
         Command::Features {
             stream,
@@ -182,68 +199,112 @@ fn demo_corpus(out: &Path, seed: u64) -> Result<()> {
     Ok(())
 }
 
-fn inspect(dir: &Path, corpus_type: Option<CorpusType>, json: bool) -> Result<()> {
-    let m = corpus::load(dir, corpus_type)?;
+fn inspect(
+    dir: &Path,
+    corpus_type: Option<CorpusType>,
+    json: bool,
+    scan_audio: bool,
+    label_map: Option<&str>,
+) -> Result<()> {
+    corpus::header_cache::enable(&FeatureCache::default_root().join("headers.json"));
+    let mut m = corpus::load(dir, corpus_type)?;
+    // A failed cache write only costs speed next time.
+    let _ = corpus::header_cache::save();
+    let report = match label_map {
+        Some(spec) => Some(
+            corpus::label_map::LabelMap::resolve(spec)
+                .map_err(|e| anyhow::anyhow!(e))?
+                .apply(&mut m),
+        ),
+        None => None,
+    };
+    let mut ins = corpus::inspect::inspect(&m);
+    ins.label_map = report;
+    if scan_audio {
+        ins.silent = Some(corpus::inspect::scan_silence(&m));
+    }
     if json {
-        let v = serde_json::json!({
-            "corpus_type": m.corpus_type,
-            "root": m.root,
-            "utterances": m.utterances.len(),
-            "per_class": m.per_class(),
-            "per_speaker": m.per_speaker(),
-            "skipped": m.skipped,
-            "total_duration_secs": m.total_duration_secs(),
-        });
-        println!("{}", serde_json::to_string(&v)?);
+        println!("{}", serde_json::to_string(&ins)?);
         return Ok(());
     }
-    println!("{}: {} corpus", dir.display(), m.corpus_type);
+    println!("{}: {} corpus", dir.display(), ins.corpus_type);
+    let d = &ins.duration_secs;
     println!(
-        "{} utterances, {:.1} min of audio",
-        m.utterances.len(),
-        m.total_duration_secs() / 60.0
+        "{} utterances, {:.1} min of audio (per file: min {:.2} s, mean {:.2} s, max {:.2} s)",
+        ins.utterances,
+        d.total / 60.0,
+        d.min,
+        d.mean,
+        d.max
     );
+    let rates: Vec<String> = ins
+        .sample_rates
+        .iter()
+        .map(|(r, n)| format!("{r} Hz × {n}"))
+        .collect();
+    println!("sample rates: {}", rates.join(", "));
+    let genders: Vec<String> = ins
+        .per_gender
+        .iter()
+        .map(|(g, n)| {
+            format!(
+                "{g} {n} utterances / {} speakers",
+                ins.speakers_per_gender.get(g).copied().unwrap_or(0)
+            )
+        })
+        .collect();
+    println!("gender: {}", genders.join("; "));
+    if let Some(r) = &ins.label_map {
+        println!("{}", r.summary());
+        for (k, n) in &r.merged {
+            println!("  merged {k}: {n}");
+        }
+        for (k, n) in &r.dropped {
+            println!("  dropped {k}: {n}");
+        }
+    }
     println!("\nper class:");
-    for (c, n) in m.per_class() {
+    for (c, n) in &ins.per_class {
         println!("  {c:<12} {n:>6}");
     }
     println!("\nper speaker:");
-    for (s, sum) in m.per_speaker() {
+    for (s, sum) in &ins.per_speaker {
         println!(
             "  {s:<12} {:>6}  {}",
             sum.utterances,
             sum.gender.map_or("?", |g| g.name())
         );
     }
-    println!("\nskipped: {}", m.skipped.len());
-    for s in &m.skipped {
+    println!("\nskipped: {}", ins.skipped.len());
+    for s in &ins.skipped {
         println!("  {}: {}", s.path.display(), s.reason);
+    }
+    if !ins.flagged.is_empty() {
+        println!("\nflagged (loaded, but check): {}", ins.flagged.len());
+        for s in &ins.flagged {
+            println!("  {}: {}", s.path.display(), s.reason);
+        }
+    }
+    if let Some(silent) = &ins.silent {
+        println!(
+            "\nsilent or near-silent (peak < {} dBFS or RMS < {} dBFS): {}",
+            corpus::inspect::SILENT_PEAK_DBFS,
+            corpus::inspect::SILENT_RMS_DBFS,
+            silent.len()
+        );
+        for s in silent {
+            println!(
+                "  {}: peak {:.1} dBFS, RMS {:.1} dBFS",
+                s.path.display(),
+                s.peak_dbfs,
+                s.rms_dbfs
+            );
+        }
     }
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn train(
-    preset_path: &Path,
-    corpus_dir: PathBuf,
-    corpus_type: Option<CorpusType>,
-    protocol: Option<String>,
-    seed: Option<u64>,
-    out: Option<PathBuf>,
-    backend: BackendChoice,
-    cache: Option<PathBuf>,
-) -> Result<()> {
-    let preset = Preset::load(preset_path)?;
-    let req = RunRequest {
-        preset,
-        corpus_dir,
-        corpus_type,
-        protocol,
-        seed,
-        out_dir: out,
-        cache_dir: cache.unwrap_or_else(|| FeatureCache::default_root().join("features")),
-        backend,
-    };
+fn train(req: RunRequest) -> Result<()> {
     let handle = spawn_training(req, None).context("starting the training worker")?;
     // Ctrl-C is not intercepted: the OS ends the process, and every file written so far is whole
     // (atomic writes).

@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use super::{CorpusError, Emotion, Gender, Manifest, Skipped, push_checked, utterance, wav_files};
+use super::{
+    CorpusError, Emotion, Gender, Manifest, Skipped, audio_files, push_checked, utterance,
+};
 
 /// Speakers of EMODB and their gender (male = 03 10 11 12 15).
 pub const SPEAKERS: [(&str, Gender); 10] = [
@@ -97,11 +99,8 @@ pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
         root.to_path_buf()
     };
     let mut m = Manifest::default();
-    for path in wav_files(&dir, &mut m.skipped)? {
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
+    for path in audio_files(&dir, &mut m.skipped)? {
+        let file_name = super::stem(&path);
         match parse_name(&file_name) {
             Ok(n) => {
                 let mut u = utterance("emodb", path, &n.code.to_string(), n.emotion);

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{CorpusError, Emotion, Manifest, Skipped, push_checked, utterance, wav_files};
+use super::{CorpusError, Emotion, Manifest, Skipped, audio_files, push_checked, utterance};
 
 /// Reads a folder-per-label corpus. Speakers are unknown (only speaker-dependent protocols apply).
 pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
@@ -23,7 +23,7 @@ pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
-        let files = wav_files(&dir, &mut m.skipped)?;
+        let files = audio_files(&dir, &mut m.skipped)?;
         let Some(emotion) = Emotion::from_label(&label) else {
             for path in files {
                 m.skipped.push(Skipped {

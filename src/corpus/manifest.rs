@@ -59,6 +59,21 @@ pub struct Utterance {
     pub intensity: Option<String>,
     /// Official split name when the corpus has one.
     pub split: Option<String>,
+    /// Arousal / activation (corpus scale) when annotated.
+    #[serde(default)]
+    pub arousal: Option<f32>,
+    /// Valence when annotated.
+    #[serde(default)]
+    pub valence: Option<f32>,
+    /// Dominance when annotated.
+    #[serde(default)]
+    pub dominance: Option<f32>,
+    /// Transcript when the corpus provides one.
+    #[serde(default)]
+    pub transcript: Option<String>,
+    /// Speaking style (IEMOCAP `improvised` / `scripted`).
+    #[serde(default)]
+    pub style: Option<String>,
     /// Duration from the WAV header.
     pub duration_secs: f64,
     /// Sample rate from the WAV header.
@@ -85,6 +100,9 @@ pub struct Manifest {
     pub utterances: Vec<Utterance>,
     /// Files that were not loaded, with reasons.
     pub skipped: Vec<Skipped>,
+    /// Loaded files with a warning (e.g. very high sample rate); they stay in the corpus.
+    #[serde(default)]
+    pub flagged: Vec<Skipped>,
 }
 
 /// Per-speaker summary for inspection.

@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use super::{CorpusError, Emotion, Gender, Manifest, Skipped, push_checked, utterance, wav_files};
+use super::{
+    CorpusError, Emotion, Gender, Manifest, Skipped, audio_files, push_checked, utterance,
+};
 
 /// RAVDESS emotion codes 01–08.
 pub const EMOTIONS: [Emotion; 8] = [
@@ -102,11 +104,8 @@ pub fn parse_name(file_name: &str) -> Result<RavdessName, String> {
 /// Reads a RAVDESS folder (the `Actor_NN` folders directly below `root`, any depth inside).
 pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
     let mut m = Manifest::default();
-    for path in wav_files(root, &mut m.skipped)? {
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
+    for path in audio_files(root, &mut m.skipped)? {
+        let file_name = super::stem(&path);
         let n = match parse_name(&file_name) {
             Ok(n) => n,
             Err(reason) => {

@@ -21,6 +21,13 @@ pub enum Protocol {
     /// One train/test split with this test fraction; grouped by speaker when speakers are known,
     /// otherwise stratified random (speaker-dependent).
     Holdout(f64),
+    /// Leave one recording session out (IEMOCAP: 5 folds; each session has its own two speakers).
+    SessionLoso,
+    /// The corpus's official train / validation / test split (MSP-Podcast, ESD). Speaker
+    /// independence is read off the data: ESD's official split shares speakers.
+    Official,
+    /// Train on all corpora but one, test on the one left out (several `--corpus`).
+    LeaveOneCorpusOut,
 }
 
 impl Protocol {
@@ -31,6 +38,9 @@ impl Protocol {
             Protocol::Loso | Protocol::SpeakerKFold(_) => true,
             Protocol::KFold(_) => false,
             Protocol::Holdout(_) => speakers_known,
+            Protocol::SessionLoso | Protocol::LeaveOneCorpusOut => true,
+            // Decided by the data in `plan`.
+            Protocol::Official => speakers_known,
         }
     }
 
@@ -41,6 +51,9 @@ impl Protocol {
             Protocol::SpeakerKFold(k) => format!("speaker-kfold:{k}"),
             Protocol::KFold(k) => format!("kfold:{k}"),
             Protocol::Holdout(f) => format!("holdout:{f}"),
+            Protocol::SessionLoso => "session-loso".into(),
+            Protocol::Official => "official".into(),
+            Protocol::LeaveOneCorpusOut => "leave-one-corpus-out".into(),
         }
     }
 }
@@ -69,6 +82,9 @@ impl std::str::FromStr for Protocol {
         };
         match name {
             "loso" => Ok(Protocol::Loso),
+            "session-loso" => Ok(Protocol::SessionLoso),
+            "official" => Ok(Protocol::Official),
+            "leave-one-corpus-out" => Ok(Protocol::LeaveOneCorpusOut),
             "speaker-kfold" => Ok(Protocol::SpeakerKFold(k(arg)?)),
             "kfold" => Ok(Protocol::KFold(k(arg)?)),
             "holdout" => {
@@ -84,7 +100,7 @@ impl std::str::FromStr for Protocol {
                 Ok(Protocol::Holdout(f))
             }
             _ => Err(format!(
-                "unknown protocol '{s}' (known: loso, speaker-kfold:K, kfold:K, holdout:FRACTION)"
+                "unknown protocol '{s}' (known: loso, speaker-kfold:K, session-loso, official, leave-one-corpus-out, kfold:K, holdout:FRACTION)"
             )),
         }
     }
@@ -261,6 +277,29 @@ pub fn plan(
             .enumerate()
             .map(|(i, idx)| (format!("fold{}", i + 1), idx))
             .collect(),
+        Protocol::SessionLoso => {
+            let groups = group_by(utts, &all, |u| u.session.clone());
+            if groups.len() < 2 || groups.contains_key(&None) {
+                return Err("session-loso needs a session for every utterance and at least 2 sessions (IEMOCAP)".into());
+            }
+            groups
+                .into_iter()
+                .map(|(s, idx)| (s.unwrap_or_default(), idx))
+                .collect()
+        }
+        Protocol::LeaveOneCorpusOut => {
+            let groups = group_by(utts, &all, |u| Some(u.corpus.clone()));
+            if groups.len() < 2 {
+                return Err(
+                    "leave-one-corpus-out needs at least 2 corpora (repeat --corpus)".into(),
+                );
+            }
+            groups
+                .into_iter()
+                .map(|(c, idx)| (format!("test-{}", c.unwrap_or_default()), idx))
+                .collect()
+        }
+        Protocol::Official => return official_plan(utts, seed, valid_fraction),
         Protocol::Holdout(f) => {
             let test = if speakers_known {
                 speaker_fraction(utts, &all, f, &mut rng)
@@ -318,6 +357,71 @@ pub fn plan(
         seed,
         folds,
         leakage,
+    })
+}
+
+/// Indices grouped by a key, sorted by key.
+fn group_by(
+    utts: &[Utterance],
+    idx: &[usize],
+    key: impl Fn(&Utterance) -> Option<String>,
+) -> BTreeMap<Option<String>, Vec<usize>> {
+    let mut m: BTreeMap<Option<String>, Vec<usize>> = BTreeMap::new();
+    for &i in idx {
+        m.entry(key(&utts[i])).or_default().push(i);
+    }
+    m
+}
+
+/// The official split: `split` = train / valid / test on every utterance. Without a validation
+/// part, one is carved from training as usual. Speaker independence is decided by the data.
+fn official_plan(utts: &[Utterance], seed: u64, valid_fraction: f64) -> Result<SplitPlan, String> {
+    let parts = group_by(utts, &(0..utts.len()).collect::<Vec<_>>(), |u| {
+        u.split.clone()
+    });
+    let missing = parts.get(&None).map_or(0, Vec::len);
+    if missing > 0 {
+        return Err(format!(
+            "official protocol: {missing} utterance(s) have no official split (train/valid/test)"
+        ));
+    }
+    let get = |k: &str| parts.get(&Some(k.to_string())).cloned().unwrap_or_default();
+    let (mut train, mut valid, test) = (get("train"), get("valid"), get("test"));
+    if train.is_empty() || test.is_empty() {
+        return Err(format!(
+            "official protocol: found splits {:?}; need train and test",
+            parts.keys().flatten().collect::<Vec<_>>()
+        ));
+    }
+    if valid.is_empty() {
+        let mut rng = SplitMix64::new(seed);
+        let speakers_known = train.iter().all(|&i| utts[i].speaker_id.is_some());
+        valid = if speakers_known && speaker_groups(utts, &train).len() >= 3 {
+            speaker_fraction(utts, &train, valid_fraction, &mut rng)
+        } else {
+            stratified_fraction(utts, &train, valid_fraction, &mut rng)
+        };
+        let vs: BTreeSet<usize> = valid.iter().copied().collect();
+        train.retain(|i| !vs.contains(i));
+    }
+    let fold = Fold {
+        name: "official".into(),
+        train,
+        valid,
+        test,
+    };
+    let leak = check_leakage(utts, &fold);
+    if !leak.files_in_two_parts.is_empty() {
+        return Err(format!("leakage check failed: {}", leak.summary(true)));
+    }
+    let speaker_independent =
+        utts.iter().all(|u| u.speaker_id.is_some()) && leak.speakers_in_train_and_test.is_empty();
+    Ok(SplitPlan {
+        protocol: "official".into(),
+        speaker_independent,
+        seed,
+        folds: vec![fold],
+        leakage: vec![leak],
     })
 }
 

@@ -13,8 +13,11 @@ use crate::eval::{ClassificationReport, ConfusionMatrix};
 pub struct RunRequest {
     /// The preset (features + model + training settings).
     pub preset: Preset,
-    /// Corpus folder.
-    pub corpus_dir: PathBuf,
+    /// Corpus folders (several = multi-corpus training on their union).
+    pub corpus_dirs: Vec<PathBuf>,
+    /// Label map: a name (`4-class`, `iemocap-4`, `emodb-ravdess-6`, …) or a RON file; `None` =
+    /// the preset's, else every class of one corpus or the intersection of several.
+    pub label_map: Option<String>,
     /// Corpus type override (`None` = detect).
     pub corpus_type: Option<CorpusType>,
     /// Protocol override (`None` = the preset's).

@@ -44,6 +44,10 @@ pub struct TrainingConfig {
     pub early_stopping_patience: Option<usize>,
     /// Fraction of each training part carved out for validation (by speaker when possible).
     pub valid_fraction: f64,
+    /// Label map name or RON file (see `corpus::label_map`); `None` = all classes (one corpus) or
+    /// the intersection (several corpora).
+    #[serde(default)]
+    pub label_map: Option<String>,
 }
 
 impl Default for TrainingConfig {
@@ -60,6 +64,7 @@ impl Default for TrainingConfig {
             class_weighted_loss: false,
             early_stopping_patience: Some(8),
             valid_fraction: 0.15,
+            label_map: None,
         }
     }
 }

@@ -107,10 +107,17 @@ pub fn execute(
     let protocol: Protocol = protocol_text.parse()?;
     let seed = req.seed.unwrap_or(preset.training.seed);
 
-    let manifest = corpus::load(&req.corpus_dir, req.corpus_type).map_err(|e| e.to_string())?;
+    let corpora_text = req
+        .corpus_dirs
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let mut manifest =
+        corpus::load_many(&req.corpus_dirs, req.corpus_type).map_err(|e| e.to_string())?;
     emit(Event::Log(format!(
         "{}: {} corpus, {} utterances, {} speakers, {} skipped",
-        req.corpus_dir.display(),
+        corpora_text,
         manifest.corpus_type,
         manifest.utterances.len(),
         manifest.per_speaker().len(),
@@ -123,11 +130,16 @@ pub fn execute(
             s.reason
         )));
     }
+    let label_map = label_map_for(
+        req.label_map
+            .as_ref()
+            .or(preset.training.label_map.as_ref()),
+        &manifest,
+    )?;
+    let label_report = label_map.apply(&mut manifest);
+    emit(Event::Log(label_report.summary()));
     if manifest.utterances.is_empty() {
-        return Err(format!(
-            "{}: no loadable utterances",
-            req.corpus_dir.display()
-        ));
+        return Err(format!("{}: no loadable utterances", corpora_text));
     }
 
     let cache = FeatureCache::new(req.cache_dir.clone());
@@ -152,8 +164,7 @@ pub fn execute(
     if classes.len() < 2 {
         return Err(format!(
             "{}: needs at least two classes, found {:?}",
-            req.corpus_dir.display(),
-            classes
+            corpora_text, classes
         ));
     }
     let labels: Vec<usize> = utts
@@ -178,7 +189,9 @@ pub fn execute(
         preset: preset.clone(),
         protocol: plan.protocol.clone(),
         seed,
-        corpus_dir: req.corpus_dir.clone(),
+        corpus_dir: req.corpus_dirs.first().cloned().unwrap_or_default(),
+        corpus_dirs: req.corpus_dirs.clone(),
+        label_map: label_report.map.clone(),
         corpus_type: manifest.corpus_type.clone(),
         classes: classes.clone(),
         backend: backend.description.clone(),
@@ -191,6 +204,10 @@ pub fn execute(
         .map_err(|e| e.to_string())?;
     run.write_text("config.ron", &ron_cfg)?;
     run.write_json("splits.json", &splits_json(&plan, &utts))?;
+    run.write_json(
+        "label_map.json",
+        &serde_json::json!({"map": label_map, "report": label_report}),
+    )?;
     emit(Event::Plan {
         run_dir: run.path.clone(),
         classes: classes.clone(),
@@ -352,6 +369,33 @@ fn splits_json(plan: &corpus::SplitPlan, utts: &[Utterance]) -> serde_json::Valu
             "test": files(&f.test),
         })).collect::<Vec<_>>(),
     })
+}
+
+/// The label map of a run: the one asked for, else all classes of a single corpus, else the
+/// classes every corpus shares.
+pub fn label_map_for(
+    spec: Option<&String>,
+    m: &corpus::Manifest,
+) -> Result<corpus::label_map::LabelMap, String> {
+    use corpus::label_map::LabelMap;
+    if let Some(s) = spec {
+        return LabelMap::resolve(s);
+    }
+    let mut by_corpus: std::collections::BTreeMap<&str, corpus::Manifest> = Default::default();
+    for u in &m.utterances {
+        by_corpus
+            .entry(u.corpus.as_str())
+            .or_default()
+            .utterances
+            .push(u.clone());
+    }
+    if by_corpus.len() > 1 {
+        Ok(LabelMap::intersection(
+            &by_corpus.values().collect::<Vec<_>>(),
+        ))
+    } else {
+        Ok(LabelMap::named("all").unwrap_or_default())
+    }
 }
 
 /// Reads `config.ron` of a run folder.

@@ -31,8 +31,14 @@ pub struct ResolvedConfig {
     pub protocol: String,
     /// Seed actually used.
     pub seed: u64,
-    /// Corpus folder.
+    /// First corpus folder.
     pub corpus_dir: PathBuf,
+    /// All corpus folders (multi-corpus runs).
+    #[serde(default)]
+    pub corpus_dirs: Vec<PathBuf>,
+    /// Label map applied.
+    #[serde(default)]
+    pub label_map: String,
     /// Corpus type.
     pub corpus_type: String,
     /// Class names in index order.
