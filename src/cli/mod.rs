@@ -66,6 +66,10 @@ pub enum Command {
         /// Label map: all, 4-class, iemocap-4, emodb-ravdess-6, calm-as-neutral, or a RON file.
         #[arg(long)]
         label_map: Option<String>,
+        /// Standard set-up of a corpus (protocol + label map), e.g. iemocap-4class-session-loso;
+        /// see presets/protocols/. --protocol and --label-map override its parts.
+        #[arg(long)]
+        protocol_preset: Option<String>,
         /// Corpus type instead of detection.
         #[arg(long)]
         corpus_type: Option<CorpusType>,
@@ -138,6 +142,7 @@ pub fn run(cmd: Command) -> Result<()> {
             preset,
             corpus,
             label_map,
+            protocol_preset,
             corpus_type,
             protocol,
             seed,
@@ -145,12 +150,19 @@ pub fn run(cmd: Command) -> Result<()> {
             backend,
             cache,
         } => {
+            let pp = match protocol_preset {
+                Some(spec) => Some(
+                    corpus::protocol_preset::ProtocolPreset::resolve(&spec)
+                        .map_err(|e| anyhow::anyhow!(e))?,
+                ),
+                None => None,
+            };
             let req = RunRequest {
                 preset: Preset::load(&preset)?,
                 corpus_dirs: corpus,
-                label_map,
+                label_map: label_map.or_else(|| pp.as_ref().and_then(|p| p.label_map.clone())),
                 corpus_type,
-                protocol,
+                protocol: protocol.or_else(|| pp.as_ref().map(|p| p.protocol.clone())),
                 seed,
                 out_dir: out,
                 cache_dir: cache.unwrap_or_else(|| FeatureCache::default_root().join("features")),

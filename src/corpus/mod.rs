@@ -14,6 +14,7 @@ pub mod inspect;
 pub mod label_map;
 pub mod manifest;
 pub mod msp_podcast;
+pub mod protocol_preset;
 pub mod ravdess;
 pub mod savee;
 pub mod split;
