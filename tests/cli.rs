@@ -9,6 +9,11 @@ use std::process::Command;
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ser-workbench"));
     c.env("SER_WORKBENCH_BACKEND", "cpu");
+    // Keep header and feature caches out of the user's home.
+    c.env(
+        "SER_WORKBENCH_CACHE",
+        std::env::temp_dir().join(format!("ser-wb-cli-cache-{}", std::process::id())),
+    );
     c
 }
 
@@ -167,4 +172,98 @@ fn bench_logmel_ends_with_one_json_line() {
     assert_eq!(v["bench"], "logmel");
     assert!(v["audio_secs_per_sec"].as_f64().expect("rate") > 0.0);
     assert!(v["threads"].as_u64().expect("threads") >= 1);
+}
+
+#[test]
+fn inspect_reports_statistics_label_maps_and_silence() {
+    let d = tempfile::tempdir().expect("tmp");
+    common::layouts::iemocap(d.path(), 2);
+    common::layouts::tone(
+        &d.path()
+            .join("Session1/sentences/wav/Ses01F_impro01/Ses01F_impro01_F000.wav"),
+        16_000,
+        true,
+    );
+    let out = run_ok(bin().arg("inspect").arg(d.path()).args([
+        "--json",
+        "--scan-audio",
+        "--label-map",
+        "iemocap-4",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(v["corpus_type"], "iemocap");
+    for key in [
+        "utterances",
+        "per_class",
+        "per_speaker",
+        "skipped",
+        "per_gender",
+        "speakers_per_gender",
+        "duration_secs",
+        "sample_rates",
+        "flagged",
+    ] {
+        assert!(v.get(key).is_some(), "inspect --json lacks {key}");
+    }
+    assert_eq!(v["per_class"].as_object().map(|o| o.len()), Some(4));
+    assert!(
+        v["label_map"]["dropped"]
+            .as_object()
+            .is_some_and(|o| o.keys().any(|k| k.starts_with("fru")))
+    );
+    let silent = v["silent"].as_array().expect("silent list");
+    assert_eq!(silent.len(), 1);
+    assert!(
+        silent[0]["path"]
+            .as_str()
+            .expect("path")
+            .ends_with("Ses01F_impro01_F000.wav")
+    );
+    let text = run_ok(bin().arg("inspect").arg(d.path()));
+    assert!(
+        text.contains("gender:") && text.contains("sample rates: 16000 Hz"),
+        "{text}"
+    );
+}
+
+#[test]
+fn multi_corpus_train_with_a_protocol_preset() {
+    let d = tempfile::tempdir().expect("tmp");
+    let run = d.path().join("run");
+    let out = run_ok(
+        bin()
+            .args(["train", "--preset"])
+            .arg(common::tiny_preset_path())
+            .arg("--corpus")
+            .arg(common::small_demo().join("emodb"))
+            .arg("--corpus")
+            .arg(common::small_demo().join("ravdess"))
+            .args(["--protocol-preset", "cross-corpus-emodb-ravdess", "--out"])
+            .arg(&run)
+            .arg("--cache")
+            .arg(d.path().join("cache")),
+    );
+    assert!(out.contains("label map 'emodb-ravdess-6'"), "{out}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).expect("r"))
+            .expect("json");
+    assert_eq!(report["protocol"], "leave-one-corpus-out");
+    assert_eq!(report["classes"].as_array().map(Vec::len), Some(6));
+    let folds: Vec<&str> = report["folds"]
+        .as_array()
+        .expect("folds")
+        .iter()
+        .map(|f| f["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(folds, vec!["test-emodb", "test-ravdess"]);
+    assert!(run.join("label_map.json").is_file());
+}
+
+#[test]
+fn bench_inspect_ends_with_one_json_line() {
+    let out = run_ok(bin().args(["bench", "inspect", "--files", "300"]));
+    let v: serde_json::Value =
+        serde_json::from_str(out.lines().last().expect("line")).expect("json");
+    assert_eq!(v["bench"], "inspect");
+    assert_eq!(v["files"], 300);
 }

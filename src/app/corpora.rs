@@ -20,12 +20,18 @@ pub struct CorporaPanel {
     pub error: Option<String>,
     per_class: Vec<(String, usize)>,
     per_speaker: Vec<(String, usize, String)>,
+    /// Statistics of the loaded corpus.
+    pub inspection: Option<crate::corpus::inspect::Inspection>,
+    /// A silence scan is running.
+    pub scanning: bool,
 }
 
 impl CorporaPanel {
     /// Stores a loaded corpus and its summaries.
     pub fn set_manifest(&mut self, m: Manifest) {
         self.path = m.root.display().to_string();
+        self.inspection = Some(crate::corpus::inspect::inspect(&m));
+        self.scanning = false;
         self.per_class = m.per_class().into_iter().collect();
         self.per_speaker = m
             .per_speaker()
@@ -107,6 +113,7 @@ impl CorporaPanel {
             ))
             .strong(),
         );
+        self.stats_ui(ui);
         if !m.speakers_known() {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
@@ -158,5 +165,67 @@ impl CorporaPanel {
                     }
                 });
         });
+        let Some(ins) = &self.inspection else { return };
+        ui.collapsing(format!("Flagged files ({})", ins.flagged.len()), |ui| {
+            for s in &ins.flagged {
+                ui.label(format!("{} — {}", s.path.display(), s.reason));
+            }
+        });
+        ui.horizontal(|ui| {
+            let label = if self.scanning {
+                "Scanning audio…"
+            } else {
+                "Scan audio for silent files"
+            };
+            if ui
+                .add_enabled(!self.scanning, egui::Button::new(label))
+                .clicked()
+            {
+                cmds.push(AppCommand::ScanSilence);
+            }
+            if let Some(silent) = &ins.silent {
+                ui.label(format!("{} silent or near-silent file(s)", silent.len()));
+            }
+        });
+        if let Some(silent) = ins.silent.as_ref().filter(|s| !s.is_empty()) {
+            for f in silent {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!(
+                        "{} — peak {:.1} dBFS, RMS {:.1} dBFS",
+                        f.path.display(),
+                        f.peak_dbfs,
+                        f.rms_dbfs
+                    ),
+                );
+            }
+        }
+    }
+
+    /// One-line statistics under the corpus summary.
+    fn stats_ui(&self, ui: &mut egui::Ui) {
+        let Some(ins) = &self.inspection else { return };
+        let d = &ins.duration_secs;
+        let genders: Vec<String> = ins
+            .per_gender
+            .iter()
+            .map(|(g, n)| {
+                format!(
+                    "{g}: {n} utt. / {} spk.",
+                    ins.speakers_per_gender.get(g).copied().unwrap_or(0)
+                )
+            })
+            .collect();
+        let rates: Vec<String> = ins
+            .sample_rates
+            .iter()
+            .map(|(r, n)| format!("{r} Hz × {n}"))
+            .collect();
+        ui.label(format!("gender — {}", genders.join(", ")));
+        ui.label(format!(
+            "duration per file — min {:.2} s, mean {:.2} s, max {:.2} s",
+            d.min, d.mean, d.max
+        ));
+        ui.label(format!("sample rates — {}", rates.join(", ")));
     }
 }

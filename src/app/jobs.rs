@@ -18,6 +18,8 @@ pub enum JobResult {
     Picked(Option<PathBuf>),
     /// The folder picker could not open.
     PickerFailed(String),
+    /// A silence scan finished.
+    Silence(Vec<crate::corpus::inspect::SilentFile>),
 }
 
 /// Spawner + result channel.
@@ -73,6 +75,13 @@ impl Jobs {
                 return JobResult::Demo(Ok(emodb));
             }
             JobResult::Demo(corpus::demo::generate(&out, &Default::default()).map(|d| d.emodb_dir))
+        });
+    }
+
+    /// Decodes every file of `m` and reports the silent ones.
+    pub fn scan_silence(&self, m: Manifest, ctx: &egui::Context) {
+        self.spawn("ser-scan", ctx, move || {
+            JobResult::Silence(crate::corpus::inspect::scan_silence(&m))
         });
     }
 

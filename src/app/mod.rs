@@ -48,6 +48,8 @@ pub enum AppCommand {
         /// Start the demo preset once the corpus is loaded.
         then_train: bool,
     },
+    /// Decode every file of the loaded corpus to find silent recordings (background).
+    ScanSilence,
     /// Start training with the chosen preset on the loaded corpus.
     StartTraining,
     /// Pause / resume / stop the running worker.
@@ -130,6 +132,12 @@ impl WorkbenchApp {
                 self.jobs.load_corpus(dir, corpus_type, &self.ctx);
             }
             AppCommand::BrowseCorpus => self.jobs.browse(&self.ctx),
+            AppCommand::ScanSilence => {
+                if let Some(m) = &self.corpora.manifest {
+                    self.corpora.scanning = true;
+                    self.jobs.scan_silence(m.clone(), &self.ctx);
+                }
+            }
             AppCommand::CreateDemo { then_train } => {
                 self.corpora.loading = true;
                 self.train_after_load = then_train;
@@ -195,6 +203,16 @@ impl WorkbenchApp {
                     });
                 }
                 JobResult::Picked(None) => {}
+                JobResult::Silence(found) => {
+                    self.corpora.scanning = false;
+                    self.status = format!(
+                        "silence scan: {} silent or near-silent file(s)",
+                        found.len()
+                    );
+                    if let Some(ins) = self.corpora.inspection.as_mut() {
+                        ins.silent = Some(found);
+                    }
+                }
                 JobResult::PickerFailed(e) => self.status = e,
             }
         }

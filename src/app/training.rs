@@ -137,6 +137,8 @@ pub struct TrainingPanel {
     pub epochs: usize,
     /// Backend choice.
     pub backend: BackendChoice,
+    /// Label map name (`None` = all classes of the corpus).
+    pub label_map: Option<String>,
     cache_dir: PathBuf,
     /// Path typed into the preset-file field.
     pub preset_path: String,
@@ -157,6 +159,7 @@ impl TrainingPanel {
             seed: 42,
             epochs: 10,
             backend: BackendChoice::Auto,
+            label_map: None,
             cache_dir,
             preset_path: String::new(),
             preset_message: None,
@@ -230,7 +233,7 @@ impl TrainingPanel {
         let req = RunRequest {
             preset,
             corpus_dirs: vec![corpus_dir],
-            label_map: None,
+            label_map: self.label_map.clone(),
             corpus_type: None,
             protocol: Some(protocol),
             seed: Some(self.seed),
@@ -324,7 +327,7 @@ impl TrainingPanel {
                 }
                 let l = ui.label("Protocol");
                 egui::ComboBox::from_id_salt("protocol").selected_text(&self.protocol).show_ui(ui, |ui| {
-                    for p in ["loso", "speaker-kfold:5", "speaker-kfold:10", "holdout:0.2", "kfold:5", "kfold:10"] {
+                    for p in ["loso", "speaker-kfold:5", "speaker-kfold:10", "session-loso", "official", "holdout:0.2", "kfold:5", "kfold:10"] {
                         ui.selectable_value(&mut self.protocol, p.to_string(), p);
                     }
                 })
@@ -370,7 +373,15 @@ impl TrainingPanel {
                     ui.selectable_value(&mut self.backend, BackendChoice::Cpu, "CPU");
                     ui.selectable_value(&mut self.backend, BackendChoice::Gpu, "GPU");
                 });
-            });
+
+                egui::ComboBox::from_label("Label map")
+                    .selected_text(self.label_map.as_deref().unwrap_or("all classes"))
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut self.label_map, None, "all classes");
+                        for name in crate::corpus::label_map::NAMED.iter().filter(|n| **n != "all") {
+                            ui.selectable_value(&mut self.label_map, Some(name.to_string()), *name);
+                        }
+                    });            });
         });
         ui.horizontal(|ui| {
             let can_start = !running && manifest.is_some();

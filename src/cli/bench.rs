@@ -71,3 +71,62 @@ pub fn logmel(audio_secs: f64) -> Result<()> {
     );
     Ok(())
 }
+
+/// `inspect` speed on a corpus of `files` EMODB-named WAVs: reading every header, then again
+/// with the header cache warm (a second `inspect` of an unchanged corpus).
+pub fn inspect(files: usize) -> Result<()> {
+    use crate::corpus::{self, emodb};
+    let root = std::env::temp_dir().join(format!("ser-bench-inspect-{files}"));
+    let wav = root.join("wav");
+    let existing = std::fs::read_dir(&wav).map(|rd| rd.count()).unwrap_or(0);
+    if existing != files {
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&wav)?;
+        let x: Vec<f32> = (0..1600).map(|i| (i as f32 * 0.05).sin() * 0.2).collect();
+        let mut n = 0;
+        'outer: for version in 'a'..='z' {
+            for text in 0..198u32 {
+                let t = format!("{}{:02}", if text < 99 { 'a' } else { 'b' }, text % 99 + 1);
+                for (spk, _) in emodb::SPEAKERS {
+                    for (code, _) in emodb::EMOTION_CODES {
+                        if n == files {
+                            break 'outer;
+                        }
+                        crate::audio::write_wav_i16(
+                            &wav.join(format!("{spk}{t}{code}{version}.wav")),
+                            &x,
+                            16_000,
+                        )?;
+                        n += 1;
+                    }
+                }
+            }
+        }
+    }
+    let cache_file = root.join("headers.json");
+    let _ = std::fs::remove_file(&cache_file);
+    let t = Instant::now();
+    let m = corpus::load(&root, None)?;
+    let headers_secs = t.elapsed().as_secs_f64();
+    // Fill the cache, as the first `inspect` does, then time a fresh process-like start that
+    // loads the cache file and only stats the files.
+    corpus::header_cache::enable(&cache_file);
+    corpus::load(&root, None)?;
+    corpus::header_cache::save()?;
+    corpus::header_cache::enable(&cache_file);
+    let t = Instant::now();
+    let m2 = corpus::load(&root, None)?;
+    let cached_secs = t.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        m.utterances.len() == files && m2.utterances.len() == files,
+        "expected {files} utterances"
+    );
+    println!("inspect of {files} WAV files ({}):", root.display());
+    println!("  reading every header:     {headers_secs:.3} s");
+    println!("  with the header cache:    {cached_secs:.3} s");
+    println!(
+        "{}",
+        serde_json::json!({"bench": "inspect", "files": files, "headers_secs": (headers_secs * 1000.0).round() / 1000.0, "cached_secs": (cached_secs * 1000.0).round() / 1000.0})
+    );
+    Ok(())
+}

@@ -118,11 +118,14 @@ pub enum Command {
     },
     /// Benchmarks; each ends with one JSON line.
     Bench {
-        /// What to measure: logmel.
+        /// What to measure: logmel, inspect.
         what: String,
-        /// Seconds of audio to process per measurement.
+        /// logmel: seconds of audio to process per measurement.
         #[arg(long, default_value_t = 600.0)]
         audio_secs: f64,
+        /// inspect: number of files in the generated corpus.
+        #[arg(long, default_value_t = 10_000)]
+        files: usize,
     },
 }
 
@@ -177,9 +180,14 @@ pub fn run(cmd: Command) -> Result<()> {
             file,
             out,
         } => features(stream, preset.as_deref(), &file, &out),
-        Command::Bench { what, audio_secs } => match what.as_str() {
+        Command::Bench {
+            what,
+            audio_secs,
+            files,
+        } => match what.as_str() {
             "logmel" => bench::logmel(audio_secs),
-            other => bail!("unknown benchmark '{other}' (known: logmel)"),
+            "inspect" => bench::inspect(files),
+            other => bail!("unknown benchmark '{other}' (known: logmel, inspect)"),
         },
     }
 }

@@ -63,7 +63,7 @@ pub fn get(path: &Path) -> Option<WavHeader> {
     let c = g.as_ref()?;
     let e = c.entries.get(path)?;
     let (size, mtime_ns) = stamp(path)?;
-    (e.size == size && e.mtime_ns == mtime_ns).then(|| WavHeader {
+    (e.size == size && e.mtime_ns == mtime_ns).then_some(WavHeader {
         sample_rate_hz: e.sample_rate_hz,
         channels: e.channels,
         bits_per_sample: e.bits_per_sample,

@@ -118,10 +118,10 @@ fn read_transcripts(dir: &Path) -> BTreeMap<String, String> {
             continue;
         };
         for line in text.lines() {
-            if let Some((head, body)) = line.split_once("]:") {
-                if let Some(utt) = head.split_whitespace().next() {
-                    t.insert(utt.to_string(), body.trim().to_string());
-                }
+            if let Some((head, body)) = line.split_once("]:")
+                && let Some(utt) = head.split_whitespace().next()
+            {
+                t.insert(utt.to_string(), body.trim().to_string());
             }
         }
     }

@@ -282,7 +282,8 @@ pub fn detect(root: &Path) -> Result<CorpusType, CorpusError> {
     let samples = sample_stems(&sample_dir, 40);
     let votes = |ok: &dyn Fn(&(PathBuf, String)) -> bool| samples.iter().filter(|s| ok(s)).count();
     let need = samples.len().div_ceil(2).max(1);
-    let checks: [(CorpusType, &dyn Fn(&(PathBuf, String)) -> bool); 4] = [
+    type NameCheck<'a> = &'a dyn Fn(&(PathBuf, String)) -> bool;
+    let checks: [(CorpusType, NameCheck); 4] = [
         (CorpusType::Emodb, &|s| emodb::parse_name(&s.1).is_ok()),
         (CorpusType::CremaD, &|s| cremad::parse_name(&s.1).is_ok()),
         (CorpusType::Tess, &|s| tess::parse_name(&s.1).is_ok()),
