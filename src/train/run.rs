@@ -299,6 +299,7 @@ pub fn execute(
             pooled_pred.push(k);
             pred_rows.push(PredictionRow {
                 fold: fold.name.clone(),
+                corpus: utts[i].corpus.clone(),
                 path: utts[i].path.display().to_string(),
                 speaker: utts[i].speaker_id.clone().unwrap_or_default(),
                 true_label: classes[labels[i]].clone(),

@@ -123,6 +123,8 @@ impl FoldStats {
 pub struct PredictionRow {
     /// Fold name.
     pub fold: String,
+    /// Corpus of the utterance (several in multi-corpus runs).
+    pub corpus: String,
     /// Audio file.
     pub path: String,
     /// Speaker.
@@ -254,6 +256,7 @@ impl RunDir {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header = vec![
             "fold",
+            "corpus",
             "path",
             "speaker",
             "true",
@@ -270,6 +273,7 @@ impl RunDir {
         for r in rows {
             let mut rec = vec![
                 r.fold.clone(),
+                r.corpus.clone(),
                 r.path.clone(),
                 r.speaker.clone(),
                 r.true_label.clone(),
