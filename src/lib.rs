@@ -11,6 +11,7 @@ pub mod corpus;
 pub mod eval;
 pub mod features;
 pub mod fsutil;
+pub mod live;
 pub mod model;
 pub mod rng;
 pub mod train;

@@ -4,8 +4,11 @@
 //! sample per channel. Everything downstream of [`load_mono_16k`] is mono at
 //! [`TARGET_SAMPLE_RATE_HZ`].
 
+pub mod capture;
 pub mod decode;
+pub mod playback;
 pub mod resample;
+pub mod ring;
 pub mod wav;
 
 pub use resample::resample_mono;

@@ -102,6 +102,31 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Feed an audio file through the live streaming path of a trained run; one line per hop,
+    /// then latency statistics as one JSON line.
+    Live {
+        /// Run folder.
+        #[arg(long)]
+        run: PathBuf,
+        /// Audio file used as the input.
+        #[arg(long)]
+        input: PathBuf,
+        /// Window length, seconds.
+        #[arg(long, default_value_t = 2.0)]
+        window_secs: f32,
+        /// Hop between predictions, seconds.
+        #[arg(long, default_value_t = 0.5)]
+        hop_secs: f32,
+        /// Moving average over this many windows.
+        #[arg(long, default_value_t = 4)]
+        smoothing: usize,
+        /// Energy gate: windows quieter than this (RMS dBFS) are silence.
+        #[arg(long, default_value_t = -45.0, allow_hyphen_values = true)]
+        gate_dbfs: f32,
+        /// As fast as possible instead of paced in real time.
+        #[arg(long)]
+        fast: bool,
+    },
     /// Write a feature matrix as float32 .npy, shape [frames, bins].
     Features {
         /// Stream: logmel or mfcc.
@@ -174,6 +199,23 @@ pub fn run(cmd: Command) -> Result<()> {
             train(req)
         }
         Command::Predict { run, files, json } => predict(&run, &files, json),
+        Command::Live {
+            run,
+            input,
+            window_secs,
+            hop_secs,
+            smoothing,
+            gate_dbfs,
+            fast,
+        } => {
+            let cfg = crate::live::LiveConfig {
+                window_secs,
+                hop_secs,
+                smoothing_windows: smoothing,
+                gate_dbfs,
+            };
+            live(run, input, cfg, !fast)
+        }
         Command::Features {
             stream,
             preset,
@@ -396,6 +438,83 @@ fn train(req: RunRequest) -> Result<()> {
     if let Some(msg) = failed {
         bail!("training failed: {msg}");
     }
+    Ok(())
+}
+
+fn live(run: PathBuf, input: PathBuf, cfg: crate::live::LiveConfig, realtime: bool) -> Result<()> {
+    use crate::live::{LiveEvent, LiveInput, spawn_live};
+    let h = spawn_live(
+        run,
+        LiveInput::File {
+            path: input,
+            realtime,
+        },
+        cfg,
+        None,
+    )
+    .context("starting the live worker")?;
+    let mut classes: Vec<String> = Vec::new();
+    let mut latencies: Vec<f64> = Vec::new();
+    let (mut windows, mut silent) = (0usize, 0usize);
+    let mut failed = None;
+    for ev in h.events.iter() {
+        match ev {
+            LiveEvent::Started {
+                source,
+                input_rate_hz,
+                classes: c,
+            } => {
+                println!(
+                    "input: {source} ({input_rate_hz} Hz → 16 kHz); classes: {}",
+                    c.join(", ")
+                );
+                classes = c;
+            }
+            LiveEvent::Frame(f) => {
+                windows += 1;
+                if f.silent {
+                    silent += 1;
+                    println!("{:8.2} s  silence ({:.1} dBFS)", f.end_secs, f.level_dbfs);
+                    continue;
+                }
+                latencies.push(f.latency_ms);
+                let top = f
+                    .top
+                    .and_then(|t| classes.get(t))
+                    .cloned()
+                    .unwrap_or_default();
+                let probs: Vec<String> = classes
+                    .iter()
+                    .zip(&f.smoothed)
+                    .map(|(c, p)| format!("{c}={p:.3}"))
+                    .collect();
+                println!(
+                    "{:8.2} s  {top:<11} {:.3}  {}",
+                    f.end_secs,
+                    f.confidence,
+                    probs.join(" ")
+                );
+            }
+            LiveEvent::Failed(m) => failed = Some(m),
+            _ => {}
+        }
+    }
+    h.join();
+    if let Some(m) = failed {
+        bail!("live: {m}");
+    }
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let pct = |q: f64| -> f64 {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((latencies.len() as f64 - 1.0) * q).round() as usize;
+        (latencies[i.min(latencies.len() - 1)] * 100.0).round() / 100.0
+    };
+    println!(
+        "{}",
+        serde_json::json!({"live": "summary", "windows": windows, "silent_windows": silent, "latency_ms_median": pct(0.5), "latency_ms_p95": pct(0.95)})
+    );
     Ok(())
 }
 

@@ -1,0 +1,167 @@
+//! The streaming predictor: windowing, gating, inference, smoothing, latency.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::train::fit::argmax;
+use crate::train::predict::Predictor;
+
+/// Windowing and smoothing settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveConfig {
+    /// Window length in seconds.
+    pub window_secs: f32,
+    /// Hop between predictions in seconds.
+    pub hop_secs: f32,
+    /// Moving average over this many (non-silent) windows.
+    pub smoothing_windows: usize,
+    /// Windows whose RMS level is below this are reported as silence, not classified.
+    pub gate_dbfs: f32,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        Self {
+            window_secs: 2.0,
+            hop_secs: 0.5,
+            smoothing_windows: 4,
+            gate_dbfs: -45.0,
+        }
+    }
+}
+
+/// One prediction (one hop).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LiveFrame {
+    /// Stream time at the window's end, seconds.
+    pub end_secs: f64,
+    /// RMS level of the window, dBFS.
+    pub level_dbfs: f32,
+    /// Below the gate: no classification.
+    pub silent: bool,
+    /// This window's probabilities (`None` when silent).
+    pub raw: Option<Vec<f32>>,
+    /// Moving average of the last non-silent windows.
+    pub smoothed: Vec<f32>,
+    /// Top class of the smoothed posteriors (`None` while silent).
+    pub top: Option<usize>,
+    /// Its probability.
+    pub confidence: f32,
+    /// From the arrival of the window's last samples to the finished prediction, milliseconds.
+    pub latency_ms: f64,
+}
+
+/// Sliding-window classifier over a 16 kHz stream.
+pub struct StreamingPredictor {
+    predictor: Predictor,
+    cfg: LiveConfig,
+    window: usize,
+    hop: usize,
+    buffer: VecDeque<f32>,
+    received: u64,
+    next_end: u64,
+    history: VecDeque<Vec<f32>>,
+}
+
+/// RMS level in dBFS.
+pub fn level_dbfs(x: &[f32]) -> f32 {
+    let rms = (x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32).sqrt();
+    20.0 * rms.max(1e-10).log10()
+}
+
+impl StreamingPredictor {
+    /// Wraps a loaded run.
+    pub fn new(predictor: Predictor, cfg: LiveConfig) -> Self {
+        let sr = crate::audio::TARGET_SAMPLE_RATE_HZ as f32;
+        let window = ((cfg.window_secs * sr) as usize).max(160);
+        let hop = ((cfg.hop_secs * sr) as usize).max(160);
+        Self {
+            predictor,
+            cfg,
+            window,
+            hop,
+            buffer: VecDeque::with_capacity(window),
+            received: 0,
+            next_end: hop as u64,
+            history: VecDeque::new(),
+        }
+    }
+
+    /// Class names.
+    pub fn classes(&self) -> &[String] {
+        &self.predictor.classes
+    }
+
+    /// Adds samples that arrived at `arrival`; returns one frame per completed hop.
+    pub fn push(&mut self, samples_16k: &[f32], arrival: Instant) -> Vec<LiveFrame> {
+        let mut frames = Vec::new();
+        let mut rest = samples_16k;
+        while !rest.is_empty() {
+            let until_hop = (self.next_end - self.received) as usize;
+            let take = until_hop.min(rest.len());
+            self.buffer.extend(&rest[..take]);
+            while self.buffer.len() > self.window {
+                self.buffer.pop_front();
+            }
+            self.received += take as u64;
+            rest = &rest[take..];
+            if self.received == self.next_end {
+                frames.push(self.predict_window(arrival));
+                self.next_end += self.hop as u64;
+            }
+        }
+        frames
+    }
+
+    fn predict_window(&mut self, arrival: Instant) -> LiveFrame {
+        let (a, b) = self.buffer.as_slices();
+        let mut w = Vec::with_capacity(a.len() + b.len());
+        w.extend_from_slice(a);
+        w.extend_from_slice(b);
+        let level = level_dbfs(&w);
+        let end_secs = self.received as f64 / crate::audio::TARGET_SAMPLE_RATE_HZ as f64;
+        let n = self.predictor.classes.len();
+        if level < self.cfg.gate_dbfs {
+            let smoothed = self.smoothed(n);
+            return LiveFrame {
+                end_secs,
+                level_dbfs: level,
+                silent: true,
+                raw: None,
+                smoothed,
+                top: None,
+                confidence: 0.0,
+                latency_ms: arrival.elapsed().as_secs_f64() * 1e3,
+            };
+        }
+        let raw = self.predictor.predict_samples(&w);
+        self.history.push_back(raw.clone());
+        while self.history.len() > self.cfg.smoothing_windows.max(1) {
+            self.history.pop_front();
+        }
+        let smoothed = self.smoothed(n);
+        let top = argmax(&smoothed);
+        LiveFrame {
+            end_secs,
+            level_dbfs: level,
+            silent: false,
+            confidence: smoothed.get(top).copied().unwrap_or(0.0),
+            top: Some(top),
+            raw: Some(raw),
+            smoothed,
+            latency_ms: arrival.elapsed().as_secs_f64() * 1e3,
+        }
+    }
+
+    fn smoothed(&self, n: usize) -> Vec<f32> {
+        let mut s = vec![0.0f32; n];
+        for h in &self.history {
+            for (a, v) in s.iter_mut().zip(h) {
+                *a += v / self.history.len() as f32;
+            }
+        }
+        s
+    }
+}

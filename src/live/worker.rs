@@ -1,0 +1,261 @@
+//! The live worker thread (`ser-live`): owns the input (microphone stream or WAV file) and the
+//! streaming predictor, reports frames and state over a channel, records on request.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+
+use super::stream::{LiveConfig, LiveFrame, StreamingPredictor, level_dbfs};
+use crate::audio::resample::StreamResampler;
+use crate::train::predict::Predictor;
+
+/// Where the audio comes from.
+#[derive(Clone, Debug)]
+pub enum LiveInput {
+    /// A cpal input device (`None` = default).
+    Microphone {
+        /// cpal device id.
+        device_id: Option<String>,
+    },
+    /// A file fed through exactly the same path.
+    File {
+        /// Audio file.
+        path: PathBuf,
+        /// Pace in real time (as a microphone would) instead of as fast as possible.
+        realtime: bool,
+    },
+}
+
+/// Owner → worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LiveControl {
+    /// Start keeping the incoming 16 kHz audio.
+    StartRecording,
+    /// Stop keeping it; the clip arrives as [`LiveEvent::Recorded`].
+    StopRecording,
+}
+
+/// Worker → owner.
+#[derive(Clone, Debug)]
+pub enum LiveEvent {
+    /// Input opened.
+    Started {
+        /// Device or file name.
+        source: String,
+        /// Input rate before resampling.
+        input_rate_hz: u32,
+        /// Class names.
+        classes: Vec<String>,
+    },
+    /// Input level of the newest audio, dBFS (several per second).
+    Level(f32),
+    /// One prediction.
+    Frame(LiveFrame),
+    /// Samples dropped because the consumer fell behind (total so far).
+    Overruns(u64),
+    /// A recorded clip (16 kHz mono).
+    Recorded(Vec<f32>),
+    /// The input ended (file done, stopped, or a device error with its message).
+    Ended(String),
+    /// Could not start (no device, bad run, …).
+    Failed(String),
+}
+
+/// Owner's side.
+pub struct LiveHandle {
+    /// Events.
+    pub events: Receiver<LiveEvent>,
+    control: Sender<LiveControl>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl LiveHandle {
+    /// Asks the worker to end (within one poll, ~20 ms).
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Sends a control command.
+    pub fn send(&self, c: LiveControl) {
+        let _ = self.control.send(c);
+    }
+
+    /// Whether the thread has ended.
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// Waits for the thread.
+    pub fn join(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Session {
+    sp: StreamingPredictor,
+    tx: Sender<LiveEvent>,
+    control: Receiver<LiveControl>,
+    recording: Option<Vec<f32>>,
+    waker: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl Session {
+    fn send(&self, e: LiveEvent) {
+        let _ = self.tx.send(e);
+        if let Some(w) = &self.waker {
+            w();
+        }
+    }
+
+    /// Feeds 16 kHz samples that arrived at `arrival`.
+    fn feed(&mut self, x: &[f32], arrival: Instant) {
+        while let Ok(c) = self.control.try_recv() {
+            match c {
+                LiveControl::StartRecording => self.recording = Some(Vec::new()),
+                LiveControl::StopRecording => {
+                    if let Some(clip) = self.recording.take() {
+                        self.send(LiveEvent::Recorded(clip));
+                    }
+                }
+            }
+        }
+        if let Some(r) = self.recording.as_mut() {
+            r.extend_from_slice(x);
+        }
+        if !x.is_empty() {
+            self.send(LiveEvent::Level(level_dbfs(x)));
+        }
+        for f in self.sp.push(x, arrival) {
+            self.send(LiveEvent::Frame(f));
+        }
+    }
+}
+
+/// Starts a live session on the `ser-live` thread.
+pub fn spawn_live(
+    run_dir: PathBuf,
+    input: LiveInput,
+    cfg: LiveConfig,
+    waker: Option<Arc<dyn Fn() + Send + Sync>>,
+) -> std::io::Result<LiveHandle> {
+    let (tx, rx) = unbounded();
+    let (ctx, crx) = unbounded();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name("ser-live".into())
+        .spawn(move || {
+            let fail = |m: String| {
+                let _ = tx.send(LiveEvent::Failed(m));
+                if let Some(w) = &waker {
+                    w();
+                }
+            };
+            let predictor = match Predictor::load(&run_dir) {
+                Ok(p) => p,
+                Err(e) => return fail(e),
+            };
+            let mut s = Session {
+                sp: StreamingPredictor::new(predictor, cfg),
+                tx: tx.clone(),
+                control: crx,
+                recording: None,
+                waker: waker.clone(),
+            };
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match input {
+                LiveInput::File { path, realtime } => run_file(&mut s, &path, realtime, &stop2),
+                LiveInput::Microphone { device_id } => {
+                    run_mic(&mut s, device_id.as_deref(), &stop2)
+                }
+            }));
+            match result {
+                Ok(Ok(reason)) => {
+                    if let Some(clip) = s.recording.take() {
+                        s.send(LiveEvent::Recorded(clip));
+                    }
+                    s.send(LiveEvent::Ended(reason));
+                }
+                Ok(Err(e)) => fail(e),
+                Err(_) => fail("the live worker panicked".into()),
+            }
+        })?;
+    Ok(LiveHandle {
+        events: rx,
+        control: ctx,
+        stop,
+        thread: Some(thread),
+    })
+}
+
+fn run_file(
+    s: &mut Session,
+    path: &std::path::Path,
+    realtime: bool,
+    stop: &AtomicBool,
+) -> Result<String, String> {
+    let rate = crate::audio::read_audio_header(path)
+        .map_err(|e| e.to_string())?
+        .sample_rate_hz;
+    let x = crate::audio::load_mono_16k(path).map_err(|e| e.to_string())?;
+    s.send(LiveEvent::Started {
+        source: path.display().to_string(),
+        input_rate_hz: rate,
+        classes: s.sp.classes().to_vec(),
+    });
+    // 20 ms chunks, as a capture callback would deliver them.
+    let chunk = 320;
+    let started = Instant::now();
+    for (i, c) in x.chunks(chunk).enumerate() {
+        if stop.load(Ordering::Relaxed) {
+            return Ok("stopped".into());
+        }
+        if realtime {
+            let due = started + Duration::from_secs_f64((i + 1) as f64 * chunk as f64 / 16_000.0);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
+        s.feed(c, Instant::now());
+    }
+    Ok("end of file".into())
+}
+
+fn run_mic(s: &mut Session, device_id: Option<&str>, stop: &AtomicBool) -> Result<String, String> {
+    let mut cap = crate::audio::capture::start_capture(device_id)?;
+    s.send(LiveEvent::Started {
+        source: cap.device_name.clone(),
+        input_rate_hz: cap.sample_rate_hz,
+        classes: s.sp.classes().to_vec(),
+    });
+    let mut rs = StreamResampler::new(cap.sample_rate_hz, crate::audio::TARGET_SAMPLE_RATE_HZ)?;
+    let mut raw = Vec::new();
+    let mut out = Vec::new();
+    let mut last_overruns = 0;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok("stopped".into());
+        }
+        if let Ok(e) = cap.errors.try_recv() {
+            return Ok(format!("input device error: {e}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        raw.clear();
+        cap.consumer.drain_into(&mut raw);
+        let arrival = Instant::now();
+        out.clear();
+        rs.push(&raw, &mut out)?;
+        s.feed(&out, arrival);
+        let o = cap.consumer.overruns();
+        if o != last_overruns {
+            last_overruns = o;
+            s.send(LiveEvent::Overruns(o));
+        }
+    }
+}

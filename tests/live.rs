@@ -1,0 +1,180 @@
+//! The live streaming path driven by a WAV file (the same path the microphone uses): windowing,
+//! silence gating, smoothing, a known emotion segment changing the top class, and the
+//! no-device path.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use ser_workbench::live::{LiveConfig, LiveEvent, LiveFrame, LiveInput, spawn_live};
+use ser_workbench::train::{BackendChoice, Event, RunRequest, RunState, spawn_training};
+
+/// Flex's RNG is process-wide: trainings in this binary take turns so each sees only its seed.
+static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Trains an anger-vs-sadness model on the small demo corpus (seconds).
+fn train_two_class(dir: &Path) -> std::path::PathBuf {
+    let _guard = TRAINING.lock().unwrap_or_else(|e| e.into_inner());
+    let map = dir.join("two.ron");
+    std::fs::write(
+        &map,
+        "(name: \"anger-sadness\", keep: Some([anger, sadness]))",
+    )
+    .expect("map");
+    let mut preset = common::tiny_preset();
+    preset.training.epochs = 12;
+    let run = dir.join("run");
+    let req = RunRequest {
+        preset,
+        corpus_dirs: vec![common::small_demo().join("emodb")],
+        label_map: Some(map.display().to_string()),
+        corpus_type: None,
+        protocol: Some("holdout:0.2".into()),
+        seed: Some(1),
+        out_dir: Some(run.clone()),
+        cache_dir: dir.join("cache"),
+        backend: BackendChoice::Cpu,
+    };
+    let h = spawn_training(req, None).expect("spawn");
+    for ev in h.events.iter() {
+        if let Event::State(RunState::Failed(m)) = ev {
+            panic!("training failed: {m}");
+        }
+    }
+    run
+}
+
+/// 1 s of silence, three anger utterances, 1 s of silence, three sadness utterances.
+fn test_signal(path: &Path) -> (f64, f64, f64) {
+    let wav = common::small_demo().join("emodb/wav");
+    let mut x = vec![0.0f32; 16_000];
+    for f in ["03a01Wa", "10a01Wa", "13a01Wa"] {
+        x.extend(ser_workbench::audio::load_mono_16k(&wav.join(format!("{f}.wav"))).expect("wav"));
+    }
+    let anger_end = x.len() as f64 / 16_000.0;
+    x.extend(vec![0.0; 16_000]);
+    let sad_start = x.len() as f64 / 16_000.0;
+    for f in ["03a01Ta", "10a01Ta", "13a01Ta"] {
+        x.extend(ser_workbench::audio::load_mono_16k(&wav.join(format!("{f}.wav"))).expect("wav"));
+    }
+    ser_workbench::audio::write_wav_i16(path, &x, 16_000).expect("write");
+    (anger_end, sad_start, x.len() as f64 / 16_000.0)
+}
+
+fn frames(run: &Path, input: &Path, cfg: LiveConfig) -> (Vec<String>, Vec<LiveFrame>) {
+    let h = spawn_live(
+        run.to_path_buf(),
+        LiveInput::File {
+            path: input.to_path_buf(),
+            realtime: false,
+        },
+        cfg,
+        None,
+    )
+    .expect("spawn");
+    let mut classes = Vec::new();
+    let mut out = Vec::new();
+    while let Ok(ev) = h.events.recv_timeout(Duration::from_secs(60)) {
+        match ev {
+            LiveEvent::Started { classes: c, .. } => classes = c,
+            LiveEvent::Frame(f) => out.push(f),
+            LiveEvent::Failed(m) => panic!("{m}"),
+            LiveEvent::Ended(_) => break,
+            _ => {}
+        }
+    }
+    (classes, out)
+}
+
+#[test]
+fn streaming_windows_gating_smoothing_and_emotion_change() {
+    let d = tempfile::tempdir().expect("tmp");
+    let run = train_two_class(d.path());
+    let input = d.path().join("in.wav");
+    let (anger_end, sad_start, total) = test_signal(&input);
+    let cfg = LiveConfig {
+        window_secs: 1.0,
+        hop_secs: 0.25,
+        smoothing_windows: 3,
+        gate_dbfs: -45.0,
+    };
+    let (classes, fr) = frames(&run, &input, cfg.clone());
+    assert_eq!(classes, vec!["anger".to_string(), "sadness".to_string()]);
+    // One frame per completed hop.
+    assert_eq!(fr.len(), (total / 0.25).floor() as usize);
+    assert!((fr[0].end_secs - 0.25).abs() < 1e-9);
+    // The leading second of digital silence is gated: no classification.
+    assert!(
+        fr.iter()
+            .take(4)
+            .all(|f| f.silent && f.raw.is_none() && f.top.is_none())
+    );
+    // Smoothing: each smoothed vector is the mean of the last ≤3 raw vectors.
+    let mut hist: Vec<Vec<f32>> = Vec::new();
+    for f in &fr {
+        if let Some(r) = &f.raw {
+            hist.push(r.clone());
+            let last: Vec<&Vec<f32>> = hist.iter().rev().take(3).collect();
+            for (k, s) in f.smoothed.iter().enumerate() {
+                let mean = last.iter().map(|v| v[k]).sum::<f32>() / last.len() as f32;
+                assert!((s - mean).abs() < 1e-5);
+            }
+        }
+    }
+    // Windows that lie wholly inside a segment are classified as that segment (majority).
+    let top_in = |a: f64, b: f64| -> Vec<usize> {
+        fr.iter()
+            .filter(|f| f.end_secs - 1.0 >= a && f.end_secs <= b)
+            .filter_map(|f| f.raw.as_ref().map(|r| if r[0] >= r[1] { 0 } else { 1 }))
+            .collect()
+    };
+    let anger = top_in(1.0, anger_end);
+    let sad = top_in(sad_start, total);
+    let share = |v: &[usize], k: usize| {
+        v.iter().filter(|&&c| c == k).count() as f64 / v.len().max(1) as f64
+    };
+    assert!(!anger.is_empty() && !sad.is_empty());
+    assert!(
+        share(&anger, 0) > 0.6,
+        "anger windows classified anger: {anger:?}"
+    );
+    assert!(
+        share(&sad, 1) > 0.6,
+        "sadness windows classified sadness: {sad:?}"
+    );
+}
+
+#[test]
+fn no_input_device_fails_cleanly() {
+    let d = tempfile::tempdir().expect("tmp");
+    // Even a missing run is a message, not a panic.
+    let h = spawn_live(
+        d.path().join("no-run"),
+        LiveInput::Microphone { device_id: None },
+        LiveConfig::default(),
+        None,
+    )
+    .expect("spawn");
+    match h.events.recv_timeout(Duration::from_secs(30)) {
+        Ok(LiveEvent::Failed(m)) => assert!(m.contains("no-run"), "{m}"),
+        other => panic!("expected Failed, got {other:?}"),
+    }
+    // With a valid run, an unknown device is reported by name.
+    let run = train_two_class(d.path());
+    let h = spawn_live(
+        run,
+        LiveInput::Microphone {
+            device_id: Some("alsa:no-such-mic".into()),
+        },
+        LiveConfig::default(),
+        None,
+    )
+    .expect("spawn");
+    match h.events.recv_timeout(Duration::from_secs(30)) {
+        Ok(LiveEvent::Failed(m)) => {
+            assert!(m.contains("no-such-mic") || m.contains("device"), "{m}")
+        }
+        other => panic!("expected Failed, got {other:?}"),
+    }
+}
