@@ -18,6 +18,8 @@ pub enum JobResult {
     Picked(Option<PathBuf>),
     /// The folder picker could not open.
     PickerFailed(String),
+    /// Input devices were listed.
+    Devices(Result<Vec<crate::audio::capture::InputDeviceInfo>, String>),
     /// A silence scan finished.
     Silence(Vec<crate::corpus::inspect::SilentFile>),
 }
@@ -75,6 +77,19 @@ impl Jobs {
                 return JobResult::Demo(Ok(emodb));
             }
             JobResult::Demo(corpus::demo::generate(&out, &Default::default()).map(|d| d.emodb_dir))
+        });
+    }
+
+    /// Lists input devices (ALSA may be slow to answer).
+    pub fn list_devices(&self, ctx: &egui::Context) {
+        self.spawn("ser-devices", ctx, || {
+            JobResult::Devices(crate::audio::capture::list_input_devices().and_then(|d| {
+                if d.is_empty() {
+                    Err("no input device on this machine".into())
+                } else {
+                    Ok(d)
+                }
+            }))
         });
     }
 

@@ -6,6 +6,7 @@
 pub mod confusion;
 pub mod corpora;
 pub mod jobs;
+pub mod live;
 pub mod results;
 pub mod training;
 
@@ -29,6 +30,8 @@ pub enum Tab {
     Training,
     /// Results.
     Results,
+    /// Live microphone predictions.
+    Live,
 }
 
 /// Everything a panel may ask the app to do.
@@ -56,6 +59,23 @@ pub enum AppCommand {
     Control(crate::train::Control),
     /// Switch panel.
     Show(Tab),
+    /// List the input devices (background).
+    ListDevices,
+    /// Start a live session (microphone, or the WAV file of the Live panel).
+    StartLive {
+        /// Use the WAV file instead of the microphone.
+        use_file: bool,
+    },
+    /// Stop the live session.
+    StopLive,
+    /// Recording control for the live worker.
+    LiveControl(crate::live::LiveControl),
+    /// Play the recorded clip.
+    PlayClip,
+    /// Save the recorded clip into the user corpus.
+    SaveClip,
+    /// Play an audio file through the default output device.
+    PlayFile(PathBuf),
 }
 
 /// Where the app keeps generated data: `$SER_WORKBENCH_DATA`, else `~/.local/share/ser-workbench`,
@@ -80,6 +100,9 @@ pub struct WorkbenchApp {
     pub training: TrainingPanel,
     /// Results panel.
     pub results: ResultsPanel,
+    /// Live panel.
+    pub live: live::LivePanel,
+    playback: Option<crate::audio::playback::Playback>,
     jobs: Jobs,
     pending: Vec<AppCommand>,
     train_after_load: bool,
@@ -115,6 +138,8 @@ impl WorkbenchApp {
             corpora: CorporaPanel::default(),
             training: TrainingPanel::new(presets, data_dir.join("cache")),
             results: ResultsPanel::default(),
+            live: live::LivePanel::new(&data_dir),
+            playback: None,
             jobs: Jobs::new(data_dir),
             pending,
             train_after_load: false,
@@ -158,6 +183,22 @@ impl WorkbenchApp {
             },
             AppCommand::Control(c) => self.training.control(c),
             AppCommand::Show(t) => self.tab = t,
+            AppCommand::ListDevices => self.jobs.list_devices(&self.ctx),
+            AppCommand::StartLive { use_file } => self.live.start(use_file, &self.ctx),
+            AppCommand::StopLive => self.live.stop(),
+            AppCommand::LiveControl(c) => self.live.control(c),
+            AppCommand::PlayClip => self.live.play_clip(),
+            AppCommand::SaveClip => match self.live.save_clip() {
+                Ok(p) => self.status = format!("saved {}", p.display()),
+                Err(e) => self.status = format!("cannot save the clip: {e}"),
+            },
+            AppCommand::PlayFile(p) => {
+                if let Some(old) = self.playback.take() {
+                    old.stop();
+                }
+                self.status = format!("playing {}", p.display());
+                self.playback = Some(crate::audio::playback::play_file(p));
+            }
         }
     }
 
@@ -203,6 +244,7 @@ impl WorkbenchApp {
                     });
                 }
                 JobResult::Picked(None) => {}
+                JobResult::Devices(d) => self.live.devices = Some(d),
                 JobResult::Silence(found) => {
                     self.corpora.scanning = false;
                     self.status = format!(
@@ -217,6 +259,16 @@ impl WorkbenchApp {
             }
         }
         self.training.drain(std::time::Duration::from_millis(8));
+        self.live.drain();
+        if let Some(p) = &self.playback
+            && let Ok(r) = p.done.try_recv()
+        {
+            self.status = match r {
+                Ok(()) => "playback finished".into(),
+                Err(e) => format!("playback: {e}"),
+            };
+            self.playback = None;
+        }
     }
 
     fn status_bar(&mut self, ui: &mut egui::Ui) {
@@ -249,6 +301,7 @@ impl eframe::App for WorkbenchApp {
                     (Tab::Corpora, "Corpora"),
                     (Tab::Training, "Training"),
                     (Tab::Results, "Results"),
+                    (Tab::Live, "Live"),
                 ] {
                     if ui.selectable_label(self.tab == tab, name).clicked() {
                         cmds.push(AppCommand::Show(tab));
@@ -267,7 +320,22 @@ impl eframe::App for WorkbenchApp {
                             .ui(ui, &mut cmds, self.corpora.manifest.as_ref())
                     });
             }
-            Tab::Results => self.results.ui(ui, &self.training.view),
+            Tab::Results => {
+                egui::ScrollArea::vertical()
+                    .id_salt("results_scroll")
+                    .show(ui, |ui| self.results.ui(ui, &self.training.view, &mut cmds));
+            }
+            Tab::Live => {
+                let latest = self
+                    .training
+                    .view
+                    .run_dir
+                    .clone()
+                    .filter(|_| self.training.view.pooled.is_some());
+                egui::ScrollArea::vertical()
+                    .id_salt("live_scroll")
+                    .show(ui, |ui| self.live.ui(ui, &mut cmds, latest.as_deref()));
+            }
         });
         for c in cmds {
             self.handle(c);

@@ -22,12 +22,73 @@ pub enum Source {
     Fold(usize),
 }
 
+/// One test utterance from `predictions.csv`.
+#[derive(Clone, Debug)]
+pub struct UttRow {
+    /// Fold.
+    pub fold: String,
+    /// Audio file.
+    pub path: String,
+    /// Speaker.
+    pub speaker: String,
+    /// True class.
+    pub truth: String,
+    /// Predicted class.
+    pub predicted: String,
+    /// Probability of the prediction.
+    pub confidence: f32,
+    /// Class probabilities in class order.
+    pub probs: Vec<f32>,
+}
+
+/// Reads `predictions.csv` of a run.
+pub fn read_predictions(run_dir: &std::path::Path) -> Result<Vec<UttRow>, String> {
+    let p = run_dir.join("predictions.csv");
+    let mut r = csv::Reader::from_path(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let h = r
+        .headers()
+        .map_err(|e| format!("{}: {e}", p.display()))?
+        .clone();
+    let col = |n: &str| h.iter().position(|c| c == n);
+    let prob_cols: Vec<usize> = h
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.starts_with("p_"))
+        .map(|(i, _)| i)
+        .collect();
+    let mut rows = Vec::new();
+    for rec in r.records().flatten() {
+        let get = |n: &str| col(n).and_then(|i| rec.get(i)).unwrap_or("").to_string();
+        rows.push(UttRow {
+            fold: get("fold"),
+            path: get("path"),
+            speaker: get("speaker"),
+            truth: get("true"),
+            predicted: get("predicted"),
+            confidence: get("confidence").parse().unwrap_or(0.0),
+            probs: prob_cols
+                .iter()
+                .map(|&i| rec.get(i).and_then(|v| v.parse().ok()).unwrap_or(0.0))
+                .collect(),
+        });
+    }
+    Ok(rows)
+}
+
 /// State of the Results panel.
 pub struct ResultsPanel {
     /// Selected source.
     pub source: Source,
     /// Show row percentages instead of counts.
     pub normalised: bool,
+    /// Test utterances of the finished run.
+    pub utterances: Vec<UttRow>,
+    loaded_from: Option<std::path::PathBuf>,
+    /// Show only misclassified utterances.
+    pub errors_only: bool,
+    /// Selected utterance (index into `utterances`).
+    pub selected: Option<usize>,
+    spectrogram: Option<(String, egui::TextureHandle)>,
 }
 
 impl Default for ResultsPanel {
@@ -35,8 +96,35 @@ impl Default for ResultsPanel {
         Self {
             source: Source::Latest,
             normalised: false,
+            utterances: Vec::new(),
+            loaded_from: None,
+            errors_only: false,
+            selected: None,
+            spectrogram: None,
         }
     }
+}
+
+/// Log-mel image (64 bands, 25/10 ms) of an audio file, low frequencies at the bottom.
+fn spectrogram_image(path: &str) -> Result<egui::ColorImage, String> {
+    let x = crate::audio::load_mono_16k(std::path::Path::new(path)).map_err(|e| e.to_string())?;
+    let m = crate::features::mel::log_mel(&x, &crate::features::LogMelConfig::short_window(64));
+    let (w, h) = (m.n_frames.max(1), m.n_bins.max(1));
+    let max = m.data.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let min = max - 80.0;
+    let mut img = egui::ColorImage::new([w, h], vec![egui::Color32::BLACK; w * h]);
+    for t in 0..m.n_frames {
+        for b in 0..m.n_bins {
+            let v = ((m.data[t * h + b] - min) / 80.0).clamp(0.0, 1.0);
+            let c = egui::Color32::from_rgb(
+                (255.0 * v.powf(0.8)) as u8,
+                (200.0 * v * v) as u8,
+                (120.0 * (1.0 - v) * v * 4.0).min(255.0) as u8,
+            );
+            img.pixels[(h - 1 - b) * w + t] = c;
+        }
+    }
+    Ok(img)
 }
 
 impl ResultsPanel {
@@ -101,7 +189,122 @@ impl ResultsPanel {
     }
 
     /// Draws the panel.
-    pub fn ui(&mut self, ui: &mut egui::Ui, v: &TrainingView) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, v: &TrainingView, cmds: &mut Vec<super::AppCommand>) {
+        if v.pooled.is_some() && v.run_dir.is_some() && self.loaded_from != v.run_dir {
+            self.loaded_from = v.run_dir.clone();
+            self.selected = None;
+            self.utterances = v
+                .run_dir
+                .as_deref()
+                .map(read_predictions)
+                .and_then(Result::ok)
+                .unwrap_or_default();
+        }
+        self.results_ui(ui, v);
+        if !self.utterances.is_empty() {
+            ui.separator();
+            self.utterances_ui(ui, v, cmds);
+        }
+    }
+
+    fn utterances_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        v: &TrainingView,
+        cmds: &mut Vec<super::AppCommand>,
+    ) {
+        ui.horizontal(|ui| {
+            ui.label(
+                egui::RichText::new(format!(
+                    "Utterances ({} test predictions)",
+                    self.utterances.len()
+                ))
+                .strong(),
+            );
+            ui.checkbox(&mut self.errors_only, "Errors only");
+        });
+        ui.columns(2, |cols| {
+            egui::ScrollArea::vertical()
+                .id_salt("utts")
+                .max_height(260.0)
+                .show(&mut cols[0], |ui| {
+                    egui::Grid::new("utt_table").striped(true).show(ui, |ui| {
+                        for h in ["", "file", "speaker", "true", "predicted", "conf."] {
+                            ui.label(egui::RichText::new(h).strong());
+                        }
+                        ui.end_row();
+                        for (i, u) in self.utterances.iter().enumerate() {
+                            let correct = u.truth == u.predicted;
+                            if self.errors_only && correct {
+                                continue;
+                            }
+                            if ui
+                                .small_button("Play")
+                                .on_hover_text("play through the default output device")
+                                .clicked()
+                            {
+                                cmds.push(super::AppCommand::PlayFile(u.path.clone().into()));
+                            }
+                            let name = std::path::Path::new(&u.path)
+                                .file_name()
+                                .map_or(u.path.clone(), |n| n.to_string_lossy().to_string());
+                            if ui
+                                .selectable_label(self.selected == Some(i), name)
+                                .clicked()
+                            {
+                                self.selected = Some(i);
+                            }
+                            ui.label(&u.speaker);
+                            ui.label(&u.truth);
+                            let p = egui::RichText::new(&u.predicted);
+                            ui.label(if correct {
+                                p
+                            } else {
+                                p.color(ui.visuals().error_fg_color)
+                            });
+                            ui.label(format!("{:.2}", u.confidence));
+                            ui.end_row();
+                        }
+                    });
+                });
+            let Some(u) = self.selected.and_then(|i| self.utterances.get(i)).cloned() else {
+                cols[1].label("Click a file to see its spectrogram and class probabilities.");
+                return;
+            };
+            let ui = &mut cols[1];
+            ui.label(
+                egui::RichText::new(format!("{} — {} (fold {})", u.path, u.truth, u.fold)).small(),
+            );
+            if self.spectrogram.as_ref().is_none_or(|(p, _)| *p != u.path) {
+                self.spectrogram = spectrogram_image(&u.path).ok().map(|img| {
+                    (
+                        u.path.clone(),
+                        ui.ctx()
+                            .load_texture("spectrogram", img, egui::TextureOptions::LINEAR),
+                    )
+                });
+            }
+            if let Some((_, tex)) = &self.spectrogram {
+                ui.add(
+                    egui::Image::new(tex)
+                        .fit_to_exact_size(egui::vec2(ui.available_width().min(520.0), 128.0)),
+                );
+            }
+            egui::Grid::new("utt_probs").show(ui, |ui| {
+                for (c, p) in v.classes.iter().zip(&u.probs) {
+                    ui.label(c);
+                    ui.add(
+                        egui::ProgressBar::new(*p)
+                            .desired_width(220.0)
+                            .text(format!("{:.0}%", p * 100.0)),
+                    );
+                    ui.end_row();
+                }
+            });
+        });
+    }
+
+    fn results_ui(&mut self, ui: &mut egui::Ui, v: &TrainingView) {
         ui.heading("Results");
         if v.classes.is_empty() {
             ui.label("No results yet: start a run in the Training panel.");
@@ -138,7 +341,7 @@ impl ResultsPanel {
             return;
         };
         ui.label(egui::RichText::new(&title).strong());
-        egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.scope(|ui| {
             let report = report.cloned().unwrap_or_else(|| {
                 ClassificationReport::from_confusion(&v.classes, confusion.clone())
             });

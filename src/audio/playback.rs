@@ -54,8 +54,17 @@ fn build<T: SizedSample + FromSample<f32> + Send + 'static>(
     device.build_output_stream(config, output_callback::<T>(clip, pos, ch), |_| {}, None)
 }
 
+/// Decodes `path` on the playback thread and plays it; returns at once.
+pub fn play_file(path: std::path::PathBuf) -> Playback {
+    play_with(move || super::load_mono_16k(&path).map_err(|e| e.to_string()))
+}
+
 /// Starts playing 16 kHz mono `samples`; returns at once.
 pub fn play(samples_16k: Vec<f32>) -> Playback {
+    play_with(move || Ok(samples_16k))
+}
+
+fn play_with(source: impl FnOnce() -> Result<Vec<f32>, String> + Send + 'static) -> Playback {
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = bounded(1);
     let stop2 = stop.clone();
@@ -63,6 +72,7 @@ pub fn play(samples_16k: Vec<f32>) -> Playback {
         .name("ser-playback".into())
         .spawn(move || {
             let result = (|| -> Result<(), String> {
+                let samples_16k = source()?;
                 let host = cpal::default_host();
                 let device = host
                     .default_output_device()

@@ -19,6 +19,7 @@ pub mod ravdess;
 pub mod savee;
 pub mod split;
 pub mod tess;
+pub mod user;
 
 use std::path::{Path, PathBuf};
 
