@@ -86,14 +86,22 @@ fn load_demo_corpus_train_and_see_results() {
     h.get_by_label("03a01Wa.wav").click();
     h.run_steps(3);
     assert!(h.state().results.selected.is_some());
-    h.get_all_by_label("Play").next().expect("a Play button").click();
-    wait_until(&mut h, "playback outcome", 30, |a| a.status.contains("playback"));
+    h.get_all_by_label("Play")
+        .next()
+        .expect("a Play button")
+        .click();
+    wait_until(&mut h, "playback outcome", 30, |a| {
+        a.status.contains("playback")
+    });
 
     // Live panel: the trained run driven by a WAV file through the streaming path.
     h.get_by_label("Live").click();
     h.run_steps(2);
     h.get_by_label("Use latest run").click();
-    h.state_mut().live.wav_path = common::small_demo().join("emodb/wav/03a01Wa.wav").display().to_string();
+    h.state_mut().live.wav_path = common::small_demo()
+        .join("emodb/wav/03a01Wa.wav")
+        .display()
+        .to_string();
     h.run_steps(1);
     h.get_by_label("Start file").click();
     wait_until(&mut h, "live frames", 60, |a| !a.live.frames.is_empty());
@@ -101,7 +109,13 @@ fn load_demo_corpus_train_and_see_results() {
     h.get_by_label_contains("input level");
     wait_until(&mut h, "end of file", 60, |a| !a.live.running());
     h.run_steps(2);
-    assert!(h.state().live.message.as_deref().is_some_and(|m| m.contains("end of file")));
+    assert!(
+        h.state()
+            .live
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("end of file"))
+    );
     // Listing devices never crashes: a list, or a clear "no microphone" message.
     h.get_by_label("List input devices").click();
     wait_until(&mut h, "device list", 30, |a| a.live.devices.is_some());

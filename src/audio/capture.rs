@@ -126,7 +126,7 @@ pub fn start_capture(device_id: Option<&str>) -> Result<Capture, String> {
         let _ = etx.send(e.to_string());
     };
     let ch = channels as usize;
-    let stream_config: cpal::StreamConfig = config.clone().into();
+    let stream_config: cpal::StreamConfig = config.into();
     let stream = match config.sample_format() {
         SampleFormat::F32 => device.build_input_stream(
             stream_config,

@@ -87,7 +87,7 @@ fn play_with(source: impl FnOnce() -> Result<Vec<f32>, String> + Send + 'static)
                     rate,
                 )?);
                 let pos = Arc::new(AtomicUsize::new(0));
-                let sc: cpal::StreamConfig = config.clone().into();
+                let sc: cpal::StreamConfig = config.into();
                 let stream = match config.sample_format() {
                     SampleFormat::F32 => build::<f32>(&device, sc, clip.clone(), pos.clone()),
                     SampleFormat::I16 => build::<i16>(&device, sc, clip.clone(), pos.clone()),
