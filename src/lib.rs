@@ -14,4 +14,5 @@ pub mod fsutil;
 pub mod live;
 pub mod model;
 pub mod rng;
+pub mod ssl;
 pub mod train;

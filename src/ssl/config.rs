@@ -1,0 +1,159 @@
+//! The parts of HuggingFace `config.json` / `preprocessor_config.json` the encoder needs.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Normalisation in the convolutional feature extractor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeatExtractNorm {
+    /// GroupNorm after the first conv only (base models, HuBERT-base, DistilHuBERT).
+    Group,
+    /// LayerNorm after every conv (large / "stable layer norm" models).
+    Layer,
+}
+
+fn d_hidden() -> usize {
+    768
+}
+fn d_layers() -> usize {
+    12
+}
+fn d_heads() -> usize {
+    12
+}
+fn d_inter() -> usize {
+    3072
+}
+fn d_eps() -> f64 {
+    1e-5
+}
+fn d_norm() -> FeatExtractNorm {
+    FeatExtractNorm::Group
+}
+fn d_conv_dim() -> Vec<usize> {
+    vec![512; 7]
+}
+fn d_conv_kernel() -> Vec<usize> {
+    vec![10, 3, 3, 3, 3, 2, 2]
+}
+fn d_conv_stride() -> Vec<usize> {
+    vec![5, 2, 2, 2, 2, 2, 2]
+}
+fn d_pos_k() -> usize {
+    128
+}
+fn d_pos_g() -> usize {
+    16
+}
+fn d_true() -> bool {
+    true
+}
+fn d_model_type() -> String {
+    "hubert".into()
+}
+
+/// Encoder hyper-parameters, read from `config.json` (unknown keys ignored).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EncoderConfig {
+    /// `hubert`, `wav2vec2`, `wavlm`, …
+    #[serde(default = "d_model_type")]
+    pub model_type: String,
+    /// Transformer width.
+    #[serde(default = "d_hidden")]
+    pub hidden_size: usize,
+    /// Transformer layers.
+    #[serde(default = "d_layers")]
+    pub num_hidden_layers: usize,
+    /// Attention heads.
+    #[serde(default = "d_heads")]
+    pub num_attention_heads: usize,
+    /// FFN width.
+    #[serde(default = "d_inter")]
+    pub intermediate_size: usize,
+    /// LayerNorm epsilon.
+    #[serde(default = "d_eps")]
+    pub layer_norm_eps: f64,
+    /// Feature-extractor normalisation.
+    #[serde(default = "d_norm")]
+    pub feat_extract_norm: FeatExtractNorm,
+    /// Conv channels per layer.
+    #[serde(default = "d_conv_dim")]
+    pub conv_dim: Vec<usize>,
+    /// Conv kernels.
+    #[serde(default = "d_conv_kernel")]
+    pub conv_kernel: Vec<usize>,
+    /// Conv strides.
+    #[serde(default = "d_conv_stride")]
+    pub conv_stride: Vec<usize>,
+    /// Conv layers have a bias.
+    #[serde(default)]
+    pub conv_bias: bool,
+    /// Positional conv kernel.
+    #[serde(default = "d_pos_k")]
+    pub num_conv_pos_embeddings: usize,
+    /// Positional conv groups.
+    #[serde(default = "d_pos_g")]
+    pub num_conv_pos_embedding_groups: usize,
+    /// Pre-LN transformer with a final LayerNorm (large models).
+    #[serde(default)]
+    pub do_stable_layer_norm: bool,
+    /// HuBERT: LayerNorm before the feature projection (absent in DistilHuBERT). wav2vec2 always
+    /// has it.
+    #[serde(default = "d_true")]
+    pub feat_proj_layer_norm: bool,
+    /// From `preprocessor_config.json`: zero-mean/unit-variance normalise each utterance.
+    #[serde(default)]
+    pub do_normalize: bool,
+}
+
+impl EncoderConfig {
+    /// Reads `config.json` (and `preprocessor_config.json` when present) from a model folder.
+    pub fn load(dir: &Path) -> Result<Self, String> {
+        let p = dir.join("config.json");
+        let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let mut c: EncoderConfig = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: malformed config: {e}", p.display()))?;
+        if c.model_type == "wav2vec2" {
+            c.feat_proj_layer_norm = true;
+        }
+        let pp = dir.join("preprocessor_config.json");
+        if let Ok(t) = std::fs::read_to_string(&pp) {
+            let v: serde_json::Value = serde_json::from_str(&t)
+                .map_err(|e| format!("{}: malformed: {e}", pp.display()))?;
+            c.do_normalize = v
+                .get("do_normalize")
+                .and_then(|b| b.as_bool())
+                .unwrap_or(false);
+        }
+        if c.conv_dim.len() != c.conv_kernel.len()
+            || c.conv_dim.len() != c.conv_stride.len()
+            || c.conv_dim.is_empty()
+        {
+            return Err(format!(
+                "{}: conv_dim, conv_kernel and conv_stride must have the same non-zero length",
+                p.display()
+            ));
+        }
+        if c.num_attention_heads == 0 || !c.hidden_size.is_multiple_of(c.num_attention_heads) {
+            return Err(format!(
+                "{}: hidden_size {} is not divisible by {} heads",
+                p.display(),
+                c.hidden_size,
+                c.num_attention_heads
+            ));
+        }
+        Ok(c)
+    }
+
+    /// Total stride of the conv stack (320 = 20 ms at 16 kHz for the standard stack).
+    pub fn total_stride(&self) -> usize {
+        self.conv_stride.iter().product()
+    }
+
+    /// Number of hidden states returned (layer 0 + one per transformer layer).
+    pub fn n_hidden_states(&self) -> usize {
+        self.num_hidden_layers + 1
+    }
+}

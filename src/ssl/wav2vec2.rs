@@ -1,0 +1,312 @@
+//! The wav2vec2-family encoder graph (transformers' `modeling_wav2vec2.py` / `modeling_hubert.py`):
+//!
+//! ```text
+//! x (B,L) → conv stack (GroupNorm after conv 0, or LayerNorm after every conv) + GELU
+//!         → [LayerNorm] → Linear → + pos_conv (weight-normed, groups, drop last frame, GELU)
+//! post-LN: LayerNorm → hidden_states[0] → N × (h = LN(h + MHA(h)); h = LN(h + FFN(h)))
+//! pre-LN (stable): hidden_states[0] → N × (h = h + MHA(LN(h)); h = h + FFN(LN(h))) → final LN
+//!                  (hidden_states[N] is taken before the final LN, last_hidden_state after it)
+//! ```
+//! Field names mirror the checkpoint keys (see `weights.rs`).
+
+use burn::nn::conv::{Conv1d, Conv1dConfig};
+use burn::nn::{
+    GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig1d,
+};
+use burn::prelude::*;
+use burn::tensor::activation::{gelu, softmax};
+
+use super::config::{EncoderConfig, FeatExtractNorm};
+
+/// One conv layer of the feature extractor (`feature_extractor.conv_layers.N`).
+#[derive(Module, Debug)]
+pub struct ConvLayer {
+    /// `conv`.
+    pub conv: Conv1d,
+    /// `layer_norm` as GroupNorm (group mode, layer 0 only).
+    pub group_norm: Option<GroupNorm>,
+    /// `layer_norm` as LayerNorm over channels (layer mode, every layer).
+    pub layer_norm: Option<LayerNorm>,
+}
+
+/// Self-attention with q/k/v/out projections (`attention.*_proj`), q scaled by 1/√head_dim.
+#[derive(Module, Debug)]
+pub struct Attention {
+    /// `q_proj`.
+    pub q_proj: Linear,
+    /// `k_proj`.
+    pub k_proj: Linear,
+    /// `v_proj`.
+    pub v_proj: Linear,
+    /// `out_proj`.
+    pub out_proj: Linear,
+    /// Heads.
+    pub n_heads: usize,
+}
+
+impl Attention {
+    /// # Shapes
+    /// - `x`: `[batch, frames, dim]`; `mask`: `[batch, frames]` with 1 = keep (optional)
+    /// - returns `[batch, frames, dim]`
+    pub fn forward(&self, x: Tensor<3>, mask: Option<&Tensor<2>>) -> Tensor<3> {
+        let [b, t, d] = x.dims();
+        let h = self.n_heads;
+        let hd = d / h;
+        let split = |y: Tensor<3>| y.reshape([b, t, h, hd]).swap_dims(1, 2); // [b, h, t, hd]
+        let q = split(
+            self.q_proj
+                .forward(x.clone())
+                .mul_scalar((hd as f64).powf(-0.5)),
+        );
+        let k = split(self.k_proj.forward(x.clone()));
+        let v = split(self.v_proj.forward(x));
+        let mut scores = q.matmul(k.swap_dims(2, 3)); // [b, h, t, t]
+        if let Some(m) = mask {
+            // Padded keys get a large negative bias (transformers uses the dtype minimum).
+            let bias = m
+                .clone()
+                .neg()
+                .add_scalar(1.0)
+                .mul_scalar(-1e9)
+                .reshape([b, 1, 1, t]);
+            scores = scores + bias;
+        }
+        let ctx = softmax(scores, 3).matmul(v); // [b, h, t, hd]
+        self.out_proj
+            .forward(ctx.swap_dims(1, 2).reshape([b, t, d]))
+    }
+}
+
+/// Position-wise FFN (`feed_forward.intermediate_dense` / `output_dense`), exact GELU.
+#[derive(Module, Debug)]
+pub struct FeedForward {
+    /// `intermediate_dense`.
+    pub intermediate_dense: Linear,
+    /// `output_dense`.
+    pub output_dense: Linear,
+}
+
+/// One transformer layer (`encoder.layers.N`).
+#[derive(Module, Debug)]
+pub struct EncoderLayer {
+    /// `attention`.
+    pub attention: Attention,
+    /// `layer_norm`.
+    pub layer_norm: LayerNorm,
+    /// `feed_forward`.
+    pub feed_forward: FeedForward,
+    /// `final_layer_norm`.
+    pub final_layer_norm: LayerNorm,
+    /// Pre-LN (stable layer norm) instead of post-LN.
+    pub pre_ln: bool,
+}
+
+impl EncoderLayer {
+    /// # Shapes
+    /// - `x`: `[batch, frames, dim]` → same
+    pub fn forward(&self, x: Tensor<3>, mask: Option<&Tensor<2>>) -> Tensor<3> {
+        let ff = |h: Tensor<3>| {
+            self.feed_forward
+                .output_dense
+                .forward(gelu(self.feed_forward.intermediate_dense.forward(h)))
+        };
+        if self.pre_ln {
+            let h = x.clone() + self.attention.forward(self.layer_norm.forward(x), mask);
+            h.clone() + ff(self.final_layer_norm.forward(h))
+        } else {
+            let h = self
+                .layer_norm
+                .forward(x.clone() + self.attention.forward(x, mask));
+            self.final_layer_norm.forward(h.clone() + ff(h))
+        }
+    }
+}
+
+/// All outputs of one forward pass.
+pub struct EncoderOutput {
+    /// `[layers + 1, batch, frames, dim]`: layer 0 (before the transformer layers), then the output
+    /// of every layer. For stable-layer-norm models the final encoder LayerNorm is NOT applied to
+    /// the last entry — as transformers ≥ 5 returns them (4.x applied it); it is in
+    /// `last_hidden_state`.
+    pub hidden_states: Tensor<4>,
+    /// The encoder's output `[batch, frames, dim]` (after the final LayerNorm for stable models).
+    pub last_hidden_state: Tensor<3>,
+    /// Conv features `[batch, frames, conv_dim]`.
+    pub features: Tensor<3>,
+}
+
+/// The encoder.
+#[derive(Module, Debug)]
+pub struct Wav2Vec2Encoder {
+    /// `feature_extractor.conv_layers`.
+    pub conv_layers: Vec<ConvLayer>,
+    /// `feature_projection.layer_norm` (absent in DistilHuBERT).
+    pub feature_projection_layer_norm: Option<LayerNorm>,
+    /// `feature_projection.projection`.
+    pub feature_projection: Linear,
+    /// `encoder.pos_conv_embed.conv` with the weight norm folded in.
+    pub pos_conv: Conv1d,
+    /// `encoder.layer_norm`.
+    pub encoder_layer_norm: LayerNorm,
+    /// `encoder.layers`.
+    pub layers: Vec<EncoderLayer>,
+    /// Stable-layer-norm graph.
+    pub stable_layer_norm: bool,
+    /// Normalise each utterance to zero mean, unit variance before the conv stack.
+    pub do_normalize: bool,
+}
+
+impl Wav2Vec2Encoder {
+    /// Builds the graph (random weights) for `cfg`; `weights::load_encoder` fills it.
+    pub fn new(cfg: &EncoderConfig, device: &Device) -> Self {
+        let mut conv_layers = Vec::new();
+        let mut c_in = 1;
+        for (i, ((&c, &k), &s)) in cfg
+            .conv_dim
+            .iter()
+            .zip(&cfg.conv_kernel)
+            .zip(&cfg.conv_stride)
+            .enumerate()
+        {
+            let conv = Conv1dConfig::new(c_in, c, k)
+                .with_stride(s)
+                .with_bias(cfg.conv_bias)
+                .init(device);
+            let (group_norm, layer_norm) = match cfg.feat_extract_norm {
+                FeatExtractNorm::Group if i == 0 => (
+                    Some(GroupNormConfig::new(c, c).with_epsilon(1e-5).init(device)),
+                    None,
+                ),
+                FeatExtractNorm::Group => (None, None),
+                FeatExtractNorm::Layer => (
+                    None,
+                    Some(
+                        LayerNormConfig::new(c)
+                            .with_epsilon(cfg.layer_norm_eps)
+                            .init(device),
+                    ),
+                ),
+            };
+            conv_layers.push(ConvLayer {
+                conv,
+                group_norm,
+                layer_norm,
+            });
+            c_in = c;
+        }
+        let d = cfg.hidden_size;
+        let ln = |n: usize| {
+            LayerNormConfig::new(n)
+                .with_epsilon(cfg.layer_norm_eps)
+                .init(device)
+        };
+        let k = cfg.num_conv_pos_embeddings;
+        let layers = (0..cfg.num_hidden_layers)
+            .map(|_| EncoderLayer {
+                attention: Attention {
+                    q_proj: LinearConfig::new(d, d).init(device),
+                    k_proj: LinearConfig::new(d, d).init(device),
+                    v_proj: LinearConfig::new(d, d).init(device),
+                    out_proj: LinearConfig::new(d, d).init(device),
+                    n_heads: cfg.num_attention_heads,
+                },
+                layer_norm: ln(d),
+                feed_forward: FeedForward {
+                    intermediate_dense: LinearConfig::new(d, cfg.intermediate_size).init(device),
+                    output_dense: LinearConfig::new(cfg.intermediate_size, d).init(device),
+                },
+                final_layer_norm: ln(d),
+                pre_ln: cfg.do_stable_layer_norm,
+            })
+            .collect();
+        Self {
+            conv_layers,
+            feature_projection_layer_norm: cfg.feat_proj_layer_norm.then(|| ln(c_in)),
+            feature_projection: LinearConfig::new(c_in, d).init(device),
+            pos_conv: Conv1dConfig::new(d, d, k)
+                .with_groups(cfg.num_conv_pos_embedding_groups)
+                .with_padding(PaddingConfig1d::Explicit(k / 2, k / 2))
+                .init(device),
+            encoder_layer_norm: ln(d),
+            layers,
+            stable_layer_norm: cfg.do_stable_layer_norm,
+            do_normalize: cfg.do_normalize,
+        }
+    }
+
+    /// Zero-mean, unit-variance per utterance (`Wav2Vec2FeatureExtractor`, eps 1e-7) when the
+    /// checkpoint's preprocessor asks for it; identity otherwise.
+    pub fn preprocess(&self, x: Tensor<2>) -> Tensor<2> {
+        if !self.do_normalize {
+            return x;
+        }
+        let mean = x.clone().mean_dim(1);
+        let centred = x - mean;
+        let var = centred.clone().powi_scalar(2).mean_dim(1);
+        centred / var.add_scalar(1e-7).sqrt()
+    }
+
+    /// Conv features.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, samples]` (16 kHz, already preprocessed) → `[batch, frames, conv_dim]`
+    pub fn features(&self, x: Tensor<2>) -> Tensor<3> {
+        let [b, l] = x.dims();
+        let mut h: Tensor<3> = x.reshape([b, 1, l]);
+        for c in &self.conv_layers {
+            h = c.conv.forward(h);
+            if let Some(g) = &c.group_norm {
+                h = g.forward(h);
+            }
+            if let Some(n) = &c.layer_norm {
+                h = n.forward(h.swap_dims(1, 2)).swap_dims(1, 2);
+            }
+            h = gelu(h);
+        }
+        h.swap_dims(1, 2)
+    }
+
+    /// Every hidden state.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, samples]` raw 16 kHz audio; `frame_mask`: `[batch, frames]`, 1 = real frame
+    ///   (layer-norm models only; group-norm models were trained without masks)
+    pub fn forward(&self, x: Tensor<2>, frame_mask: Option<Tensor<2>>) -> EncoderOutput {
+        let features = self.features(self.preprocess(x));
+        let mut h = features.clone();
+        if let Some(n) = &self.feature_projection_layer_norm {
+            h = n.forward(h);
+        }
+        h = self.feature_projection.forward(h);
+        if let Some(m) = &frame_mask {
+            let [b, t] = m.dims();
+            h = h * m.clone().reshape([b, t, 1]);
+        }
+        let t = h.dims()[1];
+        let pos = self
+            .pos_conv
+            .forward(h.clone().swap_dims(1, 2))
+            .narrow(2, 0, t); // drop the last frame
+        h = h + gelu(pos).swap_dims(1, 2);
+        let mut states = Vec::with_capacity(self.layers.len() + 1);
+        if !self.stable_layer_norm {
+            h = self.encoder_layer_norm.forward(h);
+        }
+        for layer in &self.layers {
+            states.push(h.clone());
+            h = layer.forward(h, frame_mask.as_ref());
+        }
+        states.push(h.clone());
+        let last_hidden_state = if self.stable_layer_norm {
+            self.encoder_layer_norm.forward(h)
+        } else {
+            h
+        };
+        let hidden_states = Tensor::stack::<4>(states, 0);
+        EncoderOutput {
+            hidden_states,
+            last_hidden_state,
+            features,
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! Loading HuggingFace `model.safetensors` into [`Wav2Vec2Encoder`] by checkpoint key names.
+//!
+//! - An optional `hubert.` / `wav2vec2.` / `wavlm.` prefix is stripped.
+//! - The weight-normed positional conv is accepted under both spellings
+//!   (`conv.weight_g`/`weight_v` and `conv.parametrizations.weight.original0/original1`) and
+//!   folded: W[o,i,k] = g[0,0,k] · v[o,i,k] / ‖v[:,:,k]‖₂ (norm over dims 0 and 1, "dim=2").
+//! - PyTorch Linear weights `[out, in]` are transposed to burn's `[in, out]`.
+//! - A missing or mis-shaped tensor is an error naming the key and both shapes; keys the encoder
+//!   does not use (quantizer, heads, masked_spec_embed) are reported, not errors.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use burn::module::Param;
+use burn::nn::{LayerNorm, Linear};
+use burn::prelude::*;
+
+use super::config::EncoderConfig;
+use super::wav2vec2::Wav2Vec2Encoder;
+
+/// What loading found.
+#[derive(Clone, Debug, Default)]
+pub struct LoadReport {
+    /// Tensors used.
+    pub used: usize,
+    /// Keys present in the file but not used (after prefix stripping).
+    pub unused: Vec<String>,
+    /// Which weight-norm spelling the file had.
+    pub weight_norm_keys: String,
+}
+
+struct Tensors {
+    file: String,
+    map: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    used: std::collections::BTreeSet<String>,
+}
+
+impl Tensors {
+    fn read(path: &Path) -> Result<Self, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let st = safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| format!("{}: not a safetensors file: {e}", path.display()))?;
+        let mut map = BTreeMap::new();
+        for (name, view) in st.tensors() {
+            let data: Vec<f32> = match view.dtype() {
+                safetensors::Dtype::F32 => view
+                    .data()
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+                safetensors::Dtype::F16 => view
+                    .data()
+                    .chunks_exact(2)
+                    .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .collect(),
+                safetensors::Dtype::BF16 => view
+                    .data()
+                    .chunks_exact(2)
+                    .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .collect(),
+                other => {
+                    return Err(format!(
+                        "{}: tensor '{name}' has unsupported dtype {other:?}",
+                        path.display()
+                    ));
+                }
+            };
+            let key = ["hubert.", "wav2vec2.", "wavlm.", "model."]
+                .iter()
+                .find_map(|p| name.strip_prefix(p))
+                .unwrap_or(&name)
+                .to_string();
+            map.insert(key, (view.shape().to_vec(), data));
+        }
+        Ok(Self {
+            file: path.display().to_string(),
+            map,
+            used: Default::default(),
+        })
+    }
+
+    fn take(&mut self, key: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
+        let (s, d) = self.map.get(key).ok_or_else(|| {
+            format!(
+                "{}: missing tensor '{key}' (expected shape {shape:?})",
+                self.file
+            )
+        })?;
+        if s != shape {
+            return Err(format!(
+                "{}: tensor '{key}' has shape {s:?}, the config needs {shape:?}",
+                self.file
+            ));
+        }
+        self.used.insert(key.to_string());
+        Ok(d.clone())
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.map.contains_key(key)
+    }
+}
+
+fn t1(v: Vec<f32>, device: &Device) -> Param<Tensor<1>> {
+    let n = v.len();
+    Param::from_tensor(Tensor::from_data(TensorData::new(v, [n]), device))
+}
+
+fn linear(
+    ts: &mut Tensors,
+    key: &str,
+    d_in: usize,
+    d_out: usize,
+    device: &Device,
+) -> Result<Linear, String> {
+    let w = ts.take(&format!("{key}.weight"), &[d_out, d_in])?;
+    let b = ts.take(&format!("{key}.bias"), &[d_out])?;
+    let w: Tensor<2> = Tensor::from_data(TensorData::new(w, [d_out, d_in]), device);
+    Ok(Linear {
+        weight: Param::from_tensor(w.transpose()),
+        bias: Some(t1(b, device)),
+    })
+}
+
+fn layer_norm(
+    ts: &mut Tensors,
+    key: &str,
+    n: usize,
+    into: &mut LayerNorm,
+    device: &Device,
+) -> Result<(), String> {
+    into.gamma = t1(ts.take(&format!("{key}.weight"), &[n])?, device);
+    into.beta = Some(t1(ts.take(&format!("{key}.bias"), &[n])?, device));
+    Ok(())
+}
+
+/// Reads `config.json`, `preprocessor_config.json` and `model.safetensors` from `dir` (or a
+/// `.safetensors` file with its config beside it) into an encoder on `device`.
+pub fn load_encoder(
+    path: &Path,
+    device: &Device,
+) -> Result<(Wav2Vec2Encoder, EncoderConfig, LoadReport), String> {
+    let (dir, file) = if path.is_dir() {
+        (path.to_path_buf(), path.join("model.safetensors"))
+    } else {
+        (
+            path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            path.to_path_buf(),
+        )
+    };
+    if !file.exists() {
+        let bin = dir.join("pytorch_model.bin");
+        return Err(if bin.exists() {
+            format!(
+                "{}: only model.safetensors is supported so far; convert pytorch_model.bin with transformers' save_pretrained(safe_serialization=True)",
+                bin.display()
+            )
+        } else {
+            format!("{}: no model.safetensors here", dir.display())
+        });
+    }
+    let cfg = EncoderConfig::load(&dir)?;
+    if cfg.model_type == "wavlm" {
+        return Err(format!(
+            "{}: WavLM (gated relative position bias) is not implemented yet",
+            dir.display()
+        ));
+    }
+    let mut ts = Tensors::read(&file)?;
+    let mut enc = Wav2Vec2Encoder::new(&cfg, device);
+    let mut c_in = 1;
+    for (i, layer) in enc.conv_layers.iter_mut().enumerate() {
+        let (c, k) = (cfg.conv_dim[i], cfg.conv_kernel[i]);
+        let w = ts.take(
+            &format!("feature_extractor.conv_layers.{i}.conv.weight"),
+            &[c, c_in, k],
+        )?;
+        layer.conv.weight =
+            Param::from_tensor(Tensor::from_data(TensorData::new(w, [c, c_in, k]), device));
+        if cfg.conv_bias {
+            layer.conv.bias = Some(t1(
+                ts.take(
+                    &format!("feature_extractor.conv_layers.{i}.conv.bias"),
+                    &[c],
+                )?,
+                device,
+            ));
+        }
+        let norm_key = format!("feature_extractor.conv_layers.{i}.layer_norm");
+        if let Some(g) = layer.group_norm.as_mut() {
+            g.gamma = Some(t1(ts.take(&format!("{norm_key}.weight"), &[c])?, device));
+            g.beta = Some(t1(ts.take(&format!("{norm_key}.bias"), &[c])?, device));
+        }
+        if let Some(n) = layer.layer_norm.as_mut() {
+            layer_norm(&mut ts, &norm_key, c, n, device)?;
+        }
+        c_in = c;
+    }
+    let d = cfg.hidden_size;
+    if let Some(n) = enc.feature_projection_layer_norm.as_mut() {
+        layer_norm(&mut ts, "feature_projection.layer_norm", c_in, n, device)?;
+    }
+    enc.feature_projection = linear(&mut ts, "feature_projection.projection", c_in, d, device)?;
+
+    // Positional conv with weight norm over dim 2.
+    let k = cfg.num_conv_pos_embeddings;
+    let groups = cfg.num_conv_pos_embedding_groups;
+    let (gk, vk, spelling) = if ts.has("encoder.pos_conv_embed.conv.weight_g") {
+        (
+            "encoder.pos_conv_embed.conv.weight_g",
+            "encoder.pos_conv_embed.conv.weight_v",
+            "weight_g/weight_v",
+        )
+    } else {
+        (
+            "encoder.pos_conv_embed.conv.parametrizations.weight.original0",
+            "encoder.pos_conv_embed.conv.parametrizations.weight.original1",
+            "parametrizations.weight.original0/original1",
+        )
+    };
+    let g = ts.take(gk, &[1, 1, k])?;
+    let v = ts.take(vk, &[d, d / groups, k])?;
+    let per_k = d * (d / groups);
+    let mut w = v.clone();
+    for kk in 0..k {
+        let norm = (0..per_k)
+            .map(|j| (v[j * k + kk] as f64).powi(2))
+            .sum::<f64>()
+            .sqrt()
+            .max(1e-12);
+        let scale = (g[kk] as f64 / norm) as f32;
+        for j in 0..per_k {
+            w[j * k + kk] = v[j * k + kk] * scale;
+        }
+    }
+    enc.pos_conv.weight = Param::from_tensor(Tensor::from_data(
+        TensorData::new(w, [d, d / groups, k]),
+        device,
+    ));
+    enc.pos_conv.bias = Some(t1(
+        ts.take("encoder.pos_conv_embed.conv.bias", &[d])?,
+        device,
+    ));
+    layer_norm(
+        &mut ts,
+        "encoder.layer_norm",
+        d,
+        &mut enc.encoder_layer_norm,
+        device,
+    )?;
+
+    for (i, layer) in enc.layers.iter_mut().enumerate() {
+        let p = format!("encoder.layers.{i}");
+        layer.attention.q_proj = linear(&mut ts, &format!("{p}.attention.q_proj"), d, d, device)?;
+        layer.attention.k_proj = linear(&mut ts, &format!("{p}.attention.k_proj"), d, d, device)?;
+        layer.attention.v_proj = linear(&mut ts, &format!("{p}.attention.v_proj"), d, d, device)?;
+        layer.attention.out_proj =
+            linear(&mut ts, &format!("{p}.attention.out_proj"), d, d, device)?;
+        layer_norm(
+            &mut ts,
+            &format!("{p}.layer_norm"),
+            d,
+            &mut layer.layer_norm,
+            device,
+        )?;
+        layer.feed_forward.intermediate_dense = linear(
+            &mut ts,
+            &format!("{p}.feed_forward.intermediate_dense"),
+            d,
+            cfg.intermediate_size,
+            device,
+        )?;
+        layer.feed_forward.output_dense = linear(
+            &mut ts,
+            &format!("{p}.feed_forward.output_dense"),
+            cfg.intermediate_size,
+            d,
+            device,
+        )?;
+        layer_norm(
+            &mut ts,
+            &format!("{p}.final_layer_norm"),
+            d,
+            &mut layer.final_layer_norm,
+            device,
+        )?;
+    }
+    let unused: Vec<String> = ts
+        .map
+        .keys()
+        .filter(|k| !ts.used.contains(*k))
+        .cloned()
+        .collect();
+    let report = LoadReport {
+        used: ts.used.len(),
+        unused,
+        weight_norm_keys: spelling.into(),
+    };
+    Ok((enc, cfg, report))
+}

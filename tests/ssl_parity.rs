@@ -1,0 +1,175 @@
+//! Parity of the burn wav2vec2-family encoder with transformers on tiny random-init models
+//! (tools/make_ssl_fixtures.py; provenance in tests/fixtures/ssl/provenance.json). Every hidden
+//! state and the conv features must match within 1e-4 max abs (f32 on both sides).
+
+use std::path::Path;
+
+use burn::prelude::*;
+use ser_workbench::features::npy;
+use ser_workbench::ssl::load_encoder;
+
+const TOL: f32 = 1e-4;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/ssl")
+        .join(name)
+}
+
+fn check(name: &str, expect_spelling: &str) {
+    let dir = fixture(name);
+    let device = Device::flex();
+    let (enc, cfg, report) = load_encoder(&dir, &device).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        report.unused.is_empty(),
+        "{name}: unused keys {:?}",
+        report.unused
+    );
+    assert_eq!(report.weight_norm_keys, expect_spelling, "{name}");
+    let (xs, x) = npy::read(&dir.join("input.npy")).expect("input");
+    let input = Tensor::<2>::from_data(TensorData::new(x, [xs[0], xs[1]]), &device);
+    // transformers' model does not normalise; the feature extractor does. Compare the graph.
+    let mut enc = enc;
+    enc.do_normalize = false;
+    let out = enc.forward(input, None);
+    let (hs_shape, hs_ref) = npy::read(&dir.join("hidden_states.npy")).expect("hidden");
+    assert_eq!(
+        out.hidden_states.dims().to_vec(),
+        hs_shape,
+        "{name}: hidden-state shape"
+    );
+    assert_eq!(hs_shape[0], cfg.n_hidden_states());
+    let hs: Vec<f32> = out
+        .hidden_states
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec()
+        .expect("vec");
+    let per_layer = hs_shape[1] * hs_shape[2] * hs_shape[3];
+    for l in 0..hs_shape[0] {
+        let a = &hs[l * per_layer..(l + 1) * per_layer];
+        let b = &hs_ref[l * per_layer..(l + 1) * per_layer];
+        let err = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        eprintln!("{name}: hidden state {l} max abs error {err:e}");
+        assert!(err <= TOL, "{name}: hidden state {l} max abs error {err}");
+    }
+    let (_, last_ref) = npy::read(&dir.join("last_hidden_state.npy")).expect("last");
+    let last: Vec<f32> = out
+        .last_hidden_state
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec()
+        .expect("vec");
+    let err = last
+        .iter()
+        .zip(&last_ref)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(err <= TOL, "{name}: last_hidden_state max abs error {err}");
+    let (fs, f_ref) = npy::read(&dir.join("features.npy")).expect("features");
+    assert_eq!(out.features.dims().to_vec(), fs);
+    let f: Vec<f32> = out
+        .features
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec()
+        .expect("vec");
+    let err = f
+        .iter()
+        .zip(&f_ref)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(err <= TOL, "{name}: conv features max abs error {err}");
+}
+
+#[test]
+fn hubert_new_weight_norm_keys() {
+    check("hubert_tiny", "parametrizations.weight.original0/original1");
+}
+
+#[test]
+fn hubert_old_weight_norm_keys_with_prefix() {
+    check("hubert_tiny_oldkeys", "weight_g/weight_v");
+}
+
+#[test]
+fn distilhubert_without_projection_layer_norm() {
+    check(
+        "distilhubert_tiny",
+        "parametrizations.weight.original0/original1",
+    );
+}
+
+#[test]
+fn wav2vec2_stable_layer_norm() {
+    check(
+        "wav2vec2_stable_tiny",
+        "parametrizations.weight.original0/original1",
+    );
+}
+
+#[test]
+fn missing_and_misshaped_tensors_name_the_key_and_shapes() {
+    let d = tempfile::tempdir().expect("tmp");
+    for f in ["config.json", "preprocessor_config.json"] {
+        std::fs::copy(fixture("hubert_tiny").join(f), d.path().join(f)).expect("cp");
+    }
+    // A config asking for a wider FFN than the weights have.
+    let cfg = std::fs::read_to_string(d.path().join("config.json"))
+        .expect("r")
+        .replace("\"intermediate_size\": 64", "\"intermediate_size\": 65");
+    std::fs::write(d.path().join("config.json"), cfg).expect("w");
+    std::fs::copy(
+        fixture("hubert_tiny").join("model.safetensors"),
+        d.path().join("model.safetensors"),
+    )
+    .expect("cp");
+    let err = load_encoder(d.path(), &Device::flex())
+        .err()
+        .expect("must fail");
+    assert!(
+        err.contains("intermediate_dense.weight")
+            && err.contains("[64, 32]")
+            && err.contains("[65, 32]"),
+        "{err}"
+    );
+    // No weights at all.
+    std::fs::remove_file(d.path().join("model.safetensors")).expect("rm");
+    let err = load_encoder(d.path(), &Device::flex())
+        .err()
+        .expect("must fail");
+    assert!(err.contains("no model.safetensors"), "{err}");
+}
+
+#[test]
+fn do_normalize_gives_zero_mean_unit_variance() {
+    let (mut enc, _, _) =
+        load_encoder(&fixture("wav2vec2_stable_tiny"), &Device::flex()).expect("load");
+    assert!(
+        enc.do_normalize,
+        "preprocessor_config.json says do_normalize"
+    );
+    enc.do_normalize = true;
+    let x = Tensor::<2>::from_data(
+        TensorData::new(
+            (0..1000)
+                .map(|i| 3.0 + (i as f32 * 0.1).sin())
+                .collect::<Vec<_>>(),
+            [1, 1000],
+        ),
+        &Device::flex(),
+    );
+    let y: Vec<f32> = enc
+        .preprocess(x)
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec()
+        .expect("v");
+    let m = y.iter().sum::<f32>() / y.len() as f32;
+    let v = y.iter().map(|a| (a - m).powi(2)).sum::<f32>() / y.len() as f32;
+    assert!(m.abs() < 1e-4 && (v - 1.0).abs() < 1e-3, "mean {m} var {v}");
+}
