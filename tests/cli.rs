@@ -267,3 +267,45 @@ fn bench_inspect_ends_with_one_json_line() {
     assert_eq!(v["bench"], "inspect");
     assert_eq!(v["files"], 300);
 }
+
+#[test]
+fn ssl_features_from_a_checkpoint_folder() {
+    let d = tempfile::tempdir().expect("tmp");
+    let w = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ssl/hubert_tiny");
+    let wav = common::small_demo().join("emodb/wav/03a01Wa.wav");
+    let out = d.path().join("all.npy");
+    run_ok(
+        bin()
+            .args(["features", "--stream", "ssl", "--weights"])
+            .arg(&w)
+            .arg(&wav)
+            .arg("--out")
+            .arg(&out),
+    );
+    let (shape, _) = ser_workbench::features::npy::read(&out).expect("npy");
+    assert_eq!(shape[0], 3);
+    assert_eq!(shape[2], 32);
+    let one = d.path().join("one.npy");
+    run_ok(
+        bin()
+            .args(["features", "--stream", "ssl", "--layers", "1", "--weights"])
+            .arg(&w)
+            .arg(&wav)
+            .arg("--out")
+            .arg(&one),
+    );
+    assert_eq!(
+        ser_workbench::features::npy::read(&one).expect("npy").0,
+        vec![shape[1], 32]
+    );
+    let bad = bin()
+        .args(["features", "--stream", "ssl", "--layers", "9", "--weights"])
+        .arg(&w)
+        .arg(&wav)
+        .arg("--out")
+        .arg(&one)
+        .output()
+        .expect("run");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("layer 9 does not exist"));
+}

@@ -173,3 +173,49 @@ fn do_normalize_gives_zero_mean_unit_variance() {
     let v = y.iter().map(|a| (a - m).powi(2)).sum::<f32>() / y.len() as f32;
     assert!(m.abs() < 1e-4 && (v - 1.0).abs() < 1e-3, "mean {m} var {v}");
 }
+
+/// Long inputs are encoded in overlapping chunks: the frame count equals the one-pass count, and
+/// for a layer-norm model hidden state 0 (local: conv stack with per-frame LayerNorm + positional
+/// conv, whose reach is far below the context) is the same as in one pass. Deeper layers attend
+/// within their chunk only, by design. (Group-norm models normalise each channel over the whole
+/// input, so their chunks see per-chunk statistics — one reason chunks are 20 s long.)
+#[test]
+fn chunked_encoding_stitches_frames() {
+    use ser_workbench::ssl::extract::{Chunking, encode_utterance};
+    let device = Device::flex();
+    let (mut enc, cfg, _) = load_encoder(&fixture("wav2vec2_stable_tiny"), &device).expect("load");
+    enc.do_normalize = false;
+    let x: Vec<f32> = (0..20_000)
+        .map(|i| ((i as f32) * 0.031).sin() * 0.2 + ((i * 7919 % 1000) as f32 / 5000.0))
+        .collect();
+    let whole = encode_utterance(
+        &enc,
+        &cfg.conv_kernel,
+        &cfg.conv_stride,
+        &x,
+        Chunking {
+            hop_samples: 100_000,
+            context_samples: 2000,
+        },
+        &device,
+    );
+    let chunked = encode_utterance(
+        &enc,
+        &cfg.conv_kernel,
+        &cfg.conv_stride,
+        &x,
+        Chunking {
+            hop_samples: 4000,
+            context_samples: 1000,
+        },
+        &device,
+    );
+    assert_eq!(whole.0, chunked.0, "shape [layers, frames, dim]");
+    let (t, d) = (whole.0[1], whole.0[2]);
+    let err = whole.1[..t * d]
+        .iter()
+        .zip(&chunked.1[..t * d])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(err < 1e-4, "layer 0 differs by {err}");
+}

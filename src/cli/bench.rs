@@ -130,3 +130,52 @@ pub fn inspect(files: usize) -> Result<()> {
     );
     Ok(())
 }
+
+/// SSL encoder throughput (all hidden states, Flex CPU) in seconds of audio per second, batch 1
+/// and batch `batch` of 4 s utterances.
+pub fn ssl(weights: Option<&std::path::Path>, batch: usize) -> Result<()> {
+    use burn::prelude::*;
+    let device = Device::flex();
+    let (enc, name) = match weights {
+        Some(w) => {
+            let (e, c, _) = crate::ssl::load_encoder(w, &device).map_err(|e| anyhow::anyhow!(e))?;
+            (e, format!("{} from {}", c.model_type, w.display()))
+        }
+        None => {
+            let cfg: crate::ssl::EncoderConfig = serde_json::from_str("{}")?;
+            device.seed(0);
+            (
+                crate::ssl::Wav2Vec2Encoder::new(&cfg, &device),
+                "random-init HuBERT-base (12 × 768)".to_string(),
+            )
+        }
+    };
+    let secs = 4.0;
+    let n = (secs * 16_000.0) as usize;
+    let measure = |b: usize, reps: usize| -> f64 {
+        let x: Vec<f32> = (0..b * n)
+            .map(|i| ((i as f32) * 0.013).sin() * 0.1)
+            .collect();
+        let input = || Tensor::<2>::from_data(TensorData::new(x.clone(), [b, n]), &device);
+        // Warm-up (allocations, kernel selection).
+        let _ = enc.forward(input(), None).hidden_states.into_data();
+        let t = Instant::now();
+        for _ in 0..reps {
+            let _ = enc.forward(input(), None).hidden_states.into_data();
+        }
+        (b * reps) as f64 * secs / t.elapsed().as_secs_f64()
+    };
+    let b1 = measure(1, 3);
+    let bn = measure(batch.max(1), 1);
+    println!(
+        "{name}, all hidden states, Flex CPU ({} threads), {secs} s utterances:",
+        rayon::current_num_threads()
+    );
+    println!("  batch 1: {b1:>8.2} s of audio per second");
+    println!("  batch {batch}: {bn:>8.2} s of audio per second");
+    println!(
+        "{}",
+        serde_json::json!({"bench": "ssl", "threads": rayon::current_num_threads(), "batch1_audio_secs_per_sec": (b1 * 100.0).round() / 100.0, "batch": batch, "audio_secs_per_sec": (bn * 100.0).round() / 100.0})
+    );
+    Ok(())
+}

@@ -127,11 +127,18 @@ pub enum Command {
         #[arg(long)]
         fast: bool,
     },
-    /// Write a feature matrix as float32 .npy, shape [frames, bins].
+    /// Write features as float32 .npy: logmel/mfcc [frames, bins]; ssl [layers, frames, dim]
+    /// (or [frames, dim] for one layer).
     Features {
-        /// Stream: logmel or mfcc.
+        /// Stream: logmel, mfcc or ssl.
         #[arg(long, default_value = "logmel")]
-        stream: StreamKind,
+        stream: String,
+        /// ssl: model folder (config.json + model.safetensors) or .safetensors file.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// ssl: hidden states to keep: all, N, or a,b,c.
+        #[arg(long, default_value = "all")]
+        layers: String,
         /// Take feature parameters from this preset (default: SPEC defaults).
         #[arg(long)]
         preset: Option<PathBuf>,
@@ -151,6 +158,12 @@ pub enum Command {
         /// inspect: number of files in the generated corpus.
         #[arg(long, default_value_t = 10_000)]
         files: usize,
+        /// ssl: model folder; without it a random-init HuBERT-base (same compute).
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// ssl: batch size of the second measurement (the first is batch 1).
+        #[arg(long, default_value_t = 8)]
+        batch: usize,
     },
 }
 
@@ -218,18 +231,39 @@ pub fn run(cmd: Command) -> Result<()> {
         }
         Command::Features {
             stream,
+            weights,
+            layers,
             preset,
             file,
             out,
-        } => features(stream, preset.as_deref(), &file, &out),
+        } => {
+            if stream == "ssl" {
+                let w = weights.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--stream ssl needs --weights PATH (model folder or .safetensors)"
+                    )
+                })?;
+                ssl_features(&w, &layers, &file, &out)
+            } else {
+                features(
+                    stream.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+                    preset.as_deref(),
+                    &file,
+                    &out,
+                )
+            }
+        }
         Command::Bench {
             what,
             audio_secs,
             files,
+            weights,
+            batch,
         } => match what.as_str() {
             "logmel" => bench::logmel(audio_secs),
             "inspect" => bench::inspect(files),
-            other => bail!("unknown benchmark '{other}' (known: logmel, inspect)"),
+            "ssl" => bench::ssl(weights.as_deref(), batch),
+            other => bail!("unknown benchmark '{other}' (known: logmel, inspect, ssl)"),
         },
     }
 }
@@ -555,6 +589,54 @@ fn predict(run_dir: &Path, files: &[PathBuf], json: bool) -> Result<()> {
     if errors > 0 {
         bail!("{errors} of {} file(s) could not be read", files.len());
     }
+    Ok(())
+}
+
+fn ssl_features(weights: &Path, layers: &str, file: &Path, out: &Path) -> Result<()> {
+    use burn::prelude::Device;
+    let device = Device::flex();
+    let (enc, cfg, report) =
+        crate::ssl::load_encoder(weights, &device).map_err(|e| anyhow::anyhow!(e))?;
+    if !report.unused.is_empty() {
+        eprintln!(
+            "note: {} tensor(s) in the checkpoint are not part of the encoder (e.g. {})",
+            report.unused.len(),
+            report.unused[0]
+        );
+    }
+    let keep = crate::ssl::extract::parse_layers(layers, cfg.n_hidden_states())
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let x = crate::audio::load_mono_16k(file)?;
+    let chunking = crate::ssl::extract::Chunking::default_for(cfg.total_stride());
+    let (shape, v) = crate::ssl::extract::encode_utterance(
+        &enc,
+        &cfg.conv_kernel,
+        &cfg.conv_stride,
+        &x,
+        chunking,
+        &device,
+    );
+    let (t, d) = (shape[1], shape[2]);
+    let mut data = Vec::with_capacity(keep.len() * t * d);
+    for &l in &keep {
+        data.extend_from_slice(&v[l * t * d..(l + 1) * t * d]);
+    }
+    let out_shape = if keep.len() == 1 {
+        vec![t, d]
+    } else {
+        vec![keep.len(), t, d]
+    };
+    crate::features::npy::write(out, &out_shape, &data)
+        .with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "{}: {:?} float32 ({} hidden state(s) of {}, {} frames at {:.0} per second)",
+        out.display(),
+        out_shape,
+        keep.len(),
+        cfg.model_type,
+        t,
+        16_000.0 / cfg.total_stride() as f64
+    );
     Ok(())
 }
 
