@@ -260,3 +260,73 @@ fn pause_and_resume() {
     }
     assert_eq!(saw, (true, true, true));
 }
+
+/// The SSL stream end to end: tiny HuBERT fixture → mean-pooled hidden states (cached) →
+/// layer-weighted sum + FC → layer weights per epoch, in report.json, and prediction.
+#[test]
+fn ssl_layer_weighted_run_reports_layer_weights() {
+    let _guard = serial();
+    let d = tempfile::tempdir().expect("tmp");
+    let run = d.path().join("run");
+    let mut req = request(&run, &d.path().join("cache"));
+    let mut preset = ser_workbench::train::Preset::builtin()
+        .into_iter()
+        .find(|p| p.name == "hubert-layer-weighted")
+        .expect("preset");
+    preset.features.ssl_weights = Some(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ssl/hubert_tiny"),
+    );
+    preset.training.epochs = 3;
+    preset.training.protocol = "speaker-kfold:2".into();
+    preset.training.early_stopping_patience = None;
+    req.preset = preset;
+    let evs = collect(spawn_training(req, None).expect("spawn"));
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, Event::State(RunState::Finished))),
+        "{evs:?}"
+    );
+    let lw: Vec<&Vec<f32>> = evs
+        .iter()
+        .filter_map(|e| {
+            if let Event::Epoch(m) = e {
+                m.layer_weights.as_ref()
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(lw.len(), 6);
+    assert!(
+        lw.iter()
+            .all(|w| w.len() == 3 && (w.iter().sum::<f32>() - 1.0).abs() < 1e-4)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).expect("r"))
+            .expect("json");
+    let w = report["layer_weights"]
+        .as_array()
+        .expect("layer_weights in report.json");
+    assert_eq!(w.len(), 3);
+    let p = ser_workbench::train::predict::Predictor::load(&run).expect("predictor");
+    let probs = p
+        .predict_file(&common::small_demo().join("emodb/wav/03a01Wa.wav"))
+        .expect("predict");
+    assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    // The second run reads every embedding from the cache.
+    let run2 = d.path().join("run2");
+    let mut req2 = request(&run2, &d.path().join("cache"));
+    req2.preset = ser_workbench::train::Preset::load(&run.join("preset.ron")).expect("preset.ron");
+    let evs2 = collect(spawn_training(req2, None).expect("spawn"));
+    assert!(
+        evs2.iter().any(|e| matches!(
+            e,
+            Event::Features {
+                done: 70,
+                total: 70,
+                cached: 70
+            }
+        )),
+        "cache not used"
+    );
+}

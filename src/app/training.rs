@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use eframe::egui;
-use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
+use egui_plot::{Bar, BarChart, Legend, Line, LineStyle, Plot, PlotPoints};
 
 use super::AppCommand;
 use crate::corpus::Manifest;
@@ -416,6 +416,14 @@ impl TrainingPanel {
         });
         self.progress_ui(ui);
         self.curves_ui(ui);
+        layer_weights_ui(
+            ui,
+            self.view
+                .epoch_metrics
+                .last()
+                .and_then(|m| m.layer_weights.as_ref()),
+            "SSL layer weights (live, softmax)",
+        );
         self.live_confusion_ui(ui);
         ui.collapsing(format!("Log ({} lines)", self.view.log.len()), |ui| {
             egui::ScrollArea::vertical()
@@ -611,6 +619,24 @@ impl TrainingPanel {
             }
         });
     }
+}
+
+/// Bar chart of SSL layer weights (layer 0 … N).
+pub fn layer_weights_ui(ui: &mut egui::Ui, weights: Option<&Vec<f32>>, title: &str) {
+    let Some(w) = weights else { return };
+    ui.label(egui::RichText::new(title).strong());
+    let bars: Vec<Bar> = w
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Bar::new(i as f64, *v as f64).name(format!("layer {i}")))
+        .collect();
+    Plot::new(title)
+        .height(140.0)
+        .include_y(0.0)
+        .x_axis_label("hidden state (0 = before the transformer)")
+        .show(ui, |p| {
+            p.bar_chart(BarChart::new("layer weight", bars));
+        });
 }
 
 fn leak_summary(lines: &[String]) -> String {

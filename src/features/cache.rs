@@ -54,10 +54,42 @@ impl FeatureCache {
     }
 
     fn entry_path(&self, audio_hash: &blake3::Hash, cfg: &FeatureConfig) -> PathBuf {
-        let key = blake3::hash(cfg.extractor_key().as_bytes()).to_hex();
+        self.entry_path_for_key(audio_hash, &cfg.extractor_key())
+    }
+
+    fn entry_path_for_key(&self, audio_hash: &blake3::Hash, extractor_key: &str) -> PathBuf {
+        let key = blake3::hash(extractor_key.as_bytes()).to_hex();
         self.root
             .join(&key[..16])
             .join(format!("{}.feat", audio_hash.to_hex()))
+    }
+
+    /// Like [`Self::get_or_compute`] for extractors that live outside this module (SSL
+    /// encoders): `extractor_key` must name the extractor, all its parameters and its weights.
+    pub fn get_or_compute_with(
+        &self,
+        path: &Path,
+        extractor_key: &str,
+        compute: impl FnOnce(&Path) -> Result<FeatureMatrix, String>,
+    ) -> Result<(FeatureMatrix, CacheOutcome), String> {
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let entry = self.entry_path_for_key(&blake3::hash(&bytes), extractor_key);
+        let existed = entry.exists();
+        if existed && let Some(m) = read_entry(&entry) {
+            return Ok((m, CacheOutcome::Hit));
+        }
+        let m = compute(path)?;
+        // A failed cache write costs only speed; the features are still returned.
+        let _ = write_entry(&entry, &m);
+        Ok((
+            m,
+            if existed {
+                CacheOutcome::Rebuilt
+            } else {
+                CacheOutcome::Miss
+            },
+        ))
     }
 
     /// Features of `path` under `cfg`: from the cache when a valid entry exists, else computed

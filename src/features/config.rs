@@ -10,6 +10,9 @@ pub enum StreamKind {
     LogMel,
     /// MFCC (DCT-II ortho of the log-mel), optionally with deltas.
     Mfcc,
+    /// Self-supervised encoder embeddings (HuBERT / wav2vec2), mean-pooled over time per hidden
+    /// state: one `[layers, dim]` matrix per utterance (the "utterance vector" variants).
+    Ssl,
 }
 
 impl std::str::FromStr for StreamKind {
@@ -18,7 +21,8 @@ impl std::str::FromStr for StreamKind {
         match s {
             "logmel" => Ok(StreamKind::LogMel),
             "mfcc" => Ok(StreamKind::Mfcc),
-            _ => Err(format!("unknown stream '{s}' (known: logmel, mfcc)")),
+            "ssl" => Ok(StreamKind::Ssl),
+            _ => Err(format!("unknown stream '{s}' (known: logmel, mfcc, ssl)")),
         }
     }
 }
@@ -104,6 +108,10 @@ pub struct FeatureConfig {
     pub normalisation: Normalisation,
     /// Utterances are cropped (centre) or zero-padded to this many seconds for batching.
     pub max_secs: f32,
+    /// SSL stream: model folder (HF `config.json` + `model.safetensors`).
+    pub ssl_weights: Option<std::path::PathBuf>,
+    /// SSL stream: hidden states to use: `all`, `last`, `N` or `a,b,c`.
+    pub ssl_layers: String,
 }
 
 impl Default for FeatureConfig {
@@ -115,16 +123,19 @@ impl Default for FeatureConfig {
             mfcc_deltas: false,
             normalisation: Normalisation::TrainingSet,
             max_secs: 4.0,
+            ssl_weights: None,
+            ssl_layers: "all".into(),
         }
     }
 }
 
 impl FeatureConfig {
-    /// Bins per frame of the stream.
+    /// Bins per frame of a spectral stream (for SSL the encoder's width, known once loaded).
     pub fn n_bins(&self) -> usize {
         match self.stream {
             StreamKind::LogMel => self.logmel.n_mels,
             StreamKind::Mfcc => self.n_mfcc * if self.mfcc_deltas { 3 } else { 1 },
+            StreamKind::Ssl => 0,
         }
     }
 
@@ -153,6 +164,8 @@ impl FeatureConfig {
                 "mfcc-v1 n_mfcc={} deltas={} dct=2-ortho of [{base}]",
                 self.n_mfcc, self.mfcc_deltas
             ),
+            // The weights hash is added by the caller (it needs the file).
+            StreamKind::Ssl => format!("ssl-utterance-mean-v1 layers={}", self.ssl_layers),
         }
     }
 }

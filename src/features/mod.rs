@@ -42,11 +42,12 @@ impl FeatureMatrix {
     }
 }
 
-/// Computes the configured stream from 16 kHz mono samples (no normalisation).
+/// Computes a spectral stream from 16 kHz mono samples (no normalisation). SSL streams need the
+/// encoder and are computed in `ssl::stream`; here they fall back to the log-mel.
 pub fn compute(samples_16k: &[f32], cfg: &FeatureConfig) -> FeatureMatrix {
     let logmel = mel::log_mel(samples_16k, &cfg.logmel);
     match cfg.stream {
-        StreamKind::LogMel => logmel,
+        StreamKind::LogMel | StreamKind::Ssl => logmel,
         StreamKind::Mfcc => mfcc::mfcc(&logmel, cfg.n_mfcc, cfg.mfcc_deltas),
     }
 }

@@ -6,6 +6,7 @@ pub mod cnn;
 pub mod dtcn;
 pub mod dtpm;
 pub mod head;
+pub mod layer_weighted;
 pub mod temporal;
 
 use burn::prelude::*;
@@ -22,6 +23,9 @@ pub enum ModelConfig {
     /// The LogMel–HuBERT paper's temporal stack on one stream: dilated residual conv blocks →
     /// temporal pyramid pooling → multi-head self-attention over the pyramid segments → FC head.
     TemporalStack(TemporalStackConfig),
+    /// Layer-weighted sum of SSL hidden states (utterance vectors) + FC; "HuBERT + FC" with one
+    /// layer. Needs the `ssl` feature stream.
+    LayerWeighted(layer_weighted::LayerWeightedConfig),
 }
 
 impl ModelConfig {
@@ -30,12 +34,23 @@ impl ModelConfig {
         match self {
             ModelConfig::Cnn(_) => "LogMel+CNN",
             ModelConfig::TemporalStack(_) => "temporal stack (DTCN → DTPM → MHSA → FC)",
+            ModelConfig::LayerWeighted(_) => "SSL layer-weighted sum + FC",
         }
     }
 
-    /// Builds the module for `n_bins` input bins and `n_classes` outputs on `device`.
-    pub fn init(&self, n_bins: usize, n_classes: usize, device: &Device) -> SerModel {
+    /// Builds the module for inputs of `frames × n_bins` (for SSL streams: layers × dim) and
+    /// `n_classes` outputs on `device`.
+    pub fn init(
+        &self,
+        frames: usize,
+        n_bins: usize,
+        n_classes: usize,
+        device: &Device,
+    ) -> SerModel {
         match self {
+            ModelConfig::LayerWeighted(c) => {
+                SerModel::LayerWeighted(c.init(frames, n_bins, n_classes, device))
+            }
             ModelConfig::Cnn(c) => SerModel::Cnn(c.init(n_classes, device)),
             ModelConfig::TemporalStack(c) => SerModel::Temporal(c.init(n_bins, n_classes, device)),
         }
@@ -51,6 +66,8 @@ pub enum SerModel {
     Cnn(LogMelCnn),
     /// See [`TemporalStack`].
     Temporal(TemporalStack),
+    /// See [`layer_weighted::LayerWeighted`].
+    LayerWeighted(layer_weighted::LayerWeighted),
 }
 
 impl SerModel {
@@ -61,6 +78,15 @@ impl SerModel {
         match self {
             SerModel::Cnn(m) => m.forward(x),
             SerModel::Temporal(m) => m.forward(x),
+            SerModel::LayerWeighted(m) => m.forward(x),
+        }
+    }
+
+    /// Softmax layer weights, for models that learn them.
+    pub fn layer_weights(&self) -> Option<Vec<f32>> {
+        match self {
+            SerModel::LayerWeighted(m) => Some(m.layer_weights()),
+            _ => None,
         }
     }
 }

@@ -242,6 +242,7 @@ pub fn fit_fold(
             });
         }
         let snapshot = model.valid();
+        let layer_weights = snapshot.layer_weights();
         let (valid_loss, valid_report) = if input.valid.is_empty() {
             (f64::NAN, None)
         } else {
@@ -290,6 +291,7 @@ pub fn fit_fold(
             valid_confusion: confusion,
             epoch_secs: started.elapsed().as_secs_f64(),
             is_best: improved,
+            layer_weights,
         };
         emit(Event::Epoch(m.clone()));
         epochs.push(m);

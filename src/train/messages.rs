@@ -87,6 +87,9 @@ pub struct EpochMetrics {
     pub epoch_secs: f64,
     /// Whether this epoch is the best so far (its weights are the fold's checkpoint).
     pub is_best: bool,
+    /// Softmax layer weights of SSL layer-weighted models (layer 0 … N).
+    #[serde(default)]
+    pub layer_weights: Option<Vec<f32>>,
 }
 
 /// Worker → owner.

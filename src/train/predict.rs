@@ -24,6 +24,9 @@ pub struct Predictor {
     pub preset_name: String,
     folds: Vec<(SerModel, Option<Standardiser>)>,
     device: Device,
+    frames: usize,
+    bins: usize,
+    ssl: Option<crate::ssl::stream::SslStream>,
 }
 
 impl Predictor {
@@ -43,7 +46,7 @@ impl Predictor {
             let model = cfg
                 .preset
                 .model
-                .init(cfg.bins, cfg.classes.len(), &device)
+                .init(cfg.frames, cfg.bins, cfg.classes.len(), &device)
                 .try_load_record(record)
                 .map_err(|e| {
                     format!(
@@ -71,12 +74,27 @@ impl Predictor {
                 run_dir.display()
             ));
         }
+        let ssl = match (
+            &cfg.preset.features.stream,
+            &cfg.preset.features.ssl_weights,
+        ) {
+            (crate::features::StreamKind::Ssl, Some(w)) => Some(
+                crate::ssl::stream::SslStream::load(w, &cfg.preset.features.ssl_layers)?,
+            ),
+            (crate::features::StreamKind::Ssl, None) => {
+                return Err("the run's preset has an ssl stream without ssl_weights".into());
+            }
+            _ => None,
+        };
         Ok(Self {
             classes: cfg.classes,
             features: cfg.preset.features,
             preset_name: cfg.preset.name,
             folds,
             device,
+            frames: cfg.frames,
+            bins: cfg.bins,
+            ssl,
         })
     }
 
@@ -87,13 +105,15 @@ impl Predictor {
 
     /// Class probabilities of 16 kHz mono samples (mean over fold models).
     pub fn predict_samples(&self, samples_16k: &[f32]) -> Vec<f32> {
-        let m = compute(samples_16k, &self.features);
-        let frames = self.features.max_frames();
-        let bins = self.features.n_bins();
+        let m = match &self.ssl {
+            Some(s) => s.embed(samples_16k),
+            None => compute(samples_16k, &self.features),
+        };
+        let (frames, bins) = (self.frames, self.bins);
         let mut acc = vec![0.0f32; self.classes.len()];
         for (model, norm) in &self.folds {
             let ex = Example {
-                values: prepare(&m, &self.features, norm.as_ref()),
+                values: prepare(&m, &self.features, norm.as_ref(), frames),
                 label: 0,
             };
             let x = batch_inputs(&[&ex], frames, bins, &self.device);

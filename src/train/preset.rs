@@ -147,7 +147,7 @@ impl Preset {
 }
 
 /// The files of `presets/`, compiled in.
-pub const BUILTIN: [(&str, &str); 3] = [
+pub const BUILTIN: [(&str, &str); 5] = [
     ("presets/demo.ron", include_str!("../../presets/demo.ron")),
     (
         "presets/logmel_cnn.ron",
@@ -156,6 +156,14 @@ pub const BUILTIN: [(&str, &str); 3] = [
     (
         "presets/paper_temporal_logmel.ron",
         include_str!("../../presets/paper_temporal_logmel.ron"),
+    ),
+    (
+        "presets/hubert_fc.ron",
+        include_str!("../../presets/hubert_fc.ron"),
+    ),
+    (
+        "presets/hubert_layer_weighted.ron",
+        include_str!("../../presets/hubert_layer_weighted.ron"),
     ),
 ];
 

@@ -16,7 +16,9 @@ use crate::corpus::{self, Protocol, Utterance, class_order};
 use crate::eval::ClassificationReport;
 use crate::features::cache::CacheOutcome;
 use crate::features::norm::cmvn;
-use crate::features::{FeatureCache, FeatureConfig, FeatureMatrix, Normalisation, Standardiser};
+use crate::features::{
+    FeatureCache, FeatureConfig, FeatureMatrix, Normalisation, Standardiser, StreamKind,
+};
 
 /// Where runs go when no `--out` is given: `$SER_WORKBENCH_RUNS`, else `./runs`.
 pub fn default_runs_root() -> PathBuf {
@@ -77,19 +79,63 @@ pub fn extract_all(
     (feats, failed)
 }
 
-/// Applies the configured normalisation and length to one matrix.
+/// Applies the configured normalisation and crops/pads to `frames` rows.
 pub fn prepare(
     m: &FeatureMatrix,
     cfg: &FeatureConfig,
     standardiser: Option<&Standardiser>,
+    frames: usize,
 ) -> Vec<f32> {
     let mut m = m.clone();
     match (cfg.normalisation, standardiser) {
-        (Normalisation::PerUtterance, _) => cmvn(&mut m),
+        // Per-utterance CMVN over the rows of an SSL matrix would mix layers: not applied there.
+        (Normalisation::PerUtterance, _) if cfg.stream != StreamKind::Ssl => cmvn(&mut m),
         (Normalisation::TrainingSet, Some(s)) => s.apply(&mut m),
         _ => {}
     }
-    fit_length(&m, cfg.max_frames())
+    fit_length(&m, frames)
+}
+
+/// Features per utterance (`None` where extraction failed) and the failures with their messages.
+type Extracted = (Vec<Option<FeatureMatrix>>, Vec<(usize, String)>);
+
+/// SSL stream: loads the encoder named by the preset and embeds every utterance (cached).
+fn extract_ssl(
+    utts: &[Utterance],
+    cfg: &FeatureConfig,
+    cache: &FeatureCache,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<Extracted, String> {
+    let weights = cfg.ssl_weights.as_ref().ok_or("the ssl stream needs features.ssl_weights (a model folder with config.json and model.safetensors)")?;
+    let stream = crate::ssl::stream::SslStream::load(weights, &cfg.ssl_layers)?;
+    emit(Event::Log(format!(
+        "SSL encoder: {} ({} layers × {}), hidden states {:?}",
+        stream.config.model_type,
+        stream.config.num_hidden_layers,
+        stream.config.hidden_size,
+        stream.layers
+    )));
+    let (mut feats, mut failed, mut cached) = (Vec::new(), Vec::new(), 0);
+    for (i, u) in utts.iter().enumerate() {
+        match cache.get_or_compute_with(&u.path, &stream.key, |p| stream.embed_file(p)) {
+            Ok((m, o)) => {
+                cached += usize::from(o == CacheOutcome::Hit);
+                feats.push(Some(m));
+            }
+            Err(e) => {
+                feats.push(None);
+                failed.push((i, e));
+            }
+        }
+        if (i + 1) % 10 == 0 || i + 1 == utts.len() {
+            emit(Event::Features {
+                done: i + 1,
+                total: utts.len(),
+                cached,
+            });
+        }
+    }
+    Ok((feats, failed))
 }
 
 /// Runs the experiment described by `req`, emitting events; returns how it ended.
@@ -144,7 +190,11 @@ pub fn execute(
 
     let cache = FeatureCache::new(req.cache_dir.clone());
     let fcfg = &preset.features;
-    let (feats, failed) = extract_all(&manifest.utterances, fcfg, &cache, emit);
+    let (feats, failed) = if fcfg.stream == StreamKind::Ssl {
+        extract_ssl(&manifest.utterances, fcfg, &cache, emit)?
+    } else {
+        extract_all(&manifest.utterances, fcfg, &cache, emit)
+    };
     for (i, e) in &failed {
         emit(Event::Log(format!(
             "skipped {}: {e}",
@@ -182,8 +232,14 @@ pub fn execute(
         .clone()
         .unwrap_or_else(|| RunDir::default_path(&default_runs_root(), &preset.name));
     let run = RunDir::create(run_path)?;
-    let frames = fcfg.max_frames();
-    let bins = fcfg.n_bins();
+    // SSL matrices are [layers, dim]; spectral ones [time, bins] cropped to max_secs.
+    let (frames, bins) = match fcfg.stream {
+        StreamKind::Ssl => (
+            feats.first().map_or(1, |m| m.n_frames),
+            feats.first().map_or(0, |m| m.n_bins),
+        ),
+        _ => (fcfg.max_frames(), fcfg.n_bins()),
+    };
     let fold_names: Vec<String> = plan.folds.iter().map(|f| f.name.clone()).collect();
     let resolved = ResolvedConfig {
         preset: preset.clone(),
@@ -236,7 +292,7 @@ pub fn execute(
         let examples = |idx: &[usize]| -> Vec<Example> {
             idx.iter()
                 .map(|&i| Example {
-                    values: prepare(&feats[i], fcfg, standardiser.as_ref()),
+                    values: prepare(&feats[i], fcfg, standardiser.as_ref(), frames),
                     label: labels[i],
                 })
                 .collect()
@@ -267,7 +323,9 @@ pub fn execute(
         };
         let train_device = backend.device.clone().autodiff();
         train_device.seed(seed.wrapping_add(fi as u64));
-        let model = preset.model.init(bins, classes.len(), &train_device);
+        let model = preset
+            .model
+            .init(frames, bins, classes.len(), &train_device);
         let out = match fit_fold(preset, &input, model, &backend.device, controller, emit) {
             Ok(o) => o,
             Err(Interrupt::Stopped) => {
@@ -314,6 +372,7 @@ pub fn execute(
             report: Box::new(out.report.clone()),
         });
         fold_reports.push(FoldReport {
+            layer_weights: out.model.layer_weights(),
             name: fold.name.clone(),
             best_epoch,
             report: out.report,
@@ -334,6 +393,7 @@ pub fn execute(
         ua_formula: crate::eval::metrics::UA_FORMULA.into(),
         pooled: pooled.clone(),
         fold_mean_std: FoldStats::of(&fold_reports),
+        layer_weights: mean_layer_weights(&fold_reports),
         folds: fold_reports,
         incomplete: stopped,
         train_secs: started.elapsed().as_secs_f64(),
@@ -349,6 +409,22 @@ pub fn execute(
     });
     emit(Event::State(RunState::Finished));
     Ok(RunEnd::Finished(run.path))
+}
+
+/// Mean of the folds' layer weights (None for models without them).
+fn mean_layer_weights(folds: &[FoldReport]) -> Option<Vec<f32>> {
+    let all: Vec<&Vec<f32>> = folds
+        .iter()
+        .filter_map(|f| f.layer_weights.as_ref())
+        .collect();
+    let first = all.first()?;
+    let mut mean = vec![0.0f32; first.len()];
+    for w in &all {
+        for (m, v) in mean.iter_mut().zip(w.iter()) {
+            *m += v / all.len() as f32;
+        }
+    }
+    Some(mean)
 }
 
 /// `splits.json`: the protocol, the leakage check and the file list of every part of every fold.

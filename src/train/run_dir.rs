@@ -60,6 +60,9 @@ pub struct FoldReport {
     pub name: String,
     /// Best epoch (by validation UA).
     pub best_epoch: usize,
+    /// Layer weights of the best checkpoint (SSL layer-weighted models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer_weights: Option<Vec<f32>>,
     /// Test report with the best checkpoint.
     #[serde(flatten)]
     pub report: ClassificationReport,
@@ -87,6 +90,10 @@ pub struct RunReport {
     pub fold_mean_std: FoldStats,
     /// Per-fold reports.
     pub folds: Vec<FoldReport>,
+    /// Mean over folds of the best checkpoints' softmax layer weights (layer 0 … N), for SSL
+    /// layer-weighted models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer_weights: Option<Vec<f32>>,
     /// Whether the run was stopped before all folds finished.
     pub incomplete: bool,
     /// Total training wall time, seconds.
