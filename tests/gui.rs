@@ -190,3 +190,48 @@ fn preset_files_load_and_save_from_the_training_panel() {
     h.run_steps(2);
     assert_eq!(h.state().training.seed, 1234);
 }
+
+#[test]
+fn features_panel_checks_ssl_weights_and_previews_a_spectrogram() {
+    let data = tempfile::tempdir().expect("tmp");
+    let data_dir = data.path().to_path_buf();
+    let mut h = Harness::builder()
+        .with_size(eframe::egui::vec2(1280.0, 900.0))
+        .build_eframe(move |cc| {
+            WorkbenchApp::with_options(
+                cc.egui_ctx.clone(),
+                false,
+                vec![common::tiny_preset()],
+                data_dir,
+            )
+        });
+    h.get_by_label("Features").click();
+    h.run_steps(2);
+    h.get_by_label("SSL (HuBERT / wav2vec2)").click();
+    h.run_steps(2);
+    let w = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ssl/hubert_tiny");
+    h.state_mut()
+        .training
+        .selected_features_mut()
+        .expect("preset")
+        .ssl_weights = Some(w);
+    h.run_steps(2);
+    h.get_by_label("Check weights").click();
+    wait_until(&mut h, "weights check", 60, |a| {
+        a.features.weights.is_some()
+    });
+    h.run_steps(2);
+    assert!(h.state().features.weights.as_ref().is_some_and(|r| {
+        r.as_ref()
+            .is_ok_and(|i| i.summary.contains("hubert: 2 layers × 32"))
+    }));
+    h.get_by_label_contains("hubert: 2 layers × 32");
+    h.state_mut().features.preview_path = common::small_demo()
+        .join("emodb/wav/03a01Wa.wav")
+        .display()
+        .to_string();
+    h.run_steps(1);
+    h.get_by_label("Show").click();
+    h.run_steps(2);
+    h.get_by_label_contains("64-band log-mel");
+}

@@ -20,6 +20,8 @@ pub enum JobResult {
     PickerFailed(String),
     /// Input devices were listed.
     Devices(Result<Vec<crate::audio::capture::InputDeviceInfo>, String>),
+    /// An SSL model folder was checked.
+    Weights(Result<super::features::WeightsInfo, String>),
     /// A silence scan finished.
     Silence(Vec<crate::corpus::inspect::SilentFile>),
 }
@@ -89,6 +91,29 @@ impl Jobs {
                 } else {
                     Ok(d)
                 }
+            }))
+        });
+    }
+
+    /// Loads an SSL model folder and summarises it.
+    pub fn check_weights(&self, dir: PathBuf, ctx: &egui::Context) {
+        self.spawn("ser-weights", ctx, move || {
+            let device = burn::prelude::Device::flex();
+            JobResult::Weights(crate::ssl::load_encoder(&dir, &device).map(|(_, c, r)| super::features::WeightsInfo {
+                summary: format!(
+                    "{}: {} layers × {} (hidden states 0…{}), {} conv layers (stride {} = {:.0} frames/s), {} tensors loaded, weight norm as {}, input normalisation {}",
+                    c.model_type,
+                    c.num_hidden_layers,
+                    c.hidden_size,
+                    c.num_hidden_layers,
+                    c.conv_dim.len(),
+                    c.total_stride(),
+                    16_000.0 / c.total_stride() as f64,
+                    r.used,
+                    r.weight_norm_keys,
+                    if c.do_normalize { "on" } else { "off" }
+                ),
+                unused: r.unused,
             }))
         });
     }

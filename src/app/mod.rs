@@ -5,6 +5,7 @@
 
 pub mod confusion;
 pub mod corpora;
+pub mod features;
 pub mod jobs;
 pub mod live;
 pub mod results;
@@ -26,6 +27,8 @@ use training::TrainingPanel;
 pub enum Tab {
     /// Corpora.
     Corpora,
+    /// Features.
+    Features,
     /// Training.
     Training,
     /// Results.
@@ -76,6 +79,8 @@ pub enum AppCommand {
     SaveClip,
     /// Play an audio file through the default output device.
     PlayFile(PathBuf),
+    /// Load an SSL model folder on a helper thread and report what it holds.
+    CheckWeights(PathBuf),
 }
 
 /// Where the app keeps generated data: `$SER_WORKBENCH_DATA`, else `~/.local/share/ser-workbench`,
@@ -102,6 +107,8 @@ pub struct WorkbenchApp {
     pub results: ResultsPanel,
     /// Live panel.
     pub live: live::LivePanel,
+    /// Features panel.
+    pub features: features::FeaturesPanel,
     playback: Option<crate::audio::playback::Playback>,
     jobs: Jobs,
     pending: Vec<AppCommand>,
@@ -139,6 +146,7 @@ impl WorkbenchApp {
             training: TrainingPanel::new(presets, data_dir.join("cache")),
             results: ResultsPanel::default(),
             live: live::LivePanel::new(&data_dir),
+            features: features::FeaturesPanel::default(),
             playback: None,
             jobs: Jobs::new(data_dir),
             pending,
@@ -184,6 +192,7 @@ impl WorkbenchApp {
             AppCommand::Control(c) => self.training.control(c),
             AppCommand::Show(t) => self.tab = t,
             AppCommand::ListDevices => self.jobs.list_devices(&self.ctx),
+            AppCommand::CheckWeights(p) => self.jobs.check_weights(p, &self.ctx),
             AppCommand::StartLive { use_file } => self.live.start(use_file, &self.ctx),
             AppCommand::StopLive => self.live.stop(),
             AppCommand::LiveControl(c) => self.live.control(c),
@@ -245,6 +254,10 @@ impl WorkbenchApp {
                 }
                 JobResult::Picked(None) => {}
                 JobResult::Devices(d) => self.live.devices = Some(d),
+                JobResult::Weights(w) => {
+                    self.features.checking = false;
+                    self.features.weights = Some(w);
+                }
                 JobResult::Silence(found) => {
                     self.corpora.scanning = false;
                     self.status = format!(
@@ -299,6 +312,7 @@ impl eframe::App for WorkbenchApp {
                 ui.separator();
                 for (tab, name) in [
                     (Tab::Corpora, "Corpora"),
+                    (Tab::Features, "Features"),
                     (Tab::Training, "Training"),
                     (Tab::Results, "Results"),
                     (Tab::Live, "Live"),
@@ -312,6 +326,11 @@ impl eframe::App for WorkbenchApp {
             });
         egui::CentralPanel::default().show(ui, |ui| match self.tab {
             Tab::Corpora => self.corpora.ui(ui, &mut cmds),
+            Tab::Features => {
+                let cache = self.training.cache_dir().to_path_buf();
+                let f = self.training.selected_features_mut();
+                self.features.ui(ui, &mut cmds, f, &cache);
+            }
             Tab::Training => {
                 egui::ScrollArea::vertical()
                     .id_salt("training_scroll")

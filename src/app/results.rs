@@ -106,7 +106,7 @@ impl Default for ResultsPanel {
 }
 
 /// Log-mel image (64 bands, 25/10 ms) of an audio file, low frequencies at the bottom.
-fn spectrogram_image(path: &str) -> Result<egui::ColorImage, String> {
+pub fn spectrogram_image(path: &str) -> Result<egui::ColorImage, String> {
     let x = crate::audio::load_mono_16k(std::path::Path::new(path)).map_err(|e| e.to_string())?;
     let m = crate::features::mel::log_mel(&x, &crate::features::LogMelConfig::short_window(64));
     let (w, h) = (m.n_frames.max(1), m.n_bins.max(1));

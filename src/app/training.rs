@@ -178,6 +178,16 @@ impl TrainingPanel {
         }
     }
 
+    /// Feature settings of the selected preset, for the Features panel to edit.
+    pub fn selected_features_mut(&mut self) -> Option<&mut crate::features::FeatureConfig> {
+        self.presets.get_mut(self.selected).map(|p| &mut p.features)
+    }
+
+    /// Feature cache folder.
+    pub fn cache_dir(&self) -> &std::path::Path {
+        &self.cache_dir
+    }
+
     /// Selects a preset by name (no-op when absent).
     pub fn select_preset(&mut self, name: &str) {
         if let Some(i) = self.presets.iter().position(|p| p.name == name) {

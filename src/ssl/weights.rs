@@ -81,9 +81,17 @@ impl Tensors {
 
     /// Moves a tensor out of the map (no copy: peak memory stays near one copy of the weights).
     fn take(&mut self, key: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
-        let (s, _) = self.map.get(key).ok_or_else(|| format!("{}: missing tensor '{key}' (expected shape {shape:?})", self.file))?;
+        let (s, _) = self.map.get(key).ok_or_else(|| {
+            format!(
+                "{}: missing tensor '{key}' (expected shape {shape:?})",
+                self.file
+            )
+        })?;
         if s != shape {
-            return Err(format!("{}: tensor '{key}' has shape {s:?}, the config needs {shape:?}", self.file));
+            return Err(format!(
+                "{}: tensor '{key}' has shape {s:?}, the config needs {shape:?}",
+                self.file
+            ));
         }
         self.used.insert(key.to_string());
         Ok(self.map.remove(key).map(|(_, d)| d).unwrap_or_default())

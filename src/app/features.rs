@@ -1,0 +1,176 @@
+//! Features panel: the feature stream of the selected preset (log-mel / MFCC parameters, SSL
+//! model and layers), a check of SSL weights on a helper thread, the cache folder, and a
+//! spectrogram preview of a file.
+
+use eframe::egui;
+
+use super::AppCommand;
+use crate::features::{FeatureConfig, StreamKind};
+
+/// Result of checking an SSL model folder.
+#[derive(Clone, Debug)]
+pub struct WeightsInfo {
+    /// Summary line.
+    pub summary: String,
+    /// Checkpoint keys the encoder does not use.
+    pub unused: Vec<String>,
+}
+
+/// State of the Features panel.
+#[derive(Default)]
+pub struct FeaturesPanel {
+    /// Outcome of the last weights check.
+    pub weights: Option<Result<WeightsInfo, String>>,
+    /// A check is running.
+    pub checking: bool,
+    /// File for the spectrogram preview.
+    pub preview_path: String,
+    preview: Option<(String, egui::TextureHandle)>,
+    preview_error: Option<String>,
+}
+
+impl FeaturesPanel {
+    /// Draws the panel for the selected preset's features (editable).
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cmds: &mut Vec<AppCommand>,
+        f: Option<&mut FeatureConfig>,
+        cache_dir: &std::path::Path,
+    ) {
+        ui.heading("Features");
+        let Some(f) = f else {
+            ui.label("No preset selected.");
+            return;
+        };
+        ui.horizontal(|ui| {
+            ui.label("Stream of the selected preset:");
+            ui.selectable_value(&mut f.stream, StreamKind::LogMel, "log-mel");
+            ui.selectable_value(&mut f.stream, StreamKind::Mfcc, "MFCC");
+            ui.selectable_value(&mut f.stream, StreamKind::Ssl, "SSL (HuBERT / wav2vec2)");
+        });
+        match f.stream {
+            StreamKind::LogMel | StreamKind::Mfcc => {
+                egui::Grid::new("logmel_params").show(ui, |ui| {
+                    let l = ui.label("n_fft");
+                    ui.add(egui::DragValue::new(&mut f.logmel.n_fft).range(64..=8192))
+                        .labelled_by(l.id);
+                    let l = ui.label("hop (samples)");
+                    ui.add(egui::DragValue::new(&mut f.logmel.hop_length_samples).range(16..=4096))
+                        .labelled_by(l.id);
+                    ui.end_row();
+                    let l = ui.label("mel bands");
+                    ui.add(egui::DragValue::new(&mut f.logmel.n_mels).range(8..=256))
+                        .labelled_by(l.id);
+                    let l = ui.label("max seconds");
+                    ui.add(
+                        egui::DragValue::new(&mut f.max_secs)
+                            .range(0.5..=30.0)
+                            .speed(0.1),
+                    )
+                    .labelled_by(l.id);
+                    ui.end_row();
+                    if f.stream == StreamKind::Mfcc {
+                        let l = ui.label("MFCC coefficients");
+                        ui.add(egui::DragValue::new(&mut f.n_mfcc).range(1..=128))
+                            .labelled_by(l.id);
+                        ui.checkbox(&mut f.mfcc_deltas, "deltas");
+                        ui.end_row();
+                    }
+                });
+                ui.label(egui::RichText::new(f.extractor_key()).small().weak());
+            }
+            StreamKind::Ssl => {
+                let mut w = f
+                    .ssl_weights
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                ui.horizontal(|ui| {
+                    let l = ui.label("Model folder");
+                    if ui
+                        .add(
+                            egui::TextEdit::singleline(&mut w)
+                                .desired_width(380.0)
+                                .hint_text("models/hubert-base-ls960"),
+                        )
+                        .labelled_by(l.id)
+                        .changed()
+                    {
+                        f.ssl_weights = (!w.trim().is_empty()).then(|| w.trim().into());
+                        self.weights = None;
+                    }
+                    if ui
+                        .add_enabled(
+                            !self.checking && !w.trim().is_empty(),
+                            egui::Button::new("Check weights"),
+                        )
+                        .clicked()
+                    {
+                        self.checking = true;
+                        cmds.push(AppCommand::CheckWeights(w.trim().into()));
+                    }
+                });
+                ui.horizontal(|ui| {
+                    let l = ui.label("Hidden states (all, last, N or a,b)");
+                    ui.add(egui::TextEdit::singleline(&mut f.ssl_layers).desired_width(120.0))
+                        .labelled_by(l.id);
+                });
+                match &self.weights {
+                    Some(Ok(info)) => {
+                        ui.colored_label(egui::Color32::from_rgb(60, 160, 90), &info.summary);
+                        if !info.unused.is_empty() {
+                            ui.label(format!("{} checkpoint tensor(s) not used by the encoder (heads, quantizer), e.g. {}", info.unused.len(), info.unused[0]));
+                        }
+                    }
+                    Some(Err(e)) => {
+                        ui.colored_label(ui.visuals().error_fg_color, e);
+                    }
+                    None if self.checking => {
+                        ui.spinner();
+                    }
+                    None => {
+                        ui.label("Weights not checked yet. The hub is not reachable from every machine: download facebook/hubert-base-ls960 (config.json, model.safetensors, preprocessor_config.json) into the folder.");
+                    }
+                }
+            }
+        }
+        ui.label(format!("Feature cache: {} (keyed by audio content, extractor parameters and weights; corrupt entries are rebuilt)", cache_dir.display()));
+        ui.separator();
+        ui.horizontal(|ui| {
+            let l = ui.label("Spectrogram preview of");
+            ui.add(egui::TextEdit::singleline(&mut self.preview_path).desired_width(380.0))
+                .labelled_by(l.id);
+            if ui.button("Show").clicked() {
+                let p = self.preview_path.trim().to_string();
+                match super::results::spectrogram_image(&p) {
+                    Ok(img) => {
+                        self.preview = Some((
+                            p,
+                            ui.ctx().load_texture(
+                                "feature_preview",
+                                img,
+                                egui::TextureOptions::LINEAR,
+                            ),
+                        ));
+                        self.preview_error = None;
+                    }
+                    Err(e) => self.preview_error = Some(e),
+                }
+            }
+        });
+        if let Some(e) = &self.preview_error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        if let Some((p, tex)) = &self.preview {
+            ui.label(
+                egui::RichText::new(format!("{p} — 64-band log-mel, 25/10 ms, 80 dB range"))
+                    .small(),
+            );
+            ui.add(
+                egui::Image::new(tex)
+                    .fit_to_exact_size(egui::vec2(ui.available_width().min(900.0), 160.0)),
+            );
+        }
+    }
+}
