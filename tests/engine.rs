@@ -301,6 +301,12 @@ fn ssl_layer_weighted_run_reports_layer_weights() {
         lw.iter()
             .all(|w| w.len() == 3 && (w.iter().sum::<f32>() - 1.0).abs() < 1e-4)
     );
+    // The logits start at zero (equal weights) and receive gradients.
+    let last = lw.last().expect("weights");
+    assert!(
+        last.iter().any(|w| (w - 1.0 / 3.0).abs() > 1e-6),
+        "layer weights never moved: {last:?}"
+    );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).expect("r"))
             .expect("json");
