@@ -105,6 +105,37 @@ impl Default for ResultsPanel {
     }
 }
 
+/// Per-fold test scores with mean ± std over folds.
+pub fn fold_table_ui(ui: &mut egui::Ui, id: &str, v: &TrainingView) {
+    egui::Grid::new(id).striped(true).show(ui, |ui| {
+        for h in ["fold", "n", "WA", "UA", "macro-F1"] {
+            ui.label(egui::RichText::new(h).strong());
+        }
+        ui.end_row();
+        for (f, r) in &v.fold_reports {
+            ui.label(v.folds.get(*f).cloned().unwrap_or_default());
+            ui.label(r.n.to_string());
+            ui.label(format!("{:.3}", r.wa));
+            ui.label(format!("{:.3}", r.ua));
+            ui.label(format!("{:.3}", r.macro_f1));
+            ui.end_row();
+        }
+        if v.fold_reports.len() > 1 {
+            let ms = |f: fn(&ClassificationReport) -> f64| {
+                let (m, s) =
+                    mean_std(&v.fold_reports.iter().map(|(_, r)| f(r)).collect::<Vec<_>>());
+                format!("{m:.3} ± {s:.3}")
+            };
+            ui.label(egui::RichText::new("mean ± std").strong());
+            ui.label("");
+            ui.label(ms(|r| r.wa));
+            ui.label(ms(|r| r.ua));
+            ui.label(ms(|r| r.macro_f1));
+            ui.end_row();
+        }
+    });
+}
+
 /// Log-mel image (64 bands, 25/10 ms) of an audio file, low frequencies at the bottom.
 pub fn spectrogram_image(path: &str) -> Result<egui::ColorImage, String> {
     let x = crate::audio::load_mono_16k(std::path::Path::new(path)).map_err(|e| e.to_string())?;
@@ -395,31 +426,7 @@ impl ResultsPanel {
             if !v.fold_reports.is_empty() {
                 ui.add_space(8.0);
                 ui.label(egui::RichText::new("Per fold (test)").strong());
-                egui::Grid::new("fold_table").striped(true).show(ui, |ui| {
-                    for h in ["fold", "n", "WA", "UA", "macro-F1"] {
-                        ui.label(egui::RichText::new(h).strong());
-                    }
-                    ui.end_row();
-                    for (f, r) in &v.fold_reports {
-                        ui.label(v.folds.get(*f).cloned().unwrap_or_default());
-                        ui.label(r.n.to_string());
-                        ui.label(format!("{:.3}", r.wa));
-                        ui.label(format!("{:.3}", r.ua));
-                        ui.label(format!("{:.3}", r.macro_f1));
-                        ui.end_row();
-                    }
-                    let ms = |f: fn(&ClassificationReport) -> f64| {
-                        let (m, s) =
-                            mean_std(&v.fold_reports.iter().map(|(_, r)| f(r)).collect::<Vec<_>>());
-                        format!("{m:.3} ± {s:.3}")
-                    };
-                    ui.label(egui::RichText::new("mean ± std").strong());
-                    ui.label("");
-                    ui.label(ms(|r| r.wa));
-                    ui.label(ms(|r| r.ua));
-                    ui.label(ms(|r| r.macro_f1));
-                    ui.end_row();
-                });
+                fold_table_ui(ui, "fold_table", v);
             }
         }
     }

@@ -516,67 +516,34 @@ impl TrainingPanel {
         let width = ui.available_width() / 2.0 - 8.0;
         let height = 260.0;
         ui.horizontal(|ui| {
-            ui.vertical(|ui| {
-                ui.label(egui::RichText::new("Loss (solid = train, dashed = validation)").strong());
-                Plot::new("loss_plot")
-                    .width(width)
-                    .height(height)
-                    .legend(Legend::default())
-                    .x_axis_label("epoch")
-                    .show(ui, |p| {
-                        for fold in 0..n_folds {
-                            let color = fold_color(fold);
-                            p.line(
-                                Line::new(
-                                    format!("fold {} train", fold + 1),
-                                    PlotPoints::from(series(|m| m.train_loss, fold)),
-                                )
-                                .color(color),
-                            );
-                            p.line(
-                                Line::new(
-                                    format!("fold {} valid", fold + 1),
-                                    PlotPoints::from(series(|m| m.valid_loss, fold)),
-                                )
-                                .color(color)
-                                .style(LineStyle::dashed_loose()),
-                            );
-                        }
-                    });
-            });
-            ui.vertical(|ui| {
-                ui.label(
-                    egui::RichText::new("Accuracy (solid = train WA, dashed = validation UA)")
-                        .strong(),
-                );
-                Plot::new("acc_plot")
-                    .width(width)
-                    .height(height)
-                    .legend(Legend::default())
-                    .include_y(0.0)
-                    .include_y(1.0)
-                    .x_axis_label("epoch")
-                    .show(ui, |p| {
-                        for fold in 0..n_folds {
-                            let color = fold_color(fold);
-                            p.line(
-                                Line::new(
-                                    format!("fold {} train WA", fold + 1),
-                                    PlotPoints::from(series(|m| m.train_wa, fold)),
-                                )
-                                .color(color),
-                            );
-                            p.line(
-                                Line::new(
-                                    format!("fold {} valid UA", fold + 1),
-                                    PlotPoints::from(series(|m| m.valid_ua, fold)),
-                                )
-                                .color(color)
-                                .style(LineStyle::dashed_loose()),
-                            );
-                        }
-                    });
-            });
+            let loss = [
+                ("train", (|m: &EpochMetrics| m.train_loss) as Metric),
+                ("valid", |m| m.valid_loss),
+            ];
+            let acc = [
+                ("train WA", (|m: &EpochMetrics| m.train_wa) as Metric),
+                ("valid UA", |m| m.valid_ua),
+            ];
+            fold_curves(
+                ui,
+                "loss_plot",
+                "Loss (solid = train, dashed = validation)",
+                [width, height],
+                n_folds,
+                &series,
+                loss,
+                false,
+            );
+            fold_curves(
+                ui,
+                "acc_plot",
+                "Accuracy (solid = train WA, dashed = validation UA)",
+                [width, height],
+                n_folds,
+                &series,
+                acc,
+                true,
+            );
         });
     }
 }
@@ -605,22 +572,7 @@ impl TrainingPanel {
                 40.0,
             );
             cols[1].label(egui::RichText::new("Finished folds (test, best checkpoint)").strong());
-            egui::Grid::new("live_folds")
-                .striped(true)
-                .show(&mut cols[1], |ui| {
-                    for h in ["fold", "n", "WA", "UA", "macro-F1"] {
-                        ui.label(egui::RichText::new(h).strong());
-                    }
-                    ui.end_row();
-                    for (f, r) in &v.fold_reports {
-                        ui.label(v.folds.get(*f).cloned().unwrap_or_default());
-                        ui.label(r.n.to_string());
-                        ui.label(format!("{:.3}", r.wa));
-                        ui.label(format!("{:.3}", r.ua));
-                        ui.label(format!("{:.3}", r.macro_f1));
-                        ui.end_row();
-                    }
-                });
+            super::results::fold_table_ui(&mut cols[1], "live_folds", v);
             if let Some(p) = &v.pooled {
                 cols[1].label(format!(
                     "pooled test: WA {:.3} · UA {:.3} · macro-F1 {:.3}",
@@ -629,6 +581,50 @@ impl TrainingPanel {
             }
         });
     }
+}
+
+/// Picks one value out of an epoch's metrics.
+type Metric = fn(&EpochMetrics) -> f64;
+
+/// One plot of a solid (training) and a dashed (validation) curve per fold.
+#[allow(clippy::too_many_arguments)]
+fn fold_curves(
+    ui: &mut egui::Ui,
+    id: &str,
+    title: &str,
+    [width, height]: [f32; 2],
+    n_folds: usize,
+    series: &dyn Fn(Metric, usize) -> Vec<[f64; 2]>,
+    curves: [(&str, Metric); 2],
+    unit_range: bool,
+) {
+    ui.vertical(|ui| {
+        ui.label(egui::RichText::new(title).strong());
+        let mut plot = Plot::new(id)
+            .width(width)
+            .height(height)
+            .legend(Legend::default())
+            .x_axis_label("epoch");
+        if unit_range {
+            plot = plot.include_y(0.0).include_y(1.0);
+        }
+        plot.show(ui, |p| {
+            for fold in 0..n_folds {
+                let color = fold_color(fold);
+                for (k, (name, f)) in curves.iter().enumerate() {
+                    let mut line = Line::new(
+                        format!("fold {} {name}", fold + 1),
+                        PlotPoints::from(series(*f, fold)),
+                    )
+                    .color(color);
+                    if k == 1 {
+                        line = line.style(LineStyle::dashed_loose());
+                    }
+                    p.line(line);
+                }
+            }
+        });
+    });
 }
 
 /// Bar chart of SSL layer weights (layer 0 … N).
