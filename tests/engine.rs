@@ -23,6 +23,7 @@ fn request(out: &std::path::Path, cache: &std::path::Path) -> RunRequest {
         preset: common::tiny_preset(),
         corpus_dirs: vec![common::small_demo().join("emodb")],
         label_map: None,
+        target_corpus: None,
         corpus_type: None,
         protocol: None,
         seed: None,
@@ -334,5 +335,63 @@ fn ssl_layer_weighted_run_reports_layer_weights() {
             }
         )),
         "cache not used"
+    );
+}
+
+/// Cross-corpus with LMMD: train on the EMODB-named demo corpus, adapt on the RAVDESS-named
+/// one's audio, test on all of it with the shared six classes; the adaptation loss is reported.
+#[test]
+fn cross_corpus_run_with_lmmd() {
+    let _guard = serial();
+    let d = tempfile::tempdir().expect("tmp");
+    let run = d.path().join("run");
+    let mut req = request(&run, &d.path().join("cache"));
+    req.target_corpus = Some(common::small_demo().join("ravdess"));
+    req.preset.training.adaptation =
+        Some(ser_workbench::train::preset::AdaptationConfig::default());
+    let evs = collect(spawn_training(req, None).expect("spawn"));
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, Event::State(RunState::Finished))),
+        "{evs:?}"
+    );
+    let adapt: Vec<f64> = evs
+        .iter()
+        .filter_map(|e| {
+            if let Event::Epoch(m) = e {
+                m.adapt_loss
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(adapt.len(), 3);
+    assert!(
+        adapt.iter().all(|a| a.is_finite() && *a >= -1e-6),
+        "{adapt:?}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).expect("r"))
+            .expect("json");
+    assert_eq!(report["protocol"], "cross-corpus");
+    assert_eq!(report["classes"].as_array().map(Vec::len), Some(6));
+    // Every target utterance of the six shared classes is tested: 2 actors × 22.
+    assert_eq!(report["n"], 44);
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).expect("metrics");
+    assert!(
+        metrics
+            .lines()
+            .next()
+            .expect("header")
+            .ends_with("adapt_loss")
+    );
+    assert!(
+        metrics
+            .lines()
+            .nth(1)
+            .expect("row")
+            .rsplit(',')
+            .next()
+            .is_some_and(|v| !v.is_empty())
     );
 }

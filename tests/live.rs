@@ -29,6 +29,7 @@ fn train_two_class(dir: &Path) -> std::path::PathBuf {
         preset,
         corpus_dirs: vec![common::small_demo().join("emodb")],
         label_map: Some(map.display().to_string()),
+        target_corpus: None,
         corpus_type: None,
         protocol: Some("holdout:0.2".into()),
         seed: Some(1),

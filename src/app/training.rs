@@ -244,6 +244,7 @@ impl TrainingPanel {
             preset,
             corpus_dirs: vec![corpus_dir],
             label_map: self.label_map.clone(),
+            target_corpus: None,
             corpus_type: None,
             protocol: Some(protocol),
             seed: Some(self.seed),

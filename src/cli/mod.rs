@@ -66,6 +66,10 @@ pub enum Command {
         /// Label map: all, 4-class, iemocap-4, emodb-ravdess-6, calm-as-neutral, or a RON file.
         #[arg(long)]
         label_map: Option<String>,
+        /// Cross-corpus: train on --corpus, adapt on this corpus's audio (its labels are never used
+        /// for training) and test on all of it.
+        #[arg(long)]
+        target_corpus: Option<PathBuf>,
         /// Standard set-up of a corpus (protocol + label map), e.g. iemocap-4class-session-loso;
         /// see presets/protocols/. --protocol and --label-map override its parts.
         #[arg(long)]
@@ -183,6 +187,7 @@ pub fn run(cmd: Command) -> Result<()> {
             preset,
             corpus,
             label_map,
+            target_corpus,
             protocol_preset,
             corpus_type,
             protocol,
@@ -201,6 +206,7 @@ pub fn run(cmd: Command) -> Result<()> {
             let req = RunRequest {
                 preset: Preset::load(&preset)?,
                 corpus_dirs: corpus,
+                target_corpus,
                 label_map: label_map.or_else(|| pp.as_ref().and_then(|p| p.label_map.clone())),
                 corpus_type,
                 protocol: protocol.or_else(|| pp.as_ref().map(|p| p.protocol.clone())),
@@ -445,7 +451,10 @@ fn train(req: RunRequest) -> Result<()> {
                 m.valid_wa,
                 m.valid_ua,
                 m.valid_macro_f1,
-                if m.is_best { " *" } else { "" },
+                match m.adapt_loss {
+                    Some(a) => format!(" | adapt {a:.4}{}", if m.is_best { " *" } else { "" }),
+                    None => (if m.is_best { " *" } else { "" }).to_string(),
+                },
                 m.epoch_secs
             ),
             Event::FoldDone { fold, report } => println!(

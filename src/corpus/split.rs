@@ -360,6 +360,57 @@ pub fn plan(
     })
 }
 
+/// Cross-corpus split: train (and validation, carved by speaker) on every source row, test on
+/// every target row. Target labels choose nothing; the target audio may be used unlabelled for
+/// domain adaptation.
+pub fn cross_corpus_plan(
+    utts: &[Utterance],
+    is_target: &[bool],
+    seed: u64,
+    valid_fraction: f64,
+) -> Result<SplitPlan, String> {
+    let source: Vec<usize> = (0..utts.len())
+        .filter(|&i| !is_target.get(i).copied().unwrap_or(false))
+        .collect();
+    let test: Vec<usize> = (0..utts.len())
+        .filter(|&i| is_target.get(i).copied().unwrap_or(false))
+        .collect();
+    if source.is_empty() || test.is_empty() {
+        return Err(format!(
+            "cross-corpus run needs utterances in both corpora after the label map (source {}, target {})",
+            source.len(),
+            test.len()
+        ));
+    }
+    let mut rng = SplitMix64::new(seed);
+    let speakers_known = source.iter().all(|&i| utts[i].speaker_id.is_some());
+    let mut valid = if speakers_known && speaker_groups(utts, &source).len() >= 3 {
+        speaker_fraction(utts, &source, valid_fraction, &mut rng)
+    } else {
+        stratified_fraction(utts, &source, valid_fraction, &mut rng)
+    };
+    valid.sort_unstable();
+    let vs: BTreeSet<usize> = valid.iter().copied().collect();
+    let train: Vec<usize> = source.into_iter().filter(|i| !vs.contains(i)).collect();
+    let fold = Fold {
+        name: "cross-corpus".into(),
+        train,
+        valid,
+        test,
+    };
+    let leak = check_leakage(utts, &fold);
+    if !leak.files_in_two_parts.is_empty() || !leak.speakers_in_train_and_test.is_empty() {
+        return Err(format!("leakage check failed: {}", leak.summary(true)));
+    }
+    Ok(SplitPlan {
+        protocol: "cross-corpus".into(),
+        speaker_independent: true,
+        seed,
+        folds: vec![fold],
+        leakage: vec![leak],
+    })
+}
+
 /// Indices grouped by a key, sorted by key.
 fn group_by(
     utts: &[Utterance],

@@ -73,6 +73,11 @@ impl LogMelCnn {
     /// - `x`: `[batch, time, bins]`
     /// - returns logits `[batch, classes]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        self.classify(self.embed(x))
+    }
+
+    /// The pooled embedding `[batch, channels]` (the features domain adaptation aligns).
+    pub fn embed(&self, x: Tensor<3>) -> Tensor<2> {
         let [batch, time, bins] = x.dims();
         let mut h: Tensor<4> = x.reshape([batch, 1, time, bins]);
         for b in &self.blocks {
@@ -80,7 +85,11 @@ impl LogMelCnn {
         }
         // Global average over the time × frequency plane.
         let [batch, channels, _, _] = h.dims();
-        let pooled: Tensor<2> = h.mean_dims(&[2, 3]).reshape([batch, channels]);
-        self.classifier.forward(self.dropout.forward(pooled))
+        h.mean_dims(&[2, 3]).reshape([batch, channels])
+    }
+
+    /// Logits from an embedding.
+    pub fn classify(&self, emb: Tensor<2>) -> Tensor<2> {
+        self.classifier.forward(self.dropout.forward(emb))
     }
 }

@@ -66,6 +66,17 @@ impl LayerWeighted {
     /// - `x`: `[batch, layers, dim]` (utterance vectors per hidden state)
     /// - returns logits `[batch, classes]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        self.classify(self.embed(x))
+    }
+
+    /// Logits from an embedding.
+    pub fn classify(&self, emb: Tensor<2>) -> Tensor<2> {
+        self.out
+            .forward(self.dropout.forward(relu(self.fc1.forward(emb))))
+    }
+
+    /// The layer-weighted utterance vector `[batch, dim]`.
+    pub fn embed(&self, x: Tensor<3>) -> Tensor<2> {
         let [b, l, d] = x.dims();
         let x = if self.layer_norm {
             let mean = x.clone().mean_dim(2);
@@ -76,9 +87,7 @@ impl LayerWeighted {
             x
         };
         let w = softmax(self.layer_logits.val(), 0).reshape([1, l, 1]);
-        let pooled: Tensor<2> = (x * w).sum_dim(1).reshape([b, d]);
-        self.out
-            .forward(self.dropout.forward(relu(self.fc1.forward(pooled))))
+        (x * w).sum_dim(1).reshape([b, d])
     }
 
     /// The softmax layer weights.

@@ -82,6 +82,24 @@ impl SerModel {
         }
     }
 
+    /// Logits and the utterance embedding the head sees (for domain adaptation).
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, time, bins]` → (`[batch, classes]`, `[batch, embedding]`)
+    pub fn forward_with_embedding(&self, x: Tensor<3>) -> (Tensor<2>, Tensor<2>) {
+        let emb = match self {
+            SerModel::Cnn(m) => m.embed(x),
+            SerModel::Temporal(m) => m.embed(x),
+            SerModel::LayerWeighted(m) => m.embed(x),
+        };
+        let logits = match self {
+            SerModel::Cnn(m) => m.classify(emb.clone()),
+            SerModel::Temporal(m) => m.classify(emb.clone()),
+            SerModel::LayerWeighted(m) => m.classify(emb.clone()),
+        };
+        (logits, emb)
+    }
+
     /// Softmax layer weights, for models that learn them.
     pub fn layer_weights(&self) -> Option<Vec<f32>> {
         match self {

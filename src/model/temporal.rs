@@ -99,6 +99,14 @@ impl TemporalStack {
     /// - `x`: `[batch, time, bins]`
     /// - returns logits `[batch, classes]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        self.head.forward(self.embed(x))
+    }
+
+    /// The utterance embedding fed to the head (the features domain adaptation aligns).
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, time, bins]` → `[batch, segments · channels]`
+    pub fn embed(&self, x: Tensor<3>) -> Tensor<2> {
         let h = self.input.forward(x.swap_dims(1, 2)); // [batch, channels, time]
         let h = self.dtcn.forward(h);
         let pool = if self.max_pool {
@@ -117,6 +125,11 @@ impl TemporalStack {
             .forward(self.dropout.forward(relu(self.ffn_in.forward(h.clone()))));
         let h = self.norm2.forward(h + ff);
         let [batch, segments, channels] = h.dims();
-        self.head.forward(h.reshape([batch, segments * channels]))
+        h.reshape([batch, segments * channels])
+    }
+
+    /// Logits from an embedding.
+    pub fn classify(&self, emb: Tensor<2>) -> Tensor<2> {
+        self.head.forward(emb)
     }
 }

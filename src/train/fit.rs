@@ -12,9 +12,10 @@ use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, softmax};
 use crossbeam_channel::Receiver;
 
+use super::adapt as adapt_loss;
 use super::data::{Example, batch_inputs, batch_labels, to_rows};
 use super::messages::{Control, EpochMetrics, Event, RunState};
-use super::preset::{OptimizerKind, Preset};
+use super::preset::{AdaptMethod, OptimizerKind, Preset};
 use crate::eval::ClassificationReport;
 use crate::model::SerModel;
 use crate::rng::SplitMix64;
@@ -72,6 +73,8 @@ pub struct FoldInput<'a> {
     pub valid: &'a [Example],
     /// Test examples.
     pub test: &'a [Example],
+    /// Unlabelled target-domain examples for domain adaptation (labels are ignored).
+    pub target: &'a [Example],
     /// Class names.
     pub classes: &'a [String],
     /// Frames per example.
@@ -210,13 +213,44 @@ pub fn fit_fold(
         SplitMix64::derive(input.seed, &format!("fold{}/epoch{epoch}", input.fold))
             .shuffle(&mut order);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        let mut adapt_sum = 0.0f64;
+        let mut target_order: Vec<usize> = (0..input.target.len()).collect();
+        SplitMix64::derive(input.seed, &format!("fold{}/target{epoch}", input.fold))
+            .shuffle(&mut target_order);
+        let adapt = t.adaptation.as_ref().filter(|_| !input.target.is_empty());
         for (step, idx) in order.chunks(batch_size).enumerate() {
             controller.poll(emit)?;
             let refs: Vec<&Example> = idx.iter().map(|&i| &input.train[i]).collect();
             let x = batch_inputs(&refs, input.frames, input.bins, &train_device);
             let y = batch_labels(&refs, &train_device);
-            let logits = model.forward(x);
-            let loss = cross_entropy(logits.clone(), y, class_weights.as_deref());
+            let (logits, source_emb) = model.forward_with_embedding(x);
+            let mut loss = cross_entropy(logits.clone(), y, class_weights.as_deref());
+            if let Some(a) = adapt {
+                // A target batch of the same size, cycling through the shuffled target set.
+                let trefs: Vec<&Example> = (0..refs.len())
+                    .map(|k| {
+                        &input.target[target_order[(step * batch_size + k) % target_order.len()]]
+                    })
+                    .collect();
+                let xt = batch_inputs(&trefs, input.frames, input.bins, &train_device);
+                let (t_logits, target_emb) = model.forward_with_embedding(xt);
+                let t_probs = to_rows(softmax(t_logits.detach(), 1));
+                let labels: Vec<usize> = refs.iter().map(|e| e.label).collect();
+                let da = match a.method {
+                    AdaptMethod::Lmmd => {
+                        adapt_loss::lmmd(source_emb, target_emb, &labels, &t_probs, n_classes)
+                    }
+                    AdaptMethod::CentroidLmmd => adapt_loss::centroid_lmmd(
+                        source_emb, target_emb, &labels, &t_probs, n_classes,
+                    ),
+                    AdaptMethod::Mmd => adapt_loss::mmd(source_emb, target_emb),
+                    AdaptMethod::Coral => adapt_loss::coral(source_emb, target_emb),
+                };
+                let progress = ((epoch - 1) as f64 + step as f64 / steps_per_epoch.max(1) as f64)
+                    / t.epochs.max(1) as f64;
+                adapt_sum += da.clone().into_scalar::<f32>() as f64 * refs.len() as f64;
+                loss = loss + da.mul_scalar(a.lambda_at(progress));
+            }
             let loss_value = loss.clone().into_scalar::<f32>() as f64;
             let preds: Vec<i64> = logits
                 .argmax(1)
@@ -292,6 +326,7 @@ pub fn fit_fold(
             epoch_secs: started.elapsed().as_secs_f64(),
             is_best: improved,
             layer_weights,
+            adapt_loss: adapt.map(|_| adapt_sum / seen.max(1) as f64),
         };
         emit(Event::Epoch(m.clone()));
         epochs.push(m);

@@ -15,6 +15,9 @@ pub struct RunRequest {
     pub preset: Preset,
     /// Corpus folders (several = multi-corpus training on their union).
     pub corpus_dirs: Vec<PathBuf>,
+    /// Target corpus of a cross-corpus run: its audio (never its labels) feeds domain adaptation
+    /// and all of it is the test part.
+    pub target_corpus: Option<PathBuf>,
     /// Label map: a name (`4-class`, `iemocap-4`, `emodb-ravdess-6`, …) or a RON file; `None` =
     /// the preset's, else every class of one corpus or the intersection of several.
     pub label_map: Option<String>,
@@ -90,6 +93,9 @@ pub struct EpochMetrics {
     /// Softmax layer weights of SSL layer-weighted models (layer 0 … N).
     #[serde(default)]
     pub layer_weights: Option<Vec<f32>>,
+    /// Mean domain-adaptation loss of the epoch (cross-corpus runs with adaptation).
+    #[serde(default)]
+    pub adapt_loss: Option<f64>,
 }
 
 /// Worker → owner.

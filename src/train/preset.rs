@@ -18,6 +18,51 @@ pub enum OptimizerKind {
     Sgd,
 }
 
+/// Domain-adaptation loss added to the classification loss in cross-corpus runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdaptMethod {
+    /// DSAN's local MMD (class-weighted, target by soft predictions).
+    Lmmd,
+    /// The LogMel–HuBERT paper's centroid formula.
+    CentroidLmmd,
+    /// Plain multi-kernel MMD.
+    Mmd,
+    /// CORAL (second-order statistics).
+    Coral,
+}
+
+/// Domain adaptation settings (used when a run has a target corpus).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AdaptationConfig {
+    /// Loss.
+    pub method: AdaptMethod,
+    /// Weight λ of the adaptation loss.
+    pub lambda: f64,
+    /// Ramp λ·(2/(1+e^(−γp))−1) over training progress p ∈ [0, 1] (DANN/DSAN); `None` = constant.
+    pub ramp_gamma: Option<f64>,
+}
+
+impl Default for AdaptationConfig {
+    fn default() -> Self {
+        Self {
+            method: AdaptMethod::Lmmd,
+            lambda: 0.5,
+            ramp_gamma: Some(10.0),
+        }
+    }
+}
+
+impl AdaptationConfig {
+    /// λ at training progress `p` ∈ [0, 1].
+    pub fn lambda_at(&self, p: f64) -> f64 {
+        match self.ramp_gamma {
+            Some(g) => self.lambda * (2.0 / (1.0 + (-g * p).exp()) - 1.0),
+            None => self.lambda,
+        }
+    }
+}
+
 /// Training settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -48,6 +93,9 @@ pub struct TrainingConfig {
     /// the intersection (several corpora).
     #[serde(default)]
     pub label_map: Option<String>,
+    /// Domain adaptation for runs with a target corpus (`None` = source-only training).
+    #[serde(default)]
+    pub adaptation: Option<AdaptationConfig>,
 }
 
 impl Default for TrainingConfig {
@@ -65,6 +113,7 @@ impl Default for TrainingConfig {
             early_stopping_patience: Some(8),
             valid_fraction: 0.15,
             label_map: None,
+            adaptation: None,
         }
     }
 }

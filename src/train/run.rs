@@ -161,6 +161,32 @@ pub fn execute(
         .join(" + ");
     let mut manifest =
         corpus::load_many(&req.corpus_dirs, req.corpus_type).map_err(|e| e.to_string())?;
+    // Cross-corpus: the target corpus follows the source rows; its audio adapts, its labels only test.
+    let mut target_names: std::collections::BTreeSet<String> = Default::default();
+    if let Some(t) = &req.target_corpus {
+        let tm = corpus::load(t, None).map_err(|e| e.to_string())?;
+        emit(Event::Log(format!(
+            "target corpus {}: {} corpus, {} utterances ({} skipped)",
+            t.display(),
+            tm.corpus_type,
+            tm.utterances.len(),
+            tm.skipped.len()
+        )));
+        let source_names: std::collections::BTreeSet<String> = manifest
+            .utterances
+            .iter()
+            .map(|u| u.corpus.clone())
+            .collect();
+        for mut u in tm.utterances {
+            if source_names.contains(&u.corpus) {
+                u.corpus = format!("{}-target", u.corpus);
+            }
+            u.speaker_id = u.speaker_id.map(|s| format!("{}:{s}", u.corpus));
+            target_names.insert(u.corpus.clone());
+            manifest.utterances.push(u);
+        }
+        manifest.skipped.extend(tm.skipped);
+    }
     emit(Event::Log(format!(
         "{}: {} corpus, {} utterances, {} speakers, {} skipped",
         corpora_text,
@@ -221,7 +247,15 @@ pub fn execute(
         .iter()
         .map(|u| classes_e.iter().position(|e| *e == u.emotion).unwrap_or(0))
         .collect();
-    let plan = corpus::split::plan(&utts, protocol, seed, preset.training.valid_fraction)?;
+    let is_target: Vec<bool> = utts
+        .iter()
+        .map(|u| target_names.contains(&u.corpus))
+        .collect();
+    let plan = if target_names.is_empty() {
+        corpus::split::plan(&utts, protocol, seed, preset.training.valid_fraction)?
+    } else {
+        corpus::split::cross_corpus_plan(&utts, &is_target, seed, preset.training.valid_fraction)?
+    };
 
     let backend = backend::select(req.backend);
     if let Some(n) = &backend.notice {
@@ -316,6 +350,8 @@ pub fn execute(
             train: &train,
             valid: &valid,
             test: &test,
+            // Cross-corpus runs adapt on the target audio (the test part); labels are not read.
+            target: if target_names.is_empty() { &[] } else { &test },
             classes: &classes,
             frames,
             bins,
