@@ -236,6 +236,20 @@ mod tests {
         }
     }
 
+    /// Every preset file in presets/ parses (not only the compiled-in ones).
+    #[test]
+    fn every_preset_file_parses() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("presets");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).expect("presets/").flatten() {
+            if e.path().extension().is_some_and(|x| x == "ron") {
+                Preset::load(&e.path()).unwrap_or_else(|err| panic!("{err}"));
+                n += 1;
+            }
+        }
+        assert!(n >= 6);
+    }
+
     #[test]
     fn malformed_preset_names_the_file() {
         let err =
