@@ -235,3 +235,42 @@ fn features_panel_checks_ssl_weights_and_previews_a_spectrogram() {
     h.run_steps(2);
     h.get_by_label_contains("64-band log-mel");
 }
+
+#[test]
+fn cross_corpus_run_with_adaptation_from_the_training_panel() {
+    let data = tempfile::tempdir().expect("tmp");
+    let data_dir = data.path().to_path_buf();
+    let mut h = Harness::builder()
+        .with_size(eframe::egui::vec2(1280.0, 900.0))
+        .build_eframe(move |cc| {
+            WorkbenchApp::with_options(
+                cc.egui_ctx.clone(),
+                false,
+                vec![common::tiny_preset()],
+                data_dir,
+            )
+        });
+    h.state_mut().training.backend = BackendChoice::Cpu;
+    h.state_mut().corpora.path = common::small_demo().join("emodb").display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Load corpus").click();
+    wait_until(&mut h, "corpus", 60, |a| a.corpora.manifest.is_some());
+    h.get_by_label("Training").click();
+    h.run_steps(2);
+    h.state_mut().training.target_corpus =
+        common::small_demo().join("ravdess").display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Domain adaptation").click();
+    h.run_steps(2);
+    assert!(h.state().training.adaptation.is_some());
+    h.get_by_label("Start training").click();
+    wait_until(&mut h, "end of run", 300, |a| {
+        a.training.view.pooled.is_some()
+    });
+    h.run_steps(3);
+    h.get_by_label("Domain-adaptation loss (beside the classification loss above)");
+    assert_eq!(
+        h.state().training.view.pooled.as_ref().map(|r| r.n),
+        Some(44)
+    );
+}

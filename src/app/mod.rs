@@ -143,7 +143,12 @@ impl WorkbenchApp {
         Self {
             tab: Tab::Corpora,
             corpora: CorporaPanel::default(),
-            training: TrainingPanel::new(presets, data_dir.join("cache")),
+            training: TrainingPanel::new(
+                presets,
+                data_dir.join("cache"),
+                std::env::var_os("SER_WORKBENCH_RUNS")
+                    .map_or_else(|| data_dir.join("runs"), PathBuf::from),
+            ),
             results: ResultsPanel::default(),
             live: live::LivePanel::new(&data_dir),
             features: features::FeaturesPanel::default(),

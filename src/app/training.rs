@@ -139,7 +139,12 @@ pub struct TrainingPanel {
     pub backend: BackendChoice,
     /// Label map name (`None` = all classes of the corpus).
     pub label_map: Option<String>,
+    /// Cross-corpus target folder (empty = ordinary run).
+    pub target_corpus: String,
+    /// Domain adaptation for cross-corpus runs (`None` = source-only).
+    pub adaptation: Option<crate::train::preset::AdaptationConfig>,
     cache_dir: PathBuf,
+    runs_root: PathBuf,
     /// Path typed into the preset-file field.
     pub preset_path: String,
     /// Result of the last preset load/save.
@@ -150,8 +155,8 @@ pub struct TrainingPanel {
 }
 
 impl TrainingPanel {
-    /// Panel with these presets; features are cached under `cache_dir`.
-    pub fn new(presets: Vec<Preset>, cache_dir: PathBuf) -> Self {
+    /// Panel with these presets; features are cached under `cache_dir`, runs go to `runs_root`.
+    pub fn new(presets: Vec<Preset>, cache_dir: PathBuf, runs_root: PathBuf) -> Self {
         let mut p = Self {
             presets,
             selected: 0,
@@ -160,7 +165,10 @@ impl TrainingPanel {
             epochs: 10,
             backend: BackendChoice::Auto,
             label_map: None,
+            target_corpus: String::new(),
+            adaptation: None,
             cache_dir,
+            runs_root,
             preset_path: String::new(),
             preset_message: None,
             handle: None,
@@ -227,6 +235,55 @@ impl TrainingPanel {
         );
     }
 
+    /// Cross-corpus target and domain adaptation (the Adaptation controls).
+    fn adaptation_ui(&mut self, ui: &mut egui::Ui) {
+        use crate::train::preset::{AdaptMethod, AdaptationConfig};
+        ui.horizontal(|ui| {
+            let l = ui.label("Target corpus (cross-corpus, optional)");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.target_corpus)
+                    .desired_width(300.0)
+                    .hint_text("test on this corpus"),
+            )
+            .labelled_by(l.id);
+            let mut on = self.adaptation.is_some();
+            if ui.checkbox(&mut on, "Domain adaptation").changed() {
+                self.adaptation = on.then(AdaptationConfig::default);
+            }
+            if let Some(a) = self.adaptation.as_mut() {
+                egui::ComboBox::from_label("Method")
+                    .selected_text(format!("{:?}", a.method))
+                    .show_ui(ui, |ui| {
+                        for m in [
+                            AdaptMethod::Lmmd,
+                            AdaptMethod::CentroidLmmd,
+                            AdaptMethod::Mmd,
+                            AdaptMethod::Coral,
+                        ] {
+                            ui.selectable_value(&mut a.method, m, format!("{m:?}"));
+                        }
+                    });
+                let l = ui.label("λ");
+                ui.add(
+                    egui::DragValue::new(&mut a.lambda)
+                        .range(0.0..=10.0)
+                        .speed(0.05),
+                )
+                .labelled_by(l.id);
+                let mut ramp = a.ramp_gamma.is_some();
+                if ui.checkbox(&mut ramp, "ramp λ").changed() {
+                    a.ramp_gamma = ramp.then_some(10.0);
+                }
+            }
+        });
+        if !self.target_corpus.trim().is_empty() {
+            ui.label(
+                egui::RichText::new("Cross-corpus: trains on the open corpus, tests on all of the target (shared classes); the target's labels are never used for training.")
+                    .small(),
+            );
+        }
+    }
+
     /// Starts a run on `corpus_dir`.
     pub fn start(&mut self, corpus_dir: PathBuf, ctx: egui::Context) -> Result<(), String> {
         if self.view.running() {
@@ -238,17 +295,22 @@ impl TrainingPanel {
             .cloned()
             .ok_or("no preset selected")?;
         preset.training.epochs = self.epochs.max(1);
+        if self.adaptation.is_some() {
+            preset.training.adaptation = self.adaptation.clone();
+        }
         let protocol = self.protocol.trim().to_string();
         protocol.parse::<crate::corpus::Protocol>()?;
+        let out_dir = crate::train::run_dir::RunDir::claim_new(&self.runs_root, &preset.name)?;
         let req = RunRequest {
             preset,
             corpus_dirs: vec![corpus_dir],
             label_map: self.label_map.clone(),
-            target_corpus: None,
+            target_corpus: (!self.target_corpus.trim().is_empty())
+                .then(|| self.target_corpus.trim().into()),
             corpus_type: None,
             protocol: Some(protocol),
             seed: Some(self.seed),
-            out_dir: None,
+            out_dir: Some(out_dir),
             cache_dir: self.cache_dir.clone(),
             backend: self.backend,
         };
@@ -392,7 +454,9 @@ impl TrainingPanel {
                         for name in crate::corpus::label_map::NAMED.iter().filter(|n| **n != "all") {
                             ui.selectable_value(&mut self.label_map, Some(name.to_string()), *name);
                         }
-                    });            });
+                    });
+            });
+            self.adaptation_ui(ui);
         });
         ui.horizontal(|ui| {
             let can_start = !running && manifest.is_some();
@@ -427,6 +491,7 @@ impl TrainingPanel {
         });
         self.progress_ui(ui);
         self.curves_ui(ui);
+        adapt_curve_ui(ui, &self.view.epoch_metrics);
         layer_weights_ui(
             ui,
             self.view
@@ -626,6 +691,38 @@ fn fold_curves(
             }
         });
     });
+}
+
+/// The domain-adaptation loss per epoch and fold (cross-corpus runs with adaptation).
+fn adapt_curve_ui(ui: &mut egui::Ui, metrics: &[EpochMetrics]) {
+    if !metrics.iter().any(|m| m.adapt_loss.is_some()) {
+        return;
+    }
+    ui.label(
+        egui::RichText::new("Domain-adaptation loss (beside the classification loss above)")
+            .strong(),
+    );
+    let n_folds = metrics.iter().map(|m| m.fold + 1).max().unwrap_or(0);
+    Plot::new("adapt_plot")
+        .height(140.0)
+        .legend(Legend::default())
+        .x_axis_label("epoch")
+        .show(ui, |p| {
+            for fold in 0..n_folds {
+                let pts: Vec<[f64; 2]> = metrics
+                    .iter()
+                    .filter(|m| m.fold == fold)
+                    .filter_map(|m| m.adapt_loss.map(|a| [m.epoch as f64, a]))
+                    .collect();
+                p.line(
+                    Line::new(
+                        format!("fold {} adaptation", fold + 1),
+                        PlotPoints::from(pts),
+                    )
+                    .color(fold_color(fold)),
+                );
+            }
+        });
 }
 
 /// Bar chart of SSL layer weights (layer 0 … N).

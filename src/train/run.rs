@@ -261,10 +261,10 @@ pub fn execute(
     if let Some(n) = &backend.notice {
         emit(Event::Log(n.clone()));
     }
-    let run_path = req
-        .out_dir
-        .clone()
-        .unwrap_or_else(|| RunDir::default_path(&default_runs_root(), &preset.name));
+    let run_path = match &req.out_dir {
+        Some(p) => p.clone(),
+        None => RunDir::claim_new(&default_runs_root(), &preset.name)?,
+    };
     let run = RunDir::create(run_path)?;
     // SSL matrices are [layers, dim]; spectral ones [time, bins] cropped to max_secs.
     let (frames, bins) = match fcfg.stream {

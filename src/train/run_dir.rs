@@ -171,8 +171,9 @@ impl RunDir {
         Ok(Self { path })
     }
 
-    /// Default location `<root>/<YYYYMMDD-HHMMSS>-<preset>`.
-    pub fn default_path(root: &Path, preset_name: &str) -> PathBuf {
+    /// Creates and returns a new folder `<root>/<YYYYMMDD-HHMMSS>-<preset>[-N]`. The folder is
+    /// claimed with an atomic `create_dir`, so two runs started in the same second never share one.
+    pub fn claim_new(root: &Path, preset_name: &str) -> Result<PathBuf, String> {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -195,13 +196,20 @@ impl RunDir {
                 }
             })
             .collect();
-        let mut p = root.join(format!("{stamp}-{safe}"));
-        let mut n = 2;
-        while p.exists() {
-            p = root.join(format!("{stamp}-{safe}-{n}"));
-            n += 1;
+        std::fs::create_dir_all(root).map_err(|e| io(root, e))?;
+        for n in 1..10_000 {
+            let p = if n == 1 {
+                root.join(format!("{stamp}-{safe}"))
+            } else {
+                root.join(format!("{stamp}-{safe}-{n}"))
+            };
+            match std::fs::create_dir(&p) {
+                Ok(()) => return Ok(p),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io(&p, e)),
+            }
         }
-        p
+        Err(format!("{}: no free run folder name", root.display()))
     }
 
     fn file(&self, name: &str) -> PathBuf {
