@@ -116,6 +116,8 @@ pub struct WorkbenchApp {
     ctx: egui::Context,
     /// Last error shown in the status bar.
     pub status: String,
+    /// Start time and UI-work duration of recent frames (for the fps readout).
+    frames: std::collections::VecDeque<(std::time::Instant, std::time::Duration)>,
 }
 
 impl WorkbenchApp {
@@ -158,6 +160,7 @@ impl WorkbenchApp {
             train_after_load: false,
             ctx,
             status: String::new(),
+            frames: std::collections::VecDeque::new(),
         }
     }
 
@@ -289,10 +292,38 @@ impl WorkbenchApp {
         }
     }
 
+    /// "UI 58 fps · slowest frame 3.1 ms" over the last second.
+    fn frame_stats(&self) -> Option<String> {
+        let now = std::time::Instant::now();
+        let recent: Vec<&(std::time::Instant, std::time::Duration)> = self
+            .frames
+            .iter()
+            .filter(|(t, _)| now.duration_since(*t).as_secs_f64() <= 1.0)
+            .collect();
+        if recent.len() < 2 {
+            return None;
+        }
+        let slowest = recent
+            .iter()
+            .map(|(_, d)| d.as_secs_f64())
+            .fold(0.0, f64::max);
+        Some(format!(
+            "UI {} fps · slowest frame {:.1} ms",
+            recent.len(),
+            slowest * 1e3
+        ))
+    }
+
     fn status_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.label(egui::RichText::new(self.training.backend_line()).small());
             ui.separator();
+            if let Some(line) = self.frame_stats() {
+                ui.label(egui::RichText::new(line).small()).on_hover_text(
+                    "frames drawn in the last second, and the longest time one frame spent in the app's own UI code",
+                );
+                ui.separator();
+            }
             ui.label(egui::RichText::new(&self.status).small());
         });
     }
@@ -307,6 +338,7 @@ impl eframe::App for WorkbenchApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let frame_start = std::time::Instant::now();
         let mut cmds = Vec::new();
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         egui::Panel::left("nav")
@@ -363,6 +395,10 @@ impl eframe::App for WorkbenchApp {
         });
         for c in cmds {
             self.handle(c);
+        }
+        self.frames.push_back((frame_start, frame_start.elapsed()));
+        while self.frames.len() > 240 {
+            self.frames.pop_front();
         }
     }
 }
