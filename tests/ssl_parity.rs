@@ -219,3 +219,38 @@ fn chunked_encoding_stitches_frames() {
         .fold(0.0f32, f32::max);
     assert!(err < 1e-4, "layer 0 differs by {err}");
 }
+
+/// Batched encoding with zero padding and a frame mask (layer-norm model) gives every utterance
+/// the same hidden states as encoding it alone, within the parity tolerance.
+#[test]
+fn masked_batches_match_single_utterances() {
+    use ser_workbench::ssl::extract::encode_batched;
+    let device = Device::flex();
+    let (enc, cfg, _) = load_encoder(&fixture("wav2vec2_stable_tiny"), &device).expect("load");
+    let utts: Vec<Vec<f32>> = [3000usize, 4000, 2200]
+        .iter()
+        .enumerate()
+        .map(|(k, &n)| {
+            (0..n)
+                .map(|i| ((i as f32) * (0.013 + k as f32 * 0.007)).sin() * 0.3)
+                .collect()
+        })
+        .collect();
+    let batched = encode_batched(&enc, &cfg, &utts, 3, &device);
+    let single: Vec<_> = utts
+        .iter()
+        .map(|u| encode_batched(&enc, &cfg, std::slice::from_ref(u), 1, &device).remove(0))
+        .collect();
+    for (k, ((bs, bv), (ss, sv))) in batched.iter().zip(&single).enumerate() {
+        assert_eq!(bs, ss, "utterance {k}: shape");
+        let err = bv
+            .iter()
+            .zip(sv)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            err <= 1e-4,
+            "utterance {k}: batched vs single max abs error {err}"
+        );
+    }
+}

@@ -125,3 +125,79 @@ mod tests {
         assert_eq!(conv_frames(&[10], &[5], 3), 0);
     }
 }
+
+/// Encodes several utterances in length-bucketed batches of up to `batch` (sorted by length, so
+/// little padding). Layer-norm models get a frame mask for the zero padding (as transformers does);
+/// group-norm models were trained without masks and see plain zero padding (their GroupNorm
+/// statistics then include it: keep buckets tight). Each result is `[layers, frames, dim]` trimmed
+/// to the utterance's own frames, in input order. Inputs are normalised per utterance first when
+/// the checkpoint asks for it.
+pub fn encode_batched(
+    enc: &Wav2Vec2Encoder,
+    cfg: &super::config::EncoderConfig,
+    utterances: &[Vec<f32>],
+    batch: usize,
+    device: &Device,
+) -> Vec<(Vec<usize>, Vec<f32>)> {
+    let use_mask = cfg.feat_extract_norm == super::config::FeatExtractNorm::Layer;
+    let mut order: Vec<usize> = (0..utterances.len()).collect();
+    order.sort_by_key(|&i| utterances[i].len());
+    let mut out: Vec<(Vec<usize>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); utterances.len()];
+    for group in order.chunks(batch.max(1)) {
+        let max_len = group
+            .iter()
+            .map(|&i| utterances[i].len())
+            .max()
+            .unwrap_or(0);
+        let max_frames = conv_frames(&cfg.conv_kernel, &cfg.conv_stride, max_len);
+        if max_frames == 0 {
+            continue;
+        }
+        let mut flat = vec![0.0f32; group.len() * max_len];
+        let mut mask = vec![0.0f32; group.len() * max_frames];
+        for (row, &i) in group.iter().enumerate() {
+            let x = &utterances[i];
+            let x = if enc.do_normalize {
+                normalise(x)
+            } else {
+                x.clone()
+            };
+            flat[row * max_len..row * max_len + x.len()].copy_from_slice(&x);
+            let f = conv_frames(&cfg.conv_kernel, &cfg.conv_stride, x.len());
+            mask[row * max_frames..row * max_frames + f]
+                .iter_mut()
+                .for_each(|m| *m = 1.0);
+        }
+        let input = Tensor::<2>::from_data(TensorData::new(flat, [group.len(), max_len]), device);
+        let frame_mask = use_mask.then(|| {
+            Tensor::<2>::from_data(TensorData::new(mask, [group.len(), max_frames]), device)
+        });
+        // Normalisation was done per utterance above (padding must not enter the statistics).
+        let hs = enc.forward_prepared(input, frame_mask).hidden_states; // [L, B, T, D]
+        let [l, b, t, d] = hs.dims();
+        let v = hs
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
+        for (row, &i) in group.iter().enumerate().take(b) {
+            let f = conv_frames(&cfg.conv_kernel, &cfg.conv_stride, utterances[i].len()).min(t);
+            let mut data = Vec::with_capacity(l * f * d);
+            for li in 0..l {
+                let base = (li * b + row) * t * d;
+                data.extend_from_slice(&v[base..base + f * d]);
+            }
+            out[i] = (vec![l, f, d], data);
+        }
+    }
+    out
+}
+
+/// Zero mean, unit variance (eps 1e-7), as `Wav2Vec2FeatureExtractor` does per utterance.
+fn normalise(x: &[f32]) -> Vec<f32> {
+    let n = x.len().max(1) as f64;
+    let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    let s = (var + 1e-7).sqrt();
+    x.iter().map(|&v| ((v as f64 - mean) / s) as f32).collect()
+}

@@ -272,7 +272,12 @@ impl Wav2Vec2Encoder {
     /// - `x`: `[batch, samples]` raw 16 kHz audio; `frame_mask`: `[batch, frames]`, 1 = real frame
     ///   (layer-norm models only; group-norm models were trained without masks)
     pub fn forward(&self, x: Tensor<2>, frame_mask: Option<Tensor<2>>) -> EncoderOutput {
-        let features = self.features(self.preprocess(x));
+        self.forward_prepared(self.preprocess(x), frame_mask)
+    }
+
+    /// [`Self::forward`] on input that is already normalised (when the checkpoint wants it).
+    pub fn forward_prepared(&self, x: Tensor<2>, frame_mask: Option<Tensor<2>>) -> EncoderOutput {
+        let features = self.features(x);
         let mut h = features.clone();
         if let Some(n) = &self.feature_projection_layer_norm {
             h = n.forward(h);
