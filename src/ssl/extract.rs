@@ -110,22 +110,6 @@ pub fn encode_utterance(
     (vec![n_layers, frames, dim], layers_out.concat())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conv_frame_count_matches_the_standard_stack() {
-        // 1 s at 16 kHz through HuBERT's stack gives 49 frames (transformers).
-        assert_eq!(
-            conv_frames(&[10, 3, 3, 3, 3, 2, 2], &[5, 2, 2, 2, 2, 2, 2], 16_000),
-            49
-        );
-        assert_eq!(conv_frames(&[10, 3, 3], &[5, 2, 2], 4000), 199);
-        assert_eq!(conv_frames(&[10], &[5], 3), 0);
-    }
-}
-
 /// Encodes several utterances in length-bucketed batches of up to `batch` (sorted by length, so
 /// little padding). Layer-norm models get a frame mask for the zero padding (as transformers does);
 /// group-norm models were trained without masks and see plain zero padding (their GroupNorm
@@ -200,4 +184,20 @@ fn normalise(x: &[f32]) -> Vec<f32> {
     let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
     let s = (var + 1e-7).sqrt();
     x.iter().map(|&v| ((v as f64 - mean) / s) as f32).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conv_frame_count_matches_the_standard_stack() {
+        // 1 s at 16 kHz through HuBERT's stack gives 49 frames (transformers).
+        assert_eq!(
+            conv_frames(&[10, 3, 3, 3, 3, 2, 2], &[5, 2, 2, 2, 2, 2, 2], 16_000),
+            49
+        );
+        assert_eq!(conv_frames(&[10, 3, 3], &[5, 2, 2], 4000), 199);
+        assert_eq!(conv_frames(&[10], &[5], 3), 0);
+    }
 }
