@@ -10,6 +10,21 @@ use egui_kittest::kittest::Queryable;
 use ser_workbench::app::WorkbenchApp;
 use ser_workbench::train::BackendChoice;
 
+/// The real app with the tiny preset, writing under `data_dir`, in a 1280×900 window.
+fn app(data_dir: &std::path::Path) -> Harness<'static, WorkbenchApp> {
+    let data_dir = data_dir.to_path_buf();
+    Harness::builder()
+        .with_size(eframe::egui::vec2(1280.0, 900.0))
+        .build_eframe(move |cc| {
+            WorkbenchApp::with_options(
+                cc.egui_ctx.clone(),
+                false,
+                vec![common::tiny_preset()],
+                data_dir,
+            )
+        })
+}
+
 fn wait_until(
     h: &mut Harness<'_, WorkbenchApp>,
     what: &str,
@@ -31,17 +46,7 @@ fn wait_until(
 #[test]
 fn load_demo_corpus_train_and_see_results() {
     let data = tempfile::tempdir().expect("tmp");
-    let data_dir = data.path().to_path_buf();
-    let mut h = Harness::builder()
-        .with_size(eframe::egui::vec2(1280.0, 900.0))
-        .build_eframe(move |cc| {
-            WorkbenchApp::with_options(
-                cc.egui_ctx.clone(),
-                false,
-                vec![common::tiny_preset()],
-                data_dir,
-            )
-        });
+    let mut h = app(data.path());
     h.state_mut().training.backend = BackendChoice::Cpu;
     h.run_steps(2);
 
@@ -124,17 +129,7 @@ fn load_demo_corpus_train_and_see_results() {
 #[test]
 fn bad_corpus_path_shows_error_and_app_keeps_running() {
     let data = tempfile::tempdir().expect("tmp");
-    let data_dir = data.path().to_path_buf();
-    let mut h = Harness::builder()
-        .with_size(eframe::egui::vec2(1280.0, 900.0))
-        .build_eframe(move |cc| {
-            WorkbenchApp::with_options(
-                cc.egui_ctx.clone(),
-                false,
-                vec![common::tiny_preset()],
-                data_dir,
-            )
-        });
+    let mut h = app(data.path());
     h.state_mut().corpora.path = "/definitely/not/here".into();
     h.run_steps(1);
     h.get_by_label("Load corpus").click();
@@ -151,17 +146,7 @@ fn bad_corpus_path_shows_error_and_app_keeps_running() {
 #[test]
 fn preset_files_load_and_save_from_the_training_panel() {
     let data = tempfile::tempdir().expect("tmp");
-    let data_dir = data.path().to_path_buf();
-    let mut h = Harness::builder()
-        .with_size(eframe::egui::vec2(1280.0, 900.0))
-        .build_eframe(move |cc| {
-            WorkbenchApp::with_options(
-                cc.egui_ctx.clone(),
-                false,
-                vec![common::tiny_preset()],
-                data_dir,
-            )
-        });
+    let mut h = app(data.path());
     h.get_by_label("Training").click();
     h.run_steps(2);
     // A malformed preset is reported with its path; nothing else changes.
@@ -194,17 +179,7 @@ fn preset_files_load_and_save_from_the_training_panel() {
 #[test]
 fn features_panel_checks_ssl_weights_and_previews_a_spectrogram() {
     let data = tempfile::tempdir().expect("tmp");
-    let data_dir = data.path().to_path_buf();
-    let mut h = Harness::builder()
-        .with_size(eframe::egui::vec2(1280.0, 900.0))
-        .build_eframe(move |cc| {
-            WorkbenchApp::with_options(
-                cc.egui_ctx.clone(),
-                false,
-                vec![common::tiny_preset()],
-                data_dir,
-            )
-        });
+    let mut h = app(data.path());
     h.get_by_label("Features").click();
     h.run_steps(2);
     h.get_by_label("SSL (HuBERT / wav2vec2)").click();
@@ -239,17 +214,7 @@ fn features_panel_checks_ssl_weights_and_previews_a_spectrogram() {
 #[test]
 fn cross_corpus_run_with_adaptation_from_the_training_panel() {
     let data = tempfile::tempdir().expect("tmp");
-    let data_dir = data.path().to_path_buf();
-    let mut h = Harness::builder()
-        .with_size(eframe::egui::vec2(1280.0, 900.0))
-        .build_eframe(move |cc| {
-            WorkbenchApp::with_options(
-                cc.egui_ctx.clone(),
-                false,
-                vec![common::tiny_preset()],
-                data_dir,
-            )
-        });
+    let mut h = app(data.path());
     h.state_mut().training.backend = BackendChoice::Cpu;
     h.state_mut().corpora.path = common::small_demo().join("emodb").display().to_string();
     h.run_steps(1);

@@ -359,8 +359,7 @@ impl TrainingPanel {
         match &self.view.state {
             None => "idle".into(),
             Some(RunState::Failed(_)) => "run failed".into(),
-            Some(s @ (RunState::Started | RunState::Resumed)) => {
-                let _ = s;
+            Some(RunState::Started | RunState::Resumed) => {
                 format!("training {:.0}%", self.view.progress() * 100.0)
             }
             Some(s) => format!("{s:?}").to_lowercase(),

@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
@@ -36,10 +36,11 @@ fn open(path: &Path) -> Result<Box<dyn FormatReader>, AudioError> {
         .map_err(|e| read_err(path, format!("unsupported or corrupt audio: {e}")))
 }
 
-/// Sample rate, channels and length from the container, without decoding (when the container
-/// states its length; otherwise the file is decoded once to count).
-pub fn read_header(path: &Path) -> Result<WavHeader, AudioError> {
-    let format = open(path)?;
+/// The default audio track: (track id, stated length in audio frames, codec parameters).
+fn audio_track(
+    format: &dyn FormatReader,
+    path: &Path,
+) -> Result<(u32, Option<u64>, AudioCodecParameters), AudioError> {
     let track = format
         .default_track(TrackType::Audio)
         .ok_or_else(|| read_err(path, "no audio track"))?;
@@ -47,13 +48,22 @@ pub fn read_header(path: &Path) -> Result<WavHeader, AudioError> {
         .codec_params
         .as_ref()
         .and_then(|p| p.audio())
-        .ok_or_else(|| read_err(path, "no audio parameters"))?;
+        .ok_or_else(|| read_err(path, "no audio parameters"))?
+        .clone();
+    Ok((track.id, track.num_frames, params))
+}
+
+/// Sample rate, channels and length from the container, without decoding (when the container
+/// states its length; otherwise the file is decoded once to count).
+pub fn read_header(path: &Path) -> Result<WavHeader, AudioError> {
+    let format = open(path)?;
+    let (_, num_frames, params) = audio_track(format.as_ref(), path)?;
     let sample_rate_hz = params
         .sample_rate
         .ok_or_else(|| read_err(path, "no sample rate"))?;
     let channels = params.channels.as_ref().map_or(1, |c| c.count()) as u16;
     let bits = params.bits_per_sample.unwrap_or(0) as u16;
-    let audio_frames = match track.num_frames {
+    let audio_frames = match num_frames {
         Some(n) => n,
         None => (load_mono(path)?.0.len()) as u64,
     };
@@ -68,16 +78,7 @@ pub fn read_header(path: &Path) -> Result<WavHeader, AudioError> {
 /// Decodes to mono f32 at the file's rate. Returns (samples, rate_hz).
 pub fn load_mono(path: &Path) -> Result<(Vec<f32>, u32), AudioError> {
     let mut format = open(path)?;
-    let track = format
-        .default_track(TrackType::Audio)
-        .ok_or_else(|| read_err(path, "no audio track"))?;
-    let params = track
-        .codec_params
-        .as_ref()
-        .and_then(|p| p.audio())
-        .ok_or_else(|| read_err(path, "no audio parameters"))?
-        .clone();
-    let track_id = track.id;
+    let (track_id, _, params) = audio_track(format.as_ref(), path)?;
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| read_err(path, format!("no decoder: {e}")))?;

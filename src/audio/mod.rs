@@ -12,9 +12,7 @@ pub mod ring;
 pub mod wav;
 
 pub use resample::resample_mono;
-pub use wav::{
-    AudioError, WavHeader, load_mono_16k, read_wav_header, write_wav_f32, write_wav_i16,
-};
+pub use wav::{AudioError, WavHeader, read_wav_header, write_wav_f32, write_wav_i16};
 
 use std::path::Path;
 
@@ -40,6 +38,16 @@ pub fn load_any_mono(path: &Path) -> Result<(Vec<f32>, u32), AudioError> {
     } else {
         decode::load_mono(path)
     }
+}
+
+/// Decodes an audio file (WAV, FLAC, MP3, OGG) to mono f32 at 16 kHz (band-limited resampling
+/// when needed).
+pub fn load_mono_16k(path: &Path) -> Result<Vec<f32>, AudioError> {
+    let (mono, rate) = load_any_mono(path)?;
+    resample_mono(&mono, rate, TARGET_SAMPLE_RATE_HZ).map_err(|reason| AudioError::Read {
+        path: path.to_path_buf(),
+        reason,
+    })
 }
 
 /// Sample rate every feature extractor and model works at.

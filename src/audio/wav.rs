@@ -2,8 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{TARGET_SAMPLE_RATE_HZ, resample_mono};
-
 /// A per-file audio error that names the file and the problem.
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
@@ -118,13 +116,6 @@ pub fn load_mono(path: &Path) -> Result<(Vec<f32>, u32), AudioError> {
     Ok((mono, spec.sample_rate))
 }
 
-/// Decodes an audio file (WAV, FLAC, MP3, OGG) to mono f32 at 16 kHz (band-limited resampling
-/// when needed).
-pub fn load_mono_16k(path: &Path) -> Result<Vec<f32>, AudioError> {
-    let (mono, rate) = super::load_any_mono(path)?;
-    resample_mono(&mono, rate, TARGET_SAMPLE_RATE_HZ).map_err(|e| read_err(path, e))
-}
-
 /// Writes mono 16-bit PCM (values clipped to [-1, 1]).
 pub fn write_wav_i16(path: &Path, samples: &[f32], sample_rate_hz: u32) -> Result<(), AudioError> {
     let spec = hound::WavSpec {
@@ -177,6 +168,7 @@ fn write_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audio::load_mono_16k;
 
     fn write_raw(
         path: &Path,

@@ -140,7 +140,7 @@ pub enum Command {
         /// ssl: model folder (config.json + model.safetensors) or .safetensors file.
         #[arg(long)]
         weights: Option<PathBuf>,
-        /// ssl: hidden states to keep: all, N, or a,b,c.
+        /// ssl: hidden states to keep: all, last, N, or a,b,c.
         #[arg(long, default_value = "all")]
         layers: String,
         /// Take feature parameters from this preset (default: SPEC defaults).

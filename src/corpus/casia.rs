@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use super::{
-    CorpusError, Emotion, Gender, Manifest, Skipped, audio_files, push_checked, utterance,
+    CorpusError, Emotion, Gender, Manifest, Skipped, audio_files, components_below, push_checked,
+    utterance,
 };
 
 /// CASIA speakers (folder names as distributed) and gender.
@@ -19,18 +20,13 @@ pub const SPEAKERS: [(&str, Gender); 4] = [
 pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
     let mut m = Manifest::default();
     for path in audio_files(root, &mut m.skipped)? {
-        let rel = path.strip_prefix(root).unwrap_or(&path);
-        let comps: Vec<String> = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().to_string())
-            .collect();
-        if comps.len() < 3 {
-            m.skipped.push(Skipped {
-                path,
-                reason: "CASIA files live in <speaker>/<emotion>/".into(),
-            });
-            continue;
-        }
+        let comps = match components_below(root, &path, "<speaker>/<emotion>/") {
+            Ok(c) => c,
+            Err(reason) => {
+                m.skipped.push(Skipped { path, reason });
+                continue;
+            }
+        };
         let (speaker, label) = (&comps[comps.len() - 3], &comps[comps.len() - 2]);
         let Some(emotion) = Emotion::from_label(label) else {
             m.skipped.push(Skipped {

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use super::{CorpusError, Emotion, Manifest, Skipped, audio_files, push_checked, utterance};
+use super::{
+    CorpusError, Emotion, Manifest, Skipped, audio_files, components_below, push_checked, utterance,
+};
 
 /// Official split of a path component, if it names one.
 pub fn split_of(component: &str) -> Option<&'static str> {
@@ -19,18 +21,13 @@ pub fn split_of(component: &str) -> Option<&'static str> {
 pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
     let mut m = Manifest::default();
     for path in audio_files(root, &mut m.skipped)? {
-        let rel = path.strip_prefix(root).unwrap_or(&path);
-        let comps: Vec<String> = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().to_string())
-            .collect();
-        if comps.len() < 3 {
-            m.skipped.push(Skipped {
-                path,
-                reason: "ESD files live in <speaker>/<Emotion>/".into(),
-            });
-            continue;
-        }
+        let comps = match components_below(root, &path, "<speaker>/<Emotion>/") {
+            Ok(c) => c,
+            Err(reason) => {
+                m.skipped.push(Skipped { path, reason });
+                continue;
+            }
+        };
         let speaker = &comps[0];
         if speaker.len() != 4 || !speaker.chars().all(|c| c.is_ascii_digit()) {
             m.skipped.push(Skipped {

@@ -190,6 +190,25 @@ pub(crate) fn audio_files(
     Ok(out)
 }
 
+/// Path components of `path` below `root` (for `<speaker>/<emotion>/…` layouts), or the reason
+/// the file is not deep enough.
+pub(crate) fn components_below(
+    root: &Path,
+    path: &Path,
+    layout: &str,
+) -> Result<Vec<String>, String> {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let comps: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().to_string())
+        .collect();
+    if comps.len() < 3 {
+        Err(format!("files of this corpus live in {layout}"))
+    } else {
+        Ok(comps)
+    }
+}
+
 /// Up to `limit` audio file stems found below `dir` (breadth-first, depth ≤ 3): for detection.
 fn sample_stems(dir: &Path, limit: usize) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{FeatureConfig, FeatureMatrix, compute};
+use super::{FeatureConfig, FeatureMatrix};
 
 const MAGIC: &[u8; 8] = b"SERFEAT1";
 
@@ -124,11 +124,6 @@ impl FeatureCache {
     pub fn is_cached(&self, path: &Path, cfg: &FeatureConfig) -> bool {
         std::fs::read(path)
             .is_ok_and(|b| read_entry(&self.entry_path(&blake3::hash(&b), cfg)).is_some())
-    }
-
-    /// Computes features from samples already in memory (no caching).
-    pub fn compute_samples(samples_16k: &[f32], cfg: &FeatureConfig) -> FeatureMatrix {
-        compute(samples_16k, cfg)
     }
 }
 

@@ -33,17 +33,19 @@ impl Chunking {
     }
 }
 
-/// Parses `all`, `N` or `a,b,c` into layer indices below `n_states`.
+/// Parses `all`, `last`, `N` or `a,b,c` into layer indices below `n_states`.
 pub fn parse_layers(spec: &str, n_states: usize) -> Result<Vec<usize>, String> {
-    if spec == "all" {
-        return Ok((0..n_states).collect());
+    match spec {
+        "all" => return Ok((0..n_states).collect()),
+        "last" => return Ok(vec![n_states.saturating_sub(1)]),
+        _ => {}
     }
     spec.split(',')
         .map(|p| {
             let l: usize = p
                 .trim()
                 .parse()
-                .map_err(|_| format!("layer '{p}' is not a number (use all, N or a,b)"))?;
+                .map_err(|_| format!("layer '{p}' is not a number (use all, last, N or a,b)"))?;
             if l >= n_states {
                 Err(format!(
                     "layer {l} does not exist: the model has hidden states 0..={}",

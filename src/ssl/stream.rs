@@ -24,21 +24,12 @@ pub struct SslStream {
     device: Device,
 }
 
-/// `all`, `last`, `N` or `a,b,c`.
-pub fn resolve_layers(spec: &str, n_states: usize) -> Result<Vec<usize>, String> {
-    if spec == "last" {
-        Ok(vec![n_states.saturating_sub(1)])
-    } else {
-        parse_layers(spec, n_states)
-    }
-}
-
 impl SslStream {
     /// Loads the encoder from `weights` (a model folder) and hashes its weights file.
     pub fn load(weights: &Path, layers: &str) -> Result<Self, String> {
         let device = Device::flex();
         let (encoder, config, _) = super::load_encoder(weights, &device)?;
-        let layers = resolve_layers(layers, config.n_hidden_states())?;
+        let layers = parse_layers(layers, config.n_hidden_states())?;
         let file = if weights.is_dir() {
             weights.join("model.safetensors")
         } else {
