@@ -5,7 +5,7 @@
 use eframe::egui;
 
 use super::AppCommand;
-use crate::features::{FeatureConfig, StreamKind};
+use crate::features::{FeatureConfig, SslPooling, StreamKind};
 
 /// Result of checking an SSL model folder.
 #[derive(Clone, Debug)]
@@ -48,9 +48,14 @@ impl FeaturesPanel {
             ui.selectable_value(&mut f.stream, StreamKind::LogMel, "log-mel");
             ui.selectable_value(&mut f.stream, StreamKind::Mfcc, "MFCC");
             ui.selectable_value(&mut f.stream, StreamKind::Ssl, "SSL (HuBERT / wav2vec2)");
+            ui.selectable_value(
+                &mut f.stream,
+                StreamKind::LogMelSsl,
+                "log-mel + SSL (fusion)",
+            );
         });
-        match f.stream {
-            StreamKind::LogMel | StreamKind::Mfcc => {
+        if f.stream != StreamKind::Ssl {
+            {
                 egui::Grid::new("logmel_params").show(ui, |ui| {
                     let l = ui.label("n_fft");
                     ui.add(egui::DragValue::new(&mut f.logmel.n_fft).range(64..=8192))
@@ -80,7 +85,24 @@ impl FeaturesPanel {
                 });
                 ui.label(egui::RichText::new(f.extractor_key()).small().weak());
             }
-            StreamKind::Ssl => {
+        }
+        if f.uses_ssl() {
+            {
+                if f.stream == StreamKind::LogMelSsl {
+                    ui.horizontal(|ui| {
+                        ui.label("SSL part over time:");
+                        ui.selectable_value(
+                            &mut f.ssl_pooling,
+                            SslPooling::Frames,
+                            "frames aligned to the log-mel (linear interpolation)",
+                        );
+                        ui.selectable_value(
+                            &mut f.ssl_pooling,
+                            SslPooling::UtteranceMean,
+                            "utterance mean on every frame (the seed code)",
+                        );
+                    });
+                }
                 let mut w = f
                     .ssl_weights
                     .as_ref()

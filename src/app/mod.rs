@@ -6,6 +6,7 @@
 pub mod confusion;
 pub mod corpora;
 pub mod features;
+pub mod interpret;
 pub mod jobs;
 pub mod live;
 pub mod results;

@@ -237,7 +237,7 @@ impl TrainingPanel {
 
     /// Cross-corpus target and domain adaptation (the Adaptation controls).
     fn adaptation_ui(&mut self, ui: &mut egui::Ui) {
-        use crate::train::preset::{AdaptMethod, AdaptationConfig};
+        use crate::train::preset::{AdaptMethod, AdaptationConfig, AlignedLayer};
         ui.horizontal(|ui| {
             let l = ui.label("Target corpus (cross-corpus, optional)");
             ui.add(
@@ -274,6 +274,17 @@ impl TrainingPanel {
                 if ui.checkbox(&mut ramp, "ramp λ").changed() {
                     a.ramp_gamma = ramp.then_some(10.0);
                 }
+                egui::ComboBox::from_label("Aligned")
+                    .selected_text(a.aligned_layer.name())
+                    .show_ui(ui, |ui| {
+                        for l in [
+                            AlignedLayer::Embedding,
+                            AlignedLayer::HeadHidden1,
+                            AlignedLayer::HeadHidden2,
+                        ] {
+                            ui.selectable_value(&mut a.aligned_layer, l, l.name());
+                        }
+                    });
             }
         });
         if !self.target_corpus.trim().is_empty() {
@@ -491,6 +502,9 @@ impl TrainingPanel {
         self.progress_ui(ui);
         self.curves_ui(ui);
         adapt_curve_ui(ui, &self.view.epoch_metrics);
+        super::interpret::alpha_ui(ui, &self.view.epoch_metrics);
+        super::interpret::gate_ui(ui, &self.view.epoch_metrics, &self.view.classes);
+        super::interpret::scatter_ui(ui, &self.view.epoch_metrics);
         layer_weights_ui(
             ui,
             self.view

@@ -4,5 +4,6 @@
 //! recall (balanced accuracy, UAR). Confusion matrices have rows = true class, columns = predicted.
 
 pub mod metrics;
+pub mod pca;
 
 pub use metrics::{ClassMetrics, ClassificationReport, ConfusionMatrix};

@@ -13,6 +13,23 @@ pub enum StreamKind {
     /// Self-supervised encoder embeddings (HuBERT / wav2vec2), mean-pooled over time per hidden
     /// state: one `[layers, dim]` matrix per utterance (the "utterance vector" variants).
     Ssl,
+    /// Log-mel and SSL frame embeddings side by side on the log-mel time axis: each frame is
+    /// `[log-mel bins | SSL dim]`, the SSL frames linearly interpolated onto the log-mel frame
+    /// centres (or the utterance-mean SSL vector repeated, see [`SslPooling`]). The input of the
+    /// LogMel–HuBERT fusion models.
+    #[serde(rename = "logmel_ssl")]
+    LogMelSsl,
+}
+
+/// How the SSL part of the fused `logmel_ssl` stream is laid over time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SslPooling {
+    /// Frame embeddings (50 fps for HuBERT) interpolated onto the log-mel frames; the selected
+    /// layers are averaged per frame.
+    Frames,
+    /// The utterance-mean vector repeated on every log-mel frame (the seed code's features).
+    UtteranceMean,
 }
 
 impl std::str::FromStr for StreamKind {
@@ -22,7 +39,10 @@ impl std::str::FromStr for StreamKind {
             "logmel" => Ok(StreamKind::LogMel),
             "mfcc" => Ok(StreamKind::Mfcc),
             "ssl" => Ok(StreamKind::Ssl),
-            _ => Err(format!("unknown stream '{s}' (known: logmel, mfcc, ssl)")),
+            "logmel+ssl" | "logmel_ssl" => Ok(StreamKind::LogMelSsl),
+            _ => Err(format!(
+                "unknown stream '{s}' (known: logmel, mfcc, ssl, logmel+ssl)"
+            )),
         }
     }
 }
@@ -112,6 +132,8 @@ pub struct FeatureConfig {
     pub ssl_weights: Option<std::path::PathBuf>,
     /// SSL stream: hidden states to use: `all`, `last`, `N` or `a,b,c`.
     pub ssl_layers: String,
+    /// Fused `logmel_ssl` stream: frame-aligned SSL embeddings or the repeated utterance mean.
+    pub ssl_pooling: SslPooling,
 }
 
 impl Default for FeatureConfig {
@@ -125,17 +147,36 @@ impl Default for FeatureConfig {
             max_secs: 4.0,
             ssl_weights: None,
             ssl_layers: "all".into(),
+            ssl_pooling: SslPooling::Frames,
         }
     }
 }
 
 impl FeatureConfig {
+    /// Leading log-mel bins of a two-stream (`logmel_ssl`) input.
+    pub fn stream_split(&self) -> Option<usize> {
+        (self.stream == StreamKind::LogMelSsl).then_some(self.logmel.n_mels)
+    }
+
+    /// Whether the stream needs an SSL encoder.
+    pub fn uses_ssl(&self) -> bool {
+        matches!(self.stream, StreamKind::Ssl | StreamKind::LogMelSsl)
+    }
+
+    /// The log-mel-only configuration behind a fused stream (same log-mel parameters).
+    pub fn logmel_part(&self) -> FeatureConfig {
+        FeatureConfig {
+            stream: StreamKind::LogMel,
+            ..self.clone()
+        }
+    }
+
     /// Bins per frame of a spectral stream (for SSL the encoder's width, known once loaded).
     pub fn n_bins(&self) -> usize {
         match self.stream {
             StreamKind::LogMel => self.logmel.n_mels,
             StreamKind::Mfcc => self.n_mfcc * if self.mfcc_deltas { 3 } else { 1 },
-            StreamKind::Ssl => 0,
+            StreamKind::Ssl | StreamKind::LogMelSsl => 0,
         }
     }
 
@@ -166,6 +207,10 @@ impl FeatureConfig {
             ),
             // The weights hash is added by the caller (it needs the file).
             StreamKind::Ssl => format!("ssl-utterance-mean-v1 layers={}", self.ssl_layers),
+            StreamKind::LogMelSsl => format!(
+                "logmel+ssl-v1 pooling={:?} layers={} of [{base}]",
+                self.ssl_pooling, self.ssl_layers
+            ),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Feature extraction: STFT, log-mel, MFCC, normalisation and the on-disk cache. Pure numerics,
 //! no burn, no egui.
 
+pub mod align;
 pub mod cache;
 pub mod config;
 pub mod mel;
@@ -10,7 +11,7 @@ pub mod npy;
 pub mod stft;
 
 pub use cache::FeatureCache;
-pub use config::{FeatureConfig, LogMelConfig, Normalisation, StreamKind};
+pub use config::{FeatureConfig, LogMelConfig, Normalisation, SslPooling, StreamKind};
 pub use norm::Standardiser;
 
 use std::path::Path;
@@ -47,7 +48,7 @@ impl FeatureMatrix {
 pub fn compute(samples_16k: &[f32], cfg: &FeatureConfig) -> FeatureMatrix {
     let logmel = mel::log_mel(samples_16k, &cfg.logmel);
     match cfg.stream {
-        StreamKind::LogMel | StreamKind::Ssl => logmel,
+        StreamKind::LogMel | StreamKind::Ssl | StreamKind::LogMelSsl => logmel,
         StreamKind::Mfcc => mfcc::mfcc(&logmel, cfg.n_mfcc, cfg.mfcc_deltas),
     }
 }

@@ -32,18 +32,8 @@ impl Default for CnnConfig {
 impl CnnConfig {
     /// Builds the module.
     pub fn init(&self, n_classes: usize, device: &Device) -> LogMelCnn {
-        let mut blocks = Vec::new();
-        let mut c_in = 1;
-        for &c in &self.channels {
-            blocks.push(ConvBlock2d {
-                conv: Conv2dConfig::new([c_in, c], [3, 3])
-                    .with_padding(PaddingConfig2d::Same)
-                    .init(device),
-                bn: BatchNormConfig::new(c).init(device),
-                pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
-            });
-            c_in = c;
-        }
+        let blocks = conv_blocks(&self.channels, device);
+        let c_in = self.channels.last().copied().unwrap_or(1);
         LogMelCnn {
             blocks,
             dropout: DropoutConfig::new(self.dropout).init(),
@@ -52,12 +42,38 @@ impl CnnConfig {
     }
 }
 
+/// Conv blocks with the given output channels, starting from one input channel.
+pub fn conv_blocks(channels: &[usize], device: &Device) -> Vec<ConvBlock2d> {
+    let mut blocks = Vec::new();
+    let mut c_in = 1;
+    for &c in channels {
+        blocks.push(ConvBlock2d {
+            conv: Conv2dConfig::new([c_in, c], [3, 3])
+                .with_padding(PaddingConfig2d::Same)
+                .init(device),
+            bn: BatchNormConfig::new(c).init(device),
+            pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+        });
+        c_in = c;
+    }
+    blocks
+}
+
 /// conv 3×3 → BN → ReLU → max-pool 2×2.
 #[derive(Module, Debug)]
 pub struct ConvBlock2d {
     conv: Conv2d,
     bn: BatchNorm,
     pool: MaxPool2d,
+}
+
+impl ConvBlock2d {
+    /// # Shapes
+    /// - `x`: `[batch, channels_in, time, bins]` → `[batch, channels, time/2, bins/2]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.pool
+            .forward(relu(self.bn.forward(self.conv.forward(x))))
+    }
 }
 
 /// The LogMel+CNN baseline.
@@ -81,7 +97,7 @@ impl LogMelCnn {
         let [batch, time, bins] = x.dims();
         let mut h: Tensor<4> = x.reshape([batch, 1, time, bins]);
         for b in &self.blocks {
-            h = b.pool.forward(relu(b.bn.forward(b.conv.forward(h))));
+            h = b.forward(h);
         }
         // Global average over the time × frequency plane.
         let [batch, channels, _, _] = h.dims();

@@ -49,8 +49,14 @@ impl MlpHead {
     /// # Shapes
     /// - `x`: `[batch, d_in]` → logits `[batch, classes]`
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let h = self.dropout.forward(relu(self.fc1.forward(x)));
-        let h = self.dropout.forward(relu(self.fc2.forward(h)));
-        self.out.forward(h)
+        self.forward_hidden(x).0
+    }
+
+    /// Logits and the two hidden activations (after ReLU, before dropout).
+    pub fn forward_hidden(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
+        let h1 = relu(self.fc1.forward(x));
+        let h2 = relu(self.fc2.forward(self.dropout.forward(h1.clone())));
+        let logits = self.out.forward(self.dropout.forward(h2.clone()));
+        (logits, h1, h2)
     }
 }

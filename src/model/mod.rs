@@ -3,11 +3,15 @@
 //! bins]` to class logits `[batch, classes]`.
 
 pub mod cnn;
+pub mod cnn_gru;
 pub mod dtcn;
 pub mod dtpm;
+pub mod fusion;
 pub mod head;
 pub mod layer_weighted;
+pub mod pooled_fc;
 pub mod temporal;
+pub mod timnet;
 
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -26,6 +30,24 @@ pub enum ModelConfig {
     /// Layer-weighted sum of SSL hidden states (utterance vectors) + FC; "HuBERT + FC" with one
     /// layer. Needs the `ssl` feature stream.
     LayerWeighted(layer_weighted::LayerWeightedConfig),
+    /// Frames → projection or LogMel–HuBERT fusion → mean/attention pooling → FC
+    /// ("LogMel+HuBERT+FC" with the `logmel_ssl` stream).
+    PooledFc(pooled_fc::PooledFcConfig),
+    /// CNN+GRU baseline.
+    CnnGru(cnn_gru::CnnGruConfig),
+    /// TIM-Net-style bidirectional gated dilated stack (seed 000's released code).
+    TimNet(timnet::TimNetConfig),
+}
+
+/// What a model is built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputShape {
+    /// Frames per example (SSL utterance vectors: hidden states).
+    pub frames: usize,
+    /// Values per frame.
+    pub bins: usize,
+    /// For two-stream (`logmel_ssl`) inputs: how many leading bins are log-mel.
+    pub split: Option<usize>,
 }
 
 impl ModelConfig {
@@ -35,24 +57,30 @@ impl ModelConfig {
             ModelConfig::Cnn(_) => "LogMel+CNN",
             ModelConfig::TemporalStack(_) => "temporal stack (DTCN → DTPM → MHSA → FC)",
             ModelConfig::LayerWeighted(_) => "SSL layer-weighted sum + FC",
+            ModelConfig::PooledFc(_) => "frames → fusion → pooling → FC",
+            ModelConfig::CnnGru(_) => "CNN+GRU",
+            ModelConfig::TimNet(_) => "TIM-Net-style bidirectional gated dilated stack",
         }
     }
 
-    /// Builds the module for inputs of `frames × n_bins` (for SSL streams: layers × dim) and
-    /// `n_classes` outputs on `device`.
-    pub fn init(
-        &self,
-        frames: usize,
-        n_bins: usize,
-        n_classes: usize,
-        device: &Device,
-    ) -> SerModel {
+    /// Builds the module for `input` and `n_classes` outputs on `device`.
+    pub fn init(&self, input: InputShape, n_classes: usize, device: &Device) -> SerModel {
+        let InputShape {
+            frames,
+            bins,
+            split,
+        } = input;
         match self {
             ModelConfig::LayerWeighted(c) => {
-                SerModel::LayerWeighted(c.init(frames, n_bins, n_classes, device))
+                SerModel::LayerWeighted(c.init(frames, bins, n_classes, device))
             }
             ModelConfig::Cnn(c) => SerModel::Cnn(c.init(n_classes, device)),
-            ModelConfig::TemporalStack(c) => SerModel::Temporal(c.init(n_bins, n_classes, device)),
+            ModelConfig::TemporalStack(c) => {
+                SerModel::Temporal(c.init(bins, split, n_classes, device))
+            }
+            ModelConfig::PooledFc(c) => SerModel::PooledFc(c.init(bins, split, n_classes, device)),
+            ModelConfig::CnnGru(c) => SerModel::CnnGru(c.init(bins, n_classes, device)),
+            ModelConfig::TimNet(c) => SerModel::TimNet(c.init(bins, n_classes, device)),
         }
     }
 }
@@ -68,6 +96,12 @@ pub enum SerModel {
     Temporal(TemporalStack),
     /// See [`layer_weighted::LayerWeighted`].
     LayerWeighted(layer_weighted::LayerWeighted),
+    /// See [`pooled_fc::PooledFc`].
+    PooledFc(pooled_fc::PooledFc),
+    /// See [`cnn_gru::CnnGru`].
+    CnnGru(cnn_gru::CnnGru),
+    /// See [`timnet::TimNet`].
+    TimNet(timnet::TimNet),
 }
 
 impl SerModel {
@@ -75,11 +109,8 @@ impl SerModel {
     /// - `x`: `[batch, time, bins]`
     /// - returns logits `[batch, classes]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
-        match self {
-            SerModel::Cnn(m) => m.forward(x),
-            SerModel::Temporal(m) => m.forward(x),
-            SerModel::LayerWeighted(m) => m.forward(x),
-        }
+        let (logits, _) = self.forward_with_embedding(x);
+        logits
     }
 
     /// Logits and the utterance embedding the head sees (for domain adaptation).
@@ -87,23 +118,101 @@ impl SerModel {
     /// # Shapes
     /// - `x`: `[batch, time, bins]` → (`[batch, classes]`, `[batch, embedding]`)
     pub fn forward_with_embedding(&self, x: Tensor<3>) -> (Tensor<2>, Tensor<2>) {
-        let emb = match self {
+        let emb = self.embed(x);
+        (self.classify(emb.clone()), emb)
+    }
+
+    /// Logits and the features of `layer` (falls back to the embedding for models without an
+    /// MLP head; see [`SerModel::has_mlp_head`]).
+    pub fn forward_aligned(
+        &self,
+        x: Tensor<3>,
+        layer: crate::train::preset::AlignedLayer,
+    ) -> (Tensor<2>, Tensor<2>) {
+        use crate::train::preset::AlignedLayer;
+        let emb = self.embed(x);
+        let hidden = match self {
+            SerModel::Temporal(m) => Some(m.head_hidden(emb.clone())),
+            SerModel::PooledFc(m) => Some(m.head_hidden(emb.clone())),
+            SerModel::TimNet(m) => Some(m.head_hidden(emb.clone())),
+            _ => None,
+        };
+        match (layer, hidden) {
+            (AlignedLayer::HeadHidden1, Some((logits, h1, _))) => (logits, h1),
+            (AlignedLayer::HeadHidden2, Some((logits, _, h2))) => (logits, h2),
+            (_, Some((logits, _, _))) => (logits, emb),
+            (_, None) => (self.classify(emb.clone()), emb),
+        }
+    }
+
+    /// Whether the model ends in the three-layer MLP head (so head layers can be aligned).
+    pub fn has_mlp_head(&self) -> bool {
+        matches!(
+            self,
+            SerModel::Temporal(_) | SerModel::PooledFc(_) | SerModel::TimNet(_)
+        )
+    }
+
+    /// The utterance embedding `[batch, embedding]`.
+    pub fn embed(&self, x: Tensor<3>) -> Tensor<2> {
+        match self {
             SerModel::Cnn(m) => m.embed(x),
             SerModel::Temporal(m) => m.embed(x),
             SerModel::LayerWeighted(m) => m.embed(x),
-        };
-        let logits = match self {
-            SerModel::Cnn(m) => m.classify(emb.clone()),
-            SerModel::Temporal(m) => m.classify(emb.clone()),
-            SerModel::LayerWeighted(m) => m.classify(emb.clone()),
-        };
-        (logits, emb)
+            SerModel::PooledFc(m) => m.embed(x),
+            SerModel::CnnGru(m) => m.embed(x),
+            SerModel::TimNet(m) => m.embed(x),
+        }
     }
 
-    /// Softmax layer weights, for models that learn them.
+    /// Logits from an embedding.
+    pub fn classify(&self, emb: Tensor<2>) -> Tensor<2> {
+        match self {
+            SerModel::Cnn(m) => m.classify(emb),
+            SerModel::Temporal(m) => m.classify(emb),
+            SerModel::LayerWeighted(m) => m.classify(emb),
+            SerModel::PooledFc(m) => m.classify(emb),
+            SerModel::CnnGru(m) => m.classify(emb),
+            SerModel::TimNet(m) => m.classify(emb),
+        }
+    }
+
+    /// Logits with what the model can show about one pass: attention per input frame and the
+    /// fusion gate per frame (`[batch, time]` each, where the model has them).
+    pub fn forward_traced(&self, x: Tensor<3>) -> (Tensor<2>, temporal::Trace) {
+        match self {
+            SerModel::Temporal(m) => {
+                let (emb, trace) = m.embed_traced(x, true);
+                (m.classify(emb), trace)
+            }
+            SerModel::PooledFc(m) => {
+                let (emb, w, gate) = m.embed_traced(x);
+                (
+                    m.classify(emb),
+                    temporal::Trace {
+                        attention: Some(w),
+                        gate,
+                    },
+                )
+            }
+            _ => (self.forward(x), temporal::Trace::default()),
+        }
+    }
+
+    /// Softmax layer weights, for models that learn them (TIM-Net: its block weights).
     pub fn layer_weights(&self) -> Option<Vec<f32>> {
         match self {
             SerModel::LayerWeighted(m) => Some(m.layer_weights()),
+            SerModel::TimNet(m) => Some(m.block_weights()),
+            _ => None,
+        }
+    }
+
+    /// α of an α-fusion front-end.
+    pub fn fusion_alpha(&self) -> Option<f32> {
+        match self {
+            SerModel::Temporal(m) => m.alpha(),
+            SerModel::PooledFc(m) => m.alpha(),
             _ => None,
         }
     }

@@ -1,6 +1,7 @@
-//! The LogMel–HuBERT paper's temporal stack on one stream (seed 000, as described in the paper):
-//! input projection → DTCN → DTPM → multi-head self-attention over the pyramid segments (with
-//! residual LayerNorm and FFN) → flatten → FC head.
+//! The LogMel–HuBERT paper's temporal stack (seed 000, as described in the paper): input
+//! projection (one stream) or LogMel–HuBERT fusion (two streams) → DTCN → DTPM → multi-head
+//! self-attention over the pyramid segments (with residual LayerNorm and FFN) → flatten (or
+//! attention pooling over the segments) → FC head.
 
 use burn::nn::attention::{MhaInput, MultiHeadAttention, MultiHeadAttentionConfig};
 use burn::nn::conv::{Conv1d, Conv1dConfig};
@@ -10,7 +11,8 @@ use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
 use super::dtcn::{Dtcn, DtcnConfig};
-use super::dtpm::{SegmentPool, pyramid_pool};
+use super::dtpm::{SegmentPool, pyramid_pool, segments};
+use super::fusion::{Fusion, FusionMode};
 use super::head::{MlpHead, MlpHeadConfig};
 
 /// Configuration of [`TemporalStack`].
@@ -33,6 +35,11 @@ pub struct TemporalStackConfig {
     pub attention_dropout: f64,
     /// Classifier head.
     pub head: MlpHeadConfig,
+    /// How a two-stream (`logmel_ssl`) input is fused; ignored for one stream.
+    pub fusion: FusionMode,
+    /// Pool the attended segments with learned attention scores (one vector) instead of
+    /// flattening them.
+    pub attention_pooling: bool,
 }
 
 impl Default for TemporalStackConfig {
@@ -46,13 +53,22 @@ impl Default for TemporalStackConfig {
             ffn_dim: 128,
             attention_dropout: 0.1,
             head: MlpHeadConfig::default(),
+            fusion: FusionMode::Alpha,
+            attention_pooling: false,
         }
     }
 }
 
 impl TemporalStackConfig {
-    /// Builds the module for `n_bins` input bins.
-    pub fn init(&self, n_bins: usize, n_classes: usize, device: &Device) -> TemporalStack {
+    /// Builds the module for `n_bins` input bins, of which the first `split` are log-mel when
+    /// the input has two streams.
+    pub fn init(
+        &self,
+        n_bins: usize,
+        split: Option<usize>,
+        n_classes: usize,
+        device: &Device,
+    ) -> TemporalStack {
         let c = self.channels;
         let heads = if self.attention_heads > 0 && c.is_multiple_of(self.attention_heads) {
             self.attention_heads
@@ -60,8 +76,13 @@ impl TemporalStackConfig {
             1
         };
         let n_segments = (1usize << self.pyramid_levels.max(1)) - 1;
+        let two_streams = split.is_some_and(|s| s > 0 && s < n_bins);
         TemporalStack {
-            input: Conv1dConfig::new(n_bins, c, 1).init(device),
+            input: (!two_streams).then(|| Conv1dConfig::new(n_bins, c, 1).init(device)),
+            fusion: two_streams.then(|| super::fusion::init(self.fusion, n_bins, split, c, device)),
+            pool_score: self
+                .attention_pooling
+                .then(|| LinearConfig::new(c, 1).init(device)),
             dtcn: self.dtcn.init(c, device),
             attention: MultiHeadAttentionConfig::new(c, heads)
                 .with_dropout(self.attention_dropout)
@@ -71,7 +92,15 @@ impl TemporalStackConfig {
             ffn_out: LinearConfig::new(self.ffn_dim, c).init(device),
             norm2: LayerNormConfig::new(c).init(device),
             dropout: DropoutConfig::new(self.attention_dropout).init(),
-            head: self.head.init(n_segments * c, n_classes, device),
+            head: self.head.init(
+                if self.attention_pooling {
+                    c
+                } else {
+                    n_segments * c
+                },
+                n_classes,
+                device,
+            ),
             pyramid_levels: self.pyramid_levels.max(1),
             max_pool: self.pyramid_pool == SegmentPool::Max,
         }
@@ -81,7 +110,9 @@ impl TemporalStackConfig {
 /// DTCN → DTPM → MHSA → FC.
 #[derive(Module, Debug)]
 pub struct TemporalStack {
-    input: Conv1d,
+    input: Option<Conv1d>,
+    fusion: Option<Fusion>,
+    pool_score: Option<Linear>,
     dtcn: Dtcn,
     attention: MultiHeadAttention,
     norm1: LayerNorm,
@@ -107,7 +138,23 @@ impl TemporalStack {
     /// # Shapes
     /// - `x`: `[batch, time, bins]` → `[batch, segments · channels]`
     pub fn embed(&self, x: Tensor<3>) -> Tensor<2> {
-        let h = self.input.forward(x.swap_dims(1, 2)); // [batch, channels, time]
+        self.embed_traced(x, false).0
+    }
+
+    /// The embedding, and when `trace` is set the attention each input frame receives
+    /// `[batch, time]` (self-attention weights averaged over heads and queries, or the pooling
+    /// weights, spread over the frames each pyramid segment covers; rows sum to 1) and the
+    /// fusion gate `[batch, time]` of the gated mode.
+    pub fn embed_traced(&self, x: Tensor<3>, trace: bool) -> (Tensor<2>, Trace) {
+        let time = x.dims()[1];
+        let (h, gate) = match (&self.fusion, &self.input) {
+            (Some(f), _) => {
+                let (h, g) = f.forward_with_gate(x);
+                (h.swap_dims(1, 2), g)
+            }
+            (None, Some(conv)) => (conv.forward(x.swap_dims(1, 2)), None),
+            (None, None) => (x.swap_dims(1, 2), None),
+        }; // [batch, channels, time]
         let h = self.dtcn.forward(h);
         let pool = if self.max_pool {
             SegmentPool::Max
@@ -115,21 +162,73 @@ impl TemporalStack {
             SegmentPool::Mean
         };
         let seg = pyramid_pool(h, self.pyramid_levels, pool); // [batch, segments, channels]
-        let att = self
-            .attention
-            .forward(MhaInput::self_attn(seg.clone()))
-            .context;
-        let h = self.norm1.forward(seg + self.dropout.forward(att));
+        let out = self.attention.forward(MhaInput::self_attn(seg.clone()));
+        let h = self.norm1.forward(seg + self.dropout.forward(out.context));
         let ff = self
             .ffn_out
             .forward(self.dropout.forward(relu(self.ffn_in.forward(h.clone()))));
         let h = self.norm2.forward(h + ff);
-        let [batch, segments, channels] = h.dims();
-        h.reshape([batch, segments * channels])
+        let [batch, n_seg, channels] = h.dims();
+        let (emb, seg_weights) = match &self.pool_score {
+            Some(score) => {
+                let w = burn::tensor::activation::softmax(score.forward(h.clone()), 1); // [b, s, 1]
+                let emb = (h * w.clone()).sum_dim(1).reshape([batch, channels]);
+                (emb, w.reshape([batch, n_seg]))
+            }
+            None => {
+                // Attention received by each segment: mean over heads and queries.
+                let w = out.weights.mean_dim(1).mean_dim(2).reshape([batch, n_seg]);
+                (h.reshape([batch, n_seg * channels]), w)
+            }
+        };
+        let over_time = trace.then(|| spread_over_time(seg_weights, time, self.pyramid_levels));
+        (
+            emb,
+            Trace {
+                attention: over_time,
+                gate,
+            },
+        )
+    }
+
+    /// α of the α-fusion front-end.
+    pub fn alpha(&self) -> Option<f32> {
+        self.fusion.as_ref().and_then(Fusion::alpha)
     }
 
     /// Logits from an embedding.
     pub fn classify(&self, emb: Tensor<2>) -> Tensor<2> {
         self.head.forward(emb)
     }
+
+    /// The head's logits and hidden activations.
+    pub fn head_hidden(&self, emb: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
+        self.head.forward_hidden(emb)
+    }
+}
+
+/// What a traced forward pass exposes for interpretability.
+#[derive(Debug, Default)]
+pub struct Trace {
+    /// Attention received per input frame `[batch, time]`.
+    pub attention: Option<Tensor<2>>,
+    /// Fusion gate per input frame `[batch, time]` (gated fusion only).
+    pub gate: Option<Tensor<2>>,
+}
+
+/// Spreads per-segment weights `[batch, segments]` over the `time` frames each segment covers
+/// (each segment's weight shared equally by its frames), then renormalises every row to sum 1.
+fn spread_over_time(w: Tensor<2>, time: usize, levels: usize) -> Tensor<2> {
+    let device = w.device();
+    let segs = segments(time, levels);
+    let mut m = vec![0.0f32; segs.len() * time];
+    for (s, &(a, b)) in segs.iter().enumerate() {
+        for t in a..b {
+            m[s * time + t] = 1.0 / (b - a) as f32;
+        }
+    }
+    let m = Tensor::<2>::from_data(TensorData::new(m, [segs.len(), time]), &device);
+    let per_frame = w.matmul(m);
+    let total = per_frame.clone().sum_dim(1);
+    per_frame / total
 }

@@ -14,8 +14,8 @@ use crossbeam_channel::Receiver;
 
 use super::adapt as adapt_loss;
 use super::data::{Example, batch_inputs, batch_labels, to_rows};
-use super::messages::{Control, EpochMetrics, Event, RunState};
-use super::preset::{AdaptMethod, OptimizerKind, Preset};
+use super::messages::{Control, EpochMetrics, Event, RunState, ScatterPoint};
+use super::preset::{AdaptMethod, AlignedLayer, OptimizerKind, Preset};
 use crate::eval::ClassificationReport;
 use crate::model::SerModel;
 use crate::rng::SplitMix64;
@@ -143,6 +143,81 @@ pub fn evaluate(
     (loss_sum / examples.len().max(1) as f64, probs)
 }
 
+/// Gated fusion: mean gate over each validation utterance, averaged per true class.
+fn gate_by_class(
+    model: &SerModel,
+    input: &FoldInput,
+    batch_size: usize,
+    device: &Device,
+) -> Option<Vec<f32>> {
+    let n = input.classes.len();
+    let (mut sum, mut count) = (vec![0.0f32; n], vec![0usize; n]);
+    for chunk in input.valid.chunks(batch_size.max(1)) {
+        let refs: Vec<&Example> = chunk.iter().collect();
+        let x = batch_inputs(&refs, input.frames, input.bins, device);
+        let gate = model.forward_traced(x).1.gate?;
+        let per_utt: Vec<f32> = gate
+            .mean_dim(1)
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
+        for (e, g) in chunk.iter().zip(per_utt) {
+            sum[e.label] += g;
+            count[e.label] += 1;
+        }
+    }
+    count.iter().any(|&c| c > 0).then(|| {
+        sum.iter()
+            .zip(&count)
+            .map(|(s, &c)| if c == 0 { f32::NAN } else { s / c as f32 })
+            .collect()
+    })
+}
+
+/// 2-D PCA of the embeddings of (up to) 150 source validation (else training) and 150 target
+/// utterances.
+fn embedding_scatter(
+    model: &SerModel,
+    input: &FoldInput,
+    batch_size: usize,
+    device: &Device,
+) -> Vec<ScatterPoint> {
+    const MAX: usize = 150;
+    let source = if input.valid.is_empty() {
+        input.train
+    } else {
+        input.valid
+    };
+    let embed = |ex: &[Example]| -> Vec<Vec<f32>> {
+        let mut rows = Vec::new();
+        for chunk in ex[..ex.len().min(MAX)].chunks(batch_size.max(1)) {
+            let refs: Vec<&Example> = chunk.iter().collect();
+            let x = batch_inputs(&refs, input.frames, input.bins, device);
+            rows.extend(to_rows(model.embed(x)));
+        }
+        rows
+    };
+    let (s, t) = (embed(source), embed(input.target));
+    let flags: Vec<(bool, usize)> = source
+        .iter()
+        .take(s.len())
+        .map(|e| (false, e.label))
+        .chain(input.target.iter().take(t.len()).map(|e| (true, e.label)))
+        .collect();
+    let rows: Vec<Vec<f32>> = s.into_iter().chain(t).collect();
+    let (pts, _) = crate::eval::pca::pca_2d(&rows);
+    pts.into_iter()
+        .zip(flags)
+        .map(|([x, y], (target, label))| ScatterPoint {
+            x,
+            y,
+            target,
+            label,
+        })
+        .collect()
+}
+
 /// Index of the largest value.
 pub fn argmax(v: &[f32]) -> usize {
     v.iter()
@@ -223,7 +298,8 @@ pub fn fit_fold(
             let refs: Vec<&Example> = idx.iter().map(|&i| &input.train[i]).collect();
             let x = batch_inputs(&refs, input.frames, input.bins, &train_device);
             let y = batch_labels(&refs, &train_device);
-            let (logits, source_emb) = model.forward_with_embedding(x);
+            let aligned = adapt.map_or(AlignedLayer::Embedding, |a| a.aligned_layer);
+            let (logits, source_emb) = model.forward_aligned(x, aligned);
             let mut loss = cross_entropy(logits.clone(), y, class_weights.as_deref());
             if let Some(a) = adapt {
                 // A target batch of the same size, cycling through the shuffled target set.
@@ -233,7 +309,7 @@ pub fn fit_fold(
                     })
                     .collect();
                 let xt = batch_inputs(&trefs, input.frames, input.bins, &train_device);
-                let (t_logits, target_emb) = model.forward_with_embedding(xt);
+                let (t_logits, target_emb) = model.forward_aligned(xt, aligned);
                 let t_probs = to_rows(softmax(t_logits.detach(), 1));
                 let labels: Vec<usize> = refs.iter().map(|e| e.label).collect();
                 let da = match a.method {
@@ -277,6 +353,10 @@ pub fn fit_fold(
         }
         let snapshot = model.valid();
         let layer_weights = snapshot.layer_weights();
+        let fusion_alpha = snapshot.fusion_alpha();
+        let gate_per_class = gate_by_class(&snapshot, input, batch_size, device);
+        let scatter = (!input.target.is_empty())
+            .then(|| embedding_scatter(&snapshot, input, batch_size, device));
         let (valid_loss, valid_report) = if input.valid.is_empty() {
             (f64::NAN, None)
         } else {
@@ -327,6 +407,9 @@ pub fn fit_fold(
             is_best: improved,
             layer_weights,
             adapt_loss: adapt.map(|_| adapt_sum / seen.max(1) as f64),
+            fusion_alpha,
+            gate_per_class,
+            scatter,
         };
         emit(Event::Epoch(m.clone()));
         epochs.push(m);

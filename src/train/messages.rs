@@ -96,6 +96,30 @@ pub struct EpochMetrics {
     /// Mean domain-adaptation loss of the epoch (cross-corpus runs with adaptation).
     #[serde(default)]
     pub adapt_loss: Option<f64>,
+    /// α of an α-fusion front-end (share of the log-mel stream).
+    #[serde(default)]
+    pub fusion_alpha: Option<f32>,
+    /// Gated fusion: mean gate (share of the log-mel stream) over the validation utterances of
+    /// each true class, in class order (`NaN` for a class absent from validation).
+    #[serde(default)]
+    pub gate_per_class: Option<Vec<f32>>,
+    /// Cross-corpus runs: 2-D PCA of the head's input embeddings of source validation and target
+    /// utterances (at most 150 of each).
+    #[serde(default)]
+    pub scatter: Option<Vec<ScatterPoint>>,
+}
+
+/// One utterance in an embedding scatter plot.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScatterPoint {
+    /// First principal component.
+    pub x: f32,
+    /// Second principal component.
+    pub y: f32,
+    /// Target-corpus utterance (else source).
+    pub target: bool,
+    /// True class index (target labels are only drawn, never trained on).
+    pub label: usize,
 }
 
 /// Worker → owner.

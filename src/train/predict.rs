@@ -46,7 +46,15 @@ impl Predictor {
             let model = cfg
                 .preset
                 .model
-                .init(cfg.frames, cfg.bins, cfg.classes.len(), &device)
+                .init(
+                    crate::model::InputShape {
+                        frames: cfg.frames,
+                        bins: cfg.bins,
+                        split: cfg.preset.features.stream_split(),
+                    },
+                    cfg.classes.len(),
+                    &device,
+                )
                 .try_load_record(record)
                 .map_err(|e| {
                     format!(
@@ -74,17 +82,13 @@ impl Predictor {
                 run_dir.display()
             ));
         }
-        let ssl = match (
-            &cfg.preset.features.stream,
-            &cfg.preset.features.ssl_weights,
-        ) {
-            (crate::features::StreamKind::Ssl, Some(w)) => Some(
-                crate::ssl::stream::SslStream::load(w, &cfg.preset.features.ssl_layers)?,
-            ),
-            (crate::features::StreamKind::Ssl, None) => {
-                return Err("the run's preset has an ssl stream without ssl_weights".into());
+        let f = &cfg.preset.features;
+        let ssl = match (f.uses_ssl(), &f.ssl_weights) {
+            (true, Some(w)) => Some(crate::ssl::stream::SslStream::load(w, &f.ssl_layers)?),
+            (true, None) => {
+                return Err("the run's preset has an SSL stream without ssl_weights".into());
             }
-            _ => None,
+            (false, _) => None,
         };
         Ok(Self {
             classes: cfg.classes,
@@ -106,7 +110,7 @@ impl Predictor {
     /// Class probabilities of 16 kHz mono samples (mean over fold models).
     pub fn predict_samples(&self, samples_16k: &[f32]) -> Vec<f32> {
         let m = match &self.ssl {
-            Some(s) => s.embed(samples_16k),
+            Some(s) => s.stream(samples_16k, &self.features),
             None => compute(samples_16k, &self.features),
         };
         let (frames, bins) = (self.frames, self.bins);

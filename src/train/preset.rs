@@ -41,6 +41,31 @@ pub struct AdaptationConfig {
     pub lambda: f64,
     /// Ramp λ·(2/(1+e^(−γp))−1) over training progress p ∈ [0, 1] (DANN/DSAN); `None` = constant.
     pub ramp_gamma: Option<f64>,
+    /// Which features are aligned between the domains.
+    pub aligned_layer: AlignedLayer,
+}
+
+/// Features the adaptation loss aligns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlignedLayer {
+    /// The utterance embedding the head receives (after pooling/attention).
+    Embedding,
+    /// The first hidden layer of the MLP head (DSAN's bottleneck position).
+    HeadHidden1,
+    /// The second hidden layer of the MLP head (the last before the logits).
+    HeadHidden2,
+}
+
+impl AlignedLayer {
+    /// Short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            AlignedLayer::Embedding => "embedding",
+            AlignedLayer::HeadHidden1 => "head hidden 1",
+            AlignedLayer::HeadHidden2 => "head hidden 2",
+        }
+    }
 }
 
 impl Default for AdaptationConfig {
@@ -49,6 +74,7 @@ impl Default for AdaptationConfig {
             method: AdaptMethod::Lmmd,
             lambda: 0.5,
             ramp_gamma: Some(10.0),
+            aligned_layer: AlignedLayer::Embedding,
         }
     }
 }
@@ -196,7 +222,7 @@ impl Preset {
 }
 
 /// The files of `presets/`, compiled in.
-pub const BUILTIN: [(&str, &str); 5] = [
+pub const BUILTIN: [(&str, &str); 9] = [
     ("presets/demo.ron", include_str!("../../presets/demo.ron")),
     (
         "presets/logmel_cnn.ron",
@@ -213,6 +239,22 @@ pub const BUILTIN: [(&str, &str); 5] = [
     (
         "presets/hubert_layer_weighted.ron",
         include_str!("../../presets/hubert_layer_weighted.ron"),
+    ),
+    (
+        "presets/paper_cnn_gru.ron",
+        include_str!("../../presets/paper_cnn_gru.ron"),
+    ),
+    (
+        "presets/paper_logmel_hubert_fc.ron",
+        include_str!("../../presets/paper_logmel_hubert_fc.ron"),
+    ),
+    (
+        "presets/paper_full.ron",
+        include_str!("../../presets/paper_full.ron"),
+    ),
+    (
+        "presets/paper_code_timnet.ron",
+        include_str!("../../presets/paper_code_timnet.ron"),
     ),
 ];
 

@@ -117,7 +117,7 @@ fn extract_ssl(
     )));
     let (mut feats, mut failed, mut cached) = (Vec::new(), Vec::new(), 0);
     for (i, u) in utts.iter().enumerate() {
-        match cache.get_or_compute_with(&u.path, &stream.key, |p| stream.embed_file(p)) {
+        match stream.cached_stream(&u.path, cfg, cache) {
             Ok((m, o)) => {
                 cached += usize::from(o == CacheOutcome::Hit);
                 feats.push(Some(m));
@@ -216,7 +216,7 @@ pub fn execute(
 
     let cache = FeatureCache::new(req.cache_dir.clone());
     let fcfg = &preset.features;
-    let (feats, failed) = if fcfg.stream == StreamKind::Ssl {
+    let (feats, failed) = if fcfg.uses_ssl() {
         extract_ssl(&manifest.utterances, fcfg, &cache, emit)?
     } else {
         extract_all(&manifest.utterances, fcfg, &cache, emit)
@@ -257,6 +257,23 @@ pub fn execute(
         corpus::split::cross_corpus_plan(&utts, &is_target, seed, preset.training.valid_fraction)?
     };
 
+    if let Some(a) = &preset.training.adaptation {
+        if target_names.is_empty() {
+            emit(Event::Log(format!(
+                "the preset asks for {:?} adaptation, but this run has no target corpus: trained without adaptation (give --target-corpus for a cross-corpus run)",
+                a.method
+            )));
+        } else {
+            emit(Event::Log(format!(
+                "domain adaptation: {:?}, lambda {}{}, aligned features: {}",
+                a.method,
+                a.lambda,
+                a.ramp_gamma
+                    .map_or(String::new(), |g| format!(" (ramped, gamma {g})")),
+                a.aligned_layer.name()
+            )));
+        }
+    }
     let backend = backend::select(req.backend);
     if let Some(n) = &backend.notice {
         emit(Event::Log(n.clone()));
@@ -272,6 +289,7 @@ pub fn execute(
             feats.first().map_or(1, |m| m.n_frames),
             feats.first().map_or(0, |m| m.n_bins),
         ),
+        StreamKind::LogMelSsl => (fcfg.max_frames(), feats.first().map_or(0, |m| m.n_bins)),
         _ => (fcfg.max_frames(), fcfg.n_bins()),
     };
     let fold_names: Vec<String> = plan.folds.iter().map(|f| f.name.clone()).collect();
@@ -359,9 +377,15 @@ pub fn execute(
         };
         let train_device = backend.device.clone().autodiff();
         train_device.seed(seed.wrapping_add(fi as u64));
-        let model = preset
-            .model
-            .init(frames, bins, classes.len(), &train_device);
+        let model = preset.model.init(
+            crate::model::InputShape {
+                frames,
+                bins,
+                split: fcfg.stream_split(),
+            },
+            classes.len(),
+            &train_device,
+        );
         let out = match fit_fold(preset, &input, model, &backend.device, controller, emit) {
             Ok(o) => o,
             Err(Interrupt::Stopped) => {
@@ -407,13 +431,17 @@ pub fn execute(
             fold: fi,
             report: Box::new(out.report.clone()),
         });
+        let best = out.epochs.iter().rfind(|m| m.is_best);
         fold_reports.push(FoldReport {
             layer_weights: out.model.layer_weights(),
+            fusion_alpha: out.model.fusion_alpha(),
+            gate_per_class: best.and_then(|m| m.gate_per_class.clone()),
             name: fold.name.clone(),
             best_epoch,
             report: out.report,
         });
         // Keep the files current so a later stop or crash loses nothing that finished.
+        write_interpretability(&run, &all_epochs, &fold_names)?;
         run.write_metrics(&all_epochs, &fold_names)?;
         run.write_predictions(&pred_rows, &classes)?;
     }
@@ -445,6 +473,44 @@ pub fn execute(
     });
     emit(Event::State(RunState::Finished));
     Ok(RunEnd::Finished(run.path))
+}
+
+/// `interpretability.json`: per fold and epoch, fusion α, gate per class, layer/block weights
+/// and the source/target embedding scatter (written when any of them exists).
+fn write_interpretability(
+    run: &RunDir,
+    epochs: &[super::messages::EpochMetrics],
+    fold_names: &[String],
+) -> Result<(), String> {
+    let any = epochs.iter().any(|m| {
+        m.fusion_alpha.is_some()
+            || m.gate_per_class.is_some()
+            || m.scatter.is_some()
+            || m.layer_weights.is_some()
+    });
+    if !any {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = epochs
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "fold": fold_names.get(m.fold).cloned().unwrap_or_default(),
+                "epoch": m.epoch,
+                "fusion_alpha": m.fusion_alpha,
+                "gate_per_class": m.gate_per_class,
+                "layer_weights": m.layer_weights,
+                "scatter": m.scatter,
+            })
+        })
+        .collect();
+    run.write_json(
+        "interpretability.json",
+        &serde_json::json!({
+            "scatter": "2-D PCA of the head's input embeddings; source = validation utterances, target = target-corpus utterances (labels drawn only)",
+            "epochs": rows,
+        }),
+    )
 }
 
 /// Mean of the folds' layer weights (None for models without them).

@@ -63,6 +63,12 @@ pub struct FoldReport {
     /// Layer weights of the best checkpoint (SSL layer-weighted models).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer_weights: Option<Vec<f32>>,
+    /// α of the best checkpoint (α-fusion models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fusion_alpha: Option<f32>,
+    /// Mean fusion gate per class at the best epoch (gated fusion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_per_class: Option<Vec<f32>>,
     /// Test report with the best checkpoint.
     #[serde(flatten)]
     pub report: ClassificationReport,

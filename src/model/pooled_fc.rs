@@ -1,0 +1,106 @@
+//! Frame features → projection (or LogMel–HuBERT fusion) → pooling over time → FC head: the
+//! "LogMel+HuBERT+FC" baseline of seed 000's ablation table with a two-stream input, and a
+//! plain "frames + FC" model with one stream. Pooling is the mean over frames or learned
+//! attention pooling (score per frame, softmax over time, weighted sum).
+
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::{relu, softmax};
+use serde::{Deserialize, Serialize};
+
+use super::fusion::{Fusion, FusionMode};
+use super::head::{MlpHead, MlpHeadConfig};
+
+/// Configuration of [`PooledFc`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PooledFcConfig {
+    /// Width of the projected (fused) frames.
+    pub channels: usize,
+    /// How a two-stream input is fused.
+    pub fusion: FusionMode,
+    /// Learned attention pooling instead of the mean.
+    pub attention_pooling: bool,
+    /// Classifier head.
+    pub head: MlpHeadConfig,
+}
+
+impl Default for PooledFcConfig {
+    fn default() -> Self {
+        Self {
+            channels: 128,
+            fusion: FusionMode::Concat,
+            attention_pooling: false,
+            head: MlpHeadConfig::default(),
+        }
+    }
+}
+
+impl PooledFcConfig {
+    /// Builds the module.
+    pub fn init(
+        &self,
+        n_bins: usize,
+        split: Option<usize>,
+        n_classes: usize,
+        device: &Device,
+    ) -> PooledFc {
+        PooledFc {
+            fusion: super::fusion::init(self.fusion, n_bins, split, self.channels, device),
+            score: self
+                .attention_pooling
+                .then(|| LinearConfig::new(self.channels, 1).init(device)),
+            head: self.head.init(self.channels, n_classes, device),
+        }
+    }
+}
+
+/// Projection/fusion → ReLU → pooling → head.
+#[derive(Module, Debug)]
+pub struct PooledFc {
+    fusion: Fusion,
+    score: Option<Linear>,
+    head: MlpHead,
+}
+
+impl PooledFc {
+    /// # Shapes
+    /// - `x`: `[batch, time, bins]` → logits `[batch, classes]`
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        self.head.forward(self.embed(x))
+    }
+
+    /// Pooled embedding `[batch, channels]`.
+    pub fn embed(&self, x: Tensor<3>) -> Tensor<2> {
+        self.embed_traced(x).0
+    }
+
+    /// Embedding, per-frame pooling weights `[batch, time]` and the gate of gated fusion.
+    pub fn embed_traced(&self, x: Tensor<3>) -> (Tensor<2>, Tensor<2>, Option<Tensor<2>>) {
+        let [batch, time, _] = x.dims();
+        let (h, gate) = self.fusion.forward_with_gate(x);
+        let h = relu(h);
+        let channels = h.dims()[2];
+        let w = match &self.score {
+            Some(s) => softmax(s.forward(h.clone()), 1), // [batch, time, 1]
+            None => Tensor::ones([batch, time, 1], &h.device()) / time as f32,
+        };
+        let emb = (h * w.clone()).sum_dim(1).reshape([batch, channels]);
+        (emb, w.reshape([batch, time]), gate)
+    }
+
+    /// Logits from an embedding.
+    pub fn classify(&self, emb: Tensor<2>) -> Tensor<2> {
+        self.head.forward(emb)
+    }
+
+    /// The head's logits and hidden activations.
+    pub fn head_hidden(&self, emb: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
+        self.head.forward_hidden(emb)
+    }
+
+    /// α of the α-fusion front-end.
+    pub fn alpha(&self) -> Option<f32> {
+        self.fusion.alpha()
+    }
+}
