@@ -106,7 +106,7 @@ pub fn scatter_ui(ui: &mut egui::Ui, metrics: &[EpochMetrics]) {
         .strong(),
     );
     ui.columns(2, |cols| {
-        for (col, m) in cols.iter_mut().zip([first, last]) {
+        for (i, (col, m)) in cols.iter_mut().zip([first, last]).enumerate() {
             col.label(format!("fold {}, after epoch {}", fold + 1, m.epoch));
             let pts = m.scatter.as_deref().unwrap_or(&[]);
             let side = |target: bool| -> Vec<[f64; 2]> {
@@ -115,7 +115,7 @@ pub fn scatter_ui(ui: &mut egui::Ui, metrics: &[EpochMetrics]) {
                     .map(|p| [p.x as f64, p.y as f64])
                     .collect()
             };
-            Plot::new(format!("scatter_{}", m.epoch))
+            Plot::new(("scatter", i))
                 .height(200.0)
                 .data_aspect(1.0)
                 .legend(Legend::default())

@@ -94,6 +94,37 @@ pub enum Command {
         #[arg(long)]
         cache: Option<PathBuf>,
     },
+    /// Run several presets (× seeds) under one protocol on one corpus (or source → target) and
+    /// write a comparison table (ablation.md / .csv / .json) like the paper's Figures 4 and 5.
+    Ablation {
+        /// Preset RON files, one table row each.
+        #[arg(long, required = true, num_args = 1..)]
+        presets: Vec<PathBuf>,
+        /// Corpus folder (source of cross-corpus runs); repeat for multi-corpus.
+        #[arg(long, required = true)]
+        corpus: Vec<PathBuf>,
+        /// Cross-corpus: adapt on and test on this corpus.
+        #[arg(long)]
+        target_corpus: Option<PathBuf>,
+        /// Label map for every run.
+        #[arg(long)]
+        label_map: Option<String>,
+        /// Protocol for every run (default: the first preset's).
+        #[arg(long)]
+        protocol: Option<String>,
+        /// Seeds, comma-separated (default: the first preset's seed).
+        #[arg(long, value_delimiter = ',')]
+        seeds: Vec<u64>,
+        /// Output folder (table + one run folder per preset and seed).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Backend: auto, cpu, gpu.
+        #[arg(long, default_value = "auto")]
+        backend: BackendChoice,
+        /// Feature cache folder.
+        #[arg(long)]
+        cache: Option<PathBuf>,
+    },
     /// Class probabilities of WAV files from a trained run.
     Predict {
         /// Run folder.
@@ -216,6 +247,52 @@ pub fn run(cmd: Command) -> Result<()> {
                 backend,
             };
             train(req)
+        }
+        Command::Ablation {
+            presets,
+            corpus,
+            target_corpus,
+            label_map,
+            protocol,
+            seeds,
+            out,
+            backend,
+            cache,
+        } => {
+            let presets = presets
+                .iter()
+                .map(|p| Preset::load(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = match out {
+                Some(o) => o,
+                None => crate::train::run_dir::RunDir::claim_new(
+                    &crate::train::run::default_runs_root(),
+                    "ablation",
+                )
+                .map_err(|e| anyhow::anyhow!(e))?,
+            };
+            let req = crate::train::ablation::AblationRequest {
+                presets,
+                corpus_dirs: corpus,
+                target_corpus,
+                label_map,
+                protocol,
+                seeds,
+                out_dir: out.clone(),
+                cache_dir: cache.unwrap_or_else(|| FeatureCache::default_root().join("features")),
+                backend,
+            };
+            let handle = crate::train::worker::spawn_with(
+                move |c, emit| crate::train::ablation::run_ablation(&req, c, emit).map(|_| ()),
+                None,
+            )
+            .context("starting the ablation worker")?;
+            follow(handle)?;
+            let md = out.join("ablation.md");
+            let text = std::fs::read_to_string(&md).with_context(|| md.display().to_string())?;
+            println!("\n{text}");
+            println!("table: {} (+ ablation.csv, ablation.json)", md.display());
+            Ok(())
         }
         Command::Predict { run, files, json } => predict(&run, &files, json),
         Command::Live {
@@ -408,6 +485,11 @@ fn inspect(
 
 fn train(req: RunRequest) -> Result<()> {
     let handle = spawn_training(req, None).context("starting the training worker")?;
+    follow(handle)
+}
+
+/// Prints a training worker's events until it ends.
+fn follow(handle: crate::train::TrainHandle) -> Result<()> {
     // Ctrl-C is not intercepted: the OS ends the process, and every file written so far is whole
     // (atomic writes).
     let mut failed = None;

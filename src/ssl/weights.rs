@@ -141,6 +141,12 @@ pub fn load_encoder(
     path: &Path,
     device: &Device,
 ) -> Result<(Wav2Vec2Encoder, EncoderConfig, LoadReport), String> {
+    if !path.exists() {
+        return Err(format!(
+            "{}: no such model folder or file (expected a folder with config.json and model.safetensors)",
+            path.display()
+        ));
+    }
     let (dir, file) = if path.is_dir() {
         (path.to_path_buf(), path.join("model.safetensors"))
     } else {

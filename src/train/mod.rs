@@ -1,6 +1,7 @@
 //! The training engine: presets, the worker thread and its messages, the training loop, runs on
 //! disk and prediction from a saved run.
 
+pub mod ablation;
 pub mod adapt;
 pub mod backend;
 pub mod data;

@@ -131,9 +131,74 @@ impl Predictor {
         acc
     }
 
+    /// Frames per model input (utterances are cropped/padded to this).
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Probabilities with the models' attention over the input frames and the fusion gate per
+    /// frame (each averaged over the fold models; `None` where the model has none).
+    pub fn trace_samples(&self, samples_16k: &[f32]) -> Trace {
+        let m = match &self.ssl {
+            Some(s) => s.stream(samples_16k, &self.features),
+            None => compute(samples_16k, &self.features),
+        };
+        let (frames, bins) = (self.frames, self.bins);
+        let n = self.folds.len() as f32;
+        let mut out = Trace {
+            probabilities: vec![0.0; self.classes.len()],
+            attention: None,
+            gate: None,
+            valid_frames: m.n_frames.min(frames),
+        };
+        let add = |acc: &mut Option<Vec<f32>>, t: Option<Tensor<2>>| {
+            if let Some(row) = t.and_then(|t| to_rows(t).into_iter().next()) {
+                let a = acc.get_or_insert_with(|| vec![0.0; row.len()]);
+                for (x, v) in a.iter_mut().zip(row) {
+                    *x += v / n;
+                }
+            }
+        };
+        for (model, norm) in &self.folds {
+            let ex = Example {
+                values: prepare(&m, &self.features, norm.as_ref(), frames),
+                label: 0,
+            };
+            let x = batch_inputs(&[&ex], frames, bins, &self.device);
+            let (logits, trace) = model.forward_traced(x);
+            if let Some(row) = to_rows(softmax(logits, 1)).first() {
+                for (a, v) in out.probabilities.iter_mut().zip(row) {
+                    *a += v / n;
+                }
+            }
+            add(&mut out.attention, trace.attention);
+            add(&mut out.gate, trace.gate);
+        }
+        out
+    }
+
+    /// [`Predictor::trace_samples`] of an audio file.
+    pub fn trace_file(&self, path: &Path) -> Result<Trace, String> {
+        let x = crate::audio::load_mono_16k(path).map_err(|e| e.to_string())?;
+        Ok(self.trace_samples(&x))
+    }
+
     /// Class probabilities of an audio file.
     pub fn predict_file(&self, path: &Path) -> Result<Vec<f32>, String> {
         let x = crate::audio::load_mono_16k(path).map_err(|e| e.to_string())?;
         Ok(self.predict_samples(&x))
     }
+}
+
+/// One utterance through a run's models, with what they attend to.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Trace {
+    /// Class probabilities (mean over fold models).
+    pub probabilities: Vec<f32>,
+    /// Attention received per input frame (sums to 1), models with attention.
+    pub attention: Option<Vec<f32>>,
+    /// Fusion gate per input frame (share of the log-mel stream), gated fusion.
+    pub gate: Option<Vec<f32>>,
+    /// Frames holding audio (the rest is padding).
+    pub valid_frames: usize,
 }

@@ -247,12 +247,12 @@ impl RunDir {
         fold_names: &[String],
     ) -> Result<(), String> {
         let mut s = String::from(
-            "fold,epoch,train_loss,train_wa,valid_loss,valid_wa,valid_ua,valid_macro_f1,learning_rate,epoch_secs,is_best,adapt_loss\n",
+            "fold,epoch,train_loss,train_wa,valid_loss,valid_wa,valid_ua,valid_macro_f1,learning_rate,epoch_secs,is_best,adapt_loss,fusion_alpha\n",
         );
         for m in rows {
             let name = fold_names.get(m.fold).cloned().unwrap_or_default();
             s.push_str(&format!(
-                "{name},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{},{:.3},{},{}\n",
+                "{name},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{},{:.3},{},{},{}\n",
                 m.epoch,
                 m.train_loss,
                 m.train_wa,
@@ -263,7 +263,8 @@ impl RunDir {
                 m.learning_rate,
                 m.epoch_secs,
                 m.is_best,
-                m.adapt_loss.map_or(String::new(), |a| format!("{a:.6}"))
+                m.adapt_loss.map_or(String::new(), |a| format!("{a:.6}")),
+                m.fusion_alpha.map_or(String::new(), |a| format!("{a:.6}"))
             ));
         }
         self.write_text("metrics.csv", &s)
