@@ -40,7 +40,7 @@ pub fn pca_2d(rows: &[Vec<f32>]) -> (Vec<[f32; 2]>, [f64; 2]) {
     let total: f64 = (0..d).map(|i| cov[i * d + i]).sum();
     let mut comps: Vec<Vec<f64>> = Vec::new();
     let mut explained = [0.0f64; 2];
-    for k in 0..2 {
+    for slot in explained.iter_mut() {
         let mut v: Vec<f64> = (0..d)
             .map(|i| 1.0 + (i as f64 * 0.618).sin() * 0.5)
             .collect();
@@ -66,7 +66,7 @@ pub fn pca_2d(rows: &[Vec<f32>]) -> (Vec<[f32; 2]>, [f64; 2]) {
                 break;
             }
         }
-        explained[k] = if total > 0.0 { lambda / total } else { 0.0 };
+        *slot = if total > 0.0 { lambda / total } else { 0.0 };
         // Deflate: cov -= λ v vᵀ.
         for i in 0..d {
             for j in 0..d {
