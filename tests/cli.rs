@@ -309,3 +309,65 @@ fn ssl_features_from_a_checkpoint_folder() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("layer 9 does not exist"));
 }
+
+/// `ablation` over two presets cross-corpus writes the three table files with one row per
+/// preset, and `predict --trace` of a row's run prints attention that sums to one.
+#[test]
+fn ablation_cross_corpus_table_and_predict_trace() {
+    let d = tempfile::tempdir().expect("tmp");
+    let demo = common::small_demo();
+    let tiny = common::tiny_preset_path();
+    let mut cnn = common::tiny_preset();
+    cnn.name = "tiny-cnn".into();
+    cnn.model = ser_workbench::model::ModelConfig::Cnn(ser_workbench::model::CnnConfig {
+        channels: vec![4, 8],
+        dropout: 0.1,
+    });
+    let cnn_path = d.path().join("cnn.ron");
+    cnn.save(&cnn_path).expect("save");
+    let out = d.path().join("abl");
+    let text = run_ok(
+        bin()
+            .args(["ablation", "--presets"])
+            .arg(&tiny)
+            .arg(&cnn_path)
+            .arg("--corpus")
+            .arg(demo.join("emodb"))
+            .arg("--target-corpus")
+            .arg(demo.join("ravdess"))
+            .args(["--seeds", "1,2", "--backend", "cpu", "--out"])
+            .arg(&out),
+    );
+    assert!(
+        text.contains("| tiny |") && text.contains("| tiny-cnn |"),
+        "{text}"
+    );
+    for f in ["ablation.md", "ablation.csv", "ablation.json"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("ablation.json")).expect("json"))
+            .expect("parse");
+    assert_eq!(v["protocol"], "speaker-kfold:2");
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 2);
+    // Cross-corpus: one fold per seed, two seeds.
+    assert_eq!(rows[0]["n_folds"], 2);
+    assert_eq!(rows[0]["runs"].as_array().map(Vec::len), Some(2));
+    let run = rows[0]["runs"][0].as_str().expect("run").to_string();
+    let out = run_ok(
+        bin()
+            .args(["predict", "--trace", "--run"])
+            .arg(&run)
+            .arg(demo.join("emodb/wav/03a01Wa.wav")),
+    );
+    let t: serde_json::Value = serde_json::from_str(out.trim()).expect("trace json");
+    let att: f64 = t["attention"]
+        .as_array()
+        .expect("attention")
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .sum();
+    assert!((att - 1.0).abs() < 1e-3, "{att}");
+    assert!(t["gate"].is_null());
+}

@@ -12,16 +12,19 @@ use ser_workbench::train::BackendChoice;
 
 /// The real app with the tiny preset, writing under `data_dir`, in a 1280×900 window.
 fn app(data_dir: &std::path::Path) -> Harness<'static, WorkbenchApp> {
+    app_with(data_dir, vec![common::tiny_preset()])
+}
+
+/// The real app with these presets.
+fn app_with(
+    data_dir: &std::path::Path,
+    presets: Vec<ser_workbench::train::Preset>,
+) -> Harness<'static, WorkbenchApp> {
     let data_dir = data_dir.to_path_buf();
     Harness::builder()
         .with_size(eframe::egui::vec2(1280.0, 900.0))
         .build_eframe(move |cc| {
-            WorkbenchApp::with_options(
-                cc.egui_ctx.clone(),
-                false,
-                vec![common::tiny_preset()],
-                data_dir,
-            )
+            WorkbenchApp::with_options(cc.egui_ctx.clone(), false, presets.clone(), data_dir)
         })
 }
 
@@ -238,4 +241,52 @@ fn cross_corpus_run_with_adaptation_from_the_training_panel() {
         h.state().training.view.pooled.as_ref().map(|r| r.n),
         Some(44)
     );
+}
+
+/// Ablation from the Training panel: tick two presets, run, and read the comparison table.
+#[test]
+fn ablation_from_the_training_panel_shows_the_table() {
+    let data = tempfile::tempdir().expect("tmp");
+    let mut cnn = common::tiny_preset();
+    cnn.name = "tiny-cnn".into();
+    cnn.model = ser_workbench::model::ModelConfig::Cnn(ser_workbench::model::CnnConfig {
+        channels: vec![4, 8],
+        dropout: 0.1,
+    });
+    let mut h = app_with(data.path(), vec![common::tiny_preset(), cnn]);
+    h.state_mut().training.backend = BackendChoice::Cpu;
+    h.state_mut().corpora.path = common::small_demo().join("emodb").display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Load corpus").click();
+    wait_until(&mut h, "corpus", 60, |a| a.corpora.manifest.is_some());
+    h.get_by_label("Training").click();
+    h.run_steps(2);
+    h.get_by_label("Ablation: compare presets").click();
+    h.run_steps(2);
+    h.get_by_label("tiny").click();
+    h.get_by_label("tiny-cnn").click();
+    h.run_steps(2);
+    h.get_by_label("Run ablation").click();
+    wait_until(&mut h, "ablation table", 300, |a| {
+        a.training.ablation.table.is_some()
+    });
+    h.run_steps(3);
+    let table = h
+        .state()
+        .training
+        .ablation
+        .table
+        .clone()
+        .expect("table")
+        .expect("readable table");
+    assert_eq!(table.rows.len(), 2);
+    assert!(
+        table
+            .rows
+            .iter()
+            .all(|r| r.error.is_none() && r.n_folds == 2)
+    );
+    h.get_by_label("macro-P");
+    let out = h.state().training.ablation.out_dir.clone().expect("folder");
+    assert!(out.join("ablation.md").is_file());
 }

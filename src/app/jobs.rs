@@ -24,6 +24,8 @@ pub enum JobResult {
     Weights(Result<super::features::WeightsInfo, String>),
     /// A silence scan finished.
     Silence(Vec<crate::corpus::inspect::SilentFile>),
+    /// One utterance was traced through a run's models: (audio path, trace or error).
+    Trace(String, Result<crate::train::predict::Trace, String>),
 }
 
 /// Spawner + result channel.
@@ -61,6 +63,15 @@ impl Jobs {
                 "cannot start a thread: {e}"
             ))));
         }
+    }
+
+    /// Runs one utterance through a run's fold models with attention/gate traces.
+    pub fn trace(&self, run_dir: PathBuf, audio: String, ctx: &egui::Context) {
+        self.spawn("ser-trace", ctx, move || {
+            let r = crate::train::predict::Predictor::load(&run_dir)
+                .and_then(|p| p.trace_file(std::path::Path::new(&audio)));
+            JobResult::Trace(audio, r)
+        });
     }
 
     /// Reads a corpus folder.

@@ -3,6 +3,7 @@
 //! generation, training) runs on named threads and reports through channels that the UI drains
 //! at the start of every frame, so no frame ever waits on work.
 
+pub mod ablation;
 pub mod confusion;
 pub mod corpora;
 pub mod features;
@@ -59,6 +60,10 @@ pub enum AppCommand {
     ScanSilence,
     /// Start training with the chosen preset on the loaded corpus.
     StartTraining,
+    /// Trace one utterance through the shown run's models (attention over time, fusion gate).
+    TraceUtterance(String),
+    /// Start an ablation (the Training panel's chosen presets) on the open corpus.
+    StartAblation,
     /// Pause / resume / stop the running worker.
     Control(crate::train::Control),
     /// Switch panel.
@@ -198,6 +203,22 @@ impl WorkbenchApp {
                 }
                 None => self.status = "open a corpus first (Corpora panel)".into(),
             },
+            AppCommand::TraceUtterance(path) => match self.training.view.run_dir.clone() {
+                Some(run) => {
+                    self.results.trace = Some((path.clone(), None));
+                    self.jobs.trace(run, path, &self.ctx);
+                }
+                None => self.status = "no run to trace with".into(),
+            },
+            AppCommand::StartAblation => match &self.corpora.manifest {
+                Some(m) => {
+                    let ctx = self.ctx.clone();
+                    if let Err(e) = self.training.start_ablation(m.root.clone(), ctx) {
+                        self.status = e;
+                    }
+                }
+                None => self.status = "open a corpus first (Corpora panel)".into(),
+            },
             AppCommand::Control(c) => self.training.control(c),
             AppCommand::Show(t) => self.tab = t,
             AppCommand::ListDevices => self.jobs.list_devices(&self.ctx),
@@ -263,6 +284,7 @@ impl WorkbenchApp {
                 }
                 JobResult::Picked(None) => {}
                 JobResult::Devices(d) => self.live.devices = Some(d),
+                JobResult::Trace(path, r) => self.results.trace = Some((path, Some(r))),
                 JobResult::Weights(w) => {
                     self.features.checking = false;
                     self.features.weights = Some(w);

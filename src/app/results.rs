@@ -89,6 +89,8 @@ pub struct ResultsPanel {
     /// Selected utterance (index into `utterances`).
     pub selected: Option<usize>,
     spectrogram: Option<(String, egui::TextureHandle)>,
+    /// Attention/gate trace of an utterance: (path, `None` while computing).
+    pub trace: Option<(String, Option<Result<crate::train::predict::Trace, String>>)>,
 }
 
 impl Default for ResultsPanel {
@@ -101,6 +103,7 @@ impl Default for ResultsPanel {
             errors_only: false,
             selected: None,
             spectrogram: None,
+            trace: None,
         }
     }
 }
@@ -321,6 +324,7 @@ impl ResultsPanel {
                         .fit_to_exact_size(egui::vec2(ui.available_width().min(520.0), 128.0)),
                 );
             }
+            trace_ui(ui, &u.path, self.trace.as_ref(), cmds);
             egui::Grid::new("utt_probs").show(ui, |ui| {
                 for (c, p) in v.classes.iter().zip(&u.probs) {
                     ui.label(c);
@@ -428,6 +432,76 @@ impl ResultsPanel {
                 ui.label(egui::RichText::new("Per fold (test)").strong());
                 fold_table_ui(ui, "fold_table", v);
             }
+        }
+    }
+}
+
+/// Attention over time (and the fusion gate) of the selected utterance, under its spectrogram.
+fn trace_ui(
+    ui: &mut egui::Ui,
+    path: &str,
+    trace: Option<&(String, Option<Result<crate::train::predict::Trace, String>>)>,
+    cmds: &mut Vec<super::AppCommand>,
+) {
+    use egui_plot::{Line, Plot, PlotPoints};
+    let this = trace.filter(|(p, _)| p == path);
+    match this.map(|(_, r)| r) {
+        None => {
+            if ui
+                .small_button("Attention over time")
+                .on_hover_text(
+                    "run this utterance through the run's models and show where they attend",
+                )
+                .clicked()
+            {
+                cmds.push(super::AppCommand::TraceUtterance(path.to_string()));
+            }
+        }
+        Some(None) => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("tracing…");
+            });
+        }
+        Some(Some(Err(e))) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        Some(Some(Ok(t))) => {
+            if t.attention.is_none() && t.gate.is_none() {
+                ui.label("This model has no attention or fusion gate to show.");
+                return;
+            }
+            let n = t.valid_frames.max(1);
+            let series = |v: &Vec<f32>| -> Vec<[f64; 2]> {
+                v.iter()
+                    .take(n)
+                    .enumerate()
+                    .map(|(i, a)| [i as f64 / n as f64, *a as f64])
+                    .collect()
+            };
+            ui.label(
+                egui::RichText::new(
+                    "Attention per frame (mean over fold models; x = fraction of the utterance)",
+                )
+                .small(),
+            );
+            Plot::new("trace_plot")
+                .height(90.0)
+                .include_y(0.0)
+                .show_axes([true, true])
+                .show(ui, |p| {
+                    if let Some(a) = &t.attention {
+                        p.line(Line::new("attention", PlotPoints::from(series(a))));
+                    }
+                    if let Some(g) = &t.gate {
+                        let m = g.iter().take(n).copied().fold(f32::MIN, f32::max).max(1e-9);
+                        let scaled: Vec<f32> = g.iter().map(|x| x / m).collect();
+                        p.line(Line::new(
+                            "gate (scaled)",
+                            PlotPoints::from(series(&scaled)),
+                        ));
+                    }
+                });
         }
     }
 }

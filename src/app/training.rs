@@ -70,6 +70,11 @@ impl TrainingView {
                 backend,
                 epochs,
             } => {
+                // A new run of a multi-run job (ablation) starts with fresh curves.
+                self.epoch_metrics.clear();
+                self.fold_reports.clear();
+                self.pooled = None;
+                self.position = (0, 0, 0, 0);
                 self.run_dir = Some(run_dir);
                 self.classes = classes;
                 self.folds = folds;
@@ -150,6 +155,10 @@ pub struct TrainingPanel {
     /// Result of the last preset load/save.
     pub preset_message: Option<Result<String, String>>,
     handle: Option<TrainHandle>,
+    /// Ablation controls and the last table.
+    pub ablation: super::ablation::AblationControls,
+    /// Whether the running job is an ablation.
+    ablation_running: bool,
     /// View of the current run.
     pub view: TrainingView,
 }
@@ -172,6 +181,8 @@ impl TrainingPanel {
             preset_path: String::new(),
             preset_message: None,
             handle: None,
+            ablation: Default::default(),
+            ablation_running: false,
             view: TrainingView::default(),
         };
         p.apply_preset_defaults();
@@ -336,6 +347,68 @@ impl TrainingPanel {
         Ok(())
     }
 
+    /// Starts an ablation of the chosen presets on `corpus_dir` (same protocol, label map,
+    /// target corpus, adaptation and epochs as a single run from this panel).
+    pub fn start_ablation(
+        &mut self,
+        corpus_dir: PathBuf,
+        ctx: egui::Context,
+    ) -> Result<(), String> {
+        if self.view.running() {
+            return Err("a run is already in progress".into());
+        }
+        let presets: Vec<Preset> = self
+            .presets
+            .iter()
+            .filter(|p| self.ablation.chosen.contains(&p.name))
+            .cloned()
+            .map(|mut p| {
+                p.training.epochs = self.epochs.max(1);
+                if self.adaptation.is_some() {
+                    p.training.adaptation = self.adaptation.clone();
+                }
+                p
+            })
+            .collect();
+        if presets.len() < 2 {
+            return Err("choose at least two presets for an ablation".into());
+        }
+        let protocol = self.protocol.trim().to_string();
+        protocol.parse::<crate::corpus::Protocol>()?;
+        let out_dir = crate::train::run_dir::RunDir::claim_new(&self.runs_root, "ablation")?;
+        let req = crate::train::ablation::AblationRequest {
+            presets,
+            corpus_dirs: vec![corpus_dir],
+            target_corpus: (!self.target_corpus.trim().is_empty())
+                .then(|| self.target_corpus.trim().into()),
+            label_map: self.label_map.clone(),
+            protocol: Some(protocol),
+            seeds: self.ablation.seeds(self.seed)?,
+            out_dir: out_dir.clone(),
+            cache_dir: self.cache_dir.clone(),
+            backend: self.backend,
+        };
+        let waker: crate::train::worker::Waker = std::sync::Arc::new(move || ctx.request_repaint());
+        let handle = crate::train::worker::spawn_with(
+            move |c, emit| {
+                crate::train::ablation::run_ablation(&req, c, emit)?;
+                emit(Event::State(RunState::Finished));
+                Ok(())
+            },
+            Some(waker),
+        )
+        .map_err(|e| format!("cannot start the ablation thread: {e}"))?;
+        self.view = TrainingView {
+            started: Some(Instant::now()),
+            ..Default::default()
+        };
+        self.ablation.out_dir = Some(out_dir);
+        self.ablation.table = None;
+        self.ablation_running = true;
+        self.handle = Some(handle);
+        Ok(())
+    }
+
     /// Sends a control command to the worker.
     pub fn control(&mut self, c: Control) {
         if let Some(h) = &self.handle {
@@ -356,6 +429,9 @@ impl TrainingPanel {
         if h.is_finished() && h.events.is_empty() {
             if let Some(h) = self.handle.take() {
                 h.join();
+            }
+            if std::mem::take(&mut self.ablation_running) {
+                self.ablation.load_table();
             }
             if self.view.running() {
                 self.view.state = Some(RunState::Failed(
@@ -511,9 +587,13 @@ impl TrainingPanel {
                 .epoch_metrics
                 .last()
                 .and_then(|m| m.layer_weights.as_ref()),
-            "SSL layer weights (live, softmax)",
+            "Learned layer weights (SSL hidden states, or TIM-Net blocks; live, softmax)",
         );
         self.live_confusion_ui(ui);
+        let presets = self.presets.clone();
+        egui::CollapsingHeader::new("Ablation: compare presets")
+            .default_open(self.ablation.table.is_some())
+            .show(ui, |ui| self.ablation.ui(ui, &presets, running, cmds));
         ui.collapsing(format!("Log ({} lines)", self.view.log.len()), |ui| {
             egui::ScrollArea::vertical()
                 .max_height(160.0)

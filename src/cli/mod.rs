@@ -136,6 +136,9 @@ pub enum Command {
         /// One JSON object per line instead of text.
         #[arg(long)]
         json: bool,
+        /// Add the models' attention per input frame and the fusion gate per frame (JSON output).
+        #[arg(long)]
+        trace: bool,
     },
     /// Feed an audio file through the live streaming path of a trained run; one line per hop,
     /// then latency statistics as one JSON line.
@@ -294,7 +297,12 @@ pub fn run(cmd: Command) -> Result<()> {
             println!("table: {} (+ ablation.csv, ablation.json)", md.display());
             Ok(())
         }
-        Command::Predict { run, files, json } => predict(&run, &files, json),
+        Command::Predict {
+            run,
+            files,
+            json,
+            trace,
+        } => predict(&run, &files, json, trace),
         Command::Live {
             run,
             input,
@@ -643,9 +651,39 @@ fn live(run: PathBuf, input: PathBuf, cfg: crate::live::LiveConfig, realtime: bo
     Ok(())
 }
 
-fn predict(run_dir: &Path, files: &[PathBuf], json: bool) -> Result<()> {
+fn predict(run_dir: &Path, files: &[PathBuf], json: bool, trace: bool) -> Result<()> {
     let p = crate::train::predict::Predictor::load(run_dir).map_err(|e| anyhow::anyhow!(e))?;
     let mut errors = 0;
+    if trace {
+        for f in files {
+            match p.trace_file(f) {
+                Ok(t) => {
+                    let top = crate::train::fit::argmax(&t.probabilities);
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "file": f,
+                            "predicted": p.classes[top],
+                            "classes": p.classes,
+                            "probabilities": t.probabilities,
+                            "frames_per_sec": p.features.logmel.frames_per_sec(),
+                            "valid_frames": t.valid_frames,
+                            "attention": t.attention,
+                            "gate": t.gate,
+                        })
+                    );
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    errors += 1;
+                }
+            }
+        }
+        if errors > 0 {
+            bail!("{errors} of {} file(s) could not be read", files.len());
+        }
+        return Ok(());
+    }
     for f in files {
         match p.predict_file(f) {
             Ok(probs) => {
