@@ -179,3 +179,107 @@ pub fn ssl(weights: Option<&std::path::Path>, batch: usize) -> Result<()> {
     );
     Ok(())
 }
+
+/// One training epoch of a preset's model on synthetic cached features of `utterances`
+/// utterances (`frames` × the preset's bins, 8 classes) with as many unlabelled target
+/// utterances when the preset adapts. Times the optimisation steps only (what
+/// tools/bench_pytorch_paper.py times for the PyTorch twin of the paper's full model).
+pub fn epoch(preset_path: Option<&std::path::Path>, utterances: usize, ssl_dim: usize) -> Result<()> {
+    use crate::train::fit::{Controller, FoldInput, fit_fold};
+    use crate::train::{Event, Preset, data::Example};
+    let mut preset = match preset_path {
+        Some(p) => Preset::load(p)?,
+        None => Preset::builtin()
+            .into_iter()
+            .find(|p| p.name == "paper-full")
+            .ok_or_else(|| anyhow::anyhow!("built-in preset paper-full missing"))?,
+    };
+    preset.training.epochs = 1;
+    preset.training.early_stopping_patience = None;
+    let f = &preset.features;
+    let frames = f.max_frames();
+    let split = f.stream_split();
+    let bins = f.n_bins().max(f.logmel.n_mels) + if split.is_some() { ssl_dim } else { 0 };
+    let classes: Vec<String> = (0..8).map(|c| format!("c{c}")).collect();
+    let mut rng = SplitMix64::new(3);
+    let mut make = |n: usize| -> Vec<Example> {
+        (0..n)
+            .map(|i| Example {
+                values: (0..frames * bins)
+                    .map(|_| (rng.uniform() * 3.46 - 1.73) as f32)
+                    .collect(),
+                label: i % classes.len(),
+            })
+            .collect()
+    };
+    let train = make(utterances);
+    let adapting = preset.training.adaptation.is_some();
+    let target = if adapting { make(utterances) } else { Vec::new() };
+    let test = make(8);
+    let device = burn::prelude::Device::flex();
+    let train_device = device.clone().autodiff();
+    train_device.seed(1);
+    let model = preset.model.init(
+        crate::model::InputShape {
+            frames,
+            bins,
+            split,
+        },
+        classes.len(),
+        &train_device,
+    );
+    let input = FoldInput {
+        fold: 0,
+        train: &train,
+        valid: &[],
+        test: &test,
+        target: &target,
+        classes: &classes,
+        frames,
+        bins,
+        seed: 1,
+    };
+    let (_ctx, crx) = crossbeam_channel::unbounded();
+    let controller = Controller::new(crx);
+    let started = Instant::now();
+    let last_step = std::sync::Mutex::new(started);
+    let steps = std::sync::atomic::AtomicUsize::new(0);
+    let emit = |e: Event| {
+        if let Event::Step { .. } = e {
+            *last_step.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+            steps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    };
+    fit_fold(&preset, &input, model, &device, &controller, &emit)
+        .map_err(|_| anyhow::anyhow!("stopped"))?;
+    let secs = last_step
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .duration_since(started)
+        .as_secs_f64();
+    let steps = steps.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "{} ({}): one epoch of {utterances} utterances × {frames} frames × {bins} bins{}, batch {}, {steps} steps, {} threads",
+        preset.name,
+        preset.model.name(),
+        if adapting { " + target batches (adaptation)" } else { "" },
+        preset.training.batch_size,
+        rayon::current_num_threads()
+    );
+    println!("  {secs:.2} s per epoch ({:.1} ms per step)", secs * 1000.0 / steps.max(1) as f64);
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "epoch",
+            "preset": preset.name,
+            "utterances": utterances,
+            "frames": frames,
+            "bins": bins,
+            "batch": preset.training.batch_size,
+            "steps": steps,
+            "adaptation": adapting,
+            "secs_per_epoch": secs,
+        })
+    );
+    Ok(())
+}

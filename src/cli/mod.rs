@@ -188,7 +188,7 @@ pub enum Command {
     },
     /// Benchmarks; each ends with one JSON line.
     Bench {
-        /// What to measure: logmel, inspect.
+        /// What to measure: logmel, inspect, ssl, epoch.
         what: String,
         /// logmel: seconds of audio to process per measurement.
         #[arg(long, default_value_t = 600.0)]
@@ -202,6 +202,15 @@ pub enum Command {
         /// ssl: batch size of the second measurement (the first is batch 1).
         #[arg(long, default_value_t = 8)]
         batch: usize,
+        /// epoch: preset file (default: the built-in paper-full).
+        #[arg(long)]
+        preset: Option<PathBuf>,
+        /// epoch: utterances in the synthetic corpus (RAVDESS: 1440).
+        #[arg(long, default_value_t = 1440)]
+        utterances: usize,
+        /// epoch: width of the SSL part of a fused stream (HuBERT-base: 768).
+        #[arg(long, default_value_t = 768)]
+        ssl_dim: usize,
     },
 }
 
@@ -350,11 +359,15 @@ pub fn run(cmd: Command) -> Result<()> {
             files,
             weights,
             batch,
+            preset,
+            utterances,
+            ssl_dim,
         } => match what.as_str() {
+            "epoch" => bench::epoch(preset.as_deref(), utterances, ssl_dim),
             "logmel" => bench::logmel(audio_secs),
             "inspect" => bench::inspect(files),
             "ssl" => bench::ssl(weights.as_deref(), batch),
-            other => bail!("unknown benchmark '{other}' (known: logmel, inspect, ssl)"),
+            other => bail!("unknown benchmark '{other}' (known: logmel, inspect, ssl, epoch)"),
         },
     }
 }

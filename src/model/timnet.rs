@@ -1,13 +1,15 @@
 //! TIM-Net-style temporal model: what seed 000's released code actually trained (SPEC §4, "as its
-//! code actually did"). A 1×1 input projection, then two directions with separate weights (the
-//! sequence and its time reversal), each a stack of gated causal dilated blocks:
+//! code actually did"). Two directions with separate weights (the sequence and its time reversal),
+//! each a 1×1 input projection and a stack of gated causal dilated blocks:
 //! `h = Drop(ReLU(BN(CausalConv_d(Drop(ReLU(BN(CausalConv_d(x)))))))`, `out = x · sigmoid(h)`.
 //! After every block the forward and reversed outputs are added and averaged over time; the block
 //! vectors are combined by learned softmax weights (reported like SSL layer weights) and go to an
 //! FC head (128 → 64 → classes).
 //!
 //! Differences from the Keras code, on purpose: element dropout instead of SpatialDropout1D; the
-//! block weights are a softmax over learned logits (the code used an unconstrained dense layer).
+//! block weights are a softmax over learned logits (the code's `WeightLayer` is an unconstrained
+//! linear combination, initialised U(−0.05, 0.05)); burn's BatchNorm defaults (momentum 0.1,
+//! ε 1e-5) instead of Keras's (0.99 / 1e-3).
 
 use burn::module::Param;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
@@ -70,6 +72,7 @@ impl TimNetConfig {
         };
         TimNet {
             input: Conv1dConfig::new(n_bins, c, 1).init(device),
+            reverse_input: Conv1dConfig::new(n_bins, c, 1).init(device),
             forward_blocks: direction(),
             reverse_blocks: direction(),
             dropout: DropoutConfig::new(self.dropout).init(),
@@ -107,6 +110,7 @@ impl GatedBlock {
 #[derive(Module, Debug)]
 pub struct TimNet {
     input: Conv1d,
+    reverse_input: Conv1d,
     forward_blocks: Vec<GatedBlock>,
     reverse_blocks: Vec<GatedBlock>,
     dropout: Dropout,
@@ -123,9 +127,10 @@ impl TimNet {
 
     /// Weighted sum of the per-block time averages `[batch, filters]`.
     pub fn embed(&self, x: Tensor<3>) -> Tensor<2> {
-        let h = self.input.forward(x.swap_dims(1, 2)); // [batch, filters, time]
-        let [batch, c, _] = h.dims();
-        let (mut f, mut r) = (h.clone(), h.flip([2]));
+        let x = x.swap_dims(1, 2); // [batch, bins, time]
+        let mut f = self.input.forward(x.clone()); // [batch, filters, time]
+        let mut r = self.reverse_input.forward(x.flip([2]));
+        let [batch, c, _] = f.dims();
         let mut pooled = Vec::with_capacity(self.forward_blocks.len());
         for (fb, rb) in self.forward_blocks.iter().zip(&self.reverse_blocks) {
             f = fb.forward(f, &self.dropout);
