@@ -12,7 +12,13 @@ fn main() -> std::process::ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
-    let cmd = cli.command.unwrap_or(Command::Gui { demo: false });
+    let cmd = cli.command.unwrap_or(Command::Gui {
+        demo: false,
+        preset: None,
+        corpus: None,
+        target_corpus: None,
+        train: false,
+    });
     match run(cmd) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -64,7 +64,7 @@ impl AblationControls {
         cmds: &mut Vec<AppCommand>,
     ) {
         ui.add_enabled_ui(!running, |ui| {
-            ui.label("Presets to compare (one row each; the protocol, label map and target corpus above apply to all):");
+            ui.label("Presets to compare (one row each; the protocol, label map and target corpus above apply to all; epochs too; each keeps its own adaptation):");
             ui.horizontal_wrapped(|ui| {
                 for p in presets {
                     let mut on = self.chosen.contains(&p.name);

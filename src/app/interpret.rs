@@ -22,6 +22,7 @@ pub fn alpha_ui(ui: &mut egui::Ui, metrics: &[EpochMetrics]) {
     );
     let n_folds = metrics.iter().map(|m| m.fold + 1).max().unwrap_or(0);
     Plot::new("alpha_plot")
+        .allow_scroll(false)
         .height(120.0)
         .include_y(0.0)
         .include_y(1.0)
@@ -67,6 +68,7 @@ pub fn gate_ui(ui: &mut egui::Ui, metrics: &[EpochMetrics], classes: &[String]) 
         .collect();
     let names: Vec<String> = classes.to_vec();
     Plot::new("gate_plot")
+        .allow_scroll(false)
         .height(120.0)
         .include_y(0.0)
         .include_y(1.0)
@@ -116,6 +118,7 @@ pub fn scatter_ui(ui: &mut egui::Ui, metrics: &[EpochMetrics]) {
                     .collect()
             };
             Plot::new(("scatter", i))
+                .allow_scroll(false)
                 .height(200.0)
                 .data_aspect(1.0)
                 .legend(Legend::default())

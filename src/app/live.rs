@@ -366,6 +366,7 @@ impl LivePanel {
                 .strong(),
         );
         Plot::new("live_timeline")
+            .allow_scroll(false)
             .height(180.0)
             .legend(Legend::default())
             .include_y(0.0)

@@ -119,6 +119,8 @@ pub struct WorkbenchApp {
     jobs: Jobs,
     pending: Vec<AppCommand>,
     train_after_load: bool,
+    /// Preset selected before that training (the demo's), `None` = keep the selection.
+    train_preset: Option<String>,
     ctx: egui::Context,
     /// Last error shown in the status bar.
     pub status: String,
@@ -164,9 +166,33 @@ impl WorkbenchApp {
             jobs: Jobs::new(data_dir),
             pending,
             train_after_load: false,
+            train_preset: None,
             ctx,
             status: String::new(),
             frames: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// Applies the `gui` command-line options (preset, corpus, target, train).
+    pub fn apply_start(&mut self, start: &GuiStart) {
+        if let Some(p) = &start.preset {
+            self.training.load_preset_file(p);
+            if let Some(Err(e)) = &self.training.preset_message {
+                self.status = e.clone();
+            }
+        }
+        if let Some(t) = &start.target_corpus {
+            self.training.target_corpus = t.display().to_string();
+        }
+        if let Some(c) = &start.corpus {
+            self.corpora.path = c.display().to_string();
+            self.corpora.loading = true;
+            self.pending.push(AppCommand::LoadCorpus {
+                dir: c.clone(),
+                corpus_type: None,
+            });
+            self.train_after_load = start.train;
+            self.train_preset = None;
         }
     }
 
@@ -188,6 +214,7 @@ impl WorkbenchApp {
             AppCommand::CreateDemo { then_train } => {
                 self.corpora.loading = true;
                 self.train_after_load = then_train;
+                self.train_preset = then_train.then(|| "demo".to_string());
                 self.jobs.create_demo(&self.ctx);
             }
             AppCommand::StartTraining => match &self.corpora.manifest {
@@ -255,7 +282,9 @@ impl WorkbenchApp {
                     );
                     self.corpora.set_manifest(m);
                     if std::mem::take(&mut self.train_after_load) {
-                        self.training.select_preset("demo");
+                        if let Some(p) = self.train_preset.take() {
+                            self.training.select_preset(&p);
+                        }
                         self.pending.push(AppCommand::StartTraining);
                     }
                 }
@@ -426,8 +455,23 @@ impl eframe::App for WorkbenchApp {
     }
 }
 
+/// What the window starts with (command-line options of `gui`).
+#[derive(Clone, Debug, Default)]
+pub struct GuiStart {
+    /// Create and open the demo corpus, then train the demo preset.
+    pub demo: bool,
+    /// Preset file to load and select.
+    pub preset: Option<PathBuf>,
+    /// Corpus to open.
+    pub corpus: Option<PathBuf>,
+    /// Cross-corpus target.
+    pub target_corpus: Option<PathBuf>,
+    /// Train the selected preset once the corpus is loaded.
+    pub train: bool,
+}
+
 /// Starts the native window.
-pub fn run_native(demo: bool) -> Result<(), String> {
+pub fn run_native(start: GuiStart) -> Result<(), String> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_inner_size([1280.0, 820.0])
@@ -437,7 +481,11 @@ pub fn run_native(demo: bool) -> Result<(), String> {
     eframe::run_native(
         "SER Workbench",
         options,
-        Box::new(move |cc| Ok(Box::new(WorkbenchApp::new(cc, demo)))),
+        Box::new(move |cc| {
+            let mut app = WorkbenchApp::new(cc, start.demo);
+            app.apply_start(&start);
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|e| format!("cannot open the window: {e}"))
 }

@@ -486,6 +486,8 @@ fn trace_ui(
                 .small(),
             );
             Plot::new("trace_plot")
+                .allow_scroll(false)
+                .width(ui.available_width().min(520.0))
                 .height(90.0)
                 .include_y(0.0)
                 .show_axes([true, true])

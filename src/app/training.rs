@@ -194,6 +194,7 @@ impl TrainingPanel {
             self.protocol = pr.training.protocol.clone();
             self.seed = pr.training.seed;
             self.epochs = pr.training.epochs;
+            self.adaptation = pr.training.adaptation.clone();
         }
     }
 
@@ -348,7 +349,7 @@ impl TrainingPanel {
     }
 
     /// Starts an ablation of the chosen presets on `corpus_dir` (same protocol, label map,
-    /// target corpus, adaptation and epochs as a single run from this panel).
+    /// target corpus and epochs as a single run from this panel; adaptation as each preset says).
     pub fn start_ablation(
         &mut self,
         corpus_dir: PathBuf,
@@ -363,10 +364,8 @@ impl TrainingPanel {
             .filter(|p| self.ablation.chosen.contains(&p.name))
             .cloned()
             .map(|mut p| {
+                // Each preset keeps its own adaptation (a row without it is the baseline).
                 p.training.epochs = self.epochs.max(1);
-                if self.adaptation.is_some() {
-                    p.training.adaptation = self.adaptation.clone();
-                }
                 p
             })
             .collect();
@@ -760,6 +759,7 @@ fn fold_curves(
     ui.vertical(|ui| {
         ui.label(egui::RichText::new(title).strong());
         let mut plot = Plot::new(id)
+            .allow_scroll(false)
             .width(width)
             .height(height)
             .legend(Legend::default())
@@ -797,6 +797,7 @@ fn adapt_curve_ui(ui: &mut egui::Ui, metrics: &[EpochMetrics]) {
     );
     let n_folds = metrics.iter().map(|m| m.fold + 1).max().unwrap_or(0);
     Plot::new("adapt_plot")
+        .allow_scroll(false)
         .height(140.0)
         .legend(Legend::default())
         .x_axis_label("epoch")
@@ -828,6 +829,7 @@ pub fn layer_weights_ui(ui: &mut egui::Ui, weights: Option<&Vec<f32>>, title: &s
         .map(|(i, v)| Bar::new(i as f64, *v as f64).name(format!("layer {i}")))
         .collect();
     Plot::new(title)
+        .allow_scroll(false)
         .height(140.0)
         .include_y(0.0)
         .x_axis_label("hidden state (0 = before the transformer)")

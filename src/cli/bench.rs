@@ -184,7 +184,11 @@ pub fn ssl(weights: Option<&std::path::Path>, batch: usize) -> Result<()> {
 /// utterances (`frames` × the preset's bins, 8 classes) with as many unlabelled target
 /// utterances when the preset adapts. Times the optimisation steps only (what
 /// tools/bench_pytorch_paper.py times for the PyTorch twin of the paper's full model).
-pub fn epoch(preset_path: Option<&std::path::Path>, utterances: usize, ssl_dim: usize) -> Result<()> {
+pub fn epoch(
+    preset_path: Option<&std::path::Path>,
+    utterances: usize,
+    ssl_dim: usize,
+) -> Result<()> {
     use crate::train::fit::{Controller, FoldInput, fit_fold};
     use crate::train::{Event, Preset, data::Example};
     let mut preset = match preset_path {
@@ -214,7 +218,11 @@ pub fn epoch(preset_path: Option<&std::path::Path>, utterances: usize, ssl_dim: 
     };
     let train = make(utterances);
     let adapting = preset.training.adaptation.is_some();
-    let target = if adapting { make(utterances) } else { Vec::new() };
+    let target = if adapting {
+        make(utterances)
+    } else {
+        Vec::new()
+    };
     let test = make(8);
     let device = burn::prelude::Device::flex();
     let train_device = device.clone().autodiff();
@@ -262,11 +270,18 @@ pub fn epoch(preset_path: Option<&std::path::Path>, utterances: usize, ssl_dim: 
         "{} ({}): one epoch of {utterances} utterances × {frames} frames × {bins} bins{}, batch {}, {steps} steps, {} threads",
         preset.name,
         preset.model.name(),
-        if adapting { " + target batches (adaptation)" } else { "" },
+        if adapting {
+            " + target batches (adaptation)"
+        } else {
+            ""
+        },
         preset.training.batch_size,
         rayon::current_num_threads()
     );
-    println!("  {secs:.2} s per epoch ({:.1} ms per step)", secs * 1000.0 / steps.max(1) as f64);
+    println!(
+        "  {secs:.2} s per epoch ({:.1} ms per step)",
+        secs * 1000.0 / steps.max(1) as f64
+    );
     println!(
         "{}",
         serde_json::json!({

@@ -28,6 +28,18 @@ pub enum Command {
         /// Generate (if needed) and open the demo corpus, then start training the demo preset.
         #[arg(long)]
         demo: bool,
+        /// Load and select this preset file.
+        #[arg(long)]
+        preset: Option<PathBuf>,
+        /// Open this corpus.
+        #[arg(long)]
+        corpus: Option<PathBuf>,
+        /// Set this cross-corpus target corpus.
+        #[arg(long)]
+        target_corpus: Option<PathBuf>,
+        /// Start training once the corpus is loaded.
+        #[arg(long)]
+        train: bool,
     },
     /// Write the synthetic demo corpus (EMODB- and RAVDESS-named) into DIR.
     DemoCorpus {
@@ -217,7 +229,20 @@ pub enum Command {
 /// Runs a CLI command.
 pub fn run(cmd: Command) -> Result<()> {
     match cmd {
-        Command::Gui { demo } => crate::app::run_native(demo).map_err(|e| anyhow::anyhow!("{e}")),
+        Command::Gui {
+            demo,
+            preset,
+            corpus,
+            target_corpus,
+            train,
+        } => crate::app::run_native(crate::app::GuiStart {
+            demo,
+            preset,
+            corpus,
+            target_corpus,
+            train,
+        })
+        .map_err(|e| anyhow::anyhow!("{e}")),
         Command::DemoCorpus { out, seed } => demo_corpus(&out, seed),
         Command::Inspect {
             dir,
