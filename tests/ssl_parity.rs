@@ -96,6 +96,31 @@ fn hubert_old_weight_norm_keys_with_prefix() {
     check("hubert_tiny_oldkeys", "weight_g/weight_v");
 }
 
+/// `pytorch_model.bin` (torch.save zip + pickle, read without Python) gives the same hidden
+/// states; integer buffers in it are skipped.
+#[test]
+fn pytorch_model_bin_checkpoint() {
+    check("hubert_tiny_bin", "weight_g/weight_v");
+}
+
+#[test]
+fn corrupt_pytorch_checkpoint_names_the_file() {
+    let d = tempfile::tempdir().expect("tmp");
+    for f in ["config.json", "preprocessor_config.json"] {
+        std::fs::copy(fixture("hubert_tiny_bin").join(f), d.path().join(f)).expect("copy");
+    }
+    std::fs::write(
+        d.path().join("pytorch_model.bin"),
+        b"PK\x03\x04 not really a zip",
+    )
+    .expect("w");
+    let err = match load_encoder(d.path(), &Device::flex()) {
+        Err(e) => e,
+        Ok(_) => panic!("a corrupt checkpoint loaded"),
+    };
+    assert!(err.contains("pytorch_model.bin"), "{err}");
+}
+
 #[test]
 fn distilhubert_without_projection_layer_norm() {
     check(

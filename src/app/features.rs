@@ -152,7 +152,7 @@ impl FeaturesPanel {
                         ui.spinner();
                     }
                     None => {
-                        ui.label("Weights not checked yet. The hub is not reachable from every machine: download facebook/hubert-base-ls960 (config.json, model.safetensors, preprocessor_config.json) into the folder.");
+                        ui.label("Weights not checked yet. The hub is not reachable from every machine: download facebook/hubert-base-ls960 (config.json, model.safetensors or pytorch_model.bin, preprocessor_config.json) into the folder.");
                     }
                 }
             }

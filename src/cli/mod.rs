@@ -183,7 +183,7 @@ pub enum Command {
         /// Stream: logmel, mfcc or ssl.
         #[arg(long, default_value = "logmel")]
         stream: String,
-        /// ssl: model folder (config.json + model.safetensors) or .safetensors file.
+        /// ssl: model folder (config.json + model.safetensors or pytorch_model.bin) or weights file.
         #[arg(long)]
         weights: Option<PathBuf>,
         /// ssl: hidden states to keep: all, last, N, or a,b,c.

@@ -56,11 +56,7 @@ impl SslStream {
         let device = Device::flex();
         let (encoder, config, _) = super::load_encoder(weights, &device)?;
         let layers = parse_layers(layers, config.n_hidden_states())?;
-        let file = if weights.is_dir() {
-            weights.join("model.safetensors")
-        } else {
-            weights.to_path_buf()
-        };
+        let (_, file) = super::weights::weights_file(weights)?;
         let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
         let ident = format!(
             "model={} layers={:?} normalize={} weights={}",

@@ -1,4 +1,6 @@
-//! Loading HuggingFace `model.safetensors` into [`Wav2Vec2Encoder`] by checkpoint key names.
+//! Loading HuggingFace `model.safetensors` or `pytorch_model.bin` (PyTorch's zip/pickle
+//! format, read by burn's pytorch-reader without Python) into [`Wav2Vec2Encoder`] by
+//! checkpoint key names.
 //!
 //! - An optional `hubert.` / `wav2vec2.` / `wavlm.` prefix is stripped.
 //! - The weight-normed positional conv is accepted under both spellings
@@ -35,8 +37,24 @@ struct Tensors {
     used: std::collections::BTreeSet<String>,
 }
 
+/// Strips the model prefix of a checkpoint key.
+fn strip_prefix(name: &str) -> String {
+    ["hubert.", "wav2vec2.", "wavlm.", "model."]
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+        .unwrap_or(name)
+        .to_string()
+}
+
 impl Tensors {
     fn read(path: &Path) -> Result<Self, String> {
+        let is_torch = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "bin" | "pt" | "pth"));
+        if is_torch {
+            return Self::read_torch(path);
+        }
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let st = safetensors::SafeTensors::deserialize(&bytes)
             .map_err(|e| format!("{}: not a safetensors file: {e}", path.display()))?;
@@ -65,12 +83,46 @@ impl Tensors {
                     ));
                 }
             };
-            let key = ["hubert.", "wav2vec2.", "wavlm.", "model."]
-                .iter()
-                .find_map(|p| name.strip_prefix(p))
-                .unwrap_or(&name)
-                .to_string();
-            map.insert(key, (view.shape().to_vec(), data));
+            map.insert(strip_prefix(&name), (view.shape().to_vec(), data));
+        }
+        Ok(Self {
+            file: path.display().to_string(),
+            map,
+            used: Default::default(),
+        })
+    }
+
+    /// A PyTorch checkpoint (`torch.save` of a state dict: zip + pickle, or the legacy format).
+    fn read_torch(path: &Path) -> Result<Self, String> {
+        use burn::store::pytorch_reader::{DType, PytorchReader};
+        let reader = PytorchReader::new(path)
+            .map_err(|e| format!("{}: not a readable PyTorch checkpoint: {e}", path.display()))?;
+        let mut map = BTreeMap::new();
+        for (name, t) in reader.into_tensors() {
+            let bytes = t.read().map_err(|e| format!("{}: {e}", path.display()))?;
+            let data: Vec<f32> = match t.dtype() {
+                DType::F32 => bytes
+                    .chunks_exact(4)
+                    .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+                DType::F16 => bytes
+                    .chunks_exact(2)
+                    .map(|c| half::f16::from_ne_bytes([c[0], c[1]]).to_f32())
+                    .collect(),
+                DType::BF16 => bytes
+                    .chunks_exact(2)
+                    .map(|c| half::bf16::from_ne_bytes([c[0], c[1]]).to_f32())
+                    .collect(),
+                DType::F64 => bytes
+                    .chunks_exact(8)
+                    .map(|c| {
+                        f64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32
+                    })
+                    .collect(),
+                // Integer buffers (e.g. num_batches_tracked) are not weights of the encoder.
+                _ => continue,
+            };
+            map.insert(strip_prefix(&name), (t.shape().to_vec(), data));
         }
         Ok(Self {
             file: path.display().to_string(),
@@ -135,37 +187,41 @@ fn layer_norm(
     Ok(())
 }
 
-/// Reads `config.json`, `preprocessor_config.json` and `model.safetensors` from `dir` (or a
-/// `.safetensors` file with its config beside it) into an encoder on `device`.
+/// The model folder and weights file of `path`: a folder holds `model.safetensors` (preferred)
+/// or `pytorch_model.bin`; a file (`.safetensors`, `.bin`, `.pt`, `.pth`) has its `config.json`
+/// beside it.
+pub fn weights_file(path: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
+    if !path.exists() {
+        return Err(format!(
+            "{}: no such model folder or file (expected a folder with config.json and model.safetensors or pytorch_model.bin)",
+            path.display()
+        ));
+    }
+    if path.is_dir() {
+        for name in ["model.safetensors", "pytorch_model.bin"] {
+            if path.join(name).is_file() {
+                return Ok((path.to_path_buf(), path.join(name)));
+            }
+        }
+        return Err(format!(
+            "{}: no model.safetensors or pytorch_model.bin here",
+            path.display()
+        ));
+    }
+    Ok((
+        path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        path.to_path_buf(),
+    ))
+}
+
+/// Reads `config.json`, `preprocessor_config.json` and the weights (`model.safetensors` or
+/// `pytorch_model.bin`) from a folder (or a weights file with its config beside it) into an
+/// encoder on `device`.
 pub fn load_encoder(
     path: &Path,
     device: &Device,
 ) -> Result<(Wav2Vec2Encoder, EncoderConfig, LoadReport), String> {
-    if !path.exists() {
-        return Err(format!(
-            "{}: no such model folder or file (expected a folder with config.json and model.safetensors)",
-            path.display()
-        ));
-    }
-    let (dir, file) = if path.is_dir() {
-        (path.to_path_buf(), path.join("model.safetensors"))
-    } else {
-        (
-            path.parent().map(Path::to_path_buf).unwrap_or_default(),
-            path.to_path_buf(),
-        )
-    };
-    if !file.exists() {
-        let bin = dir.join("pytorch_model.bin");
-        return Err(if bin.exists() {
-            format!(
-                "{}: only model.safetensors is supported so far; convert pytorch_model.bin with transformers' save_pretrained(safe_serialization=True)",
-                bin.display()
-            )
-        } else {
-            format!("{}: no model.safetensors here", dir.display())
-        });
-    }
+    let (dir, file) = weights_file(path)?;
     let cfg = EncoderConfig::load(&dir)?;
     if cfg.model_type == "wavlm" {
         return Err(format!(
