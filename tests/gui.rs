@@ -290,3 +290,48 @@ fn ablation_from_the_training_panel_shows_the_table() {
     let out = h.state().training.ablation.out_dir.clone().expect("folder");
     assert!(out.join("ablation.md").is_file());
 }
+
+/// Features panel: switch the preset to the fused stream, download a model from a loopback
+/// "hub" with progress, and the preset's model folder becomes the downloaded one.
+#[test]
+fn features_panel_downloads_a_hub_model() {
+    let b = std::sync::Arc::new(std::sync::Mutex::new(common::hub_server::Behaviour {
+        files: common::hub_server::tiny_files("model.safetensors"),
+        ..Default::default()
+    }));
+    let url = common::hub_server::serve(b);
+    // SAFETY: the only test in this binary that reads or writes HF_ENDPOINT.
+    unsafe { std::env::set_var("HF_ENDPOINT", &url) };
+    let data = tempfile::tempdir().expect("tmp");
+    let mut h = app(data.path());
+    h.get_by_label("Features").click();
+    h.run_steps(2);
+    h.get_by_label("log-mel + SSL (fusion)").click();
+    h.run_steps(2);
+    h.state_mut().features.hub_repo = "org/tiny".into();
+    h.run_steps(1);
+    h.get_by_label("Download").click();
+    wait_until(&mut h, "download", 60, |a| {
+        a.features.download_result.is_some()
+    });
+    let dir = h
+        .state()
+        .features
+        .download_result
+        .clone()
+        .expect("result")
+        .expect("downloaded");
+    assert!(dir.join("model.safetensors").is_file());
+    assert_eq!(
+        h.state_mut()
+            .training
+            .selected_features_mut()
+            .and_then(|f| f.ssl_weights.clone()),
+        Some(dir)
+    );
+    h.get_by_label("Check weights").click();
+    wait_until(&mut h, "weights check", 60, |a| {
+        a.features.weights.is_some()
+    });
+    assert!(matches!(h.state().features.weights, Some(Ok(_))));
+}

@@ -27,6 +27,12 @@ pub struct FeaturesPanel {
     pub preview_path: String,
     preview: Option<(String, egui::TextureHandle)>,
     preview_error: Option<String>,
+    /// Hub model id typed into the download field.
+    pub hub_repo: String,
+    /// Progress of a running download (shared with its thread).
+    pub download: Option<std::sync::Arc<std::sync::Mutex<crate::ssl::hub::Progress>>>,
+    /// Outcome of the last download.
+    pub download_result: Option<Result<std::path::PathBuf, String>>,
 }
 
 impl FeaturesPanel {
@@ -133,6 +139,50 @@ impl FeaturesPanel {
                         cmds.push(AppCommand::CheckWeights(w.trim().into()));
                     }
                 });
+                ui.horizontal(|ui| {
+                    let l = ui.label("or download from the HuggingFace hub");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.hub_repo)
+                            .desired_width(260.0)
+                            .hint_text("facebook/hubert-base-ls960"),
+                    )
+                    .labelled_by(l.id);
+                    if ui
+                        .add_enabled(
+                            self.download.is_none() && !self.hub_repo.trim().is_empty(),
+                            egui::Button::new("Download"),
+                        )
+                        .on_hover_text("resumable, SHA-256 verified; into the model cache")
+                        .clicked()
+                    {
+                        cmds.push(AppCommand::DownloadModel(self.hub_repo.trim().to_string()));
+                    }
+                });
+                if let Some(p) = &self.download {
+                    let p = p
+                        .lock()
+                        .map(|p| p.clone())
+                        .unwrap_or_else(|e| e.into_inner().clone());
+                    let frac = p.total.map_or(0.0, |t| p.done as f32 / t.max(1) as f32);
+                    ui.add(egui::ProgressBar::new(frac).text(format!(
+                        "{}: {:.1} MB{}",
+                        p.file,
+                        p.done as f64 / 1e6,
+                        p.total.map_or(String::new(), |t| format!(" of {:.1} MB", t as f64 / 1e6))
+                    )));
+                }
+                match &self.download_result {
+                    Some(Ok(dir)) => {
+                        ui.colored_label(
+                            egui::Color32::from_rgb(60, 160, 90),
+                            format!("downloaded into {} (now the model folder)", dir.display()),
+                        );
+                    }
+                    Some(Err(e)) => {
+                        ui.colored_label(ui.visuals().error_fg_color, e);
+                    }
+                    None => {}
+                }
                 ui.horizontal(|ui| {
                     let l = ui.label("Hidden states (all, last, N or a,b)");
                     ui.add(egui::TextEdit::singleline(&mut f.ssl_layers).desired_width(120.0))

@@ -24,6 +24,8 @@ pub enum JobResult {
     Weights(Result<super::features::WeightsInfo, String>),
     /// A silence scan finished.
     Silence(Vec<crate::corpus::inspect::SilentFile>),
+    /// A hub download ended.
+    Downloaded(Result<PathBuf, String>),
     /// One utterance was traced through a run's models: (audio path, trace or error).
     Trace(String, Result<crate::train::predict::Trace, String>),
 }
@@ -63,6 +65,26 @@ impl Jobs {
                 "cannot start a thread: {e}"
             ))));
         }
+    }
+
+    /// Downloads a hub model into `<data>/models`, reporting progress into `progress`.
+    pub fn download_model(
+        &self,
+        repo: String,
+        progress: std::sync::Arc<std::sync::Mutex<crate::ssl::hub::Progress>>,
+        ctx: &egui::Context,
+    ) {
+        let root = self.data_dir.join("models");
+        let c = ctx.clone();
+        self.spawn("ser-download", ctx, move || {
+            let r = crate::ssl::hub::download_model(&repo, "main", &root, &|p| {
+                if let Ok(mut g) = progress.lock() {
+                    *g = p.clone();
+                }
+                c.request_repaint();
+            });
+            JobResult::Downloaded(r)
+        });
     }
 
     /// Runs one utterance through a run's fold models with attention/gate traces.

@@ -60,6 +60,8 @@ pub enum AppCommand {
     ScanSilence,
     /// Start training with the chosen preset on the loaded corpus.
     StartTraining,
+    /// Download a model from the HuggingFace hub into the model cache.
+    DownloadModel(String),
     /// Trace one utterance through the shown run's models (attention over time, fusion gate).
     TraceUtterance(String),
     /// Start an ablation (the Training panel's chosen presets) on the open corpus.
@@ -230,6 +232,17 @@ impl WorkbenchApp {
                 }
                 None => self.status = "open a corpus first (Corpora panel)".into(),
             },
+            AppCommand::DownloadModel(repo) => {
+                let progress =
+                    std::sync::Arc::new(std::sync::Mutex::new(crate::ssl::hub::Progress {
+                        file: "config.json".into(),
+                        done: 0,
+                        total: None,
+                    }));
+                self.features.download = Some(progress.clone());
+                self.features.download_result = None;
+                self.jobs.download_model(repo, progress, &self.ctx);
+            }
             AppCommand::TraceUtterance(path) => match self.training.view.run_dir.clone() {
                 Some(run) => {
                     self.results.trace = Some((path.clone(), None));
@@ -314,6 +327,16 @@ impl WorkbenchApp {
                 JobResult::Picked(None) => {}
                 JobResult::Devices(d) => self.live.devices = Some(d),
                 JobResult::Trace(path, r) => self.results.trace = Some((path, Some(r))),
+                JobResult::Downloaded(r) => {
+                    self.features.download = None;
+                    if let Ok(dir) = &r
+                        && let Some(f) = self.training.selected_features_mut()
+                    {
+                        f.ssl_weights = Some(dir.clone());
+                        self.features.weights = None;
+                    }
+                    self.features.download_result = Some(r);
+                }
                 JobResult::Weights(w) => {
                     self.features.checking = false;
                     self.features.weights = Some(w);

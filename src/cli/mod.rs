@@ -137,6 +137,18 @@ pub enum Command {
         #[arg(long)]
         cache: Option<PathBuf>,
     },
+    /// Download an SSL model folder from the HuggingFace hub (resumable, SHA-256 verified) into
+    /// the model cache; prints the folder to use as --weights / ssl_weights.
+    DownloadModel {
+        /// Model id, e.g. facebook/hubert-base-ls960.
+        repo: String,
+        /// Branch, tag or commit.
+        #[arg(long, default_value = "main")]
+        revision: String,
+        /// Cache folder (default: the workbench cache's models/).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+    },
     /// Class probabilities of WAV files from a trained run.
     Predict {
         /// Run folder.
@@ -329,6 +341,34 @@ pub fn run(cmd: Command) -> Result<()> {
             let text = std::fs::read_to_string(&md).with_context(|| md.display().to_string())?;
             println!("\n{text}");
             println!("table: {} (+ ablation.csv, ablation.json)", md.display());
+            Ok(())
+        }
+        Command::DownloadModel {
+            repo,
+            revision,
+            cache,
+        } => {
+            let root = cache.unwrap_or_else(|| FeatureCache::default_root().join("models"));
+            let last = std::sync::Mutex::new(String::new());
+            let dir = crate::ssl::hub::download_model(&repo, &revision, &root, &|p| {
+                let line = match p.total {
+                    Some(t) if t > 0 => format!(
+                        "{}: {:.1} / {:.1} MB ({:.0}%)",
+                        p.file,
+                        p.done as f64 / 1e6,
+                        t as f64 / 1e6,
+                        100.0 * p.done as f64 / t as f64
+                    ),
+                    _ => format!("{}: {:.1} MB", p.file, p.done as f64 / 1e6),
+                };
+                let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
+                if *l != line {
+                    eprintln!("{line}");
+                    *l = line;
+                }
+            })
+            .map_err(|e| anyhow::anyhow!(e))?;
+            println!("{}", dir.display());
             Ok(())
         }
         Command::Predict {

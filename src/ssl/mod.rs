@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod extract;
+pub mod hub;
 pub mod stream;
 pub mod wav2vec2;
 pub mod weights;

@@ -1,6 +1,7 @@
 //! Shared helpers of the integration tests.
 #![allow(dead_code)]
 
+pub mod hub_server;
 pub mod layouts;
 
 use std::path::{Path, PathBuf};
