@@ -96,6 +96,36 @@ fn hubert_old_weight_norm_keys_with_prefix() {
     check("hubert_tiny_oldkeys", "weight_g/weight_v");
 }
 
+/// WavLM-base graph with the gated relative position bias, on 959 frames (distances beyond the
+/// exact range and beyond max_distance).
+#[test]
+fn wavlm_gated_relative_position_bias() {
+    check("wavlm_tiny", "parametrizations.weight.original0/original1");
+    // The bias matters: without it the last layer is far from the reference.
+    let dir = fixture("wavlm_tiny");
+    let device = Device::flex();
+    let (mut enc, _, _) = load_encoder(&dir, &device).expect("load");
+    enc.rel_attn_embed = None;
+    let (xs, x) = npy::read(&dir.join("input.npy")).expect("input");
+    let out = enc.forward(
+        Tensor::<2>::from_data(TensorData::new(x, [xs[0], xs[1]]), &device),
+        None,
+    );
+    let (_, last_ref) = npy::read(&dir.join("last_hidden_state.npy")).expect("last");
+    let last: Vec<f32> = out
+        .last_hidden_state
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec()
+        .expect("vec");
+    let err = last
+        .iter()
+        .zip(&last_ref)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(err > 1e-2, "the position bias changed nothing ({err})");
+}
+
 /// `pytorch_model.bin` (torch.save zip + pickle, read without Python) gives the same hidden
 /// states; integer buffers in it are skipped.
 #[test]

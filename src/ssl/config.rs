@@ -106,6 +106,19 @@ pub struct EncoderConfig {
     /// From `preprocessor_config.json`: zero-mean/unit-variance normalise each utterance.
     #[serde(default)]
     pub do_normalize: bool,
+    /// WavLM: relative-position buckets.
+    #[serde(default = "d_buckets")]
+    pub num_buckets: usize,
+    /// WavLM: distance (frames) of the last logarithmic bucket.
+    #[serde(default = "d_bucket_distance")]
+    pub max_bucket_distance: usize,
+}
+
+fn d_buckets() -> usize {
+    320
+}
+fn d_bucket_distance() -> usize {
+    800
 }
 
 impl EncoderConfig {

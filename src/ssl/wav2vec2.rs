@@ -1,4 +1,5 @@
-//! The wav2vec2-family encoder graph (transformers' `modeling_wav2vec2.py` / `modeling_hubert.py`):
+//! The wav2vec2-family encoder graph (transformers' `modeling_wav2vec2.py` / `modeling_hubert.py`,
+//! and `modeling_wavlm.py` whose layers add the gated relative position bias of `wavlm.rs`):
 //!
 //! ```text
 //! x (B,L) → conv stack (GroupNorm after conv 0, or LayerNorm after every conv) + GELU
@@ -17,6 +18,8 @@ use burn::prelude::*;
 use burn::tensor::activation::{gelu, softmax};
 
 use super::config::{EncoderConfig, FeatExtractNorm};
+use super::wavlm::{GatedRelPos, position_bias};
+use burn::module::Param;
 
 /// One conv layer of the feature extractor (`feature_extractor.conv_layers.N`).
 #[derive(Module, Debug)]
@@ -42,15 +45,29 @@ pub struct Attention {
     pub out_proj: Linear,
     /// Heads.
     pub n_heads: usize,
+    /// WavLM: gate of the shared relative position bias.
+    pub rel: Option<GatedRelPos>,
 }
 
 impl Attention {
     /// # Shapes
     /// - `x`: `[batch, frames, dim]`; `mask`: `[batch, frames]` with 1 = keep (optional)
     /// - returns `[batch, frames, dim]`
-    pub fn forward(&self, x: Tensor<3>, mask: Option<&Tensor<2>>) -> Tensor<3> {
+    pub fn forward(
+        &self,
+        x: Tensor<3>,
+        mask: Option<&Tensor<2>>,
+        rel_bias: Option<&Tensor<3>>,
+    ) -> Tensor<3> {
         let [b, t, d] = x.dims();
         let h = self.n_heads;
+        // WavLM: the bias [h, t, t] gated per batch item, head and query frame.
+        let gated = match (&self.rel, rel_bias) {
+            (Some(r), Some(bias)) => {
+                Some(r.gate(x.clone(), h) * bias.clone().reshape([1, h, t, t]))
+            }
+            _ => None,
+        };
         let hd = d / h;
         let split = |y: Tensor<3>| y.reshape([b, t, h, hd]).swap_dims(1, 2); // [b, h, t, hd]
         let q = split(
@@ -61,6 +78,9 @@ impl Attention {
         let k = split(self.k_proj.forward(x.clone()));
         let v = split(self.v_proj.forward(x));
         let mut scores = q.matmul(k.swap_dims(2, 3)); // [b, h, t, t]
+        if let Some(g) = gated {
+            scores = scores + g;
+        }
         if let Some(m) = mask {
             // Padded keys get a large negative bias (transformers uses the dtype minimum).
             let bias = m
@@ -104,19 +124,27 @@ pub struct EncoderLayer {
 impl EncoderLayer {
     /// # Shapes
     /// - `x`: `[batch, frames, dim]` → same
-    pub fn forward(&self, x: Tensor<3>, mask: Option<&Tensor<2>>) -> Tensor<3> {
+    pub fn forward(
+        &self,
+        x: Tensor<3>,
+        mask: Option<&Tensor<2>>,
+        rel_bias: Option<&Tensor<3>>,
+    ) -> Tensor<3> {
         let ff = |h: Tensor<3>| {
             self.feed_forward
                 .output_dense
                 .forward(gelu(self.feed_forward.intermediate_dense.forward(h)))
         };
         if self.pre_ln {
-            let h = x.clone() + self.attention.forward(self.layer_norm.forward(x), mask);
+            let h = x.clone()
+                + self
+                    .attention
+                    .forward(self.layer_norm.forward(x), mask, rel_bias);
             h.clone() + ff(self.final_layer_norm.forward(h))
         } else {
             let h = self
                 .layer_norm
-                .forward(x.clone() + self.attention.forward(x, mask));
+                .forward(x.clone() + self.attention.forward(x, mask, rel_bias));
             self.final_layer_norm.forward(h.clone() + ff(h))
         }
     }
@@ -154,6 +182,10 @@ pub struct Wav2Vec2Encoder {
     pub stable_layer_norm: bool,
     /// Normalise each utterance to zero mean, unit variance before the conv stack.
     pub do_normalize: bool,
+    /// WavLM: layer 0's relative-position bucket embedding `[buckets, heads]`.
+    pub rel_attn_embed: Option<Param<Tensor<2>>>,
+    /// WavLM: distance of the last logarithmic bucket.
+    pub max_bucket_distance: usize,
 }
 
 impl Wav2Vec2Encoder {
@@ -201,6 +233,7 @@ impl Wav2Vec2Encoder {
                 .init(device)
         };
         let k = cfg.num_conv_pos_embeddings;
+        let wavlm = cfg.model_type == "wavlm";
         let layers = (0..cfg.num_hidden_layers)
             .map(|_| EncoderLayer {
                 attention: Attention {
@@ -209,6 +242,17 @@ impl Wav2Vec2Encoder {
                     v_proj: LinearConfig::new(d, d).init(device),
                     out_proj: LinearConfig::new(d, d).init(device),
                     n_heads: cfg.num_attention_heads,
+                    rel: wavlm.then(|| GatedRelPos {
+                        gru_rel_pos_const: Param::from_tensor(Tensor::ones(
+                            [1, cfg.num_attention_heads, 1, 1],
+                            device,
+                        )),
+                        gru_rel_pos_linear: LinearConfig::new(
+                            d / cfg.num_attention_heads.max(1),
+                            8,
+                        )
+                        .init(device),
+                    }),
                 },
                 layer_norm: ln(d),
                 feed_forward: FeedForward {
@@ -231,6 +275,13 @@ impl Wav2Vec2Encoder {
             layers,
             stable_layer_norm: cfg.do_stable_layer_norm,
             do_normalize: cfg.do_normalize,
+            rel_attn_embed: wavlm.then(|| {
+                Param::from_tensor(Tensor::zeros(
+                    [cfg.num_buckets, cfg.num_attention_heads],
+                    device,
+                ))
+            }),
+            max_bucket_distance: cfg.max_bucket_distance,
         }
     }
 
@@ -297,9 +348,13 @@ impl Wav2Vec2Encoder {
         if !self.stable_layer_norm {
             h = self.encoder_layer_norm.forward(h);
         }
+        let rel_bias = self
+            .rel_attn_embed
+            .as_ref()
+            .map(|e| position_bias(&e.val(), t, self.max_bucket_distance));
         for layer in &self.layers {
             states.push(h.clone());
-            h = layer.forward(h, frame_mask.as_ref());
+            h = layer.forward(h, frame_mask.as_ref(), rel_bias.as_ref());
         }
         states.push(h.clone());
         let last_hidden_state = if self.stable_layer_norm {

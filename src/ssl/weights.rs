@@ -223,12 +223,6 @@ pub fn load_encoder(
 ) -> Result<(Wav2Vec2Encoder, EncoderConfig, LoadReport), String> {
     let (dir, file) = weights_file(path)?;
     let cfg = EncoderConfig::load(&dir)?;
-    if cfg.model_type == "wavlm" {
-        return Err(format!(
-            "{}: WavLM (gated relative position bias) is not implemented yet",
-            dir.display()
-        ));
-    }
     let mut ts = Tensors::read(&file)?;
     let mut enc = Wav2Vec2Encoder::new(&cfg, device);
     let mut c_in = 1;
@@ -312,6 +306,14 @@ pub fn load_encoder(
         device,
     )?;
 
+    if let Some(e) = enc.rel_attn_embed.as_mut() {
+        let (nb, h) = (cfg.num_buckets, cfg.num_attention_heads);
+        let key = "encoder.layers.0.attention.rel_attn_embed.weight";
+        *e = Param::from_tensor(Tensor::from_data(
+            TensorData::new(ts.take(key, &[nb, h])?, [nb, h]),
+            device,
+        ));
+    }
     for (i, layer) in enc.layers.iter_mut().enumerate() {
         let p = format!("encoder.layers.{i}");
         layer.attention.q_proj = linear(&mut ts, &format!("{p}.attention.q_proj"), d, d, device)?;
@@ -319,6 +321,23 @@ pub fn load_encoder(
         layer.attention.v_proj = linear(&mut ts, &format!("{p}.attention.v_proj"), d, d, device)?;
         layer.attention.out_proj =
             linear(&mut ts, &format!("{p}.attention.out_proj"), d, d, device)?;
+        if let Some(rel) = layer.attention.rel.as_mut() {
+            let h = cfg.num_attention_heads;
+            rel.gru_rel_pos_const = Param::from_tensor(Tensor::from_data(
+                TensorData::new(
+                    ts.take(&format!("{p}.attention.gru_rel_pos_const"), &[1, h, 1, 1])?,
+                    [1, h, 1, 1],
+                ),
+                device,
+            ));
+            rel.gru_rel_pos_linear = linear(
+                &mut ts,
+                &format!("{p}.attention.gru_rel_pos_linear"),
+                d / h,
+                8,
+                device,
+            )?;
+        }
         layer_norm(
             &mut ts,
             &format!("{p}.layer_norm"),
