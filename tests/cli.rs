@@ -308,6 +308,21 @@ fn ssl_features_from_a_checkpoint_folder() {
         .expect("run");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("layer 9 does not exist"));
+    // The fused stream: [log-mel frames, 128 + 32] (hop 512 → 1 + ⌊samples / 512⌋ frames).
+    let fused = d.path().join("fused.npy");
+    run_ok(
+        bin()
+            .args(["features", "--stream", "logmel+ssl", "--weights"])
+            .arg(&w)
+            .arg(&wav)
+            .arg("--out")
+            .arg(&fused),
+    );
+    let (fshape, _) = ser_workbench::features::npy::read(&fused).expect("npy");
+    let samples = ser_workbench::audio::load_mono_16k(&wav)
+        .expect("wav")
+        .len();
+    assert_eq!(fshape, vec![1 + samples / 512, 128 + 32]);
 }
 
 /// `ablation` over two presets cross-corpus writes the three table files with one row per

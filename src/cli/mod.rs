@@ -189,10 +189,10 @@ pub enum Command {
         #[arg(long)]
         fast: bool,
     },
-    /// Write features as float32 .npy: logmel/mfcc [frames, bins]; ssl [layers, frames, dim]
+    /// Write features as float32 .npy: logmel/mfcc [frames, bins]; ssl [layers, frames, dim]; logmel+ssl [frames, mels + dim]
     /// (or [frames, dim] for one layer).
     Features {
-        /// Stream: logmel, mfcc or ssl.
+        /// Stream: logmel, mfcc, ssl or logmel+ssl (the fused stream, SSL frames interpolated onto the log-mel frames).
         #[arg(long, default_value = "logmel")]
         stream: String,
         /// ssl: model folder (config.json + model.safetensors or pytorch_model.bin) or weights file.
@@ -413,6 +413,7 @@ pub fn run(cmd: Command) -> Result<()> {
                 features(
                     stream.parse().map_err(|e: String| anyhow::anyhow!(e))?,
                     preset.as_deref(),
+                    weights.as_deref(),
                     &file,
                     &out,
                 )
@@ -847,13 +848,33 @@ fn ssl_features(weights: &Path, layers: &str, file: &Path, out: &Path) -> Result
     Ok(())
 }
 
-fn features(stream: StreamKind, preset: Option<&Path>, file: &Path, out: &Path) -> Result<()> {
+fn features(
+    stream: StreamKind,
+    preset: Option<&Path>,
+    weights: Option<&Path>,
+    file: &Path,
+    out: &Path,
+) -> Result<()> {
     let mut cfg = match preset {
         Some(p) => Preset::load(p)?.features,
         None => FeatureConfig::default(),
     };
     cfg.stream = stream;
-    let m = crate::features::extract_file(file, &cfg)?;
+    if let Some(w) = weights {
+        cfg.ssl_weights = Some(w.to_path_buf());
+    }
+    let m = if stream == StreamKind::LogMelSsl {
+        // [log-mel frames, n_mels + dim]: the SSL frames interpolated onto the log-mel frames.
+        let w = cfg.ssl_weights.clone().ok_or_else(|| {
+            anyhow::anyhow!("--stream logmel+ssl needs --weights PATH or a preset with ssl_weights")
+        })?;
+        let s = crate::ssl::stream::SslStream::load(&w, &cfg.ssl_layers)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let x = crate::audio::load_mono_16k(file)?;
+        s.fused(&x, &cfg)
+    } else {
+        crate::features::extract_file(file, &cfg)?
+    };
     crate::features::npy::write(out, &[m.n_frames, m.n_bins], &m.data)
         .with_context(|| format!("writing {}", out.display()))?;
     println!(
