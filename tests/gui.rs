@@ -335,3 +335,48 @@ fn features_panel_downloads_a_hub_model() {
     });
     assert!(matches!(h.state().features.weights, Some(Ok(_))));
 }
+
+/// Features panel on an open corpus: the cache check counts nothing, extraction fills the cache
+/// with a progress bar, and the check then counts every file.
+#[test]
+fn features_panel_checks_and_fills_the_cache() {
+    let data = tempfile::tempdir().expect("tmp");
+    let mut h = app(data.path());
+    h.state_mut().corpora.path = common::small_demo().join("emodb").display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Load corpus").click();
+    wait_until(&mut h, "corpus", 60, |a| a.corpora.manifest.is_some());
+    h.get_by_label("Features").click();
+    h.run_steps(2);
+    h.get_by_label("Check cache").click();
+    wait_until(&mut h, "cache check", 60, |a| {
+        matches!(a.features.cache_status, Some(Some(_)))
+    });
+    assert!(matches!(
+        h.state().features.cache_status,
+        Some(Some(Ok((0, 70))))
+    ));
+    h.get_by_label("Extract features").click();
+    wait_until(&mut h, "extraction", 120, |a| {
+        a.features.extract_result.is_some()
+    });
+    let msg = h
+        .state()
+        .features
+        .extract_result
+        .clone()
+        .expect("result")
+        .expect("ok");
+    assert!(
+        msg.starts_with("70 files: 0 were cached, 70 computed now"),
+        "{msg}"
+    );
+    h.get_by_label("Check cache").click();
+    wait_until(&mut h, "cache check", 60, |a| {
+        matches!(a.features.cache_status, Some(Some(_)))
+    });
+    assert!(matches!(
+        h.state().features.cache_status,
+        Some(Some(Ok((70, 70))))
+    ));
+}

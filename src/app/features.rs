@@ -33,16 +33,82 @@ pub struct FeaturesPanel {
     pub download: Option<std::sync::Arc<std::sync::Mutex<crate::ssl::hub::Progress>>>,
     /// Outcome of the last download.
     pub download_result: Option<Result<std::path::PathBuf, String>>,
+    /// Cache status of the open corpus: `None` while checking.
+    pub cache_status: Option<Option<Result<(usize, usize), String>>>,
+    /// Progress (done, total, from cache) of a running extraction.
+    pub extracting: Option<std::sync::Arc<std::sync::Mutex<(usize, usize, usize)>>>,
+    /// Outcome of the last extraction.
+    pub extract_result: Option<Result<String, String>>,
 }
 
 impl FeaturesPanel {
-    /// Draws the panel for the selected preset's features (editable).
+    /// Cache status and extraction of the open corpus for the selected stream.
+    fn cache_ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<AppCommand>, corpus_files: usize) {
+        if corpus_files == 0 {
+            ui.label("Open a corpus to check or fill the feature cache for it.");
+            return;
+        }
+        ui.horizontal(|ui| {
+            ui.label(format!("Open corpus: {corpus_files} files."));
+            let busy = self.extracting.is_some() || matches!(self.cache_status, Some(None));
+            if ui
+                .add_enabled(!busy, egui::Button::new("Check cache"))
+                .on_hover_text("how many files already have features for this stream")
+                .clicked()
+            {
+                self.cache_status = Some(None);
+                cmds.push(AppCommand::CheckFeatureCache);
+            }
+            if ui
+                .add_enabled(!busy, egui::Button::new("Extract features"))
+                .on_hover_text(
+                    "compute and cache this stream for every file now (training would do it too)",
+                )
+                .clicked()
+            {
+                self.extract_result = None;
+                cmds.push(AppCommand::ExtractFeatures);
+            }
+            match &self.cache_status {
+                Some(None) => {
+                    ui.spinner();
+                }
+                Some(Some(Ok((n, total)))) => {
+                    ui.label(format!("{n} of {total} cached for this stream"));
+                }
+                Some(Some(Err(e))) => {
+                    ui.colored_label(ui.visuals().error_fg_color, e);
+                }
+                None => {}
+            }
+        });
+        if let Some(p) = &self.extracting {
+            let (done, total, cached) = p.lock().map(|p| *p).unwrap_or_else(|e| *e.into_inner());
+            ui.add(
+                egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                    .text(format!("extracting {done} / {total} ({cached} from cache)")),
+            );
+        }
+        match &self.extract_result {
+            Some(Ok(m)) => {
+                ui.label(m);
+            }
+            Some(Err(e)) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            None => {}
+        }
+    }
+
+    /// Draws the panel for the selected preset's features (editable); `corpus_files` is the
+    /// size of the open corpus (0 = none).
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         cmds: &mut Vec<AppCommand>,
         f: Option<&mut FeatureConfig>,
         cache_dir: &std::path::Path,
+        corpus_files: usize,
     ) {
         ui.heading("Features");
         let Some(f) = f else {
@@ -208,6 +274,7 @@ impl FeaturesPanel {
             }
         }
         ui.label(format!("Feature cache: {} (keyed by audio content, extractor parameters and weights; corrupt entries are rebuilt)", cache_dir.display()));
+        self.cache_ui(ui, cmds, corpus_files);
         ui.separator();
         ui.horizontal(|ui| {
             let l = ui.label("Spectrogram preview of");

@@ -24,6 +24,10 @@ pub enum JobResult {
     Weights(Result<super::features::WeightsInfo, String>),
     /// A silence scan finished.
     Silence(Vec<crate::corpus::inspect::SilentFile>),
+    /// Cache status of the open corpus for a stream: (cached, total).
+    CacheStatus(Result<(usize, usize), String>),
+    /// Feature extraction of the open corpus ended: (total, already cached, failures).
+    Extracted(Result<(usize, usize, Vec<String>), String>),
     /// A hub download ended.
     Downloaded(Result<PathBuf, String>),
     /// One utterance was traced through a run's models: (audio path, trace or error).
@@ -65,6 +69,63 @@ impl Jobs {
                 "cannot start a thread: {e}"
             ))));
         }
+    }
+
+    /// Counts the utterances whose features for `cfg` are already cached.
+    pub fn feature_cache_status(
+        &self,
+        utts: Vec<crate::corpus::Utterance>,
+        cfg: crate::features::FeatureConfig,
+        cache_dir: PathBuf,
+        ctx: &egui::Context,
+    ) {
+        self.spawn("ser-cache-check", ctx, move || {
+            let cache = crate::features::FeatureCache::new(cache_dir);
+            JobResult::CacheStatus(
+                crate::train::run::cache_status(&utts, &cfg, &cache).map(|n| (n, utts.len())),
+            )
+        });
+    }
+
+    /// Extracts (and caches) `cfg`'s features of every utterance; progress (done, total, cached)
+    /// goes into `progress`.
+    pub fn extract_features(
+        &self,
+        utts: Vec<crate::corpus::Utterance>,
+        cfg: crate::features::FeatureConfig,
+        cache_dir: PathBuf,
+        progress: std::sync::Arc<std::sync::Mutex<(usize, usize, usize)>>,
+        ctx: &egui::Context,
+    ) {
+        let c = ctx.clone();
+        self.spawn("ser-extract", ctx, move || {
+            let cache = crate::features::FeatureCache::new(cache_dir);
+            let emit = |e: crate::train::Event| {
+                if let crate::train::Event::Features {
+                    done,
+                    total,
+                    cached,
+                } = e
+                {
+                    if let Ok(mut p) = progress.lock() {
+                        *p = (done, total, cached);
+                    }
+                    c.request_repaint();
+                }
+            };
+            JobResult::Extracted(
+                crate::train::run::extract_features(&utts, &cfg, &cache, &emit).map(
+                    |(_, failed)| {
+                        let cached = progress.lock().map(|p| p.2).unwrap_or(0);
+                        let failed = failed
+                            .into_iter()
+                            .map(|(i, e)| format!("{}: {e}", utts[i].path.display()))
+                            .collect();
+                        (utts.len(), cached, failed)
+                    },
+                ),
+            )
+        });
     }
 
     /// Downloads a hub model into `<data>/models`, reporting progress into `progress`.

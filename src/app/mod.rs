@@ -60,6 +60,10 @@ pub enum AppCommand {
     ScanSilence,
     /// Start training with the chosen preset on the loaded corpus.
     StartTraining,
+    /// Count cached features of the open corpus for the selected stream.
+    CheckFeatureCache,
+    /// Extract (and cache) the selected stream for the open corpus.
+    ExtractFeatures,
     /// Download a model from the HuggingFace hub into the model cache.
     DownloadModel(String),
     /// Trace one utterance through the shown run's models (attention over time, fusion gate).
@@ -232,6 +236,32 @@ impl WorkbenchApp {
                 }
                 None => self.status = "open a corpus first (Corpora panel)".into(),
             },
+            AppCommand::CheckFeatureCache | AppCommand::ExtractFeatures => {
+                let extract = matches!(cmd, AppCommand::ExtractFeatures);
+                let utts = self
+                    .corpora
+                    .manifest
+                    .as_ref()
+                    .map(|m| m.utterances.clone())
+                    .unwrap_or_default();
+                let cfg = self.training.selected_features_mut().map(|f| f.clone());
+                match cfg {
+                    Some(cfg) if !utts.is_empty() => {
+                        let dir = self.training.cache_dir().to_path_buf();
+                        if extract {
+                            let p = std::sync::Arc::new(std::sync::Mutex::new((0, utts.len(), 0)));
+                            self.features.extracting = Some(p.clone());
+                            self.jobs.extract_features(utts, cfg, dir, p, &self.ctx);
+                        } else {
+                            self.jobs.feature_cache_status(utts, cfg, dir, &self.ctx);
+                        }
+                    }
+                    _ => {
+                        self.features.cache_status = None;
+                        self.status = "open a corpus and select a preset first".into();
+                    }
+                }
+            }
             AppCommand::DownloadModel(repo) => {
                 let progress =
                     std::sync::Arc::new(std::sync::Mutex::new(crate::ssl::hub::Progress {
@@ -327,6 +357,22 @@ impl WorkbenchApp {
                 JobResult::Picked(None) => {}
                 JobResult::Devices(d) => self.live.devices = Some(d),
                 JobResult::Trace(path, r) => self.results.trace = Some((path, Some(r))),
+                JobResult::CacheStatus(r) => self.features.cache_status = Some(Some(r)),
+                JobResult::Extracted(r) => {
+                    self.features.extracting = None;
+                    self.features.cache_status = None;
+                    self.features.extract_result = Some(r.map(|(total, cached, failed)| {
+                        let mut m = format!(
+                            "{total} files: {cached} were cached, {} computed now, {} failed",
+                            total - cached - failed.len(),
+                            failed.len()
+                        );
+                        if let Some(f) = failed.first() {
+                            m.push_str(&format!(" (first: {f})"));
+                        }
+                        m
+                    }));
+                }
                 JobResult::Downloaded(r) => {
                     self.features.download = None;
                     if let Ok(dir) = &r
@@ -440,8 +486,13 @@ impl eframe::App for WorkbenchApp {
             Tab::Corpora => self.corpora.ui(ui, &mut cmds),
             Tab::Features => {
                 let cache = self.training.cache_dir().to_path_buf();
+                let n = self
+                    .corpora
+                    .manifest
+                    .as_ref()
+                    .map_or(0, |m| m.utterances.len());
                 let f = self.training.selected_features_mut();
-                self.features.ui(ui, &mut cmds, f, &cache);
+                self.features.ui(ui, &mut cmds, f, &cache, n);
             }
             Tab::Training => {
                 egui::ScrollArea::vertical()

@@ -120,6 +120,13 @@ impl FeatureCache {
         ))
     }
 
+    /// Whether a valid entry exists for `path` under an external extractor key (SSL streams).
+    pub fn is_cached_key(&self, path: &Path, extractor_key: &str) -> bool {
+        std::fs::read(path).is_ok_and(|b| {
+            read_entry(&self.entry_path_for_key(&blake3::hash(&b), extractor_key)).is_some()
+        })
+    }
+
     /// Whether a valid entry exists for `path` (reads and hashes the file).
     pub fn is_cached(&self, path: &Path, cfg: &FeatureConfig) -> bool {
         std::fs::read(path)

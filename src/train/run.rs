@@ -97,7 +97,56 @@ pub fn prepare(
 }
 
 /// Features per utterance (`None` where extraction failed) and the failures with their messages.
-type Extracted = (Vec<Option<FeatureMatrix>>, Vec<(usize, String)>);
+pub type Extracted = (Vec<Option<FeatureMatrix>>, Vec<(usize, String)>);
+
+/// Features of every utterance for `cfg`'s stream through the cache (SSL streams load the
+/// encoder first), with `Event::Features` progress.
+pub fn extract_features(
+    utts: &[Utterance],
+    cfg: &FeatureConfig,
+    cache: &FeatureCache,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<Extracted, String> {
+    if cfg.uses_ssl() {
+        extract_ssl(utts, cfg, cache, emit)
+    } else {
+        Ok(extract_all(utts, cfg, cache, emit))
+    }
+}
+
+/// How many utterances already have valid cache entries for `cfg`'s stream (all its parts).
+pub fn cache_status(
+    utts: &[Utterance],
+    cfg: &FeatureConfig,
+    cache: &FeatureCache,
+) -> Result<usize, String> {
+    if !cfg.uses_ssl() {
+        return Ok(utts
+            .par_iter()
+            .filter(|u| cache.is_cached(&u.path, cfg))
+            .count());
+    }
+    let weights = cfg
+        .ssl_weights
+        .as_ref()
+        .ok_or("the SSL stream has no model folder (ssl_weights)")?;
+    let stream = crate::ssl::stream::SslStream::load(weights, &cfg.ssl_layers)?;
+    let frames = cfg.stream == StreamKind::LogMelSsl
+        && cfg.ssl_pooling == crate::features::SslPooling::Frames;
+    let key = if frames {
+        &stream.frames_key
+    } else {
+        &stream.key
+    };
+    let logmel = cfg.logmel_part();
+    Ok(utts
+        .par_iter()
+        .filter(|u| {
+            cache.is_cached_key(&u.path, key)
+                && (cfg.stream != StreamKind::LogMelSsl || cache.is_cached(&u.path, &logmel))
+        })
+        .count())
+}
 
 /// SSL stream: loads the encoder named by the preset and embeds every utterance (cached).
 fn extract_ssl(
