@@ -268,7 +268,7 @@ impl FeaturesPanel {
                         ui.spinner();
                     }
                     None => {
-                        ui.label("Weights not checked yet. The hub is not reachable from every machine: download facebook/hubert-base-ls960 (config.json, model.safetensors or pytorch_model.bin, preprocessor_config.json) into the folder.");
+                        ui.label("Weights not checked yet. Use Download above, or (where the hub is unreachable) copy a model folder — config.json, model.safetensors or pytorch_model.bin, preprocessor_config.json — and enter its path.");
                     }
                 }
             }
