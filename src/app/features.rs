@@ -204,6 +204,13 @@ impl FeaturesPanel {
                         self.checking = true;
                         cmds.push(AppCommand::CheckWeights(w.trim().into()));
                     }
+                    if ui
+                        .add_enabled(!self.checking, egui::Button::new("Browse…"))
+                        .on_hover_text("pick the model folder")
+                        .clicked()
+                    {
+                        cmds.push(AppCommand::BrowseWeights);
+                    }
                 });
                 ui.horizontal(|ui| {
                     let l = ui.label("or download from the HuggingFace hub");

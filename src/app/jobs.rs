@@ -16,6 +16,8 @@ pub enum JobResult {
     Demo(Result<PathBuf, String>),
     /// The folder picker returned.
     Picked(Option<PathBuf>),
+    /// The model-folder picker returned.
+    PickedWeights(Option<PathBuf>),
     /// The folder picker could not open.
     PickerFailed(String),
     /// Input devices were listed.
@@ -230,6 +232,22 @@ impl Jobs {
                 Ok(p) => JobResult::Picked(p),
                 Err(_) => JobResult::PickerFailed(
                     "no file dialog available here — type the folder path instead".into(),
+                ),
+            }
+        });
+    }
+
+    /// Opens the native folder picker for an SSL model folder off the UI thread.
+    pub fn browse_weights(&self, ctx: &egui::Context) {
+        self.spawn("ser-picker", ctx, || {
+            match std::panic::catch_unwind(|| {
+                rfd::FileDialog::new()
+                    .set_title("Open SSL model folder (config.json + model.safetensors or pytorch_model.bin)")
+                    .pick_folder()
+            }) {
+                Ok(p) => JobResult::PickedWeights(p),
+                Err(_) => JobResult::PickerFailed(
+                    "no file dialog available here — type the model folder path instead".into(),
                 ),
             }
         });

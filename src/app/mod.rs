@@ -51,6 +51,8 @@ pub enum AppCommand {
     },
     /// Open the folder picker (on a helper thread).
     BrowseCorpus,
+    /// Open the folder picker for an SSL model folder.
+    BrowseWeights,
     /// Generate the demo corpus and open its EMODB-named part; optionally start training.
     CreateDemo {
         /// Start the demo preset once the corpus is loaded.
@@ -211,6 +213,7 @@ impl WorkbenchApp {
                 self.jobs.load_corpus(dir, corpus_type, &self.ctx);
             }
             AppCommand::BrowseCorpus => self.jobs.browse(&self.ctx),
+            AppCommand::BrowseWeights => self.jobs.browse_weights(&self.ctx),
             AppCommand::ScanSilence => {
                 if let Some(m) = &self.corpora.manifest {
                     self.corpora.scanning = true;
@@ -354,7 +357,15 @@ impl WorkbenchApp {
                         corpus_type: self.corpora.corpus_type,
                     });
                 }
-                JobResult::Picked(None) => {}
+                JobResult::Picked(None) | JobResult::PickedWeights(None) => {}
+                JobResult::PickedWeights(Some(dir)) => {
+                    if let Some(f) = self.training.selected_features_mut() {
+                        f.ssl_weights = Some(dir.clone());
+                    }
+                    self.features.weights = None;
+                    self.features.checking = true;
+                    self.pending.push(AppCommand::CheckWeights(dir));
+                }
                 JobResult::Devices(d) => self.live.devices = Some(d),
                 JobResult::Trace(path, r) => self.results.trace = Some((path, Some(r))),
                 JobResult::CacheStatus(r) => self.features.cache_status = Some(Some(r)),
