@@ -145,7 +145,7 @@ pub enum Command {
         /// Branch, tag or commit.
         #[arg(long, default_value = "main")]
         revision: String,
-        /// Cache folder (default: the workbench cache's models/).
+        /// Folder (default: models/ in the app's data folder, where the GUI downloads too).
         #[arg(long)]
         cache: Option<PathBuf>,
     },
@@ -348,7 +348,8 @@ pub fn run(cmd: Command) -> Result<()> {
             revision,
             cache,
         } => {
-            let root = cache.unwrap_or_else(|| FeatureCache::default_root().join("models"));
+            // The same folder the GUI's Download button uses.
+            let root = cache.unwrap_or_else(|| crate::app::default_data_dir().join("models"));
             let last = std::sync::Mutex::new(String::new());
             let dir = crate::ssl::hub::download_model(&repo, &revision, &root, &|p| {
                 let line = match p.total {
