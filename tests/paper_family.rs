@@ -240,6 +240,9 @@ fn gated_fusion_reports_gate_per_class() {
     assert!(ms.iter().all(|m| m.fusion_alpha.is_none()));
     let report = json(&out.join("report.json"));
     assert!(report["folds"][0]["gate_per_class"].is_array());
+    // report.json reads back (a class without validation utterances is null, not NaN).
+    let text = std::fs::read_to_string(out.join("report.json")).expect("report");
+    serde_json::from_str::<ser_workbench::train::run_dir::RunReport>(&text).expect("RunReport");
     let p = ser_workbench::train::predict::Predictor::load(&out).expect("predictor");
     let tr = p
         .trace_file(&common::small_demo().join("emodb/wav/03a01Wa.wav"))

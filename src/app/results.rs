@@ -89,6 +89,8 @@ pub struct ResultsPanel {
     /// Selected utterance (index into `utterances`).
     pub selected: Option<usize>,
     spectrogram: Option<(String, egui::TextureHandle)>,
+    /// What the finished run's report.json says about learned weights.
+    pub learned: Option<LearnedWeights>,
     /// Attention/gate trace of an utterance: (path, `None` while computing).
     pub trace: Option<(String, Option<Result<crate::train::predict::Trace, String>>)>,
 }
@@ -104,6 +106,7 @@ impl Default for ResultsPanel {
             selected: None,
             spectrogram: None,
             trace: None,
+            learned: None,
         }
     }
 }
@@ -233,6 +236,7 @@ impl ResultsPanel {
                 .map(read_predictions)
                 .and_then(Result::ok)
                 .unwrap_or_default();
+            self.learned = v.run_dir.as_deref().and_then(LearnedWeights::read);
         }
         self.results_ui(ui, v);
         if !self.utterances.is_empty() {
@@ -383,6 +387,9 @@ impl ResultsPanel {
             ui.columns(2, |cols| {
                 confusion_ui(&mut cols[0], &v.classes, &confusion, self.normalised, 64.0);
                 Self::report_ui(&mut cols[1], v, &report);
+                if let Some(l) = &self.learned {
+                    l.ui(&mut cols[1], &v.classes);
+                }
             });
         });
     }
@@ -505,5 +512,125 @@ fn trace_ui(
                     }
                 });
         }
+    }
+}
+
+/// Learned weights of a finished run's best checkpoints, from its report.json.
+#[derive(Clone, Debug, Default)]
+pub struct LearnedWeights {
+    /// Mean over folds of the softmax layer (or TIM-Net block) weights.
+    pub layer_weights: Option<Vec<f32>>,
+    /// α per fold of α-fusion models.
+    pub alphas: Vec<f32>,
+    /// Mean over folds of the gate per class (gated fusion).
+    pub gate_per_class: Option<Vec<f32>>,
+}
+
+impl LearnedWeights {
+    /// Reads `report.json` of a run; `None` when it has nothing learned to show.
+    pub fn read(run_dir: &std::path::Path) -> Option<Self> {
+        let text = std::fs::read_to_string(run_dir.join("report.json")).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let floats = |x: &serde_json::Value| -> Option<Vec<f32>> {
+            x.as_array()?
+                .iter()
+                .map(|f| f.as_f64().map(|f| f as f32))
+                .collect()
+        };
+        let folds = v["folds"].as_array().cloned().unwrap_or_default();
+        let alphas: Vec<f32> = folds
+            .iter()
+            .filter_map(|f| f["fusion_alpha"].as_f64().map(|a| a as f32))
+            .collect();
+        // A class without validation utterances is `null`: NaN here, skipped in the mean.
+        let gates: Vec<Vec<f32>> = folds
+            .iter()
+            .filter_map(|f| {
+                f["gate_per_class"].as_array().map(|a| {
+                    a.iter()
+                        .map(|x| x.as_f64().map_or(f32::NAN, |x| x as f32))
+                        .collect()
+                })
+            })
+            .collect();
+        let gate_per_class = gates.first().map(|g0| {
+            (0..g0.len())
+                .map(|c| {
+                    let vals: Vec<f32> = gates
+                        .iter()
+                        .filter_map(|g| g.get(c).copied())
+                        .filter(|x| x.is_finite())
+                        .collect();
+                    if vals.is_empty() {
+                        f32::NAN
+                    } else {
+                        vals.iter().sum::<f32>() / vals.len() as f32
+                    }
+                })
+                .collect()
+        });
+        let out = Self {
+            layer_weights: floats(&v["layer_weights"]),
+            alphas,
+            gate_per_class,
+        };
+        (out.layer_weights.is_some() || !out.alphas.is_empty() || out.gate_per_class.is_some())
+            .then_some(out)
+    }
+
+    /// Draws what there is.
+    pub fn ui(&self, ui: &mut egui::Ui, classes: &[String]) {
+        if !self.alphas.is_empty() {
+            let mean = self.alphas.iter().sum::<f32>() / self.alphas.len() as f32;
+            ui.label(format!(
+                "Fusion α of the best checkpoints: mean {mean:.3} over {} fold(s) (share of the log-mel stream)",
+                self.alphas.len()
+            ));
+        }
+        if let Some(g) = &self.gate_per_class {
+            let parts: Vec<String> = classes
+                .iter()
+                .zip(g)
+                .filter(|(_, v)| v.is_finite())
+                .map(|(c, v)| format!("{c} {v:.2}"))
+                .collect();
+            ui.label(format!(
+                "Fusion gate per class (1 = log-mel): {}",
+                parts.join(", ")
+            ));
+        }
+        super::training::layer_weights_ui(
+            ui,
+            self.layer_weights.as_ref(),
+            "Learned layer weights of the best checkpoints (mean over folds)",
+        );
+    }
+}
+
+#[cfg(test)]
+mod learned_tests {
+    use super::LearnedWeights;
+
+    #[test]
+    fn reads_weights_alpha_and_gate_means_from_report_json() {
+        let d = tempfile::tempdir().expect("tmp");
+        std::fs::write(
+            d.path().join("report.json"),
+            r#"{"layer_weights":[0.25,0.75],"folds":[
+                {"fusion_alpha":0.4,"gate_per_class":[0.2,null]},
+                {"fusion_alpha":0.6,"gate_per_class":[0.4,0.8]}]}"#,
+        )
+        .expect("write");
+        // A null (class absent from that fold's validation part) is skipped for that class.
+        let l = LearnedWeights::read(d.path()).expect("learned");
+        assert_eq!(l.layer_weights, Some(vec![0.25, 0.75]));
+        assert_eq!(l.alphas, vec![0.4, 0.6]);
+        let g = l.gate_per_class.expect("gate");
+        assert!(
+            (g[0] - 0.3).abs() < 1e-6 && (g[1] - 0.8).abs() < 1e-6,
+            "{g:?}"
+        );
+        std::fs::write(d.path().join("report.json"), r#"{"folds":[{"ua":0.5}]}"#).expect("w");
+        assert!(LearnedWeights::read(d.path()).is_none());
     }
 }

@@ -484,7 +484,11 @@ pub fn execute(
         fold_reports.push(FoldReport {
             layer_weights: out.model.layer_weights(),
             fusion_alpha: out.model.fusion_alpha(),
-            gate_per_class: best.and_then(|m| m.gate_per_class.clone()),
+            gate_per_class: best.and_then(|m| {
+                m.gate_per_class
+                    .as_ref()
+                    .map(|g| g.iter().map(|v| v.is_finite().then_some(*v)).collect())
+            }),
             name: fold.name.clone(),
             best_epoch,
             report: out.report,

@@ -66,9 +66,10 @@ pub struct FoldReport {
     /// α of the best checkpoint (α-fusion models).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fusion_alpha: Option<f32>,
-    /// Mean fusion gate per class at the best epoch (gated fusion).
+    /// Mean fusion gate per class at the best epoch (gated fusion; `null` for a class without
+    /// validation utterances).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gate_per_class: Option<Vec<f32>>,
+    pub gate_per_class: Option<Vec<Option<f32>>>,
     /// Test report with the best checkpoint.
     #[serde(flatten)]
     pub report: ClassificationReport,
