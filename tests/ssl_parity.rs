@@ -16,6 +16,19 @@ fn fixture(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
+/// A tensor's values as f32.
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_to_vec().expect("vec")
+}
+
+/// Largest absolute difference.
+fn max_abs(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
 fn check(name: &str, expect_spelling: &str) {
     let dir = fixture(name);
     let device = Device::flex();
@@ -39,50 +52,23 @@ fn check(name: &str, expect_spelling: &str) {
         "{name}: hidden-state shape"
     );
     assert_eq!(hs_shape[0], cfg.n_hidden_states());
-    let hs: Vec<f32> = out
-        .hidden_states
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec()
-        .expect("vec");
+    let hs = values(out.hidden_states);
     let per_layer = hs_shape[1] * hs_shape[2] * hs_shape[3];
     for l in 0..hs_shape[0] {
         let a = &hs[l * per_layer..(l + 1) * per_layer];
         let b = &hs_ref[l * per_layer..(l + 1) * per_layer];
-        let err = a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0f32, f32::max);
+        let err = max_abs(a, b);
         eprintln!("{name}: hidden state {l} max abs error {err:e}");
         assert!(err <= TOL, "{name}: hidden state {l} max abs error {err}");
     }
     let (_, last_ref) = npy::read(&dir.join("last_hidden_state.npy")).expect("last");
-    let last: Vec<f32> = out
-        .last_hidden_state
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec()
-        .expect("vec");
-    let err = last
-        .iter()
-        .zip(&last_ref)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, f32::max);
+    let last = values(out.last_hidden_state);
+    let err = max_abs(&last, &last_ref);
     assert!(err <= TOL, "{name}: last_hidden_state max abs error {err}");
     let (fs, f_ref) = npy::read(&dir.join("features.npy")).expect("features");
     assert_eq!(out.features.dims().to_vec(), fs);
-    let f: Vec<f32> = out
-        .features
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec()
-        .expect("vec");
-    let err = f
-        .iter()
-        .zip(&f_ref)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, f32::max);
+    let f = values(out.features);
+    let err = max_abs(&f, &f_ref);
     assert!(err <= TOL, "{name}: conv features max abs error {err}");
 }
 
@@ -112,17 +98,8 @@ fn wavlm_gated_relative_position_bias() {
         None,
     );
     let (_, last_ref) = npy::read(&dir.join("last_hidden_state.npy")).expect("last");
-    let last: Vec<f32> = out
-        .last_hidden_state
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec()
-        .expect("vec");
-    let err = last
-        .iter()
-        .zip(&last_ref)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, f32::max);
+    let last = values(out.last_hidden_state);
+    let err = max_abs(&last, &last_ref);
     assert!(err > 1e-2, "the position bias changed nothing ({err})");
 }
 

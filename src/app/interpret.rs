@@ -2,9 +2,9 @@
 //! the source-vs-target embedding scatter (first epoch next to the latest) of cross-corpus runs.
 
 use eframe::egui;
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Bar, BarChart, Legend, Plot, PlotPoints, Points};
 
-use super::training::fold_color;
+use super::training::fold_lines;
 use crate::train::EpochMetrics;
 
 /// α of α-fusion models per epoch and fold.
@@ -29,17 +29,7 @@ pub fn alpha_ui(ui: &mut egui::Ui, metrics: &[EpochMetrics]) {
         .legend(Legend::default())
         .x_axis_label("epoch")
         .show(ui, |p| {
-            for fold in 0..n_folds {
-                let pts: Vec<[f64; 2]> = metrics
-                    .iter()
-                    .filter(|m| m.fold == fold)
-                    .filter_map(|m| m.fusion_alpha.map(|a| [m.epoch as f64, a as f64]))
-                    .collect();
-                p.line(
-                    Line::new(format!("fold {} α", fold + 1), PlotPoints::from(pts))
-                        .color(fold_color(fold)),
-                );
-            }
+            fold_lines(p, metrics, n_folds, "α", |m| m.fusion_alpha.map(f64::from))
         });
 }
 

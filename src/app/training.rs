@@ -802,21 +802,29 @@ fn adapt_curve_ui(ui: &mut egui::Ui, metrics: &[EpochMetrics]) {
         .legend(Legend::default())
         .x_axis_label("epoch")
         .show(ui, |p| {
-            for fold in 0..n_folds {
-                let pts: Vec<[f64; 2]> = metrics
-                    .iter()
-                    .filter(|m| m.fold == fold)
-                    .filter_map(|m| m.adapt_loss.map(|a| [m.epoch as f64, a]))
-                    .collect();
-                p.line(
-                    Line::new(
-                        format!("fold {} adaptation", fold + 1),
-                        PlotPoints::from(pts),
-                    )
-                    .color(fold_color(fold)),
-                );
-            }
+            fold_lines(p, metrics, n_folds, "adaptation", |m| m.adapt_loss)
         });
+}
+
+/// One line per fold of a per-epoch value (epochs where `value` is `None` are skipped).
+pub fn fold_lines(
+    p: &mut egui_plot::PlotUi,
+    metrics: &[EpochMetrics],
+    n_folds: usize,
+    what: &str,
+    value: impl Fn(&EpochMetrics) -> Option<f64>,
+) {
+    for fold in 0..n_folds {
+        let pts: Vec<[f64; 2]> = metrics
+            .iter()
+            .filter(|m| m.fold == fold)
+            .filter_map(|m| value(m).map(|v| [m.epoch as f64, v]))
+            .collect();
+        p.line(
+            Line::new(format!("fold {} {what}", fold + 1), PlotPoints::from(pts))
+                .color(fold_color(fold)),
+        );
+    }
 }
 
 /// Bar chart of SSL layer weights (layer 0 … N).

@@ -59,6 +59,14 @@ pub fn conv_blocks(channels: &[usize], device: &Device) -> Vec<ConvBlock2d> {
     blocks
 }
 
+/// Runs `[batch, time, bins]` through the blocks: `[batch, channels, time', bins']`.
+pub fn run_blocks(blocks: &[ConvBlock2d], x: Tensor<3>) -> Tensor<4> {
+    let [batch, time, bins] = x.dims();
+    blocks
+        .iter()
+        .fold(x.reshape([batch, 1, time, bins]), |h, b| b.forward(h))
+}
+
 /// conv 3×3 → BN → ReLU → max-pool 2×2.
 #[derive(Module, Debug)]
 pub struct ConvBlock2d {
@@ -94,11 +102,7 @@ impl LogMelCnn {
 
     /// The pooled embedding `[batch, channels]` (the features domain adaptation aligns).
     pub fn embed(&self, x: Tensor<3>) -> Tensor<2> {
-        let [batch, time, bins] = x.dims();
-        let mut h: Tensor<4> = x.reshape([batch, 1, time, bins]);
-        for b in &self.blocks {
-            h = b.forward(h);
-        }
+        let h = run_blocks(&self.blocks, x);
         // Global average over the time × frequency plane.
         let [batch, channels, _, _] = h.dims();
         h.mean_dims(&[2, 3]).reshape([batch, channels])

@@ -7,7 +7,7 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::cnn::{ConvBlock2d, conv_blocks};
+use super::cnn::{ConvBlock2d, conv_blocks, run_blocks};
 
 /// Configuration of [`CnnGru`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,11 +66,7 @@ impl CnnGru {
 
     /// Mean GRU output over time `[batch, gru_hidden]`.
     pub fn embed(&self, x: Tensor<3>) -> Tensor<2> {
-        let [batch, time, bins] = x.dims();
-        let mut h: Tensor<4> = x.reshape([batch, 1, time, bins]);
-        for b in &self.blocks {
-            h = b.forward(h);
-        }
+        let h = run_blocks(&self.blocks, x);
         let [batch, channels, t, f] = h.dims();
         // [batch, channels, time, freq] → [batch, time, channels · freq]
         let seq = h.swap_dims(1, 2).reshape([batch, t, channels * f]);

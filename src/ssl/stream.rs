@@ -75,8 +75,8 @@ impl SslStream {
         })
     }
 
-    /// Mean-pooled hidden states of 16 kHz samples: `[layers, dim]`.
-    pub fn embed(&self, samples_16k: &[f32]) -> FeatureMatrix {
+    /// Every hidden state of 16 kHz samples (chunked): shape `[states, frames, dim]` and values.
+    fn encode(&self, samples_16k: &[f32]) -> ([usize; 3], Vec<f32>) {
         let chunking = Chunking::default_for(self.config.total_stride());
         let (shape, v) = encode_utterance(
             &self.encoder,
@@ -86,6 +86,12 @@ impl SslStream {
             chunking,
             &self.device,
         );
+        ([shape[0], shape[1], shape[2]], v)
+    }
+
+    /// Mean-pooled hidden states of 16 kHz samples: `[layers, dim]`.
+    pub fn embed(&self, samples_16k: &[f32]) -> FeatureMatrix {
+        let (shape, v) = self.encode(samples_16k);
         let (t, d) = (shape[1].max(1), shape[2]);
         let mut out = FeatureMatrix::zeros(self.layers.len(), d);
         for (row, &l) in self.layers.iter().enumerate() {
@@ -101,15 +107,7 @@ impl SslStream {
     /// Frame embeddings of 16 kHz samples, the selected hidden states averaged per frame:
     /// `[frames, dim]` on [`SslStream::axis`].
     pub fn embed_frames(&self, samples_16k: &[f32]) -> FeatureMatrix {
-        let chunking = Chunking::default_for(self.config.total_stride());
-        let (shape, v) = encode_utterance(
-            &self.encoder,
-            &self.config.conv_kernel,
-            &self.config.conv_stride,
-            samples_16k,
-            chunking,
-            &self.device,
-        );
+        let (shape, v) = self.encode(samples_16k);
         let (t, d) = (shape[1], shape[2]);
         let mut out = FeatureMatrix::zeros(t, d);
         let w = 1.0 / self.layers.len().max(1) as f32;
