@@ -589,10 +589,10 @@ impl TrainingPanel {
             "Learned layer weights (SSL hidden states, or TIM-Net blocks; live, softmax)",
         );
         self.live_confusion_ui(ui);
-        let presets = self.presets.clone();
+        let (ablation, presets) = (&mut self.ablation, &self.presets);
         egui::CollapsingHeader::new("Ablation: compare presets")
-            .default_open(self.ablation.table.is_some())
-            .show(ui, |ui| self.ablation.ui(ui, &presets, running, cmds));
+            .default_open(ablation.table.is_some())
+            .show(ui, |ui| ablation.ui(ui, presets, running, cmds));
         ui.collapsing(format!("Log ({} lines)", self.view.log.len()), |ui| {
             egui::ScrollArea::vertical()
                 .max_height(160.0)

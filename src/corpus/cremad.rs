@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{
-    CorpusError, Emotion, Gender, Manifest, Skipped, audio_files, push_checked, stem, utterance,
+    CorpusError, Emotion, Gender, Manifest, Skipped, audio_files, push_parsed, stem, utterance,
 };
 
 /// CREMA-D's sentence codes.
@@ -132,17 +132,14 @@ pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
             });
             continue;
         }
-        match parse_name(&s) {
-            Ok(n) => {
-                let mut u = utterance("crema-d", path, &n.code, n.emotion);
-                u.speaker_id = Some(n.actor.to_string());
-                u.gender = genders.get(&n.actor).copied();
-                u.text_id = Some(n.sentence);
-                u.intensity = Some(n.level);
-                push_checked(&mut m, u);
-            }
-            Err(reason) => m.skipped.push(Skipped { path, reason }),
-        }
+        push_parsed(&mut m, path, parse_name(&s), |path, n| {
+            let mut u = utterance("crema-d", path, &n.code, n.emotion);
+            u.speaker_id = Some(n.actor.to_string());
+            u.gender = genders.get(&n.actor).copied();
+            u.text_id = Some(n.sentence);
+            u.intensity = Some(n.level);
+            u
+        });
     }
     Ok(m)
 }

@@ -2,9 +2,7 @@
 
 use std::path::Path;
 
-use super::{
-    CorpusError, Emotion, Gender, Manifest, Skipped, audio_files, push_checked, utterance,
-};
+use super::{CorpusError, Emotion, Gender, Manifest, audio_files, push_parsed, utterance};
 
 /// Speakers of EMODB and their gender (male = 03 10 11 12 15).
 pub const SPEAKERS: [(&str, Gender); 10] = [
@@ -100,17 +98,14 @@ pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
     };
     let mut m = Manifest::default();
     for path in audio_files(&dir, &mut m.skipped)? {
-        let file_name = super::stem(&path);
-        match parse_name(&file_name) {
-            Ok(n) => {
-                let mut u = utterance("emodb", path, &n.code.to_string(), n.emotion);
-                u.speaker_id = Some(n.speaker);
-                u.gender = Some(n.gender);
-                u.text_id = Some(n.text);
-                push_checked(&mut m, u);
-            }
-            Err(reason) => m.skipped.push(Skipped { path, reason }),
-        }
+        let parsed = parse_name(&super::stem(&path));
+        push_parsed(&mut m, path, parsed, |path, n| {
+            let mut u = utterance("emodb", path, &n.code.to_string(), n.emotion);
+            u.speaker_id = Some(n.speaker);
+            u.gender = Some(n.gender);
+            u.text_id = Some(n.text);
+            u
+        });
     }
     Ok(m)
 }

@@ -468,6 +468,20 @@ pub(crate) fn utterance(
 }
 
 /// Pushes either the utterance (after reading its header) or the skip row.
+/// Adds the utterance `build` makes from a parsed file name (header-checked), or skips the file
+/// with the parser's reason.
+pub(crate) fn push_parsed<T>(
+    m: &mut Manifest,
+    path: PathBuf,
+    parsed: Result<T, String>,
+    build: impl FnOnce(PathBuf, T) -> Utterance,
+) {
+    match parsed {
+        Ok(t) => push_checked(m, build(path, t)),
+        Err(reason) => m.skipped.push(Skipped { path, reason }),
+    }
+}
+
 pub(crate) fn push_checked(m: &mut Manifest, u: Utterance) {
     match with_header(u) {
         Ok(u) => m.utterances.push(u),

@@ -3,9 +3,7 @@
 
 use std::path::Path;
 
-use super::{
-    CorpusError, Emotion, Gender, Manifest, Skipped, audio_files, push_checked, stem, utterance,
-};
+use super::{CorpusError, Emotion, Gender, Manifest, audio_files, push_parsed, stem, utterance};
 
 /// The four SAVEE speakers.
 pub const SPEAKERS: [&str; 4] = ["DC", "JE", "JK", "KL"];
@@ -61,16 +59,19 @@ pub fn parse_path(path: &Path) -> Result<(String, String, String, Emotion), Stri
 pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
     let mut m = Manifest::default();
     for path in audio_files(root, &mut m.skipped)? {
-        match parse_path(&path) {
-            Ok((speaker, raw, num, emotion)) => {
+        let parsed = parse_path(&path);
+        push_parsed(
+            &mut m,
+            path,
+            parsed,
+            |path, (speaker, raw, num, emotion)| {
                 let mut u = utterance("savee", path, &raw, emotion);
                 u.speaker_id = Some(speaker);
                 u.gender = Some(Gender::Male);
                 u.text_id = Some(format!("{raw}{num}"));
-                push_checked(&mut m, u);
-            }
-            Err(reason) => m.skipped.push(Skipped { path, reason }),
-        }
+                u
+            },
+        );
     }
     Ok(m)
 }

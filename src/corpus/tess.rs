@@ -3,9 +3,7 @@
 
 use std::path::Path;
 
-use super::{
-    CorpusError, Emotion, Gender, Manifest, Skipped, audio_files, push_checked, stem, utterance,
-};
+use super::{CorpusError, Emotion, Gender, Manifest, audio_files, push_parsed, stem, utterance};
 
 /// Parsed TESS name: (speaker, word, raw emotion, canonical emotion).
 pub fn parse_name(file_stem: &str) -> Result<(String, String, String, Emotion), String> {
@@ -38,16 +36,19 @@ pub fn parse_name(file_stem: &str) -> Result<(String, String, String, Emotion), 
 pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
     let mut m = Manifest::default();
     for path in audio_files(root, &mut m.skipped)? {
-        match parse_name(&stem(&path)) {
-            Ok((speaker, word, raw, emotion)) => {
+        let parsed = parse_name(&stem(&path));
+        push_parsed(
+            &mut m,
+            path,
+            parsed,
+            |path, (speaker, word, raw, emotion)| {
                 let mut u = utterance("tess", path, &raw, emotion);
                 u.speaker_id = Some(speaker);
                 u.gender = Some(Gender::Female);
                 u.text_id = Some(word);
-                push_checked(&mut m, u);
-            }
-            Err(reason) => m.skipped.push(Skipped { path, reason }),
-        }
+                u
+            },
+        );
     }
     Ok(m)
 }

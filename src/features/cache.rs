@@ -53,10 +53,6 @@ impl FeatureCache {
         &self.root
     }
 
-    fn entry_path(&self, audio_hash: &blake3::Hash, cfg: &FeatureConfig) -> PathBuf {
-        self.entry_path_for_key(audio_hash, &cfg.extractor_key())
-    }
-
     fn entry_path_for_key(&self, audio_hash: &blake3::Hash, extractor_key: &str) -> PathBuf {
         let key = blake3::hash(extractor_key.as_bytes()).to_hex();
         self.root
@@ -99,25 +95,9 @@ impl FeatureCache {
         path: &Path,
         cfg: &FeatureConfig,
     ) -> Result<(FeatureMatrix, CacheOutcome), String> {
-        let bytes =
-            std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        let hash = blake3::hash(&bytes);
-        let entry = self.entry_path(&hash, cfg);
-        let existed = entry.exists();
-        if existed && let Some(m) = read_entry(&entry) {
-            return Ok((m, CacheOutcome::Hit));
-        }
-        let m = crate::features::extract_file(path, cfg).map_err(|e| e.to_string())?;
-        // A failed cache write costs only speed; the features are still returned.
-        let _ = write_entry(&entry, &m);
-        Ok((
-            m,
-            if existed {
-                CacheOutcome::Rebuilt
-            } else {
-                CacheOutcome::Miss
-            },
-        ))
+        self.get_or_compute_with(path, &cfg.extractor_key(), |p| {
+            crate::features::extract_file(p, cfg).map_err(|e| e.to_string())
+        })
     }
 
     /// Whether a valid entry exists for `path` under an external extractor key (SSL streams).
@@ -129,8 +109,7 @@ impl FeatureCache {
 
     /// Whether a valid entry exists for `path` (reads and hashes the file).
     pub fn is_cached(&self, path: &Path, cfg: &FeatureConfig) -> bool {
-        std::fs::read(path)
-            .is_ok_and(|b| read_entry(&self.entry_path(&blake3::hash(&b), cfg)).is_some())
+        self.is_cached_key(path, &cfg.extractor_key())
     }
 }
 
@@ -196,7 +175,10 @@ mod tests {
         assert_eq!(a, b);
         assert!(cache.is_cached(&wav, &cfg));
         // Truncate the entry: detected, rebuilt, identical result.
-        let entry = cache.entry_path(&blake3::hash(&std::fs::read(&wav).expect("r")), &cfg);
+        let entry = cache.entry_path_for_key(
+            &blake3::hash(&std::fs::read(&wav).expect("r")),
+            &cfg.extractor_key(),
+        );
         let bytes = std::fs::read(&entry).expect("entry");
         std::fs::write(&entry, &bytes[..bytes.len() / 2]).expect("corrupt");
         let (c, o3) = cache.get_or_compute(&wav, &cfg).expect("c");

@@ -208,6 +208,15 @@ impl SerModel {
         }
     }
 
+    /// Whether the model fuses its two streams with a per-frame gate.
+    pub fn has_fusion_gate(&self) -> bool {
+        match self {
+            SerModel::Temporal(m) => m.is_gated(),
+            SerModel::PooledFc(m) => m.is_gated(),
+            _ => false,
+        }
+    }
+
     /// α of an α-fusion front-end.
     pub fn fusion_alpha(&self) -> Option<f32> {
         match self {

@@ -103,4 +103,9 @@ impl PooledFc {
     pub fn alpha(&self) -> Option<f32> {
         self.fusion.alpha()
     }
+
+    /// Whether the fusion front-end is gated.
+    pub fn is_gated(&self) -> bool {
+        self.fusion.is_gated()
+    }
 }

@@ -196,6 +196,11 @@ impl TemporalStack {
         self.fusion.as_ref().and_then(Fusion::alpha)
     }
 
+    /// Whether the fusion front-end is gated.
+    pub fn is_gated(&self) -> bool {
+        self.fusion.as_ref().is_some_and(Fusion::is_gated)
+    }
+
     /// Logits from an embedding.
     pub fn classify(&self, emb: Tensor<2>) -> Tensor<2> {
         self.head.forward(emb)

@@ -354,7 +354,10 @@ pub fn fit_fold(
         let snapshot = model.valid();
         let layer_weights = snapshot.layer_weights();
         let fusion_alpha = snapshot.fusion_alpha();
-        let gate_per_class = gate_by_class(&snapshot, input, batch_size, device);
+        let gate_per_class = snapshot
+            .has_fusion_gate()
+            .then(|| gate_by_class(&snapshot, input, batch_size, device))
+            .flatten();
         let scatter = (!input.target.is_empty())
             .then(|| embedding_scatter(&snapshot, input, batch_size, device));
         let (valid_loss, valid_report) = if input.valid.is_empty() {

@@ -107,26 +107,39 @@ impl Predictor {
         self.folds.len()
     }
 
-    /// Class probabilities of 16 kHz mono samples (mean over fold models).
-    pub fn predict_samples(&self, samples_16k: &[f32]) -> Vec<f32> {
-        let m = match &self.ssl {
+    /// The run's stream of 16 kHz samples (no normalisation).
+    fn stream(&self, samples_16k: &[f32]) -> crate::features::FeatureMatrix {
+        match &self.ssl {
             Some(s) => s.stream(samples_16k, &self.features),
             None => compute(samples_16k, &self.features),
-        };
-        let (frames, bins) = (self.frames, self.bins);
-        let mut acc = vec![0.0f32; self.classes.len()];
-        for (model, norm) in &self.folds {
+        }
+    }
+
+    /// Each fold model with its input `[1, frames, bins]` (the stream normalised by that
+    /// fold's standardiser and cropped/padded).
+    fn fold_inputs<'a>(
+        &'a self,
+        m: &'a crate::features::FeatureMatrix,
+    ) -> impl Iterator<Item = (&'a SerModel, Tensor<3>)> + 'a {
+        self.folds.iter().map(move |(model, norm)| {
             let ex = Example {
-                values: prepare(&m, &self.features, norm.as_ref(), frames),
+                values: prepare(m, &self.features, norm.as_ref(), self.frames),
                 label: 0,
             };
-            let x = batch_inputs(&[&ex], frames, bins, &self.device);
+            (
+                model,
+                batch_inputs(&[&ex], self.frames, self.bins, &self.device),
+            )
+        })
+    }
+
+    /// Class probabilities of 16 kHz mono samples (mean over fold models).
+    pub fn predict_samples(&self, samples_16k: &[f32]) -> Vec<f32> {
+        let m = self.stream(samples_16k);
+        let mut acc = vec![0.0f32; self.classes.len()];
+        for (model, x) in self.fold_inputs(&m) {
             let p = to_rows(softmax(model.forward(x), 1));
-            if let Some(row) = p.first() {
-                for (a, v) in acc.iter_mut().zip(row) {
-                    *a += v / self.folds.len() as f32;
-                }
-            }
+            add_mean(&mut acc, p.first(), self.folds.len());
         }
         acc
     }
@@ -139,38 +152,30 @@ impl Predictor {
     /// Probabilities with the models' attention over the input frames and the fusion gate per
     /// frame (each averaged over the fold models; `None` where the model has none).
     pub fn trace_samples(&self, samples_16k: &[f32]) -> Trace {
-        let m = match &self.ssl {
-            Some(s) => s.stream(samples_16k, &self.features),
-            None => compute(samples_16k, &self.features),
-        };
-        let (frames, bins) = (self.frames, self.bins);
-        let n = self.folds.len() as f32;
+        let m = self.stream(samples_16k);
+        let n = self.folds.len();
         let mut out = Trace {
             probabilities: vec![0.0; self.classes.len()],
             attention: None,
             gate: None,
-            valid_frames: m.n_frames.min(frames),
+            valid_frames: m.n_frames.min(self.frames),
         };
         let add = |acc: &mut Option<Vec<f32>>, t: Option<Tensor<2>>| {
             if let Some(row) = t.and_then(|t| to_rows(t).into_iter().next()) {
-                let a = acc.get_or_insert_with(|| vec![0.0; row.len()]);
-                for (x, v) in a.iter_mut().zip(row) {
-                    *x += v / n;
-                }
+                add_mean(
+                    acc.get_or_insert_with(|| vec![0.0; row.len()]),
+                    Some(&row),
+                    n,
+                );
             }
         };
-        for (model, norm) in &self.folds {
-            let ex = Example {
-                values: prepare(&m, &self.features, norm.as_ref(), frames),
-                label: 0,
-            };
-            let x = batch_inputs(&[&ex], frames, bins, &self.device);
+        for (model, x) in self.fold_inputs(&m) {
             let (logits, trace) = model.forward_traced(x);
-            if let Some(row) = to_rows(softmax(logits, 1)).first() {
-                for (a, v) in out.probabilities.iter_mut().zip(row) {
-                    *a += v / n;
-                }
-            }
+            add_mean(
+                &mut out.probabilities,
+                to_rows(softmax(logits, 1)).first(),
+                n,
+            );
             add(&mut out.attention, trace.attention);
             add(&mut out.gate, trace.gate);
         }
@@ -187,6 +192,15 @@ impl Predictor {
     pub fn predict_file(&self, path: &Path) -> Result<Vec<f32>, String> {
         let x = crate::audio::load_mono_16k(path).map_err(|e| e.to_string())?;
         Ok(self.predict_samples(&x))
+    }
+}
+
+/// Adds `row / n` into `acc` (one model's share of a mean over `n` models).
+fn add_mean(acc: &mut [f32], row: Option<&Vec<f32>>, n: usize) {
+    if let Some(row) = row {
+        for (a, v) in acc.iter_mut().zip(row) {
+            *a += v / n as f32;
+        }
     }
 }
 
