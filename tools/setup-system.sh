@@ -4,9 +4,10 @@
 #   pkg-config                finds ALSA
 #   mesa-vulkan-drivers       lavapipe: a software Vulkan device for wgpu on machines without a GPU
 #   libvulkan1 xvfb           real windows on headless machines (screenshots)
+#   libopenblas-dev           OpenBLAS: the CPU matrix multiply behind the Flex backend (vendor/gemm)
 set -euo pipefail
 need=()
-for p in libasound2-dev pkg-config mesa-vulkan-drivers libvulkan1 xvfb; do
+for p in libasound2-dev pkg-config mesa-vulkan-drivers libvulkan1 xvfb libopenblas-dev; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -eq 0 ]; then

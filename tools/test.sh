@@ -6,4 +6,4 @@ bash tools/setup-system.sh
 # One shared build folder outside the clone, so repeated runs (and CI on the same machine) reuse it.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ser-target}"
 export SER_WORKBENCH_BACKEND=cpu
-cargo test --locked --all-targets
+cargo test --locked --workspace --all-targets

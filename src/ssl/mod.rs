@@ -4,6 +4,7 @@
 //! `modeling_wav2vec2.py`; field names mirror the checkpoint keys.
 
 pub mod config;
+pub mod conv;
 pub mod extract;
 pub mod hub;
 pub mod stream;

@@ -10,22 +10,20 @@
 //! ```
 //! Field names mirror the checkpoint keys (see `weights.rs`).
 
-use burn::nn::conv::{Conv1d, Conv1dConfig};
-use burn::nn::{
-    GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig1d,
-};
+use burn::nn::{GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{gelu, softmax};
 
 use super::config::{EncoderConfig, FeatExtractNorm};
+use super::conv::FrameConv;
 use super::wavlm::{GatedRelPos, position_bias};
 use burn::module::Param;
 
 /// One conv layer of the feature extractor (`feature_extractor.conv_layers.N`).
 #[derive(Module, Debug)]
 pub struct ConvLayer {
-    /// `conv`.
-    pub conv: Conv1d,
+    /// `conv` (im2col + matmul on time-major frames).
+    pub conv: FrameConv,
     /// `layer_norm` as GroupNorm (group mode, layer 0 only).
     pub group_norm: Option<GroupNorm>,
     /// `layer_norm` as LayerNorm over channels (layer mode, every layer).
@@ -173,7 +171,7 @@ pub struct Wav2Vec2Encoder {
     /// `feature_projection.projection`.
     pub feature_projection: Linear,
     /// `encoder.pos_conv_embed.conv` with the weight norm folded in.
-    pub pos_conv: Conv1d,
+    pub pos_conv: FrameConv,
     /// `encoder.layer_norm`.
     pub encoder_layer_norm: LayerNorm,
     /// `encoder.layers`.
@@ -200,10 +198,7 @@ impl Wav2Vec2Encoder {
             .zip(&cfg.conv_stride)
             .enumerate()
         {
-            let conv = Conv1dConfig::new(c_in, c, k)
-                .with_stride(s)
-                .with_bias(cfg.conv_bias)
-                .init(device);
+            let conv = FrameConv::random(c_in, c, k, 1, s, 0, cfg.conv_bias, device);
             let (group_norm, layer_norm) = match cfg.feat_extract_norm {
                 FeatExtractNorm::Group if i == 0 => (
                     Some(GroupNormConfig::new(c, c).with_epsilon(1e-5).init(device)),
@@ -267,10 +262,16 @@ impl Wav2Vec2Encoder {
             conv_layers,
             feature_projection_layer_norm: cfg.feat_proj_layer_norm.then(|| ln(c_in)),
             feature_projection: LinearConfig::new(c_in, d).init(device),
-            pos_conv: Conv1dConfig::new(d, d, k)
-                .with_groups(cfg.num_conv_pos_embedding_groups)
-                .with_padding(PaddingConfig1d::Explicit(k / 2, k / 2))
-                .init(device),
+            pos_conv: FrameConv::random(
+                d,
+                d,
+                k,
+                cfg.num_conv_pos_embedding_groups,
+                1,
+                k / 2,
+                true,
+                device,
+            ),
             encoder_layer_norm: ln(d),
             layers,
             stable_layer_norm: cfg.do_stable_layer_norm,
@@ -303,18 +304,18 @@ impl Wav2Vec2Encoder {
     /// - `x`: `[batch, samples]` (16 kHz, already preprocessed) → `[batch, frames, conv_dim]`
     pub fn features(&self, x: Tensor<2>) -> Tensor<3> {
         let [b, l] = x.dims();
-        let mut h: Tensor<3> = x.reshape([b, 1, l]);
+        let mut h: Tensor<3> = x.reshape([b, l, 1]); // time-major throughout
         for c in &self.conv_layers {
             h = c.conv.forward(h);
             if let Some(g) = &c.group_norm {
-                h = g.forward(h);
+                h = channel_norm(h, g);
             }
             if let Some(n) = &c.layer_norm {
-                h = n.forward(h.swap_dims(1, 2)).swap_dims(1, 2);
+                h = n.forward(h);
             }
             h = gelu(h);
         }
-        h.swap_dims(1, 2)
+        h
     }
 
     /// Every hidden state.
@@ -339,11 +340,8 @@ impl Wav2Vec2Encoder {
             h = h * m.clone().reshape([b, t, 1]);
         }
         let t = h.dims()[1];
-        let pos = self
-            .pos_conv
-            .forward(h.clone().swap_dims(1, 2))
-            .narrow(2, 0, t); // drop the last frame
-        h = h + gelu(pos).swap_dims(1, 2);
+        let pos = self.pos_conv.forward(h.clone()).narrow(1, 0, t); // drop the last frame
+        h = h + gelu(pos);
         let mut states = Vec::with_capacity(self.layers.len() + 1);
         if !self.stable_layer_norm {
             h = self.encoder_layer_norm.forward(h);
@@ -369,4 +367,20 @@ impl Wav2Vec2Encoder {
             features,
         }
     }
+}
+
+/// GroupNorm with one group per channel (`feature_extractor.conv_layers.0.layer_norm`) on
+/// time-major `[batch, time, channels]`: each channel normalised over time (biased variance).
+fn channel_norm(h: Tensor<3>, g: &GroupNorm) -> Tensor<3> {
+    let c = h.dims()[2];
+    let centred = h.clone() - h.mean_dim(1);
+    let var = centred.clone().powi_scalar(2).mean_dim(1);
+    let mut y = centred / var.add_scalar(g.epsilon).sqrt();
+    if let Some(gamma) = &g.gamma {
+        y = y * gamma.val().reshape([1, 1, c]);
+    }
+    if let Some(beta) = &g.beta {
+        y = y + beta.val().reshape([1, 1, c]);
+    }
+    y
 }

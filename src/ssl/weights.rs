@@ -18,6 +18,7 @@ use burn::nn::{LayerNorm, Linear};
 use burn::prelude::*;
 
 use super::config::EncoderConfig;
+use super::conv::FrameConv;
 use super::wav2vec2::Wav2Vec2Encoder;
 
 /// What loading found.
@@ -168,9 +169,17 @@ fn linear(
 ) -> Result<Linear, String> {
     let w = ts.take(&format!("{key}.weight"), &[d_out, d_in])?;
     let b = ts.take(&format!("{key}.bias"), &[d_out])?;
-    let w: Tensor<2> = Tensor::from_data(TensorData::new(w, [d_out, d_in]), device);
+    // burn keeps `[d_in, d_out]`; transpose on the host so the weight is contiguous (a transposed
+    // view would be copied into place on every forward call).
+    let mut wt = vec![0.0f32; w.len()];
+    for (o, row) in w.chunks_exact(d_in).enumerate() {
+        for (i, &v) in row.iter().enumerate() {
+            wt[i * d_out + o] = v;
+        }
+    }
+    let w: Tensor<2> = Tensor::from_data(TensorData::new(wt, [d_in, d_out]), device);
     Ok(Linear {
-        weight: Param::from_tensor(w.transpose()),
+        weight: Param::from_tensor(w),
         bias: Some(t1(b, device)),
     })
 }
@@ -232,17 +241,15 @@ pub fn load_encoder(
             &format!("feature_extractor.conv_layers.{i}.conv.weight"),
             &[c, c_in, k],
         )?;
-        layer.conv.weight =
-            Param::from_tensor(Tensor::from_data(TensorData::new(w, [c, c_in, k]), device));
-        if cfg.conv_bias {
-            layer.conv.bias = Some(t1(
-                ts.take(
-                    &format!("feature_extractor.conv_layers.{i}.conv.bias"),
-                    &[c],
-                )?,
-                device,
-            ));
-        }
+        let bias = match cfg.conv_bias {
+            true => Some(ts.take(
+                &format!("feature_extractor.conv_layers.{i}.conv.bias"),
+                &[c],
+            )?),
+            false => None,
+        };
+        let stride = cfg.conv_stride[i];
+        layer.conv = FrameConv::from_torch(&w, [c, c_in, k], bias, 1, stride, 0, device);
         let norm_key = format!("feature_extractor.conv_layers.{i}.layer_norm");
         if let Some(g) = layer.group_norm.as_mut() {
             g.gamma = Some(t1(ts.take(&format!("{norm_key}.weight"), &[c])?, device));
@@ -290,14 +297,9 @@ pub fn load_encoder(
             w[j * k + kk] = v[j * k + kk] * scale;
         }
     }
-    enc.pos_conv.weight = Param::from_tensor(Tensor::from_data(
-        TensorData::new(w, [d, d / groups, k]),
-        device,
-    ));
-    enc.pos_conv.bias = Some(t1(
-        ts.take("encoder.pos_conv_embed.conv.bias", &[d])?,
-        device,
-    ));
+    let bias = ts.take("encoder.pos_conv_embed.conv.bias", &[d])?;
+    enc.pos_conv =
+        FrameConv::from_torch(&w, [d, d / groups, k], Some(bias), groups, 1, k / 2, device);
     layer_norm(
         &mut ts,
         "encoder.layer_norm",
