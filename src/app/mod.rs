@@ -462,8 +462,13 @@ impl WorkbenchApp {
 }
 
 impl eframe::App for WorkbenchApp {
-    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain();
+        if self.live.running() {
+            // Animate at display rate while live: the level meter, bars and timeline move between
+            // the worker's events, and the fps readout shows what the UI can sustain.
+            ctx.request_repaint_after(std::time::Duration::from_millis(16));
+        }
         for cmd in std::mem::take(&mut self.pending) {
             self.handle(cmd);
         }
