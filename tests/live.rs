@@ -7,7 +7,10 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use ser_workbench::live::{LiveConfig, LiveEvent, LiveFrame, LiveInput, spawn_live};
+use ser_workbench::live::{
+    LiveConfig, LiveEvent, LiveFrame, LiveInput, StreamingPredictor, spawn_live,
+};
+use ser_workbench::train::predict::Predictor;
 use ser_workbench::train::{BackendChoice, Event, RunRequest, RunState, spawn_training};
 
 /// Flex's RNG is process-wide: trainings in this binary take turns so each sees only its seed.
@@ -144,6 +147,28 @@ fn streaming_windows_gating_smoothing_and_emotion_change() {
         share(&sad, 1) > 0.6,
         "sadness windows classified sadness: {sad:?}"
     );
+
+    // Input that runs ahead of inference (one batch completing many hops, as after a slow
+    // prediction): only the newest window is classified, the others are counted as skipped, and
+    // its latency counts from when that window's last sample arrived — here 0.1 s (1600
+    // samples) before the batch's last one.
+    let x = ser_workbench::audio::load_mono_16k(&input).expect("wav");
+    let n = (x.len() - 1600) / 4000;
+    let mut sp = StreamingPredictor::new(Predictor::load(&run).expect("run"), cfg.clone());
+    let out = sp.push(&x[..n * 4000 + 1600], std::time::Instant::now());
+    assert_eq!(out.len(), 1, "one frame for the batch");
+    assert_eq!(out[0].skipped_before, n - 1);
+    assert_eq!(sp.skipped(), n - 1);
+    assert!((out[0].end_secs - n as f64 * 0.25).abs() < 1e-9);
+    assert!(out[0].latency_ms >= 100.0, "latency {}", out[0].latency_ms);
+    // Fed hop by hop, nothing is skipped.
+    let mut sp = StreamingPredictor::new(Predictor::load(&run).expect("run"), cfg.clone());
+    let per_hop: Vec<LiveFrame> = x[..n * 4000]
+        .chunks(4000)
+        .flat_map(|c| sp.push(c, std::time::Instant::now()))
+        .collect();
+    assert_eq!(per_hop.len(), n);
+    assert!(per_hop.iter().all(|f| f.skipped_before == 0));
 }
 
 #[test]

@@ -296,6 +296,11 @@ impl LivePanel {
             let lat = self.median_latency().map_or(String::new(), |l| {
                 format!(" · latency (median of last 50) {l:.1} ms")
             });
+            let skipped: usize = self.frames.iter().map(|f| f.skipped_before).sum();
+            let lat = match skipped {
+                0 => lat,
+                n => format!("{lat} · {n} windows skipped (inference slower than the hop)"),
+            };
             ui.label(format!(
                 "input: {} · overruns: {}{lat}",
                 self.source, self.overruns

@@ -668,7 +668,7 @@ fn live(run: PathBuf, input: PathBuf, cfg: crate::live::LiveConfig, realtime: bo
     .context("starting the live worker")?;
     let mut classes: Vec<String> = Vec::new();
     let mut latencies: Vec<f64> = Vec::new();
-    let (mut windows, mut silent) = (0usize, 0usize);
+    let (mut windows, mut silent, mut skipped) = (0usize, 0usize, 0usize);
     let mut failed = None;
     for ev in h.events.iter() {
         match ev {
@@ -685,6 +685,7 @@ fn live(run: PathBuf, input: PathBuf, cfg: crate::live::LiveConfig, realtime: bo
             }
             LiveEvent::Frame(f) => {
                 windows += 1;
+                skipped += f.skipped_before;
                 if f.silent {
                     silent += 1;
                     println!("{:8.2} s  silence ({:.1} dBFS)", f.end_secs, f.level_dbfs);
@@ -726,7 +727,7 @@ fn live(run: PathBuf, input: PathBuf, cfg: crate::live::LiveConfig, realtime: bo
     };
     println!(
         "{}",
-        serde_json::json!({"live": "summary", "windows": windows, "silent_windows": silent, "latency_ms_median": pct(0.5), "latency_ms_p95": pct(0.95)})
+        serde_json::json!({"live": "summary", "windows": windows, "silent_windows": silent, "skipped_windows": skipped, "latency_ms_median": pct(0.5), "latency_ms_p95": pct(0.95)})
     );
     Ok(())
 }

@@ -49,8 +49,12 @@ pub struct LiveFrame {
     pub top: Option<usize>,
     /// Its probability.
     pub confidence: f32,
-    /// From the arrival of the window's last samples to the finished prediction, milliseconds.
+    /// From the arrival of the window's last sample to the finished prediction, milliseconds
+    /// (waiting behind a slow prediction included).
     pub latency_ms: f64,
+    /// Windows dropped unclassified just before this one because the input ran ahead of
+    /// inference (the stream always classifies its newest window).
+    pub skipped_before: usize,
 }
 
 /// Sliding-window classifier over a 16 kHz stream.
@@ -63,6 +67,8 @@ pub struct StreamingPredictor {
     received: u64,
     next_end: u64,
     history: VecDeque<Vec<f32>>,
+    skipped_total: usize,
+    skipped_pending: usize,
 }
 
 /// RMS level in dBFS.
@@ -86,6 +92,8 @@ impl StreamingPredictor {
             received: 0,
             next_end: hop as u64,
             history: VecDeque::new(),
+            skipped_total: 0,
+            skipped_pending: 0,
         }
     }
 
@@ -94,7 +102,10 @@ impl StreamingPredictor {
         &self.predictor.classes
     }
 
-    /// Adds samples that arrived at `arrival`; returns one frame per completed hop.
+    /// Adds samples whose last one arrived at `arrival` (the others one sample period apart
+    /// before it); returns a frame for each completed hop that is classified. When the samples
+    /// complete more than one hop — the input ran ahead of inference — only the newest window is
+    /// classified and the others are counted in its `skipped_before`.
     pub fn push(&mut self, samples_16k: &[f32], arrival: Instant) -> Vec<LiveFrame> {
         let mut frames = Vec::new();
         let mut rest = samples_16k;
@@ -108,14 +119,30 @@ impl StreamingPredictor {
             self.received += take as u64;
             rest = &rest[take..];
             if self.received == self.next_end {
-                frames.push(self.predict_window(arrival));
                 self.next_end += self.hop as u64;
+                if rest.len() as u64 >= self.next_end - self.received {
+                    // A newer window completes in this same batch.
+                    self.skipped_total += 1;
+                    self.skipped_pending += 1;
+                    continue;
+                }
+                let behind = std::time::Duration::from_secs_f64(
+                    rest.len() as f64 / crate::audio::TARGET_SAMPLE_RATE_HZ as f64,
+                );
+                let window_end = arrival.checked_sub(behind).unwrap_or(arrival);
+                frames.push(self.predict_window(window_end));
             }
         }
         frames
     }
 
+    /// Windows skipped so far (see [`LiveFrame::skipped_before`]).
+    pub fn skipped(&self) -> usize {
+        self.skipped_total
+    }
+
     fn predict_window(&mut self, arrival: Instant) -> LiveFrame {
+        let skipped_before = std::mem::take(&mut self.skipped_pending);
         let (a, b) = self.buffer.as_slices();
         let mut w = Vec::with_capacity(a.len() + b.len());
         w.extend_from_slice(a);
@@ -134,6 +161,7 @@ impl StreamingPredictor {
                 top: None,
                 confidence: 0.0,
                 latency_ms: arrival.elapsed().as_secs_f64() * 1e3,
+                skipped_before,
             };
         }
         let raw = self.predictor.predict_samples(&w);
@@ -152,6 +180,7 @@ impl StreamingPredictor {
             raw: Some(raw),
             smoothed,
             latency_ms: arrival.elapsed().as_secs_f64() * 1e3,
+            skipped_before,
         }
     }
 

@@ -209,20 +209,33 @@ fn run_file(
         input_rate_hz: rate,
         classes: s.sp.classes().to_vec(),
     });
-    // 20 ms chunks, as a capture callback would deliver them.
+    // 20 ms chunks, as a capture callback would deliver them. In real time, every 20 ms feeds
+    // all samples due by then (as the microphone path drains its ring), each stamped with the
+    // moment it would have arrived, so a slow prediction shows up as latency and skipped windows.
     let chunk = 320;
     let started = Instant::now();
-    for (i, c) in x.chunks(chunk).enumerate() {
+    let mut fed = 0;
+    while fed < x.len() {
         if stop.load(Ordering::Relaxed) {
             return Ok("stopped".into());
         }
-        if realtime {
-            let due = started + Duration::from_secs_f64((i + 1) as f64 * chunk as f64 / 16_000.0);
-            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+        let until = if realtime {
+            let next = started + Duration::from_secs_f64((fed + chunk) as f64 / 16_000.0);
+            if let Some(wait) = next.checked_duration_since(Instant::now()) {
                 std::thread::sleep(wait);
             }
-        }
-        s.feed(c, Instant::now());
+            let due = (started.elapsed().as_secs_f64() * 16_000.0) as usize;
+            due.clamp(fed + 1, x.len())
+        } else {
+            (fed + chunk).min(x.len())
+        };
+        let arrival = if realtime {
+            started + Duration::from_secs_f64(until as f64 / 16_000.0)
+        } else {
+            Instant::now()
+        };
+        s.feed(&x[fed..until], arrival);
+        fed = until;
     }
     Ok("end of file".into())
 }
