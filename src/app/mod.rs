@@ -465,9 +465,9 @@ impl eframe::App for WorkbenchApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain();
         if self.live.running() {
-            // Animate at display rate while live: the level meter, bars and timeline move between
-            // the worker's events, and the fps readout shows what the UI can sustain.
-            ctx.request_repaint_after(std::time::Duration::from_millis(16));
+            // Animate at 30 fps while live: the level meter, bars and timeline move between the
+            // worker's events (faster would only take CPU from inference on software renderers).
+            ctx.request_repaint_after(std::time::Duration::from_millis(33));
         }
         for cmd in std::mem::take(&mut self.pending) {
             self.handle(cmd);
