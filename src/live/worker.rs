@@ -219,20 +219,19 @@ fn run_file(
         if stop.load(Ordering::Relaxed) {
             return Ok("stopped".into());
         }
-        let until = if realtime {
+        let (until, arrival) = if realtime {
             let next = started + Duration::from_secs_f64((fed + chunk) as f64 / 16_000.0);
             if let Some(wait) = next.checked_duration_since(Instant::now()) {
                 std::thread::sleep(wait);
             }
             let due = (started.elapsed().as_secs_f64() * 16_000.0) as usize;
-            due.clamp(fed + 1, x.len())
+            let until = due.clamp(fed + 1, x.len());
+            (
+                until,
+                started + Duration::from_secs_f64(until as f64 / 16_000.0),
+            )
         } else {
-            (fed + chunk).min(x.len())
-        };
-        let arrival = if realtime {
-            started + Duration::from_secs_f64(until as f64 / 16_000.0)
-        } else {
-            Instant::now()
+            ((fed + chunk).min(x.len()), Instant::now())
         };
         s.feed(&x[fed..until], arrival);
         fed = until;

@@ -149,6 +149,21 @@ impl EncoderConfig {
                 p.display()
             ));
         }
+        if c.conv_kernel.contains(&0) || c.conv_stride.contains(&0) {
+            return Err(format!(
+                "{}: conv_kernel and conv_stride entries must be at least 1",
+                p.display()
+            ));
+        }
+        let groups = c.num_conv_pos_embedding_groups;
+        if c.num_conv_pos_embeddings == 0 || groups == 0 || !c.hidden_size.is_multiple_of(groups) {
+            return Err(format!(
+                "{}: num_conv_pos_embeddings must be at least 1 and num_conv_pos_embedding_groups \
+                 ({groups}) must divide hidden_size ({})",
+                p.display(),
+                c.hidden_size
+            ));
+        }
         if c.num_attention_heads == 0 || !c.hidden_size.is_multiple_of(c.num_attention_heads) {
             return Err(format!(
                 "{}: hidden_size {} is not divisible by {} heads",

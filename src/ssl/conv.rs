@@ -150,22 +150,17 @@ impl FrameConv {
         let len = flat.dims()[1];
         let (k, s) = (self.kernel, self.stride);
         let w = self.weight.val(); // [1, k·c_in, c_out]
-        let mut y: Option<Tensor<3>> = None;
-        for j in 0..k.div_ceil(s) {
+        let block = |j: usize| -> Tensor<3> {
             let taps = s.min(k - j * s);
             let start = j * s * c_in;
             let rows: Tensor<3> =
                 flat.clone()
                     .narrow(1, start, len - start)
                     .unfold(1, taps * c_in, s * c_in);
-            let rows = rows.narrow(1, 0, t_out);
-            let part = rows.matmul(w.clone().narrow(1, start, taps * c_in));
-            y = Some(match y {
-                Some(acc) => acc + part,
-                None => part,
-            });
-        }
-        y.expect("kernel ≥ 1")
+            rows.narrow(1, 0, t_out)
+                .matmul(w.clone().narrow(1, start, taps * c_in))
+        };
+        (1..k.div_ceil(s)).fold(block(0), |acc, j| acc + block(j))
     }
 }
 

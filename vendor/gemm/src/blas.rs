@@ -86,7 +86,7 @@ fn operand(rows: usize, cols: usize, (rs, cs): (isize, isize)) -> Option<Operand
 }
 
 /// One serial BLAS call, `c := alpha·a·b + beta·c` (row-major `c`).
-trait Blas: Copy + Send + Sync + 'static {
+trait Blas: Copy + Default + Send + Sync + 'static {
     #[allow(clippy::too_many_arguments)]
     unsafe fn call(
         m: usize,
@@ -101,7 +101,6 @@ trait Blas: Copy + Send + Sync + 'static {
         c: *mut Self,
         ldc: usize,
     );
-    fn zero() -> Self;
 }
 
 macro_rules! blas_impl {
@@ -136,9 +135,6 @@ macro_rules! blas_impl {
                     c,
                     ldc as i32,
                 )
-            }
-            fn zero() -> Self {
-                0.0
             }
         }
     };
@@ -226,7 +222,7 @@ unsafe fn run<T: Blas>(
     }
     SERIAL.call_once(|| openblas_set_num_threads(1));
     // gemm's `alpha·dst + beta·product` is cblas's `beta·C + alpha·A·B`.
-    let (blas_alpha, blas_beta) = (beta, if read_dst { alpha } else { T::zero() });
+    let (blas_alpha, blas_beta) = (beta, if read_dst { alpha } else { T::default() });
     let threads = threads(p.parallelism);
     if threads <= 1 || m.saturating_mul(n).saturating_mul(k) < SPLIT_MIN_MACS {
         T::call(m, n, k, blas_alpha, lhs, oa, rhs, ob, blas_beta, dst, oc.ld);

@@ -29,15 +29,6 @@ pub use gemm_common::gemm::{
 pub use gemm_common::Parallelism;
 pub use gemm_common::{get_wasm_simd128, set_wasm_simd128, DEFAULT_WASM_SIMD128};
 
-/// Which implementation [`gemm()`] uses for dense f32/f64 products: `"openblas"` or `"gemm"`.
-pub fn backend_name() -> &'static str {
-    if cfg!(feature = "openblas") {
-        "openblas"
-    } else {
-        "gemm"
-    }
-}
-
 /// `dst := alpha·dst + beta·lhs·rhs` (`dst` is `m×n`, `lhs` `m×k`, `rhs` `k×n`; `*_rs`/`*_cs` are
 /// row/column strides in elements). With `read_dst == false`, `dst` is only written.
 ///
