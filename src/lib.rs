@@ -13,6 +13,7 @@ pub mod features;
 pub mod fsutil;
 pub mod live;
 pub mod model;
+pub mod paths;
 pub mod rng;
 pub mod ssl;
 pub mod train;

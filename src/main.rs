@@ -1,7 +1,7 @@
 //! `ser-workbench`: the GUI without arguments, headless commands with them.
 
 use clap::Parser;
-use ser_workbench::cli::{Cli, Command, run};
+use ser_workbench::cli::{Cli, run};
 
 fn main() -> std::process::ExitCode {
     // Behave like other command-line tools when the reader of stdout goes away (`| head`): end
@@ -12,13 +12,7 @@ fn main() -> std::process::ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
-    let cmd = cli.command.unwrap_or(Command::Gui {
-        demo: false,
-        preset: None,
-        corpus: None,
-        target_corpus: None,
-        train: false,
-    });
+    let cmd = cli.command.unwrap_or_default();
     match run(cmd) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

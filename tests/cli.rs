@@ -14,6 +14,11 @@ fn bin() -> Command {
         "SER_WORKBENCH_CACHE",
         std::env::temp_dir().join(format!("ser-wb-cli-cache-{}", std::process::id())),
     );
+    // Runs without --out go here, not into the user's data folder.
+    c.env(
+        "SER_WORKBENCH_DATA",
+        std::env::temp_dir().join(format!("ser-wb-cli-data-{}", std::process::id())),
+    );
     c
 }
 
@@ -104,7 +109,21 @@ fn demo_inspect_train_predict_features() {
         .expect("wav")
         .len();
     assert_eq!(shape, vec![1 + samples / 512, 128]);
-    assert_eq!(data.len(), shape[0] * shape[1]);
+    // The values are the library's log-mel of the decoded file with the default parameters
+    // (whose numerics tests/feature_parity.rs checks against librosa).
+    let x = ser_workbench::audio::load_mono_16k(&wav).expect("wav");
+    let want = ser_workbench::features::mel::log_mel(
+        &x,
+        &ser_workbench::features::LogMelConfig::default(),
+    );
+    assert_eq!(
+        ser_workbench::eval::compare::max_abs_diff(&data, &want.data),
+        0.0
+    );
+    assert!(data.iter().all(|v| v.is_finite()));
+    // top_db 80: every value lies within 80 dB of the file's maximum.
+    let peak = data.iter().copied().fold(f32::MIN, f32::max);
+    assert!(data.iter().all(|v| *v >= peak - 80.0 - 1e-3));
     let npy2 = d.path().join("m.npy");
     run_ok(
         bin()
@@ -113,9 +132,16 @@ fn demo_inspect_train_predict_features() {
             .arg("--out")
             .arg(&npy2),
     );
+    let (mshape, mdata) = ser_workbench::features::npy::read(&npy2).expect("npy");
+    assert_eq!(mshape, vec![shape[0], 20]);
+    let cfg = ser_workbench::features::FeatureConfig {
+        stream: ser_workbench::features::StreamKind::Mfcc,
+        ..Default::default()
+    };
+    let want = ser_workbench::features::extract_file(&wav, &cfg).expect("mfcc");
     assert_eq!(
-        ser_workbench::features::npy::read(&npy2).expect("npy").0[1],
-        20
+        ser_workbench::eval::compare::max_abs_diff(&mdata, &want.data),
+        0.0
     );
 }
 
@@ -162,6 +188,53 @@ fn bad_input_gives_clear_messages() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.wav"));
     assert!(!Path::new(&d.path().join("o.npy")).exists());
+
+    // Settings that used to be replaced silently are errors naming the setting.
+    let out = bin()
+        .args(["live", "--run"])
+        .arg(d.path())
+        .arg("--input")
+        .arg(&missing)
+        .args(["--hop-secs", "0"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--hop-secs") && err.contains("got 0"), "{err}");
+
+    let train = |extra: &[&str], env: Option<(&str, &str)>| {
+        let mut c = bin();
+        c.args(["train", "--preset"])
+            .arg(common::tiny_preset_path())
+            .arg("--corpus")
+            .arg(common::small_demo().join("emodb"))
+            .arg("--out")
+            .arg(d.path().join(format!("run-{}", extra.join("-"))))
+            .args(extra);
+        if let Some((k, v)) = env {
+            c.env(k, v);
+        }
+        c.output().expect("run")
+    };
+    let out = train(&[], Some(("SER_WORKBENCH_BACKEND", "quantum")));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("SER_WORKBENCH_BACKEND") && err.contains("unknown backend 'quantum'"),
+        "{err}"
+    );
+    // --backend gpu never falls back to the CPU: it trains on a GPU or refuses.
+    let out = train(&["--backend", "gpu"], None);
+    let (stdout, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    if out.status.success() {
+        assert!(stdout.contains("backend: wgpu"), "{stdout}");
+    } else {
+        assert!(err.contains("--backend gpu: no usable GPU"), "{err}");
+        assert!(!stdout.contains("epoch"), "{stdout}");
+    }
 }
 
 #[test]
@@ -282,9 +355,10 @@ fn ssl_features_from_a_checkpoint_folder() {
             .arg("--out")
             .arg(&out),
     );
-    let (shape, _) = ser_workbench::features::npy::read(&out).expect("npy");
+    let (shape, all) = ser_workbench::features::npy::read(&out).expect("npy");
     assert_eq!(shape[0], 3);
     assert_eq!(shape[2], 32);
+    assert!(all.iter().all(|v| v.is_finite()));
     let one = d.path().join("one.npy");
     run_ok(
         bin()
@@ -294,10 +368,16 @@ fn ssl_features_from_a_checkpoint_folder() {
             .arg("--out")
             .arg(&one),
     );
+    let (one_shape, one_data) = ser_workbench::features::npy::read(&one).expect("npy");
+    assert_eq!(one_shape, vec![shape[1], 32]);
+    // --layers 1 is exactly hidden state 1 of the all-layers output.
+    let per_layer = shape[1] * shape[2];
     assert_eq!(
-        ser_workbench::features::npy::read(&one).expect("npy").0,
-        vec![shape[1], 32]
+        ser_workbench::eval::compare::max_abs_diff(&one_data, &all[per_layer..2 * per_layer]),
+        0.0
     );
+    // ... and differs from hidden states 0 and 2 (the layers are not all the same).
+    assert!(ser_workbench::eval::compare::max_abs_diff(&one_data, &all[..per_layer]) > 1e-3);
     let bad = bin()
         .args(["features", "--stream", "ssl", "--layers", "9", "--weights"])
         .arg(&w)
@@ -318,11 +398,34 @@ fn ssl_features_from_a_checkpoint_folder() {
             .arg("--out")
             .arg(&fused),
     );
-    let (fshape, _) = ser_workbench::features::npy::read(&fused).expect("npy");
-    let samples = ser_workbench::audio::load_mono_16k(&wav)
-        .expect("wav")
-        .len();
-    assert_eq!(fshape, vec![1 + samples / 512, 128 + 32]);
+    let (fshape, fdata) = ser_workbench::features::npy::read(&fused).expect("npy");
+    let x = ser_workbench::audio::load_mono_16k(&wav).expect("wav");
+    assert_eq!(fshape, vec![1 + x.len() / 512, 128 + 32]);
+    // The first 128 columns are the file's log-mel, frame by frame.
+    let logmel =
+        ser_workbench::features::mel::log_mel(&x, &ser_workbench::features::LogMelConfig::default());
+    let left: Vec<f32> = fdata
+        .chunks(160)
+        .flat_map(|row| row[..128].iter().copied())
+        .collect();
+    assert_eq!(
+        ser_workbench::eval::compare::max_abs_diff(&left, &logmel.data),
+        0.0
+    );
+    // The last 32 are the mean of the hidden states (ssl_layers "all") linearly interpolated
+    // onto the log-mel frame centres: every value of dimension k lies within the range of
+    // dimension k over the SSL frames.
+    let (t, dim) = (shape[1], shape[2]);
+    for k in 0..dim {
+        let mean_k = |f: usize| (0..3).map(|l| all[l * per_layer + f * dim + k]).sum::<f32>() / 3.0;
+        let (lo, hi) = (0..t).fold((f32::MAX, f32::MIN), |(l, h), f| {
+            (l.min(mean_k(f)), h.max(mean_k(f)))
+        });
+        for row in fdata.chunks(160) {
+            let v = row[128 + k];
+            assert!(v >= lo - 1e-4 && v <= hi + 1e-4, "dim {k}: {v} outside [{lo}, {hi}]");
+        }
+    }
 }
 
 /// `ablation` over two presets cross-corpus writes the three table files with one row per

@@ -278,7 +278,7 @@ fn ssl_layer_weighted_run_reports_layer_weights() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ssl/hubert_tiny"),
     );
     preset.training.epochs = 3;
-    preset.training.protocol = "speaker-kfold:2".into();
+    preset.training.protocol = ser_workbench::corpus::Protocol::SpeakerKFold(2);
     preset.training.early_stopping_patience = None;
     req.preset = preset;
     let evs = collect(spawn_training(req, None).expect("spawn"));
@@ -385,4 +385,238 @@ fn cross_corpus_run_with_lmmd() {
         .expect("adapt_loss column");
     let row: Vec<&str> = metrics.lines().nth(1).expect("row").split(',').collect();
     assert!(row[col].parse::<f64>().is_ok_and(f64::is_finite), "{row:?}");
+}
+
+/// Rows of a CSV file as maps from header to value.
+fn csv_rows(path: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).expect("csv");
+    let headers = r.headers().expect("headers").clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.expect("row");
+            headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// Early stopping keeps the best epoch's weights: with patience 1 a fold stops after an epoch
+/// that did not improve, so its last weights are not its best. Reloading `fold<N>.bpk`
+/// reproduces every probability in `predictions.csv` (to its 6 printed decimals) and, on the
+/// fold's validation files, the best epoch's validation UA — not the last epoch's.
+#[test]
+fn early_stopping_checkpoint_is_the_best_epoch_and_reproduces_predictions() {
+    use ser_workbench::eval::{ClassificationReport, argmax};
+    let _guard = serial();
+    let d = tempfile::tempdir().expect("tmp");
+    let run = d.path().join("run");
+    let mut req = request(&run, &d.path().join("cache"));
+    req.preset.training.epochs = 12;
+    req.preset.training.early_stopping_patience = Some(1);
+    let evs = collect(spawn_training(req, None).expect("spawn"));
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, Event::State(RunState::Finished))),
+        "{evs:?}"
+    );
+    let epochs: Vec<&ser_workbench::train::EpochMetrics> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Event::Epoch(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    // A fold that stopped early: its last epoch is not its best.
+    let stopped_fold = (0..2)
+        .find(|&f| {
+            let last = epochs.iter().filter(|m| m.fold == f).last().expect("epochs");
+            !last.is_best && last.epoch < 12
+        })
+        .expect("no fold stopped early with patience 1");
+    let best = epochs
+        .iter()
+        .filter(|m| m.fold == stopped_fold && m.is_best)
+        .last()
+        .expect("best");
+    let last = epochs
+        .iter()
+        .filter(|m| m.fold == stopped_fold)
+        .last()
+        .expect("last");
+    assert_ne!(best.epoch, last.epoch);
+
+    let p = ser_workbench::train::predict::Predictor::load(&run).expect("predictor");
+    let classes = p.classes.clone();
+    let folds: Vec<String> = {
+        let splits: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("splits.json")).expect("r"))
+                .expect("json");
+        splits["folds"]
+            .as_array()
+            .expect("folds")
+            .iter()
+            .map(|f| f["name"].as_str().expect("name").to_string())
+            .collect()
+    };
+    let rows = csv_rows(&run.join("predictions.csv"));
+    assert_eq!(rows.len(), 70);
+    let mut worst = 0.0f32;
+    for row in &rows {
+        let k = folds.iter().position(|f| *f == row["fold"]).expect("fold");
+        let got = &p
+            .predict_file_per_fold(std::path::Path::new(&row["path"]))
+            .expect("predict")[k];
+        for (c, g) in classes.iter().zip(got) {
+            let want: f32 = row[&format!("p_{c}")].parse().expect("probability");
+            worst = worst.max((g - want).abs());
+            assert!(
+                (g - want).abs() <= 1e-6,
+                "{}: p_{c} {g} vs predictions.csv {want}",
+                row["path"]
+            );
+        }
+    }
+    eprintln!("checkpoint vs predictions.csv: max abs difference {worst:e}");
+
+    // The checkpoint's validation UA is the best epoch's.
+    let splits: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("splits.json")).expect("r"))
+            .expect("json");
+    let valid = splits["folds"][stopped_fold]["valid"]
+        .as_array()
+        .expect("valid");
+    assert!(!valid.is_empty());
+    let label_of = |path: &str| -> usize {
+        let name = std::path::Path::new(path)
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .to_string();
+        let e = ser_workbench::corpus::emodb::parse_name(&name)
+            .expect("EMODB name")
+            .emotion;
+        classes
+            .iter()
+            .position(|c| c == e.name())
+            .expect("class")
+    };
+    let (mut truth, mut pred) = (Vec::new(), Vec::new());
+    for v in valid {
+        let path = v.as_str().expect("path");
+        let probs = &p
+            .predict_file_per_fold(std::path::Path::new(path))
+            .expect("predict")[stopped_fold];
+        truth.push(label_of(path));
+        pred.push(argmax(probs));
+    }
+    let ua = ClassificationReport::from_predictions(&classes, &truth, &pred).ua;
+    assert!(
+        (ua - best.valid_ua).abs() < 1e-9,
+        "checkpoint valid UA {ua}, best epoch {} UA {}, last epoch {} UA {}",
+        best.epoch,
+        best.valid_ua,
+        last.epoch,
+        last.valid_ua
+    );
+}
+
+/// `class_weighted_loss` changes training: the same seed and data with and without it give a
+/// different first-epoch training loss (the training part's classes are not exactly balanced).
+#[test]
+fn class_weighted_loss_changes_training() {
+    let _guard = serial();
+    let d = tempfile::tempdir().expect("tmp");
+    let cache = d.path().join("cache");
+    let first_loss = |weighted: bool| -> f64 {
+        let name = format!("run-{weighted}");
+        let mut req = request(&d.path().join(&name), &cache);
+        req.preset.training.epochs = 1;
+        req.preset.training.class_weighted_loss = weighted;
+        let evs = collect(spawn_training(req, None).expect("spawn"));
+        evs.iter()
+            .find_map(|e| match e {
+                Event::Epoch(m) if m.fold == 0 => Some(m.train_loss),
+                _ => None,
+            })
+            .expect("an epoch")
+    };
+    let (plain, weighted) = (first_loss(false), first_loss(true));
+    assert!(plain.is_finite() && weighted.is_finite());
+    assert!(
+        (plain - weighted).abs() > 1e-6,
+        "same loss with and without class weights: {plain}"
+    );
+}
+
+/// A stop that arrives before feature extraction ends it between files: no fold trains, no run
+/// folder is made, and fewer than all files reach the cache.
+#[test]
+fn stop_is_honoured_during_feature_extraction() {
+    let _guard = serial();
+    let d = tempfile::tempdir().expect("tmp");
+    let run = d.path().join("run");
+    let cache = d.path().join("cache");
+    let h = spawn_training(request(&run, &cache), None).expect("spawn");
+    h.send(Control::Stop);
+    let evs = collect(h);
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, Event::State(RunState::Stopped))),
+        "{evs:?}"
+    );
+    assert!(!evs.iter().any(|e| matches!(e, Event::Plan(_) | Event::Step { .. })));
+    assert!(!run.exists(), "a run folder was made");
+    let cached = walk_files(&cache);
+    assert!(cached < 70, "{cached} files cached: extraction did not stop");
+}
+
+/// A pause that arrives before feature extraction holds it: nothing is extracted while paused,
+/// and the run finishes after the resume.
+#[test]
+fn pause_is_honoured_during_feature_extraction() {
+    let _guard = serial();
+    let d = tempfile::tempdir().expect("tmp");
+    let cache = d.path().join("cache");
+    let h = spawn_training(request(&d.path().join("run"), &cache), None).expect("spawn");
+    h.send(Control::Pause);
+    let mut paused_before_features_done = false;
+    let mut finished = false;
+    while let Ok(ev) = h.events.recv_timeout(Duration::from_secs(120)) {
+        match ev {
+            Event::State(RunState::Paused) => {
+                paused_before_features_done = true;
+                let before = walk_files(&cache);
+                std::thread::sleep(Duration::from_millis(400));
+                assert_eq!(walk_files(&cache), before, "files were extracted while paused");
+                assert!(before < 70);
+                h.send(Control::Resume);
+            }
+            Event::Features { done, total, .. } if done == total => {
+                assert!(paused_before_features_done, "extraction ended before the pause");
+            }
+            Event::State(RunState::Finished) => {
+                finished = true;
+                break;
+            }
+            Event::State(RunState::Failed(m)) => panic!("{m}"),
+            _ => {}
+        }
+    }
+    assert!(paused_before_features_done && finished);
+}
+
+/// Number of files below `dir` (0 when it does not exist).
+fn walk_files(dir: &std::path::Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() { walk_files(&p) } else { 1 }
+        })
+        .sum()
 }

@@ -3,6 +3,8 @@
 
 mod common;
 
+use ser_workbench::app::features::{CacheCheck, CacheCount};
+
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
@@ -24,7 +26,12 @@ fn app_with(
     Harness::builder()
         .with_size(eframe::egui::vec2(1280.0, 900.0))
         .build_eframe(move |cc| {
-            WorkbenchApp::with_options(cc.egui_ctx.clone(), false, presets.clone(), data_dir)
+            WorkbenchApp::with_options(
+                cc.egui_ctx.clone(),
+                false,
+                presets.clone(),
+                ser_workbench::paths::Paths::under(&data_dir),
+            )
         })
 }
 
@@ -350,12 +357,15 @@ fn features_panel_checks_and_fills_the_cache() {
     h.run_steps(2);
     h.get_by_label("Check cache").click();
     wait_until(&mut h, "cache check", 60, |a| {
-        matches!(a.features.cache_status, Some(Some(_)))
+        matches!(a.features.cache_status, CacheCheck::Done(_))
     });
-    assert!(matches!(
+    assert_eq!(
         h.state().features.cache_status,
-        Some(Some(Ok((0, 70))))
-    ));
+        CacheCheck::Done(Ok(CacheCount {
+            cached: 0,
+            total: 70
+        }))
+    );
     h.get_by_label("Extract features").click();
     wait_until(&mut h, "extraction", 120, |a| {
         a.features.extract_result.is_some()
@@ -373,10 +383,13 @@ fn features_panel_checks_and_fills_the_cache() {
     );
     h.get_by_label("Check cache").click();
     wait_until(&mut h, "cache check", 60, |a| {
-        matches!(a.features.cache_status, Some(Some(_)))
+        matches!(a.features.cache_status, CacheCheck::Done(_))
     });
-    assert!(matches!(
+    assert_eq!(
         h.state().features.cache_status,
-        Some(Some(Ok((70, 70))))
-    ));
+        CacheCheck::Done(Ok(CacheCount {
+            cached: 70,
+            total: 70
+        }))
+    );
 }

@@ -182,7 +182,19 @@ fn alpha_fusion_cross_corpus_run_reports_alpha_and_scatter() {
     let a = report["folds"][0]["fusion_alpha"]
         .as_f64()
         .expect("alpha in report");
-    assert!((a as f32 - alphas.iter().copied().fold(0.0, f32::max)).abs() < 1.0);
+    // The checkpoint is the last epoch flagged best; the report's α is that epoch's α (f32
+    // stored as f64: equal to float rounding).
+    let best = ms
+        .iter()
+        .filter(|m| m.fold == 0 && m.is_best)
+        .last()
+        .expect("a best epoch");
+    let best_alpha = best.fusion_alpha.expect("alpha") as f64;
+    assert!(
+        (a - best_alpha).abs() < 1e-7,
+        "report α {a} vs best epoch {} α {best_alpha} (all: {alphas:?})",
+        best.epoch
+    );
     let log: Vec<&String> = evs
         .iter()
         .filter_map(|e| match e {
@@ -283,7 +295,7 @@ fn ablation_table_rows_match_their_runs() {
         corpus_dirs: vec![common::small_demo().join("emodb")],
         target_corpus: None,
         label_map: None,
-        protocol: Some("speaker-kfold:2".into()),
+        protocol: Some(ser_workbench::corpus::Protocol::SpeakerKFold(2)),
         seeds: vec![3],
         out_dir: out.clone(),
         cache_dir: d.path().join("cache"),

@@ -21,13 +21,7 @@ fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().convert::<f32>().try_to_vec().expect("vec")
 }
 
-/// Largest absolute difference.
-fn max_abs(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
+use ser_workbench::eval::compare::max_abs_diff as max_abs;
 
 fn check(name: &str, expect_spelling: &str) {
     let dir = fixture(name);
@@ -244,11 +238,7 @@ fn chunked_encoding_stitches_frames() {
     );
     assert_eq!(whole.0, chunked.0, "shape [layers, frames, dim]");
     let (t, d) = (whole.0[1], whole.0[2]);
-    let err = whole.1[..t * d]
-        .iter()
-        .zip(&chunked.1[..t * d])
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let err = max_abs(&whole.1[..t * d], &chunked.1[..t * d]);
     assert!(err < 1e-4, "layer 0 differs by {err}");
 }
 
@@ -275,11 +265,7 @@ fn masked_batches_match_single_utterances() {
         .collect();
     for (k, ((bs, bv), (ss, sv))) in batched.iter().zip(&single).enumerate() {
         assert_eq!(bs, ss, "utterance {k}: shape");
-        let err = bv
-            .iter()
-            .zip(sv)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let err = max_abs(bv, sv);
         assert!(
             err <= 1e-4,
             "utterance {k}: batched vs single max abs error {err}"

@@ -45,7 +45,7 @@ calls = {}
 signals = {"speech": signal_speechlike(), "short": signal_short()}
 for sname, y in signals.items():
     save(f"{sname}_input", y)
-    # SPEC default: n_fft 2048, hop 512, 128 Slaney mels, fmax 8 kHz, power_to_db top_db 80.
+    # The workbench default (docs/design.md, "Features"): n_fft 2048, hop 512, 128 Slaney mels, fmax 8 kHz, power_to_db top_db 80.
     S = librosa.feature.melspectrogram(y=y, sr=SR, n_fft=2048, hop_length=512, n_mels=128, fmin=0.0, fmax=8000.0,
                                        center=True, pad_mode="constant", power=2.0, htk=False, norm="slaney")
     db = librosa.power_to_db(S, ref=1.0, amin=1e-10, top_db=80.0)

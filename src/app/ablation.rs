@@ -43,15 +43,7 @@ impl AblationControls {
     /// Reads the table of the finished ablation.
     pub fn load_table(&mut self) {
         if let Some(dir) = &self.out_dir {
-            let p = dir.join("ablation.json");
-            self.table = Some(
-                std::fs::read_to_string(&p)
-                    .map_err(|e| format!("{}: {e}", p.display()))
-                    .and_then(|t| {
-                        serde_json::from_str(&t)
-                            .map_err(|e| format!("{}: malformed table: {e}", p.display()))
-                    }),
-            );
+            self.table = Some(crate::train::ablation::read_table(dir));
         }
     }
 

@@ -7,13 +7,28 @@ use eframe::egui;
 use super::AppCommand;
 use crate::features::{FeatureConfig, SslPooling, StreamKind};
 
-/// Result of checking an SSL model folder.
-#[derive(Clone, Debug)]
-pub struct WeightsInfo {
-    /// Summary line.
-    pub summary: String,
-    /// Checkpoint keys the encoder does not use.
-    pub unused: Vec<String>,
+pub use super::jobs::WeightsInfo;
+use super::run_view::FeatureProgress;
+
+/// How many files of the open corpus have cached features for a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheCount {
+    /// Files with valid cache entries.
+    pub cached: usize,
+    /// Files in the corpus.
+    pub total: usize,
+}
+
+/// The Features panel's cache check.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CacheCheck {
+    /// Not asked (or outdated by an extraction).
+    #[default]
+    Unknown,
+    /// A helper thread is counting.
+    Checking,
+    /// The count, or why it could not be made.
+    Done(Result<CacheCount, String>),
 }
 
 /// State of the Features panel.
@@ -25,18 +40,20 @@ pub struct FeaturesPanel {
     pub checking: bool,
     /// File for the spectrogram preview.
     pub preview_path: String,
-    preview: Option<(String, egui::TextureHandle)>,
-    preview_error: Option<String>,
+    /// The preview's spectrogram (computed on a helper thread).
+    pub preview: super::jobs::SpectrogramState,
     /// Hub model id typed into the download field.
     pub hub_repo: String,
     /// Progress of a running download (shared with its thread).
     pub download: Option<std::sync::Arc<std::sync::Mutex<crate::ssl::hub::Progress>>>,
     /// Outcome of the last download.
     pub download_result: Option<Result<std::path::PathBuf, String>>,
-    /// Cache status of the open corpus: `None` while checking.
-    pub cache_status: Option<Option<Result<(usize, usize), String>>>,
-    /// Progress (done, total, from cache) of a running extraction.
-    pub extracting: Option<std::sync::Arc<std::sync::Mutex<(usize, usize, usize)>>>,
+    /// Cache status of the open corpus for the selected stream.
+    pub cache_status: CacheCheck,
+    /// Progress of a running extraction (shared with its thread).
+    pub extracting: Option<std::sync::Arc<std::sync::Mutex<FeatureProgress>>>,
+    /// Control channel of the running extraction (its Stop button).
+    pub extract_control: Option<crossbeam_channel::Sender<crate::train::Control>>,
     /// Outcome of the last extraction.
     pub extract_result: Option<Result<String, String>>,
 }
@@ -50,13 +67,13 @@ impl FeaturesPanel {
         }
         ui.horizontal(|ui| {
             ui.label(format!("Open corpus: {corpus_files} files."));
-            let busy = self.extracting.is_some() || matches!(self.cache_status, Some(None));
+            let busy = self.extracting.is_some() || self.cache_status == CacheCheck::Checking;
             if ui
                 .add_enabled(!busy, egui::Button::new("Check cache"))
                 .on_hover_text("how many files already have features for this stream")
                 .clicked()
             {
-                self.cache_status = Some(None);
+                self.cache_status = CacheCheck::Checking;
                 cmds.push(AppCommand::CheckFeatureCache);
             }
             if ui
@@ -70,24 +87,38 @@ impl FeaturesPanel {
                 cmds.push(AppCommand::ExtractFeatures);
             }
             match &self.cache_status {
-                Some(None) => {
+                CacheCheck::Checking => {
                     ui.spinner();
                 }
-                Some(Some(Ok((n, total)))) => {
-                    ui.label(format!("{n} of {total} cached for this stream"));
+                CacheCheck::Done(Ok(c)) => {
+                    ui.label(format!("{} of {} cached for this stream", c.cached, c.total));
                 }
-                Some(Some(Err(e))) => {
+                CacheCheck::Done(Err(e)) => {
                     ui.colored_label(ui.visuals().error_fg_color, e);
                 }
-                None => {}
+                CacheCheck::Unknown => {}
             }
         });
         if let Some(p) = &self.extracting {
-            let (done, total, cached) = p.lock().map(|p| *p).unwrap_or_else(|e| *e.into_inner());
-            ui.add(
-                egui::ProgressBar::new(done as f32 / total.max(1) as f32)
-                    .text(format!("extracting {done} / {total} ({cached} from cache)")),
-            );
+            let FeatureProgress {
+                done,
+                total,
+                cached,
+            } = p.lock().map(|p| *p).unwrap_or_else(|e| *e.into_inner());
+            ui.horizontal(|ui| {
+                if let Some(c) = &self.extract_control
+                    && ui
+                        .button("Stop")
+                        .on_hover_text("stop after the current file; finished files stay cached")
+                        .clicked()
+                {
+                    let _ = c.send(crate::train::Control::Stop);
+                }
+                ui.add(
+                    egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                        .text(format!("extracting {done} / {total} ({cached} from cache)")),
+                );
+            });
         }
         match &self.extract_result {
             Some(Ok(m)) => {
@@ -289,34 +320,31 @@ impl FeaturesPanel {
                 .labelled_by(l.id);
             if ui.button("Show").clicked() {
                 let p = self.preview_path.trim().to_string();
-                match super::results::spectrogram_image(&p) {
-                    Ok(img) => {
-                        self.preview = Some((
-                            p,
-                            ui.ctx().load_texture(
-                                "feature_preview",
-                                img,
-                                egui::TextureOptions::LINEAR,
-                            ),
-                        ));
-                        self.preview_error = None;
-                    }
-                    Err(e) => self.preview_error = Some(e),
-                }
+                self.preview = Some((p.clone(), None));
+                cmds.push(AppCommand::Spectrogram(super::jobs::SpectrogramFor::Preview, p));
             }
         });
-        if let Some(e) = &self.preview_error {
-            ui.colored_label(ui.visuals().error_fg_color, e);
-        }
-        if let Some((p, tex)) = &self.preview {
-            ui.label(
-                egui::RichText::new(format!("{p} — 64-band log-mel, 25/10 ms, 80 dB range"))
-                    .small(),
-            );
-            ui.add(
-                egui::Image::new(tex)
-                    .fit_to_exact_size(egui::vec2(ui.available_width().min(900.0), 160.0)),
-            );
+        match &self.preview {
+            Some((p, Some(Ok(tex)))) => {
+                ui.label(
+                    egui::RichText::new(format!("{p} — 64-band log-mel, 25/10 ms, 80 dB range"))
+                        .small(),
+                );
+                ui.add(
+                    egui::Image::new(tex)
+                        .fit_to_exact_size(egui::vec2(ui.available_width().min(900.0), 160.0)),
+                );
+            }
+            Some((_, Some(Err(e)))) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            Some((p, None)) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(format!("computing the spectrogram of {p}"));
+                });
+            }
+            None => {}
         }
     }
 }

@@ -4,7 +4,7 @@
 use eframe::egui;
 use egui_plot::{Bar, BarChart, Legend, Plot, PlotPoints, Points};
 
-use super::training::fold_lines;
+use super::plots::fold_lines;
 use crate::train::EpochMetrics;
 
 /// α of α-fusion models per epoch and fold.

@@ -8,6 +8,39 @@ use eframe::egui;
 
 use crate::corpus::{self, CorpusType, Manifest};
 
+/// Result of checking an SSL model folder.
+#[derive(Clone, Debug)]
+pub struct WeightsInfo {
+    /// Summary line.
+    pub summary: String,
+    /// Checkpoint keys the encoder does not use.
+    pub unused: Vec<String>,
+}
+
+/// What a finished feature extraction did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtractSummary {
+    /// Files in the corpus.
+    pub total: usize,
+    /// Files whose features were already cached.
+    pub cached: usize,
+    /// "path: why" of every file that failed.
+    pub failed: Vec<String>,
+}
+
+/// Which panel asked for a spectrogram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpectrogramFor {
+    /// The selected test utterance in the Results panel.
+    Results,
+    /// The preview in the Features panel.
+    Preview,
+}
+
+/// A spectrogram state in a panel: the file, then its image or why there is none (`None`
+/// while it is computed).
+pub type SpectrogramState = Option<(String, Option<Result<egui::TextureHandle, String>>)>;
+
 /// A finished background job.
 pub enum JobResult {
     /// A corpus was read (or not).
@@ -23,13 +56,15 @@ pub enum JobResult {
     /// Input devices were listed.
     Devices(Result<Vec<crate::audio::capture::InputDeviceInfo>, String>),
     /// An SSL model folder was checked.
-    Weights(Result<super::features::WeightsInfo, String>),
+    Weights(Result<WeightsInfo, String>),
     /// A silence scan finished.
     Silence(Vec<crate::corpus::inspect::SilentFile>),
-    /// Cache status of the open corpus for a stream: (cached, total).
-    CacheStatus(Result<(usize, usize), String>),
-    /// Feature extraction of the open corpus ended: (total, already cached, failures).
-    Extracted(Result<(usize, usize, Vec<String>), String>),
+    /// Cache status of the open corpus for a stream.
+    CacheStatus(Result<super::features::CacheCount, String>),
+    /// Feature extraction of the open corpus ended.
+    Extracted(Result<ExtractSummary, String>),
+    /// A spectrogram image was computed (or could not be).
+    Spectrogram(SpectrogramFor, String, Result<egui::ColorImage, String>),
     /// A hub download ended.
     Downloaded(Result<PathBuf, String>),
     /// One utterance was traced through a run's models: (audio path, trace or error).
@@ -40,14 +75,14 @@ pub enum JobResult {
 pub struct Jobs {
     tx: Sender<JobResult>,
     rx: Receiver<JobResult>,
-    data_dir: PathBuf,
+    paths: crate::paths::Paths,
 }
 
 impl Jobs {
-    /// Jobs writing generated data under `data_dir`.
-    pub fn new(data_dir: PathBuf) -> Self {
+    /// Jobs writing generated data into `paths`.
+    pub fn new(paths: crate::paths::Paths) -> Self {
         let (tx, rx) = unbounded();
-        Self { tx, rx, data_dir }
+        Self { tx, rx, paths }
     }
 
     fn spawn(
@@ -84,21 +119,28 @@ impl Jobs {
         self.spawn("ser-cache-check", ctx, move || {
             let cache = crate::features::FeatureCache::new(cache_dir);
             JobResult::CacheStatus(
-                crate::train::run::cache_status(&utts, &cfg, &cache).map(|n| (n, utts.len())),
+                crate::train::extract::cache_status(&utts, &cfg, &cache).map(|n| {
+                    super::features::CacheCount {
+                        cached: n,
+                        total: utts.len(),
+                    }
+                }),
             )
         });
     }
 
     /// Extracts (and caches) `cfg`'s features of every utterance; progress (done, total, cached)
-    /// goes into `progress`.
+    /// goes into `progress`. Returns the job's control channel (send `Control::Stop` to stop
+    /// between files; finished files stay cached).
     pub fn extract_features(
         &self,
         utts: Vec<crate::corpus::Utterance>,
         cfg: crate::features::FeatureConfig,
         cache_dir: PathBuf,
-        progress: std::sync::Arc<std::sync::Mutex<(usize, usize, usize)>>,
+        progress: std::sync::Arc<std::sync::Mutex<super::run_view::FeatureProgress>>,
         ctx: &egui::Context,
-    ) {
+    ) -> Sender<crate::train::Control> {
+        let (stop, control) = unbounded();
         let c = ctx.clone();
         self.spawn("ser-extract", ctx, move || {
             let cache = crate::features::FeatureCache::new(cache_dir);
@@ -110,23 +152,41 @@ impl Jobs {
                 } = e
                 {
                     if let Ok(mut p) = progress.lock() {
-                        *p = (done, total, cached);
+                        *p = super::run_view::FeatureProgress {
+                            done,
+                            total,
+                            cached,
+                        };
                     }
                     c.request_repaint();
                 }
             };
+            let controller = crate::train::control::Controller::new(control);
             JobResult::Extracted(
-                crate::train::run::extract_features(&utts, &cfg, &cache, &emit).map(
-                    |(_, failed)| {
-                        let cached = progress.lock().map(|p| p.2).unwrap_or(0);
-                        let failed = failed
+                crate::train::extract::extract_features(&utts, &cfg, &cache, &controller, &emit)
+                    .map(|x| {
+                        let failed = x
+                            .failed
                             .into_iter()
                             .map(|(i, e)| format!("{}: {e}", utts[i].path.display()))
                             .collect();
-                        (utts.len(), cached, failed)
-                    },
-                ),
+                        ExtractSummary {
+                            total: utts.len(),
+                            cached: x.cached,
+                            failed,
+                        }
+                    })
+                    .map_err(|e| e.to_string()),
             )
+        });
+        stop
+    }
+
+    /// Computes the log-mel image of `path` for a panel.
+    pub fn spectrogram(&self, target: SpectrogramFor, path: String, ctx: &egui::Context) {
+        self.spawn("ser-spectrogram", ctx, move || {
+            let img = super::plots::spectrogram_image(&path);
+            JobResult::Spectrogram(target, path, img)
         });
     }
 
@@ -137,7 +197,7 @@ impl Jobs {
         progress: std::sync::Arc<std::sync::Mutex<crate::ssl::hub::Progress>>,
         ctx: &egui::Context,
     ) {
-        let root = self.data_dir.join("models");
+        let root = self.paths.models.clone();
         let c = ctx.clone();
         self.spawn("ser-download", ctx, move || {
             let r = crate::ssl::hub::download_model(&repo, "main", &root, &|p| {
@@ -168,7 +228,7 @@ impl Jobs {
 
     /// Writes the demo corpus (unless already there) and returns its EMODB-named part.
     pub fn create_demo(&self, ctx: &egui::Context) {
-        let out = self.data_dir.join("demo-corpus");
+        let out = self.paths.demo();
         self.spawn("ser-demo", ctx, move || {
             let emodb = out.join("emodb");
             if corpus::load(&emodb, None).is_ok_and(|m| !m.utterances.is_empty()) {
@@ -195,7 +255,7 @@ impl Jobs {
     pub fn check_weights(&self, dir: PathBuf, ctx: &egui::Context) {
         self.spawn("ser-weights", ctx, move || {
             let device = burn::prelude::Device::flex();
-            JobResult::Weights(crate::ssl::load_encoder(&dir, &device).map(|(_, c, r)| super::features::WeightsInfo {
+            JobResult::Weights(crate::ssl::load_encoder(&dir, &device).map(|(_, c, r)| WeightsInfo {
                 summary: format!(
                     "{}: {} layers × {} (hidden states 0…{}), {} conv layers (stride {} = {:.0} frames/s), {} tensors loaded, weight norm as {}, input normalisation {}",
                     c.model_type,

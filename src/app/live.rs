@@ -52,8 +52,8 @@ pub struct LivePanel {
 }
 
 impl LivePanel {
-    /// Panel storing recordings under `data_dir/my-corpus` by default.
-    pub fn new(data_dir: &std::path::Path) -> Self {
+    /// Panel storing recordings in `recordings` by default.
+    pub fn new(recordings: &std::path::Path) -> Self {
         Self {
             run_dir: String::new(),
             devices: None,
@@ -70,7 +70,7 @@ impl LivePanel {
             recording: false,
             clip: None,
             clip_label: Emotion::Neutral,
-            corpus_dir: data_dir.join("my-corpus").display().to_string(),
+            corpus_dir: recordings.display().to_string(),
             playback: None,
         }
     }
@@ -349,7 +349,7 @@ impl LivePanel {
                     egui::ProgressBar::new(sm)
                         .desired_width(300.0)
                         .text(format!("smoothed {:.0}%", sm * 100.0))
-                        .fill(super::training::fold_color(k)),
+                        .fill(super::plots::fold_color(k)),
                 );
                 ui.add(
                     egui::ProgressBar::new(raw)
@@ -390,7 +390,7 @@ impl LivePanel {
                     p.points(
                         Points::new(c.as_str(), PlotPoints::from(pts))
                             .radius(3.0)
-                            .color(super::training::fold_color(k)),
+                            .color(super::plots::fold_color(k)),
                     );
                 }
             });

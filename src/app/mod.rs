@@ -10,7 +10,9 @@ pub mod features;
 pub mod interpret;
 pub mod jobs;
 pub mod live;
+pub mod plots;
 pub mod results;
+pub mod run_view;
 pub mod training;
 
 use std::path::PathBuf;
@@ -91,22 +93,12 @@ pub enum AppCommand {
     PlayClip,
     /// Save the recorded clip into the user corpus.
     SaveClip,
+    /// Compute a file's spectrogram on a helper thread for a panel.
+    Spectrogram(jobs::SpectrogramFor, String),
     /// Play an audio file through the default output device.
     PlayFile(PathBuf),
     /// Load an SSL model folder on a helper thread and report what it holds.
     CheckWeights(PathBuf),
-}
-
-/// Where the app keeps generated data: `$SER_WORKBENCH_DATA`, else `~/.local/share/ser-workbench`,
-/// else `./ser-workbench-data`.
-pub fn default_data_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("SER_WORKBENCH_DATA") {
-        return PathBuf::from(p);
-    }
-    if let Some(h) = std::env::var_os("HOME") {
-        return PathBuf::from(h).join(".local/share/ser-workbench");
-    }
-    PathBuf::from("ser-workbench-data")
 }
 
 /// The application state.
@@ -139,20 +131,23 @@ pub struct WorkbenchApp {
 impl WorkbenchApp {
     /// Creates the app. `demo` queues "create demo corpus, then train".
     pub fn new(cc: &eframe::CreationContext<'_>, demo: bool) -> Self {
-        Self::with_options(
+        let (presets, errors) = Preset::builtin_with_errors();
+        let mut app = Self::with_options(
             cc.egui_ctx.clone(),
             demo,
-            Preset::builtin(),
-            default_data_dir(),
-        )
+            presets,
+            crate::paths::Paths::from_env(),
+        );
+        app.training.preset_errors = errors.iter().map(ToString::to_string).collect();
+        app
     }
 
-    /// Creates the app with explicit presets and data folder (tests use small ones).
+    /// Creates the app with explicit presets and folders (tests use small ones).
     pub fn with_options(
         ctx: egui::Context,
         demo: bool,
         presets: Vec<Preset>,
-        data_dir: PathBuf,
+        paths: crate::paths::Paths,
     ) -> Self {
         let mut pending = Vec::new();
         if demo {
@@ -163,15 +158,14 @@ impl WorkbenchApp {
             corpora: CorporaPanel::default(),
             training: TrainingPanel::new(
                 presets,
-                data_dir.join("cache"),
-                std::env::var_os("SER_WORKBENCH_RUNS")
-                    .map_or_else(|| data_dir.join("runs"), PathBuf::from),
+                paths.features(),
+                paths.runs.clone(),
             ),
             results: ResultsPanel::default(),
-            live: live::LivePanel::new(&data_dir),
+            live: live::LivePanel::new(&paths.recordings()),
             features: features::FeaturesPanel::default(),
             playback: None,
-            jobs: Jobs::new(data_dir),
+            jobs: Jobs::new(paths),
             pending,
             train_after_load: false,
             train_preset: None,
@@ -252,15 +246,21 @@ impl WorkbenchApp {
                     Some(cfg) if !utts.is_empty() => {
                         let dir = self.training.cache_dir().to_path_buf();
                         if extract {
-                            let p = std::sync::Arc::new(std::sync::Mutex::new((0, utts.len(), 0)));
+                            let p = std::sync::Arc::new(std::sync::Mutex::new(
+                                run_view::FeatureProgress {
+                                    total: utts.len(),
+                                    ..Default::default()
+                                },
+                            ));
                             self.features.extracting = Some(p.clone());
-                            self.jobs.extract_features(utts, cfg, dir, p, &self.ctx);
+                            self.features.extract_control =
+                                Some(self.jobs.extract_features(utts, cfg, dir, p, &self.ctx));
                         } else {
                             self.jobs.feature_cache_status(utts, cfg, dir, &self.ctx);
                         }
                     }
                     _ => {
-                        self.features.cache_status = None;
+                        self.features.cache_status = features::CacheCheck::Unknown;
                         self.status = "open a corpus and select a preset first".into();
                     }
                 }
@@ -304,6 +304,9 @@ impl WorkbenchApp {
                 Ok(p) => self.status = format!("saved {}", p.display()),
                 Err(e) => self.status = format!("cannot save the clip: {e}"),
             },
+            AppCommand::Spectrogram(target, path) => {
+                self.jobs.spectrogram(target, path, &self.ctx);
+            }
             AppCommand::PlayFile(p) => {
                 if let Some(old) = self.playback.take() {
                     old.stop();
@@ -368,11 +371,29 @@ impl WorkbenchApp {
                 }
                 JobResult::Devices(d) => self.live.devices = Some(d),
                 JobResult::Trace(path, r) => self.results.trace = Some((path, Some(r))),
-                JobResult::CacheStatus(r) => self.features.cache_status = Some(Some(r)),
+                JobResult::Spectrogram(target, path, img) => {
+                    let slot = match target {
+                        jobs::SpectrogramFor::Results => &mut self.results.spectrogram,
+                        jobs::SpectrogramFor::Preview => &mut self.features.preview,
+                    };
+                    // A result for a file no longer shown is dropped.
+                    if let Some((p, state)) = slot
+                        && *p == path
+                    {
+                        *state = Some(img.map(|img| {
+                            self.ctx
+                                .load_texture("spectrogram", img, egui::TextureOptions::LINEAR)
+                        }));
+                    }
+                }
+                JobResult::CacheStatus(r) => {
+                    self.features.cache_status = features::CacheCheck::Done(r)
+                }
                 JobResult::Extracted(r) => {
                     self.features.extracting = None;
-                    self.features.cache_status = None;
-                    self.features.extract_result = Some(r.map(|(total, cached, failed)| {
+                    self.features.extract_control = None;
+                    self.features.cache_status = features::CacheCheck::Unknown;
+                    self.features.extract_result = Some(r.map(|jobs::ExtractSummary { total, cached, failed }| {
                         let mut m = format!(
                             "{total} files: {cached} were cached, {} computed now, {} failed",
                             total - cached - failed.len(),

@@ -4,10 +4,9 @@
 use eframe::egui;
 
 use super::confusion::confusion_ui;
-use super::training::TrainingView;
-use crate::eval::metrics::{
-    MACRO_F1_FORMULA, UA_FORMULA, WA_FORMULA, WEIGHTED_F1_FORMULA, mean_std,
-};
+use super::plots::{fold_table_ui, layer_weights_ui};
+use super::run_view::TrainingView;
+use crate::eval::metrics::{MACRO_F1_FORMULA, UA_FORMULA, WA_FORMULA, WEIGHTED_F1_FORMULA};
 use crate::eval::{ClassificationReport, ConfusionMatrix};
 
 /// Which predictions the panel shows.
@@ -23,57 +22,7 @@ pub enum Source {
 }
 
 /// One test utterance from `predictions.csv`.
-#[derive(Clone, Debug)]
-pub struct UttRow {
-    /// Fold.
-    pub fold: String,
-    /// Audio file.
-    pub path: String,
-    /// Speaker.
-    pub speaker: String,
-    /// True class.
-    pub truth: String,
-    /// Predicted class.
-    pub predicted: String,
-    /// Probability of the prediction.
-    pub confidence: f32,
-    /// Class probabilities in class order.
-    pub probs: Vec<f32>,
-}
-
-/// Reads `predictions.csv` of a run.
-pub fn read_predictions(run_dir: &std::path::Path) -> Result<Vec<UttRow>, String> {
-    let p = run_dir.join("predictions.csv");
-    let mut r = csv::Reader::from_path(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-    let h = r
-        .headers()
-        .map_err(|e| format!("{}: {e}", p.display()))?
-        .clone();
-    let col = |n: &str| h.iter().position(|c| c == n);
-    let prob_cols: Vec<usize> = h
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.starts_with("p_"))
-        .map(|(i, _)| i)
-        .collect();
-    let mut rows = Vec::new();
-    for rec in r.records().flatten() {
-        let get = |n: &str| col(n).and_then(|i| rec.get(i)).unwrap_or("").to_string();
-        rows.push(UttRow {
-            fold: get("fold"),
-            path: get("path"),
-            speaker: get("speaker"),
-            truth: get("true"),
-            predicted: get("predicted"),
-            confidence: get("confidence").parse().unwrap_or(0.0),
-            probs: prob_cols
-                .iter()
-                .map(|&i| rec.get(i).and_then(|v| v.parse().ok()).unwrap_or(0.0))
-                .collect(),
-        });
-    }
-    Ok(rows)
-}
+pub type UttRow = crate::train::run_dir::PredictionRow;
 
 /// State of the Results panel.
 pub struct ResultsPanel {
@@ -83,12 +32,15 @@ pub struct ResultsPanel {
     pub normalised: bool,
     /// Test utterances of the finished run.
     pub utterances: Vec<UttRow>,
+    /// Why `predictions.csv` could not be read (shown in the panel).
+    pub utterances_error: Option<String>,
     loaded_from: Option<std::path::PathBuf>,
     /// Show only misclassified utterances.
     pub errors_only: bool,
     /// Selected utterance (index into `utterances`).
     pub selected: Option<usize>,
-    spectrogram: Option<(String, egui::TextureHandle)>,
+    /// Spectrogram of the selected utterance (computed on a helper thread).
+    pub spectrogram: super::jobs::SpectrogramState,
     /// What the finished run's report.json says about learned weights.
     pub learned: Option<LearnedWeights>,
     /// Attention/gate trace of an utterance: (path, `None` while computing).
@@ -101,6 +53,7 @@ impl Default for ResultsPanel {
             source: Source::Latest,
             normalised: false,
             utterances: Vec::new(),
+            utterances_error: None,
             loaded_from: None,
             errors_only: false,
             selected: None,
@@ -109,59 +62,6 @@ impl Default for ResultsPanel {
             learned: None,
         }
     }
-}
-
-/// Per-fold test scores with mean ± std over folds.
-pub fn fold_table_ui(ui: &mut egui::Ui, id: &str, v: &TrainingView) {
-    egui::Grid::new(id).striped(true).show(ui, |ui| {
-        for h in ["fold", "n", "WA", "UA", "macro-F1"] {
-            ui.label(egui::RichText::new(h).strong());
-        }
-        ui.end_row();
-        for (f, r) in &v.fold_reports {
-            ui.label(v.folds.get(*f).cloned().unwrap_or_default());
-            ui.label(r.n.to_string());
-            ui.label(format!("{:.3}", r.wa));
-            ui.label(format!("{:.3}", r.ua));
-            ui.label(format!("{:.3}", r.macro_f1));
-            ui.end_row();
-        }
-        if v.fold_reports.len() > 1 {
-            let ms = |f: fn(&ClassificationReport) -> f64| {
-                let (m, s) =
-                    mean_std(&v.fold_reports.iter().map(|(_, r)| f(r)).collect::<Vec<_>>());
-                format!("{m:.3} ± {s:.3}")
-            };
-            ui.label(egui::RichText::new("mean ± std").strong());
-            ui.label("");
-            ui.label(ms(|r| r.wa));
-            ui.label(ms(|r| r.ua));
-            ui.label(ms(|r| r.macro_f1));
-            ui.end_row();
-        }
-    });
-}
-
-/// Log-mel image (64 bands, 25/10 ms) of an audio file, low frequencies at the bottom.
-pub fn spectrogram_image(path: &str) -> Result<egui::ColorImage, String> {
-    let x = crate::audio::load_mono_16k(std::path::Path::new(path)).map_err(|e| e.to_string())?;
-    let m = crate::features::mel::log_mel(&x, &crate::features::LogMelConfig::short_window(64));
-    let (w, h) = (m.n_frames.max(1), m.n_bins.max(1));
-    let max = m.data.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let min = max - 80.0;
-    let mut img = egui::ColorImage::new([w, h], vec![egui::Color32::BLACK; w * h]);
-    for t in 0..m.n_frames {
-        for b in 0..m.n_bins {
-            let v = ((m.data[t * h + b] - min) / 80.0).clamp(0.0, 1.0);
-            let c = egui::Color32::from_rgb(
-                (255.0 * v.powf(0.8)) as u8,
-                (200.0 * v * v) as u8,
-                (120.0 * (1.0 - v) * v * 4.0).min(255.0) as u8,
-            );
-            img.pixels[(h - 1 - b) * w + t] = c;
-        }
-    }
-    Ok(img)
 }
 
 impl ResultsPanel {
@@ -230,15 +130,31 @@ impl ResultsPanel {
         if v.pooled.is_some() && v.run_dir.is_some() && self.loaded_from != v.run_dir {
             self.loaded_from = v.run_dir.clone();
             self.selected = None;
-            self.utterances = v
+            let read = v
                 .run_dir
                 .as_deref()
-                .map(read_predictions)
-                .and_then(Result::ok)
-                .unwrap_or_default();
-            self.learned = v.run_dir.as_deref().and_then(LearnedWeights::read);
+                .map(crate::train::run_dir::read_predictions)
+                .unwrap_or_else(|| Ok(Vec::new()));
+            (self.utterances, self.utterances_error) = match read {
+                Ok(rows) => (rows, None),
+                Err(e) => (Vec::new(), Some(e)),
+            };
+            match v.run_dir.as_deref().map(LearnedWeights::read) {
+                Some(Ok(l)) => self.learned = l,
+                Some(Err(e)) => {
+                    self.learned = None;
+                    self.utterances_error.get_or_insert(e);
+                }
+                None => self.learned = None,
+            }
         }
         self.results_ui(ui, v);
+        if let Some(e) = &self.utterances_error {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("Test utterances cannot be listed: {e}"),
+            );
+        }
         if !self.utterances.is_empty() {
             ui.separator();
             self.utterances_ui(ui, v, cmds);
@@ -272,7 +188,7 @@ impl ResultsPanel {
                         }
                         ui.end_row();
                         for (i, u) in self.utterances.iter().enumerate() {
-                            let correct = u.truth == u.predicted;
+                            let correct = u.true_label == u.predicted;
                             if self.errors_only && correct {
                                 continue;
                             }
@@ -293,7 +209,7 @@ impl ResultsPanel {
                                 self.selected = Some(i);
                             }
                             ui.label(&u.speaker);
-                            ui.label(&u.truth);
+                            ui.label(&u.true_label);
                             let p = egui::RichText::new(&u.predicted);
                             ui.label(if correct {
                                 p
@@ -311,26 +227,36 @@ impl ResultsPanel {
             };
             let ui = &mut cols[1];
             ui.label(
-                egui::RichText::new(format!("{} — {} (fold {})", u.path, u.truth, u.fold)).small(),
+                egui::RichText::new(format!("{} — {} (fold {})", u.path, u.true_label, u.fold)).small(),
             );
             if self.spectrogram.as_ref().is_none_or(|(p, _)| *p != u.path) {
-                self.spectrogram = spectrogram_image(&u.path).ok().map(|img| {
-                    (
-                        u.path.clone(),
-                        ui.ctx()
-                            .load_texture("spectrogram", img, egui::TextureOptions::LINEAR),
-                    )
-                });
+                self.spectrogram = Some((u.path.clone(), None));
+                cmds.push(super::AppCommand::Spectrogram(
+                    super::jobs::SpectrogramFor::Results,
+                    u.path.clone(),
+                ));
             }
-            if let Some((_, tex)) = &self.spectrogram {
-                ui.add(
-                    egui::Image::new(tex)
-                        .fit_to_exact_size(egui::vec2(ui.available_width().min(520.0), 128.0)),
-                );
+            match self.spectrogram.as_ref().map(|(_, s)| s) {
+                Some(Some(Ok(tex))) => {
+                    ui.add(
+                        egui::Image::new(tex)
+                            .fit_to_exact_size(egui::vec2(ui.available_width().min(520.0), 128.0)),
+                    );
+                }
+                Some(Some(Err(e))) => {
+                    ui.colored_label(ui.visuals().error_fg_color, format!("No spectrogram: {e}"));
+                }
+                Some(None) => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("computing the spectrogram");
+                    });
+                }
+                None => {}
             }
             trace_ui(ui, &u.path, self.trace.as_ref(), cmds);
             egui::Grid::new("utt_probs").show(ui, |ui| {
-                for (c, p) in v.classes.iter().zip(&u.probs) {
+                for (c, p) in v.classes.iter().zip(&u.probabilities) {
                     ui.label(c);
                     ui.add(
                         egui::ProgressBar::new(*p)
@@ -427,7 +353,8 @@ impl ResultsPanel {
                         ui.label(m.support.to_string());
                         ui.end_row();
                     }
-                    ui.label(egui::RichText::new("macro avg").strong());
+                    ui.label(egui::RichText::new("macro avg").strong())
+                        .on_hover_text(crate::eval::metrics::MACRO_SCOPE);
                     ui.label(format!("{:.3}", report.macro_precision));
                     ui.label(format!("{:.3}", report.macro_recall));
                     ui.label(format!("{:.3}", report.macro_f1));
@@ -527,38 +454,28 @@ pub struct LearnedWeights {
 }
 
 impl LearnedWeights {
-    /// Reads `report.json` of a run; `None` when it has nothing learned to show.
-    pub fn read(run_dir: &std::path::Path) -> Option<Self> {
-        let text = std::fs::read_to_string(run_dir.join("report.json")).ok()?;
-        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-        let floats = |x: &serde_json::Value| -> Option<Vec<f32>> {
-            x.as_array()?
-                .iter()
-                .map(|f| f.as_f64().map(|f| f as f32))
-                .collect()
-        };
-        let folds = v["folds"].as_array().cloned().unwrap_or_default();
-        let alphas: Vec<f32> = folds
+    /// Reads `report.json` of a run through the typed reader; `Ok(None)` when it has nothing
+    /// learned to show.
+    pub fn read(run_dir: &std::path::Path) -> Result<Option<Self>, String> {
+        crate::train::run_dir::read_report(run_dir).map(|r| Self::from_report(&r))
+    }
+
+    /// What a report holds: mean layer weights, α per fold, and the gate per class averaged
+    /// over the folds that saw the class in validation.
+    pub fn from_report(r: &crate::train::run_dir::RunReport) -> Option<Self> {
+        let alphas: Vec<f32> = r.folds.iter().filter_map(|f| f.fusion_alpha).collect();
+        // A class without validation utterances in a fold is `None` there: skipped in the mean.
+        let gates: Vec<&Vec<Option<f32>>> = r
+            .folds
             .iter()
-            .filter_map(|f| f["fusion_alpha"].as_f64().map(|a| a as f32))
-            .collect();
-        // A class without validation utterances is `null`: NaN here, skipped in the mean.
-        let gates: Vec<Vec<f32>> = folds
-            .iter()
-            .filter_map(|f| {
-                f["gate_per_class"].as_array().map(|a| {
-                    a.iter()
-                        .map(|x| x.as_f64().map_or(f32::NAN, |x| x as f32))
-                        .collect()
-                })
-            })
+            .filter_map(|f| f.gate_per_class.as_ref())
             .collect();
         let gate_per_class = gates.first().map(|g0| {
             (0..g0.len())
                 .map(|c| {
                     let vals: Vec<f32> = gates
                         .iter()
-                        .filter_map(|g| g.get(c).copied())
+                        .filter_map(|g| g.get(c).copied().flatten())
                         .filter(|x| x.is_finite())
                         .collect();
                     if vals.is_empty() {
@@ -570,7 +487,7 @@ impl LearnedWeights {
                 .collect()
         });
         let out = Self {
-            layer_weights: floats(&v["layer_weights"]),
+            layer_weights: r.layer_weights.clone(),
             alphas,
             gate_per_class,
         };
@@ -599,7 +516,7 @@ impl LearnedWeights {
                 parts.join(", ")
             ));
         }
-        super::training::layer_weights_ui(
+        layer_weights_ui(
             ui,
             self.layer_weights.as_ref(),
             "Learned layer weights of the best checkpoints (mean over folds)",
@@ -610,19 +527,56 @@ impl LearnedWeights {
 #[cfg(test)]
 mod learned_tests {
     use super::LearnedWeights;
+    use crate::eval::ClassificationReport;
+    use crate::train::run_dir::{FoldReport, FoldStats, RunReport};
+
+    fn report(folds: Vec<FoldReport>, layer_weights: Option<Vec<f32>>) -> RunReport {
+        let classes = vec!["a".to_string(), "b".to_string()];
+        let pooled = ClassificationReport::from_predictions(&classes, &[0, 1], &[0, 1]);
+        RunReport {
+            preset: "p".into(),
+            protocol: "loso".into(),
+            independence: "speaker-independent".into(),
+            seed: 1,
+            wa_formula: String::new(),
+            ua_formula: String::new(),
+            pooled,
+            fold_mean_std: FoldStats::of(&folds),
+            folds,
+            layer_weights,
+            incomplete: false,
+            train_secs: 1.0,
+        }
+    }
+
+    fn fold(alpha: Option<f32>, gate: Option<Vec<Option<f32>>>) -> FoldReport {
+        let classes = vec!["a".to_string(), "b".to_string()];
+        FoldReport {
+            name: "f".into(),
+            best_epoch: 1,
+            layer_weights: None,
+            fusion_alpha: alpha,
+            gate_per_class: gate,
+            report: ClassificationReport::from_predictions(&classes, &[0, 1], &[0, 1]),
+        }
+    }
 
     #[test]
     fn reads_weights_alpha_and_gate_means_from_report_json() {
         let d = tempfile::tempdir().expect("tmp");
-        std::fs::write(
-            d.path().join("report.json"),
-            r#"{"layer_weights":[0.25,0.75],"folds":[
-                {"fusion_alpha":0.4,"gate_per_class":[0.2,null]},
-                {"fusion_alpha":0.6,"gate_per_class":[0.4,0.8]}]}"#,
-        )
-        .expect("write");
+        let r = report(
+            vec![
+                fold(Some(0.4), Some(vec![Some(0.2), None])),
+                fold(Some(0.6), Some(vec![Some(0.4), Some(0.8)])),
+            ],
+            Some(vec![0.25, 0.75]),
+        );
+        crate::train::run_dir::RunDir::create(d.path().to_path_buf())
+            .expect("dir")
+            .write_report(&r)
+            .expect("write");
         // A null (class absent from that fold's validation part) is skipped for that class.
-        let l = LearnedWeights::read(d.path()).expect("learned");
+        let l = LearnedWeights::read(d.path()).expect("read").expect("learned");
         assert_eq!(l.layer_weights, Some(vec![0.25, 0.75]));
         assert_eq!(l.alphas, vec![0.4, 0.6]);
         let g = l.gate_per_class.expect("gate");
@@ -630,7 +584,10 @@ mod learned_tests {
             (g[0] - 0.3).abs() < 1e-6 && (g[1] - 0.8).abs() < 1e-6,
             "{g:?}"
         );
-        std::fs::write(d.path().join("report.json"), r#"{"folds":[{"ua":0.5}]}"#).expect("w");
-        assert!(LearnedWeights::read(d.path()).is_none());
+        assert!(LearnedWeights::from_report(&report(vec![fold(None, None)], None)).is_none());
+        // A malformed report is an error naming the file, not "nothing learned".
+        std::fs::write(d.path().join("report.json"), "{").expect("w");
+        let e = LearnedWeights::read(d.path()).err().expect("error");
+        assert!(e.contains("report.json"), "{e}");
     }
 }

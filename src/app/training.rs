@@ -5,130 +5,16 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use eframe::egui;
-use egui_plot::{Bar, BarChart, Legend, Line, LineStyle, Plot, PlotPoints};
+use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
 
 use super::AppCommand;
+use super::plots::{fold_color, fold_lines, layer_weights_ui};
+pub use super::run_view::TrainingView;
 use crate::corpus::Manifest;
-use crate::eval::ClassificationReport;
 use crate::train::{
     BackendChoice, Control, EpochMetrics, Event, Preset, RunRequest, RunState, TrainHandle,
     spawn_training,
 };
-
-/// Everything known about the current (or last) run, built from worker events.
-#[derive(Default)]
-pub struct TrainingView {
-    /// Latest state.
-    pub state: Option<RunState>,
-    /// Run folder.
-    pub run_dir: Option<PathBuf>,
-    /// Class names.
-    pub classes: Vec<String>,
-    /// Fold names.
-    pub folds: Vec<String>,
-    /// Speaker independence label.
-    pub independence: String,
-    /// Leakage verdicts.
-    pub leakage: Vec<String>,
-    /// Backend line.
-    pub backend: String,
-    /// Epochs per fold (upper bound).
-    pub epochs: usize,
-    /// Feature extraction (done, total, cached).
-    pub features: (usize, usize, usize),
-    /// Current (fold, epoch, step, steps per epoch).
-    pub position: (usize, usize, usize, usize),
-    /// Epoch metrics, in arrival order.
-    pub epoch_metrics: Vec<EpochMetrics>,
-    /// Test reports per finished fold.
-    pub fold_reports: Vec<(usize, ClassificationReport)>,
-    /// Pooled test report.
-    pub pooled: Option<ClassificationReport>,
-    /// Log lines.
-    pub log: Vec<String>,
-    /// When training started.
-    pub started: Option<Instant>,
-}
-
-impl TrainingView {
-    /// Applies one worker event.
-    pub fn apply(&mut self, ev: Event) {
-        match ev {
-            Event::State(s) => {
-                if let RunState::Failed(m) = &s {
-                    self.log.push(format!("FAILED: {m}"));
-                }
-                self.state = Some(s);
-            }
-            Event::Log(l) => self.log.push(l),
-            Event::Plan {
-                run_dir,
-                classes,
-                folds,
-                independence,
-                leakage,
-                backend,
-                epochs,
-            } => {
-                // A new run of a multi-run job (ablation) starts with fresh curves.
-                self.epoch_metrics.clear();
-                self.fold_reports.clear();
-                self.pooled = None;
-                self.position = (0, 0, 0, 0);
-                self.run_dir = Some(run_dir);
-                self.classes = classes;
-                self.folds = folds;
-                self.independence = independence;
-                self.leakage = leakage;
-                self.backend = backend;
-                self.epochs = epochs;
-            }
-            Event::Features {
-                done,
-                total,
-                cached,
-            } => self.features = (done, total, cached),
-            Event::Step {
-                fold,
-                epoch,
-                step,
-                steps_per_epoch,
-                ..
-            } => self.position = (fold, epoch, step, steps_per_epoch),
-            Event::Epoch(m) => self.epoch_metrics.push(m),
-            Event::FoldDone { fold, report } => self.fold_reports.push((fold, *report)),
-            Event::Finished { report, .. } => self.pooled = Some(*report),
-        }
-    }
-
-    /// Fraction of the run done (folds × epochs upper bound; early stopping ends folds sooner).
-    pub fn progress(&self) -> f32 {
-        let n_folds = self.folds.len().max(1) as f64;
-        if matches!(self.state, Some(RunState::Finished)) {
-            return 1.0;
-        }
-        let (fold, epoch, step, spe) = self.position;
-        if spe == 0 {
-            return 0.0;
-        }
-        let folds_done = self.fold_reports.len() as f64;
-        let in_fold = if self.fold_reports.iter().any(|(f, _)| *f == fold) {
-            0.0
-        } else {
-            ((epoch.saturating_sub(1) * spe + step) as f64 / (self.epochs.max(1) * spe) as f64)
-                .min(1.0)
-        };
-        ((folds_done + in_fold) / n_folds).min(1.0) as f32
-    }
-
-    /// Whether a worker is active.
-    pub fn running(&self) -> bool {
-        matches!(
-            self.state,
-            Some(RunState::Started | RunState::Paused | RunState::Resumed)
-        )
-    }
-}
 
 /// The Training panel.
 pub struct TrainingPanel {
@@ -154,6 +40,8 @@ pub struct TrainingPanel {
     pub preset_path: String,
     /// Result of the last preset load/save.
     pub preset_message: Option<Result<String, String>>,
+    /// Shipped presets that could not be read, with their errors (shown under the picker).
+    pub preset_errors: Vec<String>,
     handle: Option<TrainHandle>,
     /// Ablation controls and the last table.
     pub ablation: super::ablation::AblationControls,
@@ -180,6 +68,7 @@ impl TrainingPanel {
             runs_root,
             preset_path: String::new(),
             preset_message: None,
+            preset_errors: Vec::new(),
             handle: None,
             ablation: Default::default(),
             ablation_running: false,
@@ -191,7 +80,7 @@ impl TrainingPanel {
 
     fn apply_preset_defaults(&mut self) {
         if let Some(pr) = self.presets.get(self.selected) {
-            self.protocol = pr.training.protocol.clone();
+            self.protocol = pr.training.protocol.spelling();
             self.seed = pr.training.seed;
             self.epochs = pr.training.epochs;
             self.adaptation = pr.training.adaptation.clone();
@@ -237,7 +126,13 @@ impl TrainingPanel {
         let Some(mut p) = self.presets.get(self.selected).cloned() else {
             return;
         };
-        p.training.protocol = self.protocol.trim().to_string();
+        match self.protocol.trim().parse() {
+            Ok(protocol) => p.training.protocol = protocol,
+            Err(e) => {
+                self.preset_message = Some(Err(format!("not saved: {e}")));
+                return;
+            }
+        }
         p.training.seed = self.seed;
         p.training.epochs = self.epochs;
         self.preset_message = Some(
@@ -321,8 +216,7 @@ impl TrainingPanel {
         if self.adaptation.is_some() {
             preset.training.adaptation = self.adaptation.clone();
         }
-        let protocol = self.protocol.trim().to_string();
-        protocol.parse::<crate::corpus::Protocol>()?;
+        let protocol: crate::corpus::Protocol = self.protocol.trim().parse()?;
         let out_dir = crate::train::run_dir::RunDir::claim_new(&self.runs_root, &preset.name)?;
         let req = RunRequest {
             preset,
@@ -372,8 +266,7 @@ impl TrainingPanel {
         if presets.len() < 2 {
             return Err("choose at least two presets for an ablation".into());
         }
-        let protocol = self.protocol.trim().to_string();
-        protocol.parse::<crate::corpus::Protocol>()?;
+        let protocol: crate::corpus::Protocol = self.protocol.trim().parse()?;
         let out_dir = crate::train::run_dir::RunDir::claim_new(&self.runs_root, "ablation")?;
         let req = crate::train::ablation::AblationRequest {
             presets,
@@ -482,6 +375,13 @@ impl TrainingPanel {
                     });
                 if before != self.selected {
                     self.apply_preset_defaults();
+                }
+                if !self.preset_errors.is_empty() {
+                    ui.colored_label(
+                        ui.visuals().error_fg_color,
+                        format!("{} preset(s) could not be read", self.preset_errors.len()),
+                    )
+                    .on_hover_text(self.preset_errors.join("\n"));
                 }
                 let l = ui.label("Protocol");
                 egui::ComboBox::from_id_salt("protocol").selected_text(&self.protocol).show_ui(ui, |ui| {
@@ -611,7 +511,11 @@ impl TrainingPanel {
         if let RunState::Failed(m) = state {
             ui.colored_label(ui.visuals().error_fg_color, format!("Run failed: {m}"));
         }
-        let (fdone, ftotal, fcached) = v.features;
+        let super::run_view::FeatureProgress {
+            done: fdone,
+            total: ftotal,
+            cached: fcached,
+        } = v.features;
         if ftotal > 0 && fdone < ftotal {
             ui.add(
                 egui::ProgressBar::new(fdone as f32 / ftotal as f32)
@@ -626,7 +530,12 @@ impl TrainingPanel {
             }
             _ => String::new(),
         };
-        let (fold, epoch, step, spe) = v.position;
+        let super::run_view::Position {
+            fold,
+            epoch,
+            step,
+            steps_per_epoch: spe,
+        } = v.position;
         let pct = frac * 100.0;
         let text = if spe > 0 && v.running() {
             format!(
@@ -730,7 +639,7 @@ impl TrainingPanel {
                 40.0,
             );
             cols[1].label(egui::RichText::new("Finished folds (test, best checkpoint)").strong());
-            super::results::fold_table_ui(&mut cols[1], "live_folds", v);
+            super::plots::fold_table_ui(&mut cols[1], "live_folds", v);
             if let Some(p) = &v.pooled {
                 cols[1].label(format!(
                     "pooled test: WA {:.3} · UA {:.3} · macro-F1 {:.3}",
@@ -806,46 +715,6 @@ fn adapt_curve_ui(ui: &mut egui::Ui, metrics: &[EpochMetrics]) {
         });
 }
 
-/// One line per fold of a per-epoch value (epochs where `value` is `None` are skipped).
-pub fn fold_lines(
-    p: &mut egui_plot::PlotUi,
-    metrics: &[EpochMetrics],
-    n_folds: usize,
-    what: &str,
-    value: impl Fn(&EpochMetrics) -> Option<f64>,
-) {
-    for fold in 0..n_folds {
-        let pts: Vec<[f64; 2]> = metrics
-            .iter()
-            .filter(|m| m.fold == fold)
-            .filter_map(|m| value(m).map(|v| [m.epoch as f64, v]))
-            .collect();
-        p.line(
-            Line::new(format!("fold {} {what}", fold + 1), PlotPoints::from(pts))
-                .color(fold_color(fold)),
-        );
-    }
-}
-
-/// Bar chart of SSL layer weights (layer 0 … N).
-pub fn layer_weights_ui(ui: &mut egui::Ui, weights: Option<&Vec<f32>>, title: &str) {
-    let Some(w) = weights else { return };
-    ui.label(egui::RichText::new(title).strong());
-    let bars: Vec<Bar> = w
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Bar::new(i as f64, *v as f64).name(format!("layer {i}")))
-        .collect();
-    Plot::new(title)
-        .allow_scroll(false)
-        .height(140.0)
-        .include_y(0.0)
-        .x_axis_label("hidden state (0 = before the transformer)")
-        .show(ui, |p| {
-            p.bar_chart(BarChart::new("layer weight", bars));
-        });
-}
-
 fn leak_summary(lines: &[String]) -> String {
     if lines.iter().any(|l| l.contains("LEAK")) {
         "LEAK FOUND".into()
@@ -854,23 +723,6 @@ fn leak_summary(lines: &[String]) -> String {
     } else {
         "no leakage".into()
     }
-}
-
-/// A distinct colour per fold.
-pub fn fold_color(fold: usize) -> egui::Color32 {
-    const C: [egui::Color32; 10] = [
-        egui::Color32::from_rgb(31, 119, 180),
-        egui::Color32::from_rgb(255, 127, 14),
-        egui::Color32::from_rgb(44, 160, 44),
-        egui::Color32::from_rgb(214, 39, 40),
-        egui::Color32::from_rgb(148, 103, 189),
-        egui::Color32::from_rgb(140, 86, 75),
-        egui::Color32::from_rgb(227, 119, 194),
-        egui::Color32::from_rgb(127, 127, 127),
-        egui::Color32::from_rgb(188, 189, 34),
-        egui::Color32::from_rgb(23, 190, 207),
-    ];
-    C[fold % C.len()]
 }
 
 fn fmt_secs(s: f64) -> String {

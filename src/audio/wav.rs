@@ -223,6 +223,7 @@ mod tests {
             let (mono, rate) = load_mono(&p).expect("load");
             assert_eq!(rate, 16_000);
             let step = 1.0 / (1u64 << (bits - 1)) as f32;
+            assert_eq!(mono.len(), expected_mono.len(), "{bits}-bit {fmt:?}: frames");
             for (a, b) in mono.iter().zip(expected_mono) {
                 assert!(
                     (a - b).abs() <= step + 1e-7,
@@ -259,11 +260,7 @@ mod tests {
         );
         assert!((h.duration_secs() - 0.5).abs() < 1e-12);
         let y = load_mono_16k(&p).expect("load");
-        let err = x
-            .iter()
-            .zip(&y)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let err = crate::eval::compare::max_abs_diff(&x, &y);
         assert!(err <= 1.0 / 32767.0 + 1e-6);
     }
 }

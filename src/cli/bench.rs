@@ -3,10 +3,63 @@
 use std::time::Instant;
 
 use anyhow::Result;
+use clap::{Args, ValueEnum};
 use rayon::prelude::*;
 
 use crate::features::{LogMelConfig, mel::log_mel};
 use crate::rng::SplitMix64;
+
+/// What `bench` measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchKind {
+    /// Log-mel extraction throughput (seconds of audio per second).
+    Logmel,
+    /// Corpus inspection of a generated corpus (files per second).
+    Inspect,
+    /// SSL encoder throughput at batch 1 and the chosen batch.
+    Ssl,
+    /// One training epoch on cached features.
+    Epoch,
+}
+
+/// Options of `bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// What to measure.
+    #[arg(value_enum)]
+    pub what: BenchKind,
+    /// logmel: seconds of audio to process per measurement.
+    #[arg(long, default_value_t = 600.0)]
+    pub audio_secs: f64,
+    /// inspect: number of files in the generated corpus.
+    #[arg(long, default_value_t = 10_000)]
+    pub files: usize,
+    /// ssl: model folder; without it a random-init HuBERT-base (same compute).
+    #[arg(long)]
+    pub weights: Option<std::path::PathBuf>,
+    /// ssl: batch size of the second measurement (the first is batch 1).
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    /// epoch: preset file (default: the built-in paper-full).
+    #[arg(long)]
+    pub preset: Option<std::path::PathBuf>,
+    /// epoch: utterances in the synthetic corpus (RAVDESS: 1440).
+    #[arg(long, default_value_t = 1440)]
+    pub utterances: usize,
+    /// epoch: width of the SSL part of a fused stream (HuBERT-base: 768).
+    #[arg(long, default_value_t = 768)]
+    pub ssl_dim: usize,
+}
+
+/// Runs the chosen benchmark.
+pub fn run(a: BenchArgs) -> Result<()> {
+    match a.what {
+        BenchKind::Epoch => epoch(a.preset.as_deref(), a.utterances, a.ssl_dim),
+        BenchKind::Logmel => logmel(a.audio_secs),
+        BenchKind::Inspect => inspect(a.files),
+        BenchKind::Ssl => ssl(a.weights.as_deref(), a.batch),
+    }
+}
 
 /// Speech-like test signal: harmonic tone with a wandering pitch plus noise, 16 kHz.
 fn test_signal(secs: f64, seed: u64) -> Vec<f32> {
@@ -24,7 +77,7 @@ fn test_signal(secs: f64, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// Log-mel throughput (SPEC defaults: n_fft 2048, hop 512, 128 bands) in seconds of audio per
+/// Log-mel throughput (the paper defaults: n_fft 2048, hop 512, 128 bands) in seconds of audio per
 /// second, on one thread and on all cores (one file per task, like corpus extraction).
 pub fn logmel(audio_secs: f64) -> Result<()> {
     let cfg = LogMelConfig::default();
@@ -189,7 +242,8 @@ pub fn epoch(
     utterances: usize,
     ssl_dim: usize,
 ) -> Result<()> {
-    use crate::train::fit::{Controller, FoldInput, fit_fold};
+    use crate::train::control::Controller;
+    use crate::train::fit::{FoldInput, fit_fold};
     use crate::train::{Event, Preset, data::Example};
     let mut preset = match preset_path {
         Some(p) => Preset::load(p)?,

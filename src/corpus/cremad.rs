@@ -13,7 +13,7 @@ pub const SENTENCES: [&str; 12] = [
     "IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI",
 ];
 
-/// Recordings known to hold no speech (SPEC §1.1 traps).
+/// Recordings known to hold no speech (docs/design.md, "Corpora").
 pub const KNOWN_SILENT: [&str; 1] = ["1076_MTI_SAD_XX"];
 
 /// Parsed CREMA-D name.

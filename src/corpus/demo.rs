@@ -1,4 +1,4 @@
-//! Built-in synthetic emotional-speech corpus (SPEC §9), so a fresh clone can train, plot and
+//! Built-in synthetic emotional-speech corpus (docs/design.md, "Corpora"), so a fresh clone can train, plot and
 //! predict with no downloads.
 //!
 //! A source–filter "speech" model: syllables of a voiced source (sawtooth glottal train whose

@@ -1,4 +1,4 @@
-//! The canonical emotion vocabulary (SPEC §1.2) and the mapping of common raw spellings onto it.
+//! The canonical emotion vocabulary (docs/design.md, "Labels") and the mapping of common raw spellings onto it.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! Corpus inspection (SPEC §1.1, issue "every standard corpus"): counts per class, speaker and
+//! Corpus inspection (docs/design.md, "Corpora", issue "every standard corpus"): counts per class, speaker and
 //! gender, duration and sample-rate statistics, skipped and flagged files, and optionally a scan
 //! of the audio itself for silent or near-silent recordings.
 

@@ -1,4 +1,4 @@
-//! Label maps (SPEC §1.2): many-to-one merges and the kept class set, named or from a user RON
+//! Label maps (docs/design.md, "Labels"): many-to-one merges and the kept class set, named or from a user RON
 //! file. Applying one reports what was merged and what was dropped, per raw label.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -36,7 +36,7 @@ impl Gender {
     }
 }
 
-/// One utterance (SPEC §1.1 row).
+/// One utterance (docs/design.md, "Corpora").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Utterance {
     /// Corpus name, e.g. `emodb`.

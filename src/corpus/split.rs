@@ -1,4 +1,4 @@
-//! Evaluation protocols (SPEC §1.3): speaker-independent by default, validation carved from the
+//! Evaluation protocols (docs/design.md, "Protocols"): speaker-independent by default, validation carved from the
 //! training part, and a leakage check that runs before every run.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,4 +1,4 @@
-//! Classification metrics (SPEC §7), tested against hand-computed cases.
+//! Classification metrics (docs/design.md, "Metrics"), tested against hand-computed cases.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,8 +8,14 @@ pub const WA_FORMULA: &str = "WA (weighted accuracy) = overall accuracy = Σ TP 
 pub const UA_FORMULA: &str =
     "UA (unweighted accuracy) = mean over classes of recall = Σ_c (TP_c / N_c) / C";
 /// Formula for macro-F1.
-pub const MACRO_F1_FORMULA: &str =
-    "macro-F1 = mean over classes of F1_c, F1_c = 2·P_c·R_c / (P_c + R_c)";
+pub const MACRO_F1_FORMULA: &str = "macro-F1 = mean over all C classes of the run of F1_c, \
+     F1_c = 2·P_c·R_c / (P_c + R_c); a class absent from the truth counts with F1 0 \
+     (scikit-learn's f1_score(average=\"macro\", labels=classes))";
+/// Which classes the macro averages cover (shown in reports and tooltips).
+pub const MACRO_SCOPE: &str = "macro averages cover all classes of the run (scikit-learn's \
+     labels = the run's classes): a class absent from this part's truth counts with F1 0, \
+     precision 0 unless predicted correctly, recall 0; UA averages recall over the classes \
+     present in the truth only (balanced_accuracy_score)";
 /// Formula for weighted-F1.
 pub const WEIGHTED_F1_FORMULA: &str = "weighted-F1 = Σ_c (N_c / N) · F1_c";
 
@@ -105,22 +111,26 @@ pub struct ClassMetrics {
     pub support: u64,
 }
 
-/// Everything SPEC §7 asks for on a single-label classification.
+/// Everything docs/design.md, "Metrics" asks for on a single-label classification.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassificationReport {
     /// Class names in index order.
     pub classes: Vec<String>,
     /// Weighted accuracy = overall accuracy.
     pub wa: f64,
-    /// Unweighted accuracy = mean recall over classes that have support.
+    /// Unweighted accuracy = mean recall over the classes present in the truth (scikit-learn's
+    /// `balanced_accuracy_score`).
     pub ua: f64,
-    /// Mean F1 over classes that have support.
+    /// Mean F1 over all classes of the run (scikit-learn's `f1_score(average="macro",
+    /// labels=classes)`; an absent class counts with F1 0).
     pub macro_f1: f64,
     /// Support-weighted mean F1.
     pub weighted_f1: f64,
-    /// Mean precision over classes that have support.
+    /// Mean precision over all classes of the run (`precision_score(average="macro",
+    /// labels=classes)`, zero division → 0).
     pub macro_precision: f64,
-    /// Mean recall over classes that have support (equal to `ua`).
+    /// Mean recall over all classes of the run (`recall_score(average="macro",
+    /// labels=classes)`); equals `ua` when every class has true examples.
     pub macro_recall: f64,
     /// Per-class table.
     pub per_class: Vec<ClassMetrics>,
@@ -131,11 +141,11 @@ pub struct ClassificationReport {
 }
 
 impl ClassificationReport {
-    /// Computes the report from a confusion matrix.
-    ///
-    /// Classes with zero support are listed in `per_class` but excluded from the macro averages
-    /// and UA (as sklearn does for labels absent from `y_true` when `labels` is not forced): a
-    /// fold that lacks a class must not be punished with a 0 recall for it.
+    /// Computes the report from a confusion matrix, with scikit-learn's definitions (tested
+    /// against it in `tests/metrics_sklearn.rs`): macro precision, recall and F1 average over
+    /// every class of the run (`labels` = the run's classes, zero division → 0), so a class that
+    /// a fold's truth lacks counts with F1 0; UA averages recall over the classes present in the
+    /// truth (`balanced_accuracy_score`).
     pub fn from_confusion(classes: &[String], confusion: ConfusionMatrix) -> Self {
         let n = confusion.total();
         let k = confusion.n_classes;
@@ -172,17 +182,19 @@ impl ClassificationReport {
                 support,
             });
         }
-        let present: Vec<&ClassMetrics> = per_class.iter().filter(|m| m.support > 0).collect();
-        let mean = |f: fn(&ClassMetrics) -> f64| {
-            if present.is_empty() {
+        let mean = |rows: &[&ClassMetrics], f: fn(&ClassMetrics) -> f64| {
+            if rows.is_empty() {
                 0.0
             } else {
-                present.iter().map(|m| f(m)).sum::<f64>() / present.len() as f64
+                rows.iter().map(|m| f(m)).sum::<f64>() / rows.len() as f64
             }
         };
-        let macro_recall = mean(|m| m.recall);
-        let macro_precision = mean(|m| m.precision);
-        let macro_f1 = mean(|m| m.f1);
+        let all: Vec<&ClassMetrics> = per_class.iter().collect();
+        let present: Vec<&ClassMetrics> = per_class.iter().filter(|m| m.support > 0).collect();
+        let ua = mean(&present, |m| m.recall);
+        let macro_recall = mean(&all, |m| m.recall);
+        let macro_precision = mean(&all, |m| m.precision);
+        let macro_f1 = mean(&all, |m| m.f1);
         let weighted_f1 = if n == 0 {
             0.0
         } else {
@@ -195,7 +207,7 @@ impl ClassificationReport {
         Self {
             classes: classes.to_vec(),
             wa,
-            ua: macro_recall,
+            ua,
             macro_f1,
             weighted_f1,
             macro_precision,
@@ -233,6 +245,13 @@ impl ClassificationReport {
         s.push_str(&format!(
             "- macro-F1 = {:.4}\n- weighted-F1 = {:.4}\n",
             self.macro_f1, self.weighted_f1
+        ));
+        s.push_str(&format!(
+            "- The {} {MACRO_SCOPE}.\n",
+            match self.classes.len() {
+                1 => "one class: ".to_string(),
+                n => format!("{n} classes ({}):", self.classes.join(", ")),
+            }
         ));
         s
     }
@@ -311,12 +330,14 @@ mod tests {
         assert!((r.macro_f1 - 4.0 / 9.0).abs() < 1e-12);
     }
 
+    /// scikit-learn with labels = the run's classes: class 2 has no true examples and is never
+    /// predicted, so it counts with F1 0 in the macro averages; UA covers present classes only.
     #[test]
-    fn absent_class_excluded_from_macro_averages() {
-        // class 2 has no true examples and is never predicted.
+    fn absent_class_counts_in_macro_averages_not_in_ua() {
         let r = ClassificationReport::from_predictions(&names(3), &[0, 1], &[0, 1]);
         assert_eq!(r.ua, 1.0);
-        assert_eq!(r.macro_f1, 1.0);
+        assert!((r.macro_f1 - 2.0 / 3.0).abs() < 1e-12);
+        assert!((r.macro_recall - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!(r.per_class[2].support, 0);
     }
 

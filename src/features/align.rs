@@ -1,4 +1,4 @@
-//! Explicit frame-rate alignment between streams (SPEC §2): one stream's time axis is resampled
+//! Explicit frame-rate alignment between streams (docs/design.md, "Features"): one stream's time axis is resampled
 //! onto the other's frame centres by linear interpolation; nothing is cropped by index.
 //!
 //! Frame centres, in seconds:

@@ -33,21 +33,6 @@ impl FeatureCache {
         Self { root: root.into() }
     }
 
-    /// The default location: `$SER_WORKBENCH_CACHE`, else `$XDG_CACHE_HOME/ser-workbench`, else
-    /// `~/.cache/ser-workbench`, else `./.ser-cache`.
-    pub fn default_root() -> PathBuf {
-        if let Some(p) = std::env::var_os("SER_WORKBENCH_CACHE") {
-            return PathBuf::from(p);
-        }
-        if let Some(p) = std::env::var_os("XDG_CACHE_HOME") {
-            return PathBuf::from(p).join("ser-workbench");
-        }
-        if let Some(h) = std::env::var_os("HOME") {
-            return PathBuf::from(h).join(".cache").join("ser-workbench");
-        }
-        PathBuf::from(".ser-cache")
-    }
-
     /// Cache folder.
     pub fn root(&self) -> &Path {
         &self.root

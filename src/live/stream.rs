@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::train::fit::argmax;
+use crate::eval::argmax;
 use crate::train::predict::Predictor;
 
 /// Windowing and smoothing settings.
@@ -29,6 +29,39 @@ impl Default for LiveConfig {
             smoothing_windows: 4,
             gate_dbfs: -45.0,
         }
+    }
+}
+
+impl LiveConfig {
+    /// Checks the settings: window and hop are finite and at least 10 ms (one log-mel hop),
+    /// the hop is not longer than the window, smoothing covers at least one window and the
+    /// gate is a finite level. Each problem names the setting and its value.
+    pub fn validate(&self) -> Result<(), String> {
+        let secs = |name: &str, v: f32| {
+            if v.is_finite() && v >= 0.01 {
+                Ok(())
+            } else {
+                Err(format!("{name} must be at least 0.01 s (got {v})"))
+            }
+        };
+        secs("window length (--window-secs)", self.window_secs)?;
+        secs("hop (--hop-secs)", self.hop_secs)?;
+        if self.hop_secs > self.window_secs {
+            return Err(format!(
+                "hop (--hop-secs {}) is longer than the window (--window-secs {}): audio between windows would never be classified",
+                self.hop_secs, self.window_secs
+            ));
+        }
+        if self.smoothing_windows == 0 {
+            return Err("smoothing (--smoothing) must cover at least 1 window (got 0)".into());
+        }
+        if !self.gate_dbfs.is_finite() {
+            return Err(format!(
+                "silence gate (--gate-dbfs) must be a level in dBFS (got {})",
+                self.gate_dbfs
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -78,12 +111,13 @@ pub fn level_dbfs(x: &[f32]) -> f32 {
 }
 
 impl StreamingPredictor {
-    /// Wraps a loaded run.
-    pub fn new(predictor: Predictor, cfg: LiveConfig) -> Self {
+    /// Wraps a loaded run; an error when `cfg` is invalid (see [`LiveConfig::validate`]).
+    pub fn new(predictor: Predictor, cfg: LiveConfig) -> Result<Self, String> {
+        cfg.validate()?;
         let sr = crate::audio::TARGET_SAMPLE_RATE_HZ as f32;
-        let window = ((cfg.window_secs * sr) as usize).max(160);
-        let hop = ((cfg.hop_secs * sr) as usize).max(160);
-        Self {
+        let window = (cfg.window_secs * sr).round() as usize;
+        let hop = (cfg.hop_secs * sr).round() as usize;
+        Ok(Self {
             predictor,
             cfg,
             window,
@@ -94,7 +128,7 @@ impl StreamingPredictor {
             history: VecDeque::new(),
             skipped_total: 0,
             skipped_pending: 0,
-        }
+        })
     }
 
     /// Class names.

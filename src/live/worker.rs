@@ -162,8 +162,12 @@ pub fn spawn_live(
                 Ok(p) => p,
                 Err(e) => return fail(e),
             };
+            let sp = match StreamingPredictor::new(predictor, cfg) {
+                Ok(sp) => sp,
+                Err(e) => return fail(e),
+            };
             let mut s = Session {
-                sp: StreamingPredictor::new(predictor, cfg),
+                sp,
                 tx: tx.clone(),
                 control: crx,
                 recording: None,

@@ -30,6 +30,17 @@ impl Default for CnnConfig {
 }
 
 impl CnnConfig {
+    /// Checks the block widths and dropout.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.channels.is_empty() || self.channels.contains(&0) {
+            return Err(format!(
+                "CNN: channels must be a non-empty list of widths ≥ 1, got {:?}",
+                self.channels
+            ));
+        }
+        super::check_dropout("CNN: dropout", self.dropout)
+    }
+
     /// Builds the module.
     pub fn init(&self, n_classes: usize, device: &Device) -> LogMelCnn {
         let blocks = conv_blocks(&self.channels, device);

@@ -32,6 +32,17 @@ impl Default for CnnGruConfig {
 }
 
 impl CnnGruConfig {
+    /// Checks the block widths, GRU size and dropout.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.channels.is_empty() || self.channels.contains(&0) || self.gru_hidden == 0 {
+            return Err(format!(
+                "CNN+GRU: channels (non-empty, each ≥ 1) and gru_hidden (≥ 1) required, got {:?} and {}",
+                self.channels, self.gru_hidden
+            ));
+        }
+        super::check_dropout("CNN+GRU: dropout", self.dropout)
+    }
+
     /// Builds the module for `n_bins` input bins.
     pub fn init(&self, n_bins: usize, n_classes: usize, device: &Device) -> CnnGru {
         let mut f = n_bins;

@@ -1,5 +1,5 @@
 //! Dilated temporal CNN (DTCN): `F_{t+1} = ReLU(BN(Conv1D_d(F_t))) + F_t` with a configurable
-//! kernel and dilation schedule (SPEC §4).
+//! kernel and dilation schedule (docs/design.md, "Models").
 
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, PaddingConfig1d};
@@ -7,11 +7,14 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
+use super::check_dropout;
+
 /// Configuration of [`Dtcn`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DtcnConfig {
-    /// Kernel size (odd, so that "same" padding is symmetric).
+    /// Kernel size; odd, so that "same" padding is symmetric (an even size is rejected when the
+    /// preset is read, see [`DtcnConfig::validate`]).
     pub kernel_size: usize,
     /// One residual block per dilation.
     pub dilations: Vec<usize>,
@@ -30,9 +33,23 @@ impl Default for DtcnConfig {
 }
 
 impl DtcnConfig {
-    /// Builds a stack operating on `channels` channels.
+    /// Checks what [`DtcnConfig::init`] relies on.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.kernel_size == 0 || self.kernel_size.is_multiple_of(2) {
+            return Err(format!(
+                "dtcn.kernel_size must be odd (\"same\" padding is symmetric), got {}",
+                self.kernel_size
+            ));
+        }
+        if let Some(d) = self.dilations.iter().find(|&&d| d == 0) {
+            return Err(format!("dtcn.dilations must be ≥ 1, got {d}"));
+        }
+        check_dropout("dtcn.dropout", self.dropout)
+    }
+
+    /// Builds a stack operating on `channels` channels (see [`DtcnConfig::validate`]).
     pub fn init(&self, channels: usize, device: &Device) -> Dtcn {
-        let k = self.kernel_size.max(1) | 1; // force odd
+        let k = self.kernel_size;
         let blocks = self
             .dilations
             .iter()

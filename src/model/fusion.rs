@@ -122,14 +122,8 @@ impl Fusion {
 
     /// α of the α-fusion mode.
     pub fn alpha(&self) -> Option<f32> {
-        (self.mode == 0 && self.wh.is_some()).then(|| {
-            let v: Vec<f32> = sigmoid(self.alpha_logit.val())
-                .into_data()
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .unwrap_or_default();
-            v.first().copied().unwrap_or(0.5)
-        })
+        (self.mode == 0 && self.wh.is_some())
+            .then(|| super::read_f32(sigmoid(self.alpha_logit.val()))[0])
     }
 
     /// Whether the gated mode is active.
@@ -142,18 +136,34 @@ impl Fusion {
 mod tests {
     use super::*;
 
+    fn param2(v: &[f32], shape: [usize; 2], device: &Device) -> Param<Tensor<2>> {
+        Param::from_tensor(Tensor::from_data(TensorData::new(v.to_vec(), shape), device))
+    }
+
+    fn param1(v: &[f32], device: &Device) -> Param<Tensor<1>> {
+        Param::from_tensor(Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device))
+    }
+
+    /// Hand-computed at α = 0.8 (so that swapped streams give another value):
+    /// x = [3 | 5, 1] (1 log-mel bin, 2 SSL bins), W_l = [2], b_l = 0, W_h = [1, −1]ᵀ, b_h = 0.5
+    /// → W_l·x_l = 6, W_h·x_h = 4.5, F = 0.8·6 + 0.2·4.5 = 5.7 (swapped: 0.8·4.5 + 0.2·6 = 4.8).
     #[test]
-    fn alpha_fusion_is_the_convex_combination_of_the_projections() {
+    fn alpha_fusion_hand_computed_at_alpha_0_8() {
         let device = Device::flex();
-        let f = init(FusionMode::Alpha, 5, Some(2), 3, &device);
+        let mut f = init(FusionMode::Alpha, 3, Some(1), 1, &device);
         assert_eq!(f.alpha(), Some(0.5));
-        let x = Tensor::<3>::random([2, 4, 5], burn::tensor::Distribution::Default, &device);
-        let got = f.forward(x.clone());
-        let l = f.wl.forward(x.clone().narrow(2, 0, 2));
-        let h = f.wh.as_ref().unwrap().forward(x.narrow(2, 2, 3));
-        let want = (l + h) * 0.5;
-        let diff = (got - want).abs().max().into_scalar::<f32>();
-        assert!(diff < 1e-6, "{diff}");
+        f.wl.weight = param2(&[2.0], [1, 1], &device);
+        f.wl.bias = Some(param1(&[0.0], &device));
+        let wh = f.wh.as_mut().expect("two streams");
+        wh.weight = param2(&[1.0, -1.0], [2, 1], &device);
+        wh.bias = Some(param1(&[0.5], &device));
+        f.alpha_logit = param1(&[4.0f32.ln()], &device);
+        let alpha = f.alpha().expect("alpha");
+        assert!((alpha - 0.8).abs() < 1e-6, "{alpha}");
+        let x = Tensor::<3>::from_data(TensorData::new(vec![3.0f32, 5.0, 1.0], [1, 1, 3]), &device);
+        let got: Vec<f32> = f.forward(x).into_data().try_to_vec().expect("vec");
+        assert_eq!(got.len(), 1);
+        assert!((got[0] - 5.7).abs() < 1e-5, "{got:?} (4.8 = streams swapped)");
     }
 
     #[test]

@@ -25,6 +25,14 @@ impl Default for MlpHeadConfig {
 }
 
 impl MlpHeadConfig {
+    /// Checks the widths and dropout.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.hidden.contains(&0) {
+            return Err(format!("head: hidden widths must be ≥ 1, got {:?}", self.hidden));
+        }
+        super::check_dropout("head: dropout", self.dropout)
+    }
+
     /// Builds the head for `d_in` inputs and `n_classes` outputs.
     pub fn init(&self, d_in: usize, n_classes: usize, device: &Device) -> MlpHead {
         MlpHead {

@@ -32,6 +32,14 @@ impl Default for LayerWeightedConfig {
 }
 
 impl LayerWeightedConfig {
+    /// Checks the head width and dropout.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.hidden == 0 {
+            return Err("layer-weighted: hidden must be ≥ 1".into());
+        }
+        super::check_dropout("layer-weighted: dropout", self.dropout)
+    }
+
     /// Builds the module for `n_layers` hidden states of width `dim`.
     pub fn init(
         &self,
@@ -92,11 +100,7 @@ impl LayerWeighted {
 
     /// The softmax layer weights.
     pub fn layer_weights(&self) -> Vec<f32> {
-        softmax(self.layer_logits.val(), 0)
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .unwrap_or_default()
+        super::read_f32(softmax(self.layer_logits.val(), 0))
     }
 }
 
@@ -104,17 +108,44 @@ impl LayerWeighted {
 mod tests {
     use super::*;
 
-    #[test]
-    fn starts_with_equal_weights_and_sums_layers() {
-        let device = Device::flex();
-        let m = LayerWeightedConfig {
-            layer_norm: false,
+    fn model(layer_norm: bool, device: &Device) -> LayerWeighted {
+        LayerWeightedConfig {
+            layer_norm,
             hidden: 4,
             dropout: 0.0,
         }
-        .init(3, 2, 2, &device);
-        assert_eq!(m.layer_weights(), vec![1.0 / 3.0; 3]);
-        let y = m.forward(Tensor::<3>::ones([5, 3, 2], &device));
-        assert_eq!(y.dims(), [5, 2]);
+        .init(2, 3, 2, device)
+    }
+
+    /// Two layers that differ, weights softmax([0, ln 3]) = [0.25, 0.75]:
+    /// layer 0 = [1, 2, 6], layer 1 = [0, −3, 3].
+    /// - without LayerNorm: 0.25·[1, 2, 6] + 0.75·[0, −3, 3] = [0.25, −1.75, 3.75];
+    /// - with LayerNorm (population variance, ε = 1e-5): layer 0 has mean 3, variance 14/3, so
+    ///   [−2, −1, 3]/√(14/3 + ε); layer 1 has mean 0, variance 6, so [0, −3, 3]/√(6 + ε);
+    ///   ≈ 0.25·[−0.92582, −0.46291, 1.38873] + 0.75·[0, −1.22474, 1.22474]
+    ///   = [−0.231455, −1.034285, 1.265740].
+    #[test]
+    fn weighted_sum_of_different_layers_hand_computed() {
+        let device = Device::flex();
+        let x = Tensor::<3>::from_data(
+            TensorData::new(vec![1.0f32, 2.0, 6.0, 0.0, -3.0, 3.0], [1, 2, 3]),
+            &device,
+        );
+        for (layer_norm, want) in [
+            (false, [0.25f32, -1.75, 3.75]),
+            (true, [-0.231_455, -1.034_285, 1.265_740]),
+        ] {
+            let mut m = model(layer_norm, &device);
+            assert_eq!(m.layer_weights(), vec![0.5, 0.5]);
+            m.layer_logits = Param::from_tensor(Tensor::from_data(
+                TensorData::new(vec![0.0f32, 3.0f32.ln()], [2]),
+                &device,
+            ));
+            let w = m.layer_weights();
+            assert!((w[0] - 0.25).abs() < 1e-6 && (w[1] - 0.75).abs() < 1e-6, "{w:?}");
+            let got: Vec<f32> = m.embed(x.clone()).into_data().try_to_vec().expect("vec");
+            let err = crate::eval::compare::max_abs_diff(&got, &want);
+            assert!(err < 2e-5, "layer_norm {layer_norm}: {got:?} vs {want:?}");
+        }
     }
 }

@@ -19,6 +19,35 @@ use serde::{Deserialize, Serialize};
 pub use cnn::{CnnConfig, LogMelCnn};
 pub use temporal::{TemporalStack, TemporalStackConfig};
 
+/// The values of a float tensor as `f32`, row-major.
+///
+/// # Panics
+/// When the read-back fails (a backend error): a training worker turns the panic into a
+/// `Failed` event with this message; a default value is never passed off as a result.
+pub fn read_f32<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap_or_else(|e| panic!("reading a tensor back from the device failed: {e:?}"))
+}
+
+/// The values of an integer tensor as `i64`, row-major (panics like [`read_f32`]).
+pub fn read_i64<const D: usize>(t: Tensor<D, Int>) -> Vec<i64> {
+    t.into_data()
+        .convert::<i64>()
+        .try_into_vec::<i64>()
+        .unwrap_or_else(|e| panic!("reading a tensor back from the device failed: {e:?}"))
+}
+
+/// Dropout probabilities lie in [0, 1).
+pub(crate) fn check_dropout(name: &str, p: f64) -> Result<(), String> {
+    if (0.0..1.0).contains(&p) {
+        Ok(())
+    } else {
+        Err(format!("{name} must be in [0, 1), got {p}"))
+    }
+}
+
 /// Model choice of a preset.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ModelConfig {
@@ -37,6 +66,29 @@ pub enum ModelConfig {
     CnnGru(cnn_gru::CnnGruConfig),
     /// TIM-Net-style bidirectional gated dilated stack (seed 000's released code).
     TimNet(timnet::TimNetConfig),
+}
+
+/// Features a domain-adaptation loss aligns (see [`SerModel::forward_aligned`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlignedLayer {
+    /// The utterance embedding the head receives (after pooling/attention).
+    Embedding,
+    /// The first hidden layer of the MLP head (DSAN's bottleneck position).
+    HeadHidden1,
+    /// The second hidden layer of the MLP head (the last before the logits).
+    HeadHidden2,
+}
+
+impl AlignedLayer {
+    /// Short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            AlignedLayer::Embedding => "embedding",
+            AlignedLayer::HeadHidden1 => "head hidden 1",
+            AlignedLayer::HeadHidden2 => "head hidden 2",
+        }
+    }
 }
 
 /// What a model is built for.
@@ -63,7 +115,21 @@ impl ModelConfig {
         }
     }
 
-    /// Builds the module for `input` and `n_classes` outputs on `device`.
+    /// Checks the configuration; every problem names the field (called when a preset is read,
+    /// so a preset that would build a different model than it says is rejected).
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            ModelConfig::Cnn(c) => c.validate(),
+            ModelConfig::TemporalStack(c) => c.validate(),
+            ModelConfig::LayerWeighted(c) => c.validate(),
+            ModelConfig::PooledFc(c) => c.validate(),
+            ModelConfig::CnnGru(c) => c.validate(),
+            ModelConfig::TimNet(c) => c.validate(),
+        }
+    }
+
+    /// Builds the module for `input` and `n_classes` outputs on `device` (a configuration
+    /// that passes [`ModelConfig::validate`]).
     pub fn init(&self, input: InputShape, n_classes: usize, device: &Device) -> SerModel {
         let InputShape {
             frames,
@@ -127,9 +193,8 @@ impl SerModel {
     pub fn forward_aligned(
         &self,
         x: Tensor<3>,
-        layer: crate::train::preset::AlignedLayer,
+        layer: AlignedLayer,
     ) -> (Tensor<2>, Tensor<2>) {
-        use crate::train::preset::AlignedLayer;
         let emb = self.embed(x);
         let hidden = match self {
             SerModel::Temporal(m) => Some(m.head_hidden(emb.clone())),

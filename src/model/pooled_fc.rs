@@ -37,6 +37,14 @@ impl Default for PooledFcConfig {
 }
 
 impl PooledFcConfig {
+    /// Checks the width and the head.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.channels == 0 {
+            return Err("pooled FC: channels must be ≥ 1".into());
+        }
+        self.head.validate()
+    }
+
     /// Builds the module.
     pub fn init(
         &self,

@@ -60,6 +60,31 @@ impl Default for TemporalStackConfig {
 }
 
 impl TemporalStackConfig {
+    /// Checks what [`TemporalStackConfig::init`] relies on.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.channels == 0 {
+            return Err("temporal stack: channels must be ≥ 1".into());
+        }
+        if self.attention_heads == 0 || !self.channels.is_multiple_of(self.attention_heads) {
+            return Err(format!(
+                "temporal stack: attention_heads ({}) must divide channels ({})",
+                self.attention_heads, self.channels
+            ));
+        }
+        if !(1..=8).contains(&self.pyramid_levels) {
+            return Err(format!(
+                "temporal stack: pyramid_levels must be 1–8 (2^L − 1 segments), got {}",
+                self.pyramid_levels
+            ));
+        }
+        if self.ffn_dim == 0 {
+            return Err("temporal stack: ffn_dim must be ≥ 1".into());
+        }
+        super::check_dropout("temporal stack: attention_dropout", self.attention_dropout)?;
+        self.dtcn.validate()?;
+        self.head.validate()
+    }
+
     /// Builds the module for `n_bins` input bins, of which the first `split` are log-mel when
     /// the input has two streams.
     pub fn init(
@@ -70,12 +95,8 @@ impl TemporalStackConfig {
         device: &Device,
     ) -> TemporalStack {
         let c = self.channels;
-        let heads = if self.attention_heads > 0 && c.is_multiple_of(self.attention_heads) {
-            self.attention_heads
-        } else {
-            1
-        };
-        let n_segments = (1usize << self.pyramid_levels.max(1)) - 1;
+        let heads = self.attention_heads;
+        let n_segments = (1usize << self.pyramid_levels) - 1;
         let two_streams = split.is_some_and(|s| s > 0 && s < n_bins);
         TemporalStack {
             input: (!two_streams).then(|| Conv1dConfig::new(n_bins, c, 1).init(device)),
@@ -101,7 +122,7 @@ impl TemporalStackConfig {
                 n_classes,
                 device,
             ),
-            pyramid_levels: self.pyramid_levels.max(1),
+            pyramid_levels: self.pyramid_levels,
             max_pool: self.pyramid_pool == SegmentPool::Max,
         }
     }

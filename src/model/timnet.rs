@@ -1,4 +1,4 @@
-//! TIM-Net-style temporal model: what seed 000's released code actually trained (SPEC §4, "as its
+//! TIM-Net-style temporal model: what seed 000's released code actually trained (docs/design.md, "Models": "as its
 //! code actually did"). Two directions with separate weights (the sequence and its time reversal),
 //! each a 1×1 input projection and a stack of gated causal dilated blocks:
 //! `h = Drop(ReLU(BN(CausalConv_d(Drop(ReLU(BN(CausalConv_d(x)))))))`, `out = x · sigmoid(h)`.
@@ -52,11 +52,28 @@ impl Default for TimNetConfig {
 }
 
 impl TimNetConfig {
+    /// Checks what [`TimNetConfig::init`] relies on.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.filters == 0 || self.kernel_size == 0 || self.stacks == 0 {
+            return Err(format!(
+                "TIM-Net: filters ({}), kernel_size ({}) and stacks ({}) must be ≥ 1",
+                self.filters, self.kernel_size, self.stacks
+            ));
+        }
+        if self.dilations.is_empty() || self.dilations.contains(&0) {
+            return Err(format!(
+                "TIM-Net: dilations must be a non-empty list of values ≥ 1, got {:?}",
+                self.dilations
+            ));
+        }
+        super::check_dropout("TIM-Net: dropout", self.dropout)?;
+        self.head.validate()
+    }
+
     /// Builds the module for `n_bins` input bins.
     pub fn init(&self, n_bins: usize, n_classes: usize, device: &Device) -> TimNet {
-        let c = self.filters.max(1);
-        let k = self.kernel_size.max(1);
-        let schedule: Vec<usize> = (0..self.stacks.max(1))
+        let (c, k) = (self.filters, self.kernel_size);
+        let schedule: Vec<usize> = (0..self.stacks)
             .flat_map(|_| self.dilations.iter().copied())
             .collect();
         let direction = || -> Vec<GatedBlock> {
@@ -156,10 +173,6 @@ impl TimNet {
 
     /// Softmax block weights (one per block, in order).
     pub fn block_weights(&self) -> Vec<f32> {
-        softmax(self.block_logits.val(), 0)
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .unwrap_or_default()
+        super::read_f32(softmax(self.block_logits.val(), 0))
     }
 }

@@ -197,7 +197,10 @@ mod tests {
             let got = ours.forward(x);
             assert_eq!(got.dims(), want.dims(), "{c_in} {c_out} {k} {s} {groups}");
             assert_eq!(ours.out_frames(t), got.dims()[1]);
-            let err: f32 = (got - want).abs().max().into_scalar();
+            let err = crate::eval::compare::max_abs_diff(
+                &got.into_data().try_to_vec::<f32>().unwrap(),
+                &want.into_data().try_to_vec::<f32>().unwrap(),
+            );
             assert!(
                 err < 1e-5,
                 "{c_in}→{c_out} k{k} s{s} g{groups}: max abs {err}"

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::fit::Controller;
+use super::control::Controller;
 use super::messages::{Event, RunRequest, RunState};
 use super::run::{RunEnd, execute};
 use super::run_dir::RunReport;
@@ -29,7 +29,7 @@ pub struct AblationRequest {
     /// Label map override.
     pub label_map: Option<String>,
     /// Protocol for every preset (`None` = the first preset's, so all rows share one protocol).
-    pub protocol: Option<String>,
+    pub protocol: Option<crate::corpus::Protocol>,
     /// Seeds (empty = the first preset's seed).
     pub seeds: Vec<u64>,
     /// Folder of the table and the runs.
@@ -242,17 +242,14 @@ pub fn run_ablation(
         return Err("ablation: no presets given".into());
     }
     std::fs::create_dir_all(&req.out_dir).map_err(|e| format!("{}: {e}", req.out_dir.display()))?;
-    let protocol = req
-        .protocol
-        .clone()
-        .unwrap_or_else(|| req.presets[0].training.protocol.clone());
+    let protocol = req.protocol.unwrap_or(req.presets[0].training.protocol);
     let seeds = if req.seeds.is_empty() {
         vec![req.presets[0].training.seed]
     } else {
         req.seeds.clone()
     };
     let mut table = AblationTable {
-        protocol: protocol.clone(),
+        protocol: protocol.spelling(),
         corpus: req.corpus_dirs.clone(),
         target_corpus: req.target_corpus.clone(),
         seeds: seeds.clone(),
@@ -283,18 +280,18 @@ pub fn run_ablation(
                 target_corpus: req.target_corpus.clone(),
                 label_map: req.label_map.clone(),
                 corpus_type: None,
-                protocol: Some(protocol.clone()),
+                protocol: Some(protocol),
                 seed: Some(seed),
                 out_dir: Some(out.clone()),
                 cache_dir: req.cache_dir.clone(),
                 backend: req.backend,
             };
             match execute(&run_req, controller, &inner) {
-                Ok(RunEnd::Finished(dir)) => match read_report(&dir) {
+                Ok(RunEnd::Finished(dir)) => match super::run_dir::read_report(&dir) {
                     Ok(r) => runs.push((seed, dir, r)),
                     Err(e) => error = Some(e),
                 },
-                Ok(RunEnd::Stopped(_)) => {
+                Ok(RunEnd::Stopped(_) | RunEnd::StoppedBeforeTraining) => {
                     table.incomplete = true;
                     break 'presets;
                 }
@@ -320,10 +317,11 @@ pub fn run_ablation(
     Ok(table)
 }
 
-fn read_report(dir: &std::path::Path) -> Result<RunReport, String> {
-    let p = dir.join("report.json");
+/// Reads `ablation.json` of an ablation folder.
+pub fn read_table(dir: &std::path::Path) -> Result<AblationTable, String> {
+    let p = dir.join("ablation.json");
     let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: malformed report: {e}", p.display()))
+    serde_json::from_str(&text).map_err(|e| format!("{}: malformed table: {e}", p.display()))
 }
 
 fn sanitize(name: &str) -> String {

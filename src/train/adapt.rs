@@ -1,4 +1,4 @@
-//! Domain-adaptation losses (SPEC §5), differentiable in the features: LMMD as DSAN's code
+//! Domain-adaptation losses (docs/design.md, "Domain adaptation"), differentiable in the features: LMMD as DSAN's code
 //! computes it, the LogMel–HuBERT paper's centroid form, plain multi-kernel MMD and CORAL.
 //! Reference values: tools/make_adapt_fixtures.py (tests/adapt_losses.rs).
 
@@ -63,7 +63,7 @@ fn weights(
     normalise(&mut t, nt);
     let s_set: std::collections::BTreeSet<usize> = source_labels.iter().copied().collect();
     let t_set: std::collections::BTreeSet<usize> =
-        target_probs.iter().map(|p| super::fit::argmax(p)).collect();
+        target_probs.iter().map(|p| crate::eval::argmax(p)).collect();
     let common: Vec<usize> = s_set.intersection(&t_set).copied().collect();
     if common.is_empty() {
         return None;

@@ -14,7 +14,7 @@ pub enum BackendChoice {
     Auto,
     /// The Flex CPU backend (bit-reproducible for a seed).
     Cpu,
-    /// wgpu; falls back to the CPU with a notice when no adapter can be had.
+    /// wgpu on a hardware GPU; an error when none can be had.
     Gpu,
 }
 
@@ -68,14 +68,28 @@ fn try_wgpu() -> Result<(Device, String), String> {
     .clone()
 }
 
-/// Picks the device for `choice`. `SER_WORKBENCH_BACKEND=cpu|gpu|auto` overrides `Auto`.
-pub fn select(choice: BackendChoice) -> BackendInfo {
-    let choice = match (
-        choice,
-        std::env::var("SER_WORKBENCH_BACKEND")
-            .ok()
-            .and_then(|v| v.parse().ok()),
-    ) {
+/// The `SER_WORKBENCH_BACKEND` override: `None` when unset or empty; an error naming the variable
+/// when it holds anything but `auto`, `cpu` or `gpu`.
+pub fn env_choice() -> Result<Option<BackendChoice>, String> {
+    match std::env::var("SER_WORKBENCH_BACKEND") {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|e| format!("SER_WORKBENCH_BACKEND: {e}")),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err("SER_WORKBENCH_BACKEND: not valid Unicode (known: auto, cpu, gpu)".into())
+        }
+    }
+}
+
+/// Picks the device for `choice`. `SER_WORKBENCH_BACKEND=cpu|gpu|auto` overrides `Auto`; any
+/// other value is an error. `Auto` falls back to the CPU with a visible notice; an explicit
+/// `Gpu` without a usable GPU is an error (the user asked for a GPU run).
+pub fn select(choice: BackendChoice) -> Result<BackendInfo, String> {
+    let choice = match (choice, env_choice()?) {
         (BackendChoice::Auto, Some(env)) => env,
         (c, _) => c,
     };
@@ -85,18 +99,22 @@ pub fn select(choice: BackendChoice) -> BackendInfo {
         notice,
         is_cpu: true,
     };
+    let gpu = |(device, description): (Device, String)| BackendInfo {
+        device,
+        description,
+        notice: None,
+        is_cpu: false,
+    };
     match choice {
-        BackendChoice::Cpu => cpu(None),
-        BackendChoice::Auto | BackendChoice::Gpu => match try_wgpu() {
-            Ok((device, description)) => BackendInfo {
-                device,
-                description,
-                notice: None,
-                is_cpu: false,
-            },
+        BackendChoice::Cpu => Ok(cpu(None)),
+        BackendChoice::Auto => Ok(match try_wgpu() {
+            Ok(d) => gpu(d),
             Err(why) => cpu(Some(format!(
                 "GPU unavailable — training on the CPU ({why})"
             ))),
-        },
+        }),
+        BackendChoice::Gpu => try_wgpu()
+            .map(gpu)
+            .map_err(|why| format!("--backend gpu: no usable GPU ({why}); use --backend auto to fall back to the CPU, or --backend cpu")),
     }
 }

@@ -2,7 +2,26 @@
 
 use burn::prelude::*;
 
-use crate::features::FeatureMatrix;
+use crate::features::norm::cmvn;
+use crate::features::{FeatureConfig, FeatureMatrix, Normalisation, Standardiser, StreamKind};
+
+/// Applies the configured normalisation and crops/pads to `frames` rows: the values of one
+/// example, exactly as training, evaluation and prediction see them.
+pub fn prepare(
+    m: &FeatureMatrix,
+    cfg: &FeatureConfig,
+    standardiser: Option<&Standardiser>,
+    frames: usize,
+) -> Vec<f32> {
+    let mut m = m.clone();
+    match (cfg.normalisation, standardiser) {
+        // Per-utterance CMVN over the rows of an SSL matrix would mix layers: not applied there.
+        (Normalisation::PerUtterance, _) if cfg.stream != StreamKind::Ssl => cmvn(&mut m),
+        (Normalisation::TrainingSet, Some(s)) => s.apply(&mut m),
+        _ => {}
+    }
+    fit_length(&m, frames)
+}
 
 /// Centre-crops or zero-pads (at the end) `m` to exactly `frames` STFT frames, flattened
 /// time-major. After standardisation 0 is the training mean, so padding is "average frame".
@@ -56,11 +75,7 @@ pub fn batch_labels(examples: &[&Example], device: &Device) -> Tensor<1, Int> {
 /// Row-major `[rows, cols]` values of a 2-D tensor.
 pub fn to_rows(t: Tensor<2>) -> Vec<Vec<f32>> {
     let [_, cols] = t.dims();
-    let v: Vec<f32> = t
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap_or_default();
+    let v = crate::model::read_f32(t);
     v.chunks(cols.max(1)).map(<[f32]>::to_vec).collect()
 }
 

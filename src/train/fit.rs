@@ -3,65 +3,18 @@
 
 use std::time::Instant;
 
-use burn::grad_clipping::GradientClippingConfig;
-use burn::optim::{
-    AdamConfig, AdamWConfig, GradientsParams, SgdConfig, decay::WeightDecayConfig,
-    momentum::MomentumConfig,
-};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, softmax};
-use crossbeam_channel::Receiver;
 
 use super::adapt as adapt_loss;
 use super::data::{Example, batch_inputs, batch_labels, to_rows};
-use super::messages::{Control, EpochMetrics, Event, RunState, ScatterPoint};
-use super::preset::{AdaptMethod, AlignedLayer, OptimizerKind, Preset};
-use crate::eval::ClassificationReport;
+use super::control::{Controller, Interrupt};
+use super::messages::{EpochMetrics, Event, ScatterPoint};
+use super::preset::{AdaptMethod, AlignedLayer, Preset};
+use crate::eval::{ClassificationReport, argmax};
 use crate::model::SerModel;
 use crate::rng::SplitMix64;
-
-/// Why a fold ended early.
-#[derive(Debug)]
-pub enum Interrupt {
-    /// The owner asked to stop.
-    Stopped,
-}
-
-/// Reads owner commands between batches; blocks while paused.
-pub struct Controller {
-    rx: Receiver<Control>,
-}
-
-impl Controller {
-    /// Wraps the control channel.
-    pub fn new(rx: Receiver<Control>) -> Self {
-        Self { rx }
-    }
-
-    /// Handles pending commands. Returns `Err(Stopped)` when a stop was requested.
-    pub fn poll(&self, emit: &dyn Fn(Event)) -> Result<(), Interrupt> {
-        while let Ok(c) = self.rx.try_recv() {
-            match c {
-                Control::Stop => return Err(Interrupt::Stopped),
-                Control::Resume => {}
-                Control::Pause => {
-                    emit(Event::State(RunState::Paused));
-                    loop {
-                        match self.rx.recv() {
-                            Ok(Control::Resume) => {
-                                emit(Event::State(RunState::Resumed));
-                                break;
-                            }
-                            Ok(Control::Stop) | Err(_) => return Err(Interrupt::Stopped),
-                            Ok(Control::Pause) => {}
-                        }
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
 
 /// Inputs of one fold.
 pub struct FoldInput<'a> {
@@ -156,12 +109,7 @@ fn gate_by_class(
         let refs: Vec<&Example> = chunk.iter().collect();
         let x = batch_inputs(&refs, input.frames, input.bins, device);
         let gate = model.forward_traced(x).1.gate?;
-        let per_utt: Vec<f32> = gate
-            .mean_dim(1)
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .unwrap_or_default();
+        let per_utt = crate::model::read_f32(gate.mean_dim(1));
         for (e, g) in chunk.iter().zip(per_utt) {
             sum[e.label] += g;
             count[e.label] += 1;
@@ -218,16 +166,6 @@ fn embedding_scatter(
         .collect()
 }
 
-/// Index of the largest value.
-pub fn argmax(v: &[f32]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &x)| {
-            if x > bv { (i, x) } else { (bi, bv) }
-        })
-        .0
-}
-
 /// Trains one fold. `model` was built on `train_device` (autodiff); `device` is the plain one.
 pub fn fit_fold(
     preset: &Preset,
@@ -239,26 +177,7 @@ pub fn fit_fold(
 ) -> Result<FoldOutput, Interrupt> {
     let t = &preset.training;
     let train_device = device.clone().autodiff();
-    let clip = t.grad_clip_norm.map(GradientClippingConfig::Norm);
-    let mut optim = match t.optimizer {
-        OptimizerKind::Adam => AdamConfig::new()
-            .with_weight_decay(
-                (t.weight_decay > 0.0).then(|| WeightDecayConfig::new(t.weight_decay as f32)),
-            )
-            .with_grad_clipping(clip)
-            .init(),
-        OptimizerKind::AdamW => AdamWConfig::new()
-            .with_weight_decay(t.weight_decay as f32)
-            .with_grad_clipping(clip)
-            .init(),
-        OptimizerKind::Sgd => SgdConfig::new()
-            .with_momentum(Some(MomentumConfig::new()))
-            .with_weight_decay(
-                (t.weight_decay > 0.0).then(|| WeightDecayConfig::new(t.weight_decay as f32)),
-            )
-            .with_gradient_clipping(clip)
-            .init(),
-    };
+    let mut optim = super::optim::build(t);
     let n_classes = input.classes.len();
     let class_weights: Option<Vec<f32>> = t.class_weighted_loss.then(|| {
         let mut counts = vec![0usize; n_classes];
@@ -328,12 +247,7 @@ pub fn fit_fold(
                 loss = loss + da.mul_scalar(a.lambda_at(progress));
             }
             let loss_value = loss.clone().into_scalar::<f32>() as f64;
-            let preds: Vec<i64> = logits
-                .argmax(1)
-                .into_data()
-                .convert::<i64>()
-                .try_to_vec::<i64>()
-                .unwrap_or_default();
+            let preds = crate::model::read_i64(logits.argmax(1));
             correct += preds
                 .iter()
                 .zip(&refs)
@@ -462,11 +376,5 @@ mod tests {
             (weighted - expected_w).abs() < 1e-6,
             "{weighted} vs {expected_w}"
         );
-    }
-
-    #[test]
-    fn argmax_picks_first_maximum() {
-        assert_eq!(argmax(&[0.1, 0.7, 0.2]), 1);
-        assert_eq!(argmax(&[0.5, 0.5]), 0);
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Preset;
 use crate::corpus::CorpusType;
+use crate::corpus::split::LeakageReport;
 use crate::eval::{ClassificationReport, ConfusionMatrix};
 
 /// What to run.
@@ -24,7 +25,7 @@ pub struct RunRequest {
     /// Corpus type override (`None` = detect).
     pub corpus_type: Option<CorpusType>,
     /// Protocol override (`None` = the preset's).
-    pub protocol: Option<String>,
+    pub protocol: Option<crate::corpus::Protocol>,
     /// Seed override (`None` = the preset's).
     pub seed: Option<u64>,
     /// Run folder; `None` = `runs/<timestamp>-<preset>` under the runs root.
@@ -109,6 +110,46 @@ pub struct EpochMetrics {
     pub scatter: Option<Vec<ScatterPoint>>,
 }
 
+/// What a run is about to do (sent once, before the first fold trains).
+#[derive(Clone, Debug)]
+pub struct RunPlan {
+    /// Run folder.
+    pub run_dir: PathBuf,
+    /// Class names in index order.
+    pub classes: Vec<String>,
+    /// Fold names.
+    pub folds: Vec<String>,
+    /// Protocol as resolved (e.g. `loso`, `speaker-kfold:5`, `cross-corpus`).
+    pub protocol: String,
+    /// Whether no speaker is in both the training and the test part of any fold.
+    pub speaker_independent: bool,
+    /// The leakage check of every fold.
+    pub leakage: Vec<LeakageReport>,
+    /// Backend in use (with a notice when it fell back to the CPU).
+    pub backend: String,
+    /// Epochs per fold (upper bound; early stopping may end sooner).
+    pub epochs: usize,
+}
+
+impl RunPlan {
+    /// "speaker-independent" or "speaker-dependent".
+    pub fn independence_label(&self) -> &'static str {
+        if self.speaker_independent {
+            "speaker-independent"
+        } else {
+            "speaker-dependent"
+        }
+    }
+
+    /// One verdict line per fold.
+    pub fn leakage_lines(&self) -> Vec<String> {
+        self.leakage
+            .iter()
+            .map(|l| l.summary(self.speaker_independent))
+            .collect()
+    }
+}
+
 /// One utterance in an embedding scatter plot.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScatterPoint {
@@ -129,23 +170,8 @@ pub enum Event {
     State(RunState),
     /// Human-readable progress line (corpus loaded, features cached, backend chosen, …).
     Log(String),
-    /// The run is set up: where it writes, classes, folds.
-    Plan {
-        /// Run folder.
-        run_dir: PathBuf,
-        /// Class names in index order.
-        classes: Vec<String>,
-        /// Fold names.
-        folds: Vec<String>,
-        /// "speaker-independent" / "speaker-dependent".
-        independence: String,
-        /// Leakage check verdict per fold.
-        leakage: Vec<String>,
-        /// Backend in use (with a notice when it fell back to the CPU).
-        backend: String,
-        /// Epochs per fold (upper bound; early stopping may end sooner).
-        epochs: usize,
-    },
+    /// The run is set up: where it writes, classes, folds, protocol and leakage check.
+    Plan(Box<RunPlan>),
     /// Feature extraction progress.
     Features {
         /// Files done.

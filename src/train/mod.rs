@@ -4,9 +4,12 @@
 pub mod ablation;
 pub mod adapt;
 pub mod backend;
+pub mod control;
 pub mod data;
+pub mod extract;
 pub mod fit;
 pub mod messages;
+pub mod optim;
 pub mod predict;
 pub mod preset;
 pub mod run;
@@ -14,6 +17,6 @@ pub mod run_dir;
 pub mod worker;
 
 pub use backend::{BackendChoice, BackendInfo};
-pub use messages::{Control, EpochMetrics, Event, RunRequest, RunState};
+pub use messages::{Control, EpochMetrics, Event, RunPlan, RunRequest, RunState};
 pub use preset::{OptimizerKind, Preset, TrainingConfig};
 pub use worker::{TrainHandle, spawn_training};

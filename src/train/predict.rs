@@ -10,7 +10,8 @@ use burn::tensor::Bytes;
 use burn::tensor::activation::softmax;
 
 use super::data::{Example, batch_inputs, to_rows};
-use super::run::{prepare, read_resolved};
+use super::data::prepare;
+use super::run::read_resolved;
 use crate::features::{FeatureConfig, Normalisation, Standardiser, compute};
 use crate::model::SerModel;
 
@@ -186,6 +187,26 @@ impl Predictor {
     pub fn trace_file(&self, path: &Path) -> Result<Trace, String> {
         let x = crate::audio::load_mono_16k(path).map_err(|e| e.to_string())?;
         Ok(self.trace_samples(&x))
+    }
+
+    /// Class probabilities of 16 kHz mono samples from each fold model (in fold order; a
+    /// stopped run's missing folds are absent).
+    pub fn predict_samples_per_fold(&self, samples_16k: &[f32]) -> Vec<Vec<f32>> {
+        let m = self.stream(samples_16k);
+        self.fold_inputs(&m)
+            .map(|(model, x)| {
+                to_rows(softmax(model.forward(x), 1))
+                    .into_iter()
+                    .next()
+                    .expect("one row per input")
+            })
+            .collect()
+    }
+
+    /// [`Predictor::predict_samples_per_fold`] of an audio file.
+    pub fn predict_file_per_fold(&self, path: &Path) -> Result<Vec<Vec<f32>>, String> {
+        let x = crate::audio::load_mono_16k(path).map_err(|e| e.to_string())?;
+        Ok(self.predict_samples_per_fold(&x))
     }
 
     /// Class probabilities of an audio file.

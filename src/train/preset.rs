@@ -5,6 +5,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::features::FeatureConfig;
+use crate::corpus::Protocol;
+pub use crate::model::AlignedLayer;
 use crate::model::ModelConfig;
 
 /// Optimiser.
@@ -14,7 +16,7 @@ pub enum OptimizerKind {
     Adam,
     /// AdamW (decoupled weight decay).
     AdamW,
-    /// Plain SGD with momentum 0.9.
+    /// SGD with momentum `sgd_momentum` (PyTorch semantics: dampening 0, no Nesterov).
     Sgd,
 }
 
@@ -45,29 +47,6 @@ pub struct AdaptationConfig {
     pub aligned_layer: AlignedLayer,
 }
 
-/// Features the adaptation loss aligns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlignedLayer {
-    /// The utterance embedding the head receives (after pooling/attention).
-    Embedding,
-    /// The first hidden layer of the MLP head (DSAN's bottleneck position).
-    HeadHidden1,
-    /// The second hidden layer of the MLP head (the last before the logits).
-    HeadHidden2,
-}
-
-impl AlignedLayer {
-    /// Short name.
-    pub fn name(self) -> &'static str {
-        match self {
-            AlignedLayer::Embedding => "embedding",
-            AlignedLayer::HeadHidden1 => "head hidden 1",
-            AlignedLayer::HeadHidden2 => "head hidden 2",
-        }
-    }
-}
-
 impl Default for AdaptationConfig {
     fn default() -> Self {
         Self {
@@ -89,12 +68,31 @@ impl AdaptationConfig {
     }
 }
 
+/// (De)serialises a [`Protocol`] as its spelling, as preset files write it.
+mod protocol_spelling {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::corpus::Protocol;
+
+    pub fn serialize<S: Serializer>(p: &Protocol, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&p.spelling())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Protocol, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// Training settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrainingConfig {
-    /// Protocol spelling (`loso`, `speaker-kfold:K`, `kfold:K`, `holdout:F`).
-    pub protocol: String,
+    /// Evaluation protocol, written as its spelling (`loso`, `speaker-kfold:K`, `kfold:K`,
+    /// `holdout:F`, …); a misspelt protocol is an error when the preset is read.
+    #[serde(with = "protocol_spelling")]
+    pub protocol: Protocol,
     /// Seed for splits, initialisation, dropout and shuffling.
     pub seed: u64,
     /// Maximum epochs per fold.
@@ -107,6 +105,12 @@ pub struct TrainingConfig {
     pub weight_decay: f64,
     /// Optimiser.
     pub optimizer: OptimizerKind,
+    /// Adam/AdamW (β1, β2); PyTorch's defaults.
+    pub adam_betas: (f32, f32),
+    /// Adam/AdamW ε added to √v̂; PyTorch's default 1e-8.
+    pub adam_epsilon: f32,
+    /// SGD momentum (0 = none); dampening 0 and no Nesterov, as PyTorch's defaults.
+    pub sgd_momentum: f64,
     /// Gradient clipping by norm, per parameter tensor (burn's semantics).
     pub grad_clip_norm: Option<f32>,
     /// Weight the loss by inverse class frequency of the training part.
@@ -127,13 +131,16 @@ pub struct TrainingConfig {
 impl Default for TrainingConfig {
     fn default() -> Self {
         Self {
-            protocol: "speaker-kfold:5".into(),
+            protocol: Protocol::SpeakerKFold(5),
             seed: 42,
             epochs: 30,
             batch_size: 32,
             learning_rate: 1e-3,
             weight_decay: 1e-4,
             optimizer: OptimizerKind::AdamW,
+            adam_betas: (0.9, 0.999),
+            adam_epsilon: 1e-8,
+            sgd_momentum: 0.9,
             grad_clip_norm: Some(5.0),
             class_weighted_loss: false,
             early_stopping_patience: Some(8),
@@ -173,6 +180,14 @@ pub enum PresetError {
         /// Why.
         reason: String,
     },
+    /// The preset parses but describes something that cannot be built as written.
+    #[error("{path}: invalid preset: {reason}")]
+    Invalid {
+        /// File.
+        path: String,
+        /// Which field and why.
+        reason: String,
+    },
     /// RON did not parse or did not match the schema.
     #[error("{path}: malformed preset: {reason}")]
     Parse {
@@ -184,12 +199,18 @@ pub enum PresetError {
 }
 
 impl Preset {
-    /// Parses RON text; `origin` names the source in errors.
+    /// Parses RON text and checks the model configuration; `origin` names the source in
+    /// errors.
     pub fn from_ron(text: &str, origin: &str) -> Result<Self, PresetError> {
-        ron::from_str(text).map_err(|e| PresetError::Parse {
+        let p: Preset = ron::from_str(text).map_err(|e| PresetError::Parse {
             path: origin.into(),
             reason: e.to_string(),
-        })
+        })?;
+        p.model.validate().map_err(|reason| PresetError::Invalid {
+            path: origin.into(),
+            reason,
+        })?;
+        Ok(p)
     }
 
     /// Reads a preset file.
@@ -212,18 +233,34 @@ impl Preset {
         crate::fsutil::write_text_atomic(path, &self.to_ron())
     }
 
-    /// The presets shipped in `presets/` (embedded, so the binary works from any folder).
+    /// The presets shipped in `presets/` (embedded, so the binary works from any folder), and
+    /// the error of each one that does not parse (shown to the user, never dropped silently; a
+    /// test keeps the shipped files valid).
+    pub fn builtin_with_errors() -> (Vec<Preset>, Vec<PresetError>) {
+        let mut ok = Vec::new();
+        let mut bad = Vec::new();
+        for (name, text) in BUILTIN {
+            match Self::from_ron(text, name) {
+                Ok(p) => ok.push(p),
+                Err(e) => bad.push(e),
+            }
+        }
+        (ok, bad)
+    }
+
+    /// The shipped presets that parse (see [`Preset::builtin_with_errors`]).
     pub fn builtin() -> Vec<Preset> {
-        BUILTIN
-            .iter()
-            .filter_map(|(name, text)| Self::from_ron(text, name).ok())
-            .collect()
+        Self::builtin_with_errors().0
     }
 }
 
-/// The files of `presets/`, compiled in.
-pub const BUILTIN: [(&str, &str); 9] = [
+/// The files of `presets/`, compiled in (a test checks that the list matches the folder).
+pub const BUILTIN: [(&str, &str); 10] = [
     ("presets/demo.ron", include_str!("../../presets/demo.ron")),
+    (
+        "presets/demo_cross_corpus_lmmd.ron",
+        include_str!("../../presets/demo_cross_corpus_lmmd.ron"),
+    ),
     (
         "presets/logmel_cnn.ron",
         include_str!("../../presets/logmel_cnn.ron"),
@@ -268,28 +305,55 @@ mod tests {
             let p = Preset::from_ron(text, name).unwrap_or_else(|e| panic!("{e}"));
             let again = Preset::from_ron(&p.to_ron(), name).expect("round trip");
             assert_eq!(p, again, "{name}");
-            assert!(
-                p.training
-                    .protocol
-                    .parse::<crate::corpus::Protocol>()
-                    .is_ok(),
-                "{name}"
-            );
         }
     }
 
-    /// Every preset file in presets/ parses (not only the compiled-in ones).
+    /// Every preset file in presets/ parses and is compiled in (so the GUI offers it), and
+    /// every compiled-in entry is a file of the folder.
     #[test]
-    fn every_preset_file_parses() {
+    fn builtin_list_is_the_presets_folder() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("presets");
-        let mut n = 0;
-        for e in std::fs::read_dir(&dir).expect("presets/").flatten() {
-            if e.path().extension().is_some_and(|x| x == "ron") {
-                Preset::load(&e.path()).unwrap_or_else(|err| panic!("{err}"));
-                n += 1;
-            }
-        }
-        assert!(n >= 6);
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .expect("presets/")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+            .map(|p| {
+                Preset::load(&p).unwrap_or_else(|err| panic!("{err}"));
+                format!("presets/{}", p.file_name().expect("name").to_string_lossy())
+            })
+            .collect();
+        files.sort();
+        let mut listed: Vec<String> = BUILTIN.iter().map(|(n, _)| n.to_string()).collect();
+        listed.sort();
+        assert_eq!(listed, files, "BUILTIN and presets/ differ");
+        let (ok, bad) = Preset::builtin_with_errors();
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(ok.len(), files.len());
+    }
+
+    /// A preset that parses but would build something else than it says is rejected with the
+    /// file and the field (an even DTCN kernel used to be made odd silently).
+    #[test]
+    fn invalid_model_settings_name_the_field() {
+        let text = BUILTIN[0]
+            .1
+            .replace("kernel_size: 3", "kernel_size: 4");
+        assert_ne!(text, BUILTIN[0].1, "demo preset has a DTCN kernel of 3");
+        let msg = Preset::from_ron(&text, "even.ron")
+            .expect_err("even kernel")
+            .to_string();
+        assert!(
+            msg.contains("even.ron") && msg.contains("kernel_size must be odd") && msg.contains('4'),
+            "{msg}"
+        );
+        let text = BUILTIN[0]
+            .1
+            .replace("attention_heads: 4", "attention_heads: 5");
+        let msg = Preset::from_ron(&text, "heads.ron")
+            .expect_err("heads")
+            .to_string();
+        assert!(msg.contains("attention_heads (5) must divide channels"), "{msg}");
     }
 
     #[test]

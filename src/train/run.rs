@@ -1,31 +1,21 @@
 //! One experiment: corpus → features → splits (+ leakage check) → per-fold training → reports.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use burn::prelude::*;
-use rayon::prelude::*;
 
 use super::backend;
-use super::data::{Example, fit_length};
-use super::fit::{Controller, FoldInput, Interrupt, argmax, fit_fold};
-use super::messages::{Event, RunRequest, RunState};
+use super::control::{Controller, Interrupt};
+use super::data::{Example, prepare};
+use super::extract::{ExtractError, Extracted, extract_features};
+use super::fit::{FoldInput, fit_fold};
+use super::messages::{Event, RunPlan, RunRequest, RunState};
 use super::run_dir::{FoldReport, FoldStats, PredictionRow, ResolvedConfig, RunDir, RunReport};
 use crate::corpus::{self, Protocol, Utterance, class_order};
-use crate::eval::ClassificationReport;
-use crate::features::cache::CacheOutcome;
-use crate::features::norm::cmvn;
-use crate::features::{
-    FeatureCache, FeatureConfig, FeatureMatrix, Normalisation, Standardiser, StreamKind,
-};
-
-/// Where runs go when no `--out` is given: `$SER_WORKBENCH_RUNS`, else `./runs`.
-pub fn default_runs_root() -> PathBuf {
-    std::env::var_os("SER_WORKBENCH_RUNS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("runs"))
-}
+use crate::eval::{ClassificationReport, argmax};
+use crate::features::{FeatureCache, FeatureMatrix, Normalisation, Standardiser, StreamKind};
 
 /// How a run ended (the report is on disk either way).
 #[derive(Debug)]
@@ -34,160 +24,16 @@ pub enum RunEnd {
     Finished(PathBuf),
     /// Stopped by the owner; finished folds are saved.
     Stopped(PathBuf),
-}
-
-/// Extracts features for every utterance in parallel through the cache. Files that fail to decode
-/// are returned as `(index, message)` instead of features.
-pub fn extract_all(
-    utts: &[Utterance],
-    cfg: &FeatureConfig,
-    cache: &FeatureCache,
-    emit: &(dyn Fn(Event) + Sync),
-) -> (Vec<Option<FeatureMatrix>>, Vec<(usize, String)>) {
-    let done = AtomicUsize::new(0);
-    let cached = AtomicUsize::new(0);
-    let total = utts.len();
-    let results: Vec<Result<FeatureMatrix, String>> = utts
-        .par_iter()
-        .map(|u| {
-            let r = cache.get_or_compute(&u.path, cfg);
-            if matches!(r, Ok((_, CacheOutcome::Hit))) {
-                cached.fetch_add(1, Ordering::Relaxed);
-            }
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if n.is_multiple_of(25) || n == total {
-                emit(Event::Features {
-                    done: n,
-                    total,
-                    cached: cached.load(Ordering::Relaxed),
-                });
-            }
-            r.map(|(m, _)| m)
-        })
-        .collect();
-    let mut feats = Vec::with_capacity(total);
-    let mut failed = Vec::new();
-    for (i, r) in results.into_iter().enumerate() {
-        match r {
-            Ok(m) => feats.push(Some(m)),
-            Err(e) => {
-                feats.push(None);
-                failed.push((i, e));
-            }
-        }
-    }
-    (feats, failed)
-}
-
-/// Applies the configured normalisation and crops/pads to `frames` rows.
-pub fn prepare(
-    m: &FeatureMatrix,
-    cfg: &FeatureConfig,
-    standardiser: Option<&Standardiser>,
-    frames: usize,
-) -> Vec<f32> {
-    let mut m = m.clone();
-    match (cfg.normalisation, standardiser) {
-        // Per-utterance CMVN over the rows of an SSL matrix would mix layers: not applied there.
-        (Normalisation::PerUtterance, _) if cfg.stream != StreamKind::Ssl => cmvn(&mut m),
-        (Normalisation::TrainingSet, Some(s)) => s.apply(&mut m),
-        _ => {}
-    }
-    fit_length(&m, frames)
-}
-
-/// Features per utterance (`None` where extraction failed) and the failures with their messages.
-pub type Extracted = (Vec<Option<FeatureMatrix>>, Vec<(usize, String)>);
-
-/// Features of every utterance for `cfg`'s stream through the cache (SSL streams load the
-/// encoder first), with `Event::Features` progress.
-pub fn extract_features(
-    utts: &[Utterance],
-    cfg: &FeatureConfig,
-    cache: &FeatureCache,
-    emit: &(dyn Fn(Event) + Sync),
-) -> Result<Extracted, String> {
-    if cfg.uses_ssl() {
-        extract_ssl(utts, cfg, cache, emit)
-    } else {
-        Ok(extract_all(utts, cfg, cache, emit))
-    }
-}
-
-/// How many utterances already have valid cache entries for `cfg`'s stream (all its parts).
-pub fn cache_status(
-    utts: &[Utterance],
-    cfg: &FeatureConfig,
-    cache: &FeatureCache,
-) -> Result<usize, String> {
-    if !cfg.uses_ssl() {
-        return Ok(utts
-            .par_iter()
-            .filter(|u| cache.is_cached(&u.path, cfg))
-            .count());
-    }
-    let weights = cfg
-        .ssl_weights
-        .as_ref()
-        .ok_or("the SSL stream has no model folder (ssl_weights)")?;
-    let stream = crate::ssl::stream::SslStream::load(weights, &cfg.ssl_layers)?;
-    let frames = cfg.stream == StreamKind::LogMelSsl
-        && cfg.ssl_pooling == crate::features::SslPooling::Frames;
-    let key = if frames {
-        &stream.frames_key
-    } else {
-        &stream.key
-    };
-    let logmel = cfg.logmel_part();
-    Ok(utts
-        .par_iter()
-        .filter(|u| {
-            cache.is_cached_key(&u.path, key)
-                && (cfg.stream != StreamKind::LogMelSsl || cache.is_cached(&u.path, &logmel))
-        })
-        .count())
-}
-
-/// SSL stream: loads the encoder named by the preset and embeds every utterance (cached).
-fn extract_ssl(
-    utts: &[Utterance],
-    cfg: &FeatureConfig,
-    cache: &FeatureCache,
-    emit: &(dyn Fn(Event) + Sync),
-) -> Result<Extracted, String> {
-    let weights = cfg.ssl_weights.as_ref().ok_or("the ssl stream needs features.ssl_weights (a model folder with config.json and model.safetensors)")?;
-    let stream = crate::ssl::stream::SslStream::load(weights, &cfg.ssl_layers)?;
-    emit(Event::Log(format!(
-        "SSL encoder: {} ({} layers × {}), hidden states {:?}",
-        stream.config.model_type,
-        stream.config.num_hidden_layers,
-        stream.config.hidden_size,
-        stream.layers
-    )));
-    let (mut feats, mut failed, mut cached) = (Vec::new(), Vec::new(), 0);
-    for (i, u) in utts.iter().enumerate() {
-        match stream.cached_stream(&u.path, cfg, cache) {
-            Ok((m, o)) => {
-                cached += usize::from(o == CacheOutcome::Hit);
-                feats.push(Some(m));
-            }
-            Err(e) => {
-                feats.push(None);
-                failed.push((i, e));
-            }
-        }
-        if (i + 1) % 10 == 0 || i + 1 == utts.len() {
-            emit(Event::Features {
-                done: i + 1,
-                total: utts.len(),
-                cached,
-            });
-        }
-    }
-    Ok((feats, failed))
+    /// Stopped during feature extraction, before a run folder was made (finished files stay
+    /// in the feature cache).
+    StoppedBeforeTraining,
 }
 
 /// Runs the experiment described by `req`, emitting events; returns how it ended.
+///
+/// Phases: [`load_corpora`] → [`extract`](super::extract::extract_features) →
+/// [`label_and_split`] → [`write_run_header`] → [`train_fold`] for every fold →
+/// [`write_final_report`].
 pub fn execute(
     req: &RunRequest,
     controller: &Controller,
@@ -195,14 +41,90 @@ pub fn execute(
 ) -> Result<RunEnd, String> {
     let started = Instant::now();
     let preset = &req.preset;
-    let protocol_text = req
-        .protocol
-        .clone()
-        .unwrap_or_else(|| preset.training.protocol.clone());
-    let protocol: Protocol = protocol_text.parse()?;
+    let protocol: Protocol = req.protocol.unwrap_or(preset.training.protocol);
     let seed = req.seed.unwrap_or(preset.training.seed);
 
-    let corpora_text = req
+    // The backend first: an unusable choice fails before hours of feature extraction.
+    let backend = backend::select(req.backend)?;
+    if let Some(n) = &backend.notice {
+        emit(Event::Log(n.clone()));
+    }
+    let loaded = load_corpora(req, emit)?;
+    let cache = FeatureCache::new(req.cache_dir.clone());
+    let extracted = match extract_features(
+        &loaded.manifest.utterances,
+        &preset.features,
+        &cache,
+        controller,
+        emit,
+    ) {
+        Ok(x) => x,
+        Err(ExtractError::Stopped) => {
+            emit(Event::Log(
+                "stopped during feature extraction; the files done so far stay cached".into(),
+            ));
+            emit(Event::State(RunState::Stopped));
+            return Ok(RunEnd::StoppedBeforeTraining);
+        }
+        Err(ExtractError::Setup(e)) => return Err(e),
+    };
+    for (i, e) in &extracted.failed {
+        emit(Event::Log(format!(
+            "skipped {}: {e}",
+            loaded.manifest.utterances[*i].path.display()
+        )));
+    }
+    let data = label_and_split(req, &loaded, extracted, protocol, seed)?;
+    announce_adaptation(preset, !loaded.target_names.is_empty(), emit);
+    let (run, shape) = write_run_header(req, &loaded, &data, seed, &backend, emit)?;
+
+    let mut done = FoldsDone::default();
+    let mut stopped = false;
+    for fi in 0..data.plan.folds.len() {
+        match train_fold(req, &data, fi, shape, seed, &backend, controller, emit)? {
+            Some(fold) => {
+                done.add(fold, &data, &run)?;
+            }
+            None => {
+                stopped = true;
+                break;
+            }
+        }
+    }
+    let pooled = write_final_report(&run, preset, &data, seed, done, stopped, started)?;
+    if stopped {
+        emit(Event::State(RunState::Stopped));
+        return Ok(RunEnd::Stopped(run.path));
+    }
+    emit(Event::Finished {
+        run_dir: run.path.clone(),
+        report: Box::new(pooled),
+    });
+    emit(Event::State(RunState::Finished));
+    Ok(RunEnd::Finished(run.path))
+}
+
+/// The corpora of a run, with the label map applied.
+pub struct LoadedCorpora {
+    /// Source utterances followed by the target corpus's (cross-corpus runs).
+    pub manifest: corpus::Manifest,
+    /// Corpus names of the target corpus's utterances (empty: no target).
+    pub target_names: BTreeSet<String>,
+    /// "DIR + DIR" for messages.
+    pub description: String,
+    /// What the label map merged and dropped.
+    pub label_report: corpus::label_map::LabelReport,
+    /// The map applied.
+    pub label_map: corpus::label_map::LabelMap,
+}
+
+/// Phase 1: reads the source corpora and the target corpus (its speakers renamed so that they
+/// never collide with the source's), logs what was skipped, applies the label map.
+pub fn load_corpora(
+    req: &RunRequest,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<LoadedCorpora, String> {
+    let description = req
         .corpus_dirs
         .iter()
         .map(|d| d.display().to_string())
@@ -211,7 +133,7 @@ pub fn execute(
     let mut manifest =
         corpus::load_many(&req.corpus_dirs, req.corpus_type).map_err(|e| e.to_string())?;
     // Cross-corpus: the target corpus follows the source rows; its audio adapts, its labels only test.
-    let mut target_names: std::collections::BTreeSet<String> = Default::default();
+    let mut target_names = BTreeSet::new();
     if let Some(t) = &req.target_corpus {
         let tm = corpus::load(t, None).map_err(|e| e.to_string())?;
         emit(Event::Log(format!(
@@ -221,7 +143,7 @@ pub fn execute(
             tm.utterances.len(),
             tm.skipped.len()
         )));
-        let source_names: std::collections::BTreeSet<String> = manifest
+        let source_names: BTreeSet<String> = manifest
             .utterances
             .iter()
             .map(|u| u.corpus.clone())
@@ -238,7 +160,7 @@ pub fn execute(
     }
     emit(Event::Log(format!(
         "{}: {} corpus, {} utterances, {} speakers, {} skipped",
-        corpora_text,
+        description,
         manifest.corpus_type,
         manifest.utterances.len(),
         manifest.per_speaker().len(),
@@ -254,202 +176,302 @@ pub fn execute(
     let label_map = label_map_for(
         req.label_map
             .as_ref()
-            .or(preset.training.label_map.as_ref()),
+            .or(req.preset.training.label_map.as_ref()),
         &manifest,
     )?;
     let label_report = label_map.apply(&mut manifest);
     emit(Event::Log(label_report.summary()));
     if manifest.utterances.is_empty() {
-        return Err(format!("{}: no loadable utterances", corpora_text));
+        return Err(format!("{description}: no loadable utterances"));
     }
+    Ok(LoadedCorpora {
+        manifest,
+        target_names,
+        description,
+        label_report,
+        label_map,
+    })
+}
 
-    let cache = FeatureCache::new(req.cache_dir.clone());
-    let fcfg = &preset.features;
-    let (feats, failed) = if fcfg.uses_ssl() {
-        extract_ssl(&manifest.utterances, fcfg, &cache, emit)?
-    } else {
-        extract_all(&manifest.utterances, fcfg, &cache, emit)
-    };
-    for (i, e) in &failed {
-        emit(Event::Log(format!(
-            "skipped {}: {e}",
-            manifest.utterances[*i].path.display()
-        )));
-    }
-    let (utts, feats): (Vec<Utterance>, Vec<FeatureMatrix>) = manifest
+/// Utterances with features, their class indices and the fold plan.
+pub struct RunData {
+    /// Utterances whose features were extracted.
+    pub utts: Vec<Utterance>,
+    /// Their features.
+    pub feats: Vec<FeatureMatrix>,
+    /// Class names in index order.
+    pub classes: Vec<String>,
+    /// Class index per utterance.
+    pub labels: Vec<usize>,
+    /// Folds and the leakage check.
+    pub plan: corpus::SplitPlan,
+    /// Whether the run has a target corpus (cross-corpus).
+    pub cross_corpus: bool,
+}
+
+/// Phase 3: keeps the utterances with features, orders the classes and plans the folds
+/// (cross-corpus: train on the source, test on the target).
+pub fn label_and_split(
+    req: &RunRequest,
+    loaded: &LoadedCorpora,
+    extracted: Extracted,
+    protocol: Protocol,
+    seed: u64,
+) -> Result<RunData, String> {
+    let (utts, feats): (Vec<Utterance>, Vec<FeatureMatrix>) = loaded
+        .manifest
         .utterances
         .iter()
         .cloned()
-        .zip(feats)
+        .zip(extracted.features)
         .filter_map(|(u, f)| f.map(|f| (u, f)))
         .unzip();
-
     let classes_e = class_order(utts.iter().map(|u| u.emotion));
     let classes: Vec<String> = classes_e.iter().map(|e| e.name().to_string()).collect();
     if classes.len() < 2 {
         return Err(format!(
             "{}: needs at least two classes, found {:?}",
-            corpora_text, classes
+            loaded.description, classes
         ));
     }
     let labels: Vec<usize> = utts
         .iter()
-        .map(|u| classes_e.iter().position(|e| *e == u.emotion).unwrap_or(0))
+        .map(|u| {
+            classes_e
+                .iter()
+                .position(|e| *e == u.emotion)
+                .expect("class_order lists every emotion present")
+        })
         .collect();
-    let is_target: Vec<bool> = utts
-        .iter()
-        .map(|u| target_names.contains(&u.corpus))
-        .collect();
-    let plan = if target_names.is_empty() {
-        corpus::split::plan(&utts, protocol, seed, preset.training.valid_fraction)?
+    let valid_fraction = req.preset.training.valid_fraction;
+    let plan = if loaded.target_names.is_empty() {
+        corpus::split::plan(&utts, protocol, seed, valid_fraction)?
     } else {
-        corpus::split::cross_corpus_plan(&utts, &is_target, seed, preset.training.valid_fraction)?
+        let is_target: Vec<bool> = utts
+            .iter()
+            .map(|u| loaded.target_names.contains(&u.corpus))
+            .collect();
+        corpus::split::cross_corpus_plan(&utts, &is_target, seed, valid_fraction)?
     };
+    Ok(RunData {
+        utts,
+        feats,
+        classes,
+        labels,
+        plan,
+        cross_corpus: !loaded.target_names.is_empty(),
+    })
+}
 
-    if let Some(a) = &preset.training.adaptation {
-        if target_names.is_empty() {
-            emit(Event::Log(format!(
-                "the preset asks for {:?} adaptation, but this run has no target corpus: trained without adaptation (give --target-corpus for a cross-corpus run)",
-                a.method
-            )));
-        } else {
-            emit(Event::Log(format!(
-                "domain adaptation: {:?}, lambda {}{}, aligned features: {}",
-                a.method,
-                a.lambda,
-                a.ramp_gamma
-                    .map_or(String::new(), |g| format!(" (ramped, gamma {g})")),
-                a.aligned_layer.name()
-            )));
-        }
-    }
-    let backend = backend::select(req.backend);
-    if let Some(n) = &backend.notice {
-        emit(Event::Log(n.clone()));
-    }
+/// Says whether the preset's domain adaptation applies to this run.
+fn announce_adaptation(preset: &super::Preset, has_target: bool, emit: &(dyn Fn(Event) + Sync)) {
+    let Some(a) = &preset.training.adaptation else {
+        return;
+    };
+    emit(Event::Log(if has_target {
+        format!(
+            "domain adaptation: {:?}, lambda {}{}, aligned features: {}",
+            a.method,
+            a.lambda,
+            a.ramp_gamma
+                .map_or(String::new(), |g| format!(" (ramped, gamma {g})")),
+            a.aligned_layer.name()
+        )
+    } else {
+        format!(
+            "the preset asks for {:?} adaptation, but this run has no target corpus: trained without adaptation (give --target-corpus for a cross-corpus run)",
+            a.method
+        )
+    }));
+}
+
+/// Example shape of a run: frames per example and values per frame.
+#[derive(Clone, Copy, Debug)]
+pub struct ExampleShape {
+    /// Frames (SSL utterance vectors: hidden states).
+    pub frames: usize,
+    /// Values per frame.
+    pub bins: usize,
+}
+
+/// Phase 4: creates the run folder and writes what the run is before any fold trains
+/// (`preset.ron`, `config.ron`, `splits.json`, `label_map.json`); emits [`Event::Plan`].
+fn write_run_header(
+    req: &RunRequest,
+    loaded: &LoadedCorpora,
+    data: &RunData,
+    seed: u64,
+    backend: &super::BackendInfo,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<(RunDir, ExampleShape), String> {
+    let preset = &req.preset;
+    let fcfg = &preset.features;
     let run_path = match &req.out_dir {
         Some(p) => p.clone(),
-        None => RunDir::claim_new(&default_runs_root(), &preset.name)?,
+        None => RunDir::claim_new(&crate::paths::Paths::from_env().runs, &preset.name)?,
     };
     let run = RunDir::create(run_path)?;
     // SSL matrices are [layers, dim]; spectral ones [time, bins] cropped to max_secs.
-    let (frames, bins) = match fcfg.stream {
-        StreamKind::Ssl => (
-            feats.first().map_or(1, |m| m.n_frames),
-            feats.first().map_or(0, |m| m.n_bins),
-        ),
-        StreamKind::LogMelSsl => (fcfg.max_frames(), feats.first().map_or(0, |m| m.n_bins)),
-        _ => (fcfg.max_frames(), fcfg.n_bins()),
+    let first = data.feats.first();
+    let shape = match fcfg.stream {
+        StreamKind::Ssl => ExampleShape {
+            frames: first.map_or(1, |m| m.n_frames),
+            bins: first.map_or(0, |m| m.n_bins),
+        },
+        StreamKind::LogMelSsl => ExampleShape {
+            frames: fcfg.max_frames(),
+            bins: first.map_or(0, |m| m.n_bins),
+        },
+        _ => ExampleShape {
+            frames: fcfg.max_frames(),
+            bins: fcfg.n_bins(),
+        },
     };
-    let fold_names: Vec<String> = plan.folds.iter().map(|f| f.name.clone()).collect();
     let resolved = ResolvedConfig {
         preset: preset.clone(),
-        protocol: plan.protocol.clone(),
+        protocol: data.plan.protocol.clone(),
         seed,
         corpus_dir: req.corpus_dirs.first().cloned().unwrap_or_default(),
         corpus_dirs: req.corpus_dirs.clone(),
-        label_map: label_report.map.clone(),
-        corpus_type: manifest.corpus_type.clone(),
-        classes: classes.clone(),
+        label_map: loaded.label_report.map.clone(),
+        corpus_type: loaded.manifest.corpus_type.clone(),
+        classes: data.classes.clone(),
         backend: backend.description.clone(),
-        frames,
-        bins,
-        folds: plan.folds.len(),
+        frames: shape.frames,
+        bins: shape.bins,
+        folds: data.plan.folds.len(),
     };
     run.write_text("preset.ron", &preset.to_ron())?;
     let ron_cfg = ron::ser::to_string_pretty(&resolved, ron::ser::PrettyConfig::default())
         .map_err(|e| e.to_string())?;
     run.write_text("config.ron", &ron_cfg)?;
-    run.write_json("splits.json", &splits_json(&plan, &utts))?;
+    run.write_json("splits.json", &splits_json(&data.plan, &data.utts))?;
     run.write_json(
         "label_map.json",
-        &serde_json::json!({"map": label_map, "report": label_report}),
+        &serde_json::json!({"map": loaded.label_map, "report": loaded.label_report}),
     )?;
-    emit(Event::Plan {
+    emit(Event::Plan(Box::new(RunPlan {
         run_dir: run.path.clone(),
-        classes: classes.clone(),
-        folds: fold_names.clone(),
-        independence: plan.independence_label().to_string(),
-        leakage: plan
-            .leakage
-            .iter()
-            .map(|l| l.summary(plan.speaker_independent))
-            .collect(),
+        classes: data.classes.clone(),
+        folds: data.plan.folds.iter().map(|f| f.name.clone()).collect(),
+        protocol: data.plan.protocol.clone(),
+        speaker_independent: data.plan.speaker_independent,
+        leakage: data.plan.leakage.clone(),
         backend: match &backend.notice {
             Some(n) => format!("{} — {n}", backend.description),
             None => backend.description.clone(),
         },
         epochs: preset.training.epochs,
-    });
+    })));
+    Ok((run, shape))
+}
 
-    let mut all_epochs = Vec::new();
-    let mut fold_reports = Vec::new();
-    let mut pred_rows = Vec::new();
-    let (mut pooled_truth, mut pooled_pred) = (Vec::new(), Vec::new());
-    let mut stopped = false;
-    for (fi, fold) in plan.folds.iter().enumerate() {
-        let standardiser = (fcfg.normalisation == Normalisation::TrainingSet)
-            .then(|| Standardiser::fit(fold.train.iter().map(|&i| &feats[i])));
-        let examples = |idx: &[usize]| -> Vec<Example> {
-            idx.iter()
-                .map(|&i| Example {
-                    values: prepare(&feats[i], fcfg, standardiser.as_ref(), frames),
-                    label: labels[i],
-                })
-                .collect()
-        };
-        let (train, valid, test) = (
-            examples(&fold.train),
-            examples(&fold.valid),
-            examples(&fold.test),
-        );
-        emit(Event::Log(format!(
-            "fold {}/{} ({}): {} train, {} valid, {} test",
-            fi + 1,
-            plan.folds.len(),
-            fold.name,
-            train.len(),
-            valid.len(),
-            test.len()
-        )));
-        let input = FoldInput {
-            fold: fi,
-            train: &train,
-            valid: &valid,
-            test: &test,
-            // Cross-corpus runs adapt on the target audio (the test part); labels are not read.
-            target: if target_names.is_empty() { &[] } else { &test },
-            classes: &classes,
-            frames,
-            bins,
-            seed: seed.wrapping_add(fi as u64),
-        };
-        let train_device = backend.device.clone().autodiff();
-        train_device.seed(seed.wrapping_add(fi as u64));
-        let model = preset.model.init(
-            crate::model::InputShape {
-                frames,
-                bins,
-                split: fcfg.stream_split(),
-            },
-            classes.len(),
-            &train_device,
-        );
-        let out = match fit_fold(preset, &input, model, &backend.device, controller, emit) {
-            Ok(o) => o,
-            Err(Interrupt::Stopped) => {
-                stopped = true;
-                break;
-            }
-        };
-        let best_epoch = out
-            .epochs
-            .iter()
-            .filter(|m| m.is_best)
-            .map(|m| m.epoch)
-            .max()
-            .unwrap_or(0);
-        all_epochs.extend(out.epochs.iter().cloned());
+/// What one finished fold hands to the run.
+pub struct FoldResult {
+    /// Fold index.
+    pub index: usize,
+    /// The fold's training output (best weights, epochs, test probabilities, report).
+    pub out: super::fit::FoldOutput,
+    /// The training-set standardiser (when the preset normalises by the training set).
+    pub standardiser: Option<Standardiser>,
+}
+
+/// Phase 5: trains and tests fold `fi`; `None` when the owner stopped it.
+#[allow(clippy::too_many_arguments)]
+fn train_fold(
+    req: &RunRequest,
+    data: &RunData,
+    fi: usize,
+    shape: ExampleShape,
+    seed: u64,
+    backend: &super::BackendInfo,
+    controller: &Controller,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<Option<FoldResult>, String> {
+    let preset = &req.preset;
+    let fcfg = &preset.features;
+    let fold = &data.plan.folds[fi];
+    let standardiser = (fcfg.normalisation == Normalisation::TrainingSet)
+        .then(|| Standardiser::fit(fold.train.iter().map(|&i| &data.feats[i])));
+    let examples = |idx: &[usize]| -> Vec<Example> {
+        idx.iter()
+            .map(|&i| Example {
+                values: prepare(&data.feats[i], fcfg, standardiser.as_ref(), shape.frames),
+                label: data.labels[i],
+            })
+            .collect()
+    };
+    let (train, valid, test) = (
+        examples(&fold.train),
+        examples(&fold.valid),
+        examples(&fold.test),
+    );
+    emit(Event::Log(format!(
+        "fold {}/{} ({}): {} train, {} valid, {} test",
+        fi + 1,
+        data.plan.folds.len(),
+        fold.name,
+        train.len(),
+        valid.len(),
+        test.len()
+    )));
+    let input = FoldInput {
+        fold: fi,
+        train: &train,
+        valid: &valid,
+        test: &test,
+        // Cross-corpus runs adapt on the target audio (the test part); labels are not read.
+        target: if data.cross_corpus { &test } else { &[] },
+        classes: &data.classes,
+        frames: shape.frames,
+        bins: shape.bins,
+        seed: seed.wrapping_add(fi as u64),
+    };
+    let train_device = backend.device.clone().autodiff();
+    train_device.seed(seed.wrapping_add(fi as u64));
+    let model = preset.model.init(
+        crate::model::InputShape {
+            frames: shape.frames,
+            bins: shape.bins,
+            split: fcfg.stream_split(),
+        },
+        data.classes.len(),
+        &train_device,
+    );
+    match fit_fold(preset, &input, model, &backend.device, controller, emit) {
+        Ok(out) => Ok(Some(FoldResult {
+            index: fi,
+            out,
+            standardiser,
+        })),
+        Err(Interrupt::Stopped) => Ok(None),
+    }
+}
+
+/// What the finished folds add up to.
+#[derive(Default)]
+struct FoldsDone {
+    epochs: Vec<super::messages::EpochMetrics>,
+    reports: Vec<FoldReport>,
+    predictions: Vec<PredictionRow>,
+    truth: Vec<usize>,
+    predicted: Vec<usize>,
+}
+
+impl FoldsDone {
+    /// Saves a finished fold (checkpoint, standardiser, predictions, metrics) and adds it to
+    /// the pooled results; the files stay current so a later stop or crash loses nothing
+    /// that finished.
+    fn add(&mut self, f: FoldResult, data: &RunData, run: &RunDir) -> Result<(), String> {
+        let FoldResult {
+            index: fi,
+            out,
+            standardiser,
+        } = f;
+        let fold = &data.plan.folds[fi];
+        let fold_names: Vec<String> = data.plan.folds.iter().map(|f| f.name.clone()).collect();
+        let best = out.epochs.iter().rfind(|m| m.is_best);
+        self.epochs.extend(out.epochs.iter().cloned());
         let bytes = out
             .model
             .clone()
@@ -462,26 +484,21 @@ pub fn execute(
         }
         for (&i, p) in fold.test.iter().zip(&out.test_probs) {
             let k = argmax(p);
-            pooled_truth.push(labels[i]);
-            pooled_pred.push(k);
-            pred_rows.push(PredictionRow {
+            self.truth.push(data.labels[i]);
+            self.predicted.push(k);
+            self.predictions.push(PredictionRow {
                 fold: fold.name.clone(),
-                corpus: utts[i].corpus.clone(),
-                path: utts[i].path.display().to_string(),
-                speaker: utts[i].speaker_id.clone().unwrap_or_default(),
-                true_label: classes[labels[i]].clone(),
-                predicted: classes[k].clone(),
-                confidence: p.get(k).copied().unwrap_or(0.0),
-                correct: k == labels[i],
+                corpus: data.utts[i].corpus.clone(),
+                path: data.utts[i].path.display().to_string(),
+                speaker: data.utts[i].speaker_id.clone().unwrap_or_default(),
+                true_label: data.classes[data.labels[i]].clone(),
+                predicted: data.classes[k].clone(),
+                confidence: p[k],
+                correct: k == data.labels[i],
                 probabilities: p.clone(),
             });
         }
-        emit(Event::FoldDone {
-            fold: fi,
-            report: Box::new(out.report.clone()),
-        });
-        let best = out.epochs.iter().rfind(|m| m.is_best);
-        fold_reports.push(FoldReport {
+        self.reports.push(FoldReport {
             layer_weights: out.model.layer_weights(),
             fusion_alpha: out.model.fusion_alpha(),
             gate_per_class: best.and_then(|m| {
@@ -490,42 +507,47 @@ pub fn execute(
                     .map(|g| g.iter().map(|v| v.is_finite().then_some(*v)).collect())
             }),
             name: fold.name.clone(),
-            best_epoch,
+            best_epoch: best.map_or(0, |m| m.epoch),
             report: out.report,
         });
-        // Keep the files current so a later stop or crash loses nothing that finished.
-        write_interpretability(&run, &all_epochs, &fold_names)?;
-        run.write_metrics(&all_epochs, &fold_names)?;
-        run.write_predictions(&pred_rows, &classes)?;
+        write_interpretability(run, &self.epochs, &fold_names)?;
+        run.write_metrics(&self.epochs, &fold_names)?;
+        run.write_predictions(&self.predictions, &data.classes)?;
+        Ok(())
     }
-    run.write_metrics(&all_epochs, &fold_names)?;
-    run.write_predictions(&pred_rows, &classes)?;
-    let pooled = ClassificationReport::from_predictions(&classes, &pooled_truth, &pooled_pred);
+}
+
+/// Phase 6: the pooled and per-fold report (`report.json`, `report.md`), complete or marked
+/// incomplete when stopped; returns the pooled test report.
+fn write_final_report(
+    run: &RunDir,
+    preset: &super::Preset,
+    data: &RunData,
+    seed: u64,
+    done: FoldsDone,
+    stopped: bool,
+    started: Instant,
+) -> Result<ClassificationReport, String> {
+    let fold_names: Vec<String> = data.plan.folds.iter().map(|f| f.name.clone()).collect();
+    run.write_metrics(&done.epochs, &fold_names)?;
+    run.write_predictions(&done.predictions, &data.classes)?;
+    let pooled = ClassificationReport::from_predictions(&data.classes, &done.truth, &done.predicted);
     let report = RunReport {
         preset: preset.name.clone(),
-        protocol: plan.protocol.clone(),
-        independence: plan.independence_label().to_string(),
+        protocol: data.plan.protocol.clone(),
+        independence: data.plan.independence_label().to_string(),
         seed,
         wa_formula: crate::eval::metrics::WA_FORMULA.into(),
         ua_formula: crate::eval::metrics::UA_FORMULA.into(),
         pooled: pooled.clone(),
-        fold_mean_std: FoldStats::of(&fold_reports),
-        layer_weights: mean_layer_weights(&fold_reports),
-        folds: fold_reports,
+        fold_mean_std: FoldStats::of(&done.reports),
+        layer_weights: mean_layer_weights(&done.reports),
+        folds: done.reports,
         incomplete: stopped,
         train_secs: started.elapsed().as_secs_f64(),
     };
     run.write_report(&report)?;
-    if stopped {
-        emit(Event::State(RunState::Stopped));
-        return Ok(RunEnd::Stopped(run.path));
-    }
-    emit(Event::Finished {
-        run_dir: run.path.clone(),
-        report: Box::new(pooled),
-    });
-    emit(Event::State(RunState::Finished));
-    Ok(RunEnd::Finished(run.path))
+    Ok(pooled)
 }
 
 /// `interpretability.json`: per fold and epoch, fusion α, gate per class, layer/block weights

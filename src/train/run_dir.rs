@@ -155,6 +155,85 @@ pub struct PredictionRow {
     pub probabilities: Vec<f32>,
 }
 
+/// Reads `report.json` of a run folder.
+pub fn read_report(run_dir: &Path) -> Result<RunReport, String> {
+    let p = run_dir.join("report.json");
+    let text = std::fs::read_to_string(&p).map_err(|e| io(&p, e))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: malformed report: {e}", p.display()))
+}
+
+/// Reads `predictions.csv` of a run folder. A missing column, a row with the wrong number of
+/// fields or a value that is not a number is an error naming the file, the line and the column
+/// (never a row of zeros).
+pub fn read_predictions(run_dir: &Path) -> Result<Vec<PredictionRow>, String> {
+    let p = run_dir.join("predictions.csv");
+    let mut r = csv::Reader::from_path(&p).map_err(|e| io(&p, e))?;
+    let header = r.headers().map_err(|e| io(&p, e))?.clone();
+    let col = |n: &str| {
+        header
+            .iter()
+            .position(|c| c == n)
+            .ok_or_else(|| format!("{}: no column '{n}'", p.display()))
+    };
+    let [fold, corpus, path, speaker, truth, predicted, confidence, correct] = [
+        "fold",
+        "corpus",
+        "path",
+        "speaker",
+        "true",
+        "predicted",
+        "confidence",
+        "correct",
+    ]
+    .map(col);
+    let (fold, corpus, path, speaker) = (fold?, corpus?, path?, speaker?);
+    let (truth, predicted, confidence, correct) = (truth?, predicted?, confidence?, correct?);
+    let prob_cols: Vec<(usize, &str)> = header
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.starts_with("p_"))
+        .collect();
+    let mut rows = Vec::new();
+    for (k, rec) in r.records().enumerate() {
+        let line = k + 2;
+        let rec = rec.map_err(|e| format!("{} line {line}: {e}", p.display()))?;
+        let text = |i: usize| rec.get(i).unwrap_or_default().to_string();
+        let number = |i: usize, name: &str| -> Result<f32, String> {
+            let v = rec.get(i).unwrap_or_default();
+            v.parse::<f32>().map_err(|_| {
+                format!(
+                    "{} line {line}: column '{name}' holds '{v}', not a number",
+                    p.display()
+                )
+            })
+        };
+        rows.push(PredictionRow {
+            fold: text(fold),
+            corpus: text(corpus),
+            path: text(path),
+            speaker: text(speaker),
+            true_label: text(truth),
+            predicted: text(predicted),
+            confidence: number(confidence, "confidence")?,
+            correct: match rec.get(correct).unwrap_or_default() {
+                "true" => true,
+                "false" => false,
+                v => {
+                    return Err(format!(
+                        "{} line {line}: column 'correct' holds '{v}', not true/false",
+                        p.display()
+                    ));
+                }
+            },
+            probabilities: prob_cols
+                .iter()
+                .map(|&(i, name)| number(i, name))
+                .collect::<Result<_, _>>()?,
+        });
+    }
+    Ok(rows)
+}
+
 /// Writer for one run folder.
 pub struct RunDir {
     /// The folder.
@@ -364,6 +443,10 @@ pub fn report_markdown(r: &RunReport) -> String {
         "| **mean ± std** | | | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.4} ± {:.4} |\n",
         st.wa.0, st.wa.1, st.ua.0, st.ua.1, st.macro_f1.0, st.macro_f1.1
     ));
+    s.push_str(&format!(
+        "\nPer fold, the {}.\n",
+        crate::eval::metrics::MACRO_SCOPE
+    ));
     s
 }
 
@@ -389,5 +472,41 @@ mod tests {
     fn civil_dates() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(20_779), (2026, 11, 22));
+    }
+
+    /// `predictions.csv` round-trips through the typed reader; an unparsable value is an error
+    /// naming the file, the line and the column, never a zero.
+    #[test]
+    fn predictions_round_trip_and_bad_rows_are_errors() {
+        let d = tempfile::tempdir().expect("tmp");
+        let run = RunDir::create(d.path().to_path_buf()).expect("dir");
+        let classes = vec!["anger".to_string(), "neutral".to_string()];
+        let row = PredictionRow {
+            fold: "f1".into(),
+            corpus: "emodb".into(),
+            path: "/x/a, b.wav".into(),
+            speaker: "03".into(),
+            true_label: "anger".into(),
+            predicted: "neutral".into(),
+            confidence: 0.75,
+            correct: false,
+            probabilities: vec![0.25, 0.75],
+        };
+        run.write_predictions(std::slice::from_ref(&row), &classes)
+            .expect("write");
+        let back = read_predictions(d.path()).expect("read");
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].path, row.path);
+        assert_eq!(back[0].probabilities, row.probabilities);
+        assert_eq!(back[0].confidence, 0.75);
+        assert!(!back[0].correct);
+        let p = d.path().join("predictions.csv");
+        let text = std::fs::read_to_string(&p).expect("csv");
+        std::fs::write(&p, text.replace("0.250000", "abc")).expect("write");
+        let e = read_predictions(d.path()).expect_err("bad value");
+        assert!(
+            e.contains("predictions.csv line 2") && e.contains("'p_anger'") && e.contains("'abc'"),
+            "{e}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
-use super::fit::Controller;
+use super::control::Controller;
 use super::messages::{Control, Event, RunRequest, RunState};
 use super::run::execute;
 

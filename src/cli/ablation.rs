@@ -1,0 +1,89 @@
+//! `ser-workbench ablation`: several presets (× seeds) under one protocol, one table.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use crate::train::{BackendChoice, Preset};
+
+/// Options of `ablation`.
+#[derive(Args, Debug)]
+pub struct AblationArgs {
+    /// Preset RON files, one table row each.
+    #[arg(long, required = true, num_args = 1..)]
+    pub presets: Vec<PathBuf>,
+    /// Corpus folder (source of cross-corpus runs); repeat for multi-corpus.
+    #[arg(long, required = true)]
+    pub corpus: Vec<PathBuf>,
+    /// Cross-corpus: adapt on and test on this corpus.
+    #[arg(long)]
+    pub target_corpus: Option<PathBuf>,
+    /// Label map for every run.
+    #[arg(long)]
+    pub label_map: Option<String>,
+    /// Protocol for every run (default: the first preset's).
+    #[arg(long)]
+    pub protocol: Option<crate::corpus::Protocol>,
+    /// Seeds, comma-separated (default: the first preset's seed).
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Vec<u64>,
+    /// Output folder (table + one run folder per preset and seed).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Backend: auto, cpu, gpu.
+    #[arg(long, default_value = "auto")]
+    pub backend: BackendChoice,
+    /// Feature cache folder.
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+}
+
+/// Runs the grid and prints the table.
+pub fn run(a: AblationArgs) -> Result<()> {
+    let AblationArgs {
+        presets,
+        corpus,
+        target_corpus,
+        label_map,
+        protocol,
+        seeds,
+        out,
+        backend,
+        cache,
+    } = a;
+    let presets = presets
+        .iter()
+        .map(|p| Preset::load(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let out = match out {
+        Some(o) => o,
+        None => crate::train::run_dir::RunDir::claim_new(
+            &crate::paths::Paths::from_env().runs,
+            "ablation",
+        )
+        .map_err(|e| anyhow::anyhow!(e))?,
+    };
+    let req = crate::train::ablation::AblationRequest {
+        presets,
+        corpus_dirs: corpus,
+        target_corpus,
+        label_map,
+        protocol,
+        seeds,
+        out_dir: out.clone(),
+        cache_dir: cache.unwrap_or_else(|| crate::paths::Paths::from_env().features()),
+        backend,
+    };
+    let handle = crate::train::worker::spawn_with(
+        move |c, emit| crate::train::ablation::run_ablation(&req, c, emit).map(|_| ()),
+        None,
+    )
+    .context("starting the ablation worker")?;
+    super::train::follow(handle)?;
+    let md = out.join("ablation.md");
+    let text = std::fs::read_to_string(&md).with_context(|| md.display().to_string())?;
+    println!("\n{text}");
+    println!("table: {} (+ ablation.csv, ablation.json)", md.display());
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! `ser-workbench inspect`: what a corpus folder holds.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::corpus::{self, CorpusType};
+
+/// Options of `inspect`.
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// Corpus folder.
+    pub dir: PathBuf,
+    /// Corpus type instead of detection (emodb, ravdess, folder-per-label, csv-manifest, …).
+    #[arg(long)]
+    pub corpus_type: Option<CorpusType>,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Also decode every file to flag silent and near-silent recordings (slower).
+    #[arg(long)]
+    pub scan_audio: bool,
+    /// Show what this label map keeps, merges and drops.
+    #[arg(long)]
+    pub label_map: Option<String>,
+}
+
+/// Prints the inspection.
+pub fn run(a: InspectArgs) -> Result<()> {
+    inspect(&a.dir, a.corpus_type, a.json, a.scan_audio, a.label_map.as_deref())
+}
+
+fn inspect(
+    dir: &Path,
+    corpus_type: Option<CorpusType>,
+    json: bool,
+    scan_audio: bool,
+    label_map: Option<&str>,
+) -> Result<()> {
+    corpus::header_cache::enable(&crate::paths::Paths::from_env().headers());
+    let mut m = corpus::load(dir, corpus_type)?;
+    // A failed cache write only costs speed next time.
+    let _ = corpus::header_cache::save();
+    let report = match label_map {
+        Some(spec) => Some(
+            corpus::label_map::LabelMap::resolve(spec)
+                .map_err(|e| anyhow::anyhow!(e))?
+                .apply(&mut m),
+        ),
+        None => None,
+    };
+    let mut ins = corpus::inspect::inspect(&m);
+    ins.label_map = report;
+    if scan_audio {
+        ins.silent = Some(corpus::inspect::scan_silence(&m));
+    }
+    if json {
+        println!("{}", serde_json::to_string(&ins)?);
+        return Ok(());
+    }
+    println!("{}: {} corpus", dir.display(), ins.corpus_type);
+    let d = &ins.duration_secs;
+    println!(
+        "{} utterances, {:.1} min of audio (per file: min {:.2} s, mean {:.2} s, max {:.2} s)",
+        ins.utterances,
+        d.total / 60.0,
+        d.min,
+        d.mean,
+        d.max
+    );
+    let rates: Vec<String> = ins
+        .sample_rates
+        .iter()
+        .map(|(r, n)| format!("{r} Hz × {n}"))
+        .collect();
+    println!("sample rates: {}", rates.join(", "));
+    let genders: Vec<String> = ins
+        .per_gender
+        .iter()
+        .map(|(g, n)| {
+            format!(
+                "{g} {n} utterances / {} speakers",
+                ins.speakers_per_gender.get(g).copied().unwrap_or(0)
+            )
+        })
+        .collect();
+    println!("gender: {}", genders.join("; "));
+    if let Some(r) = &ins.label_map {
+        println!("{}", r.summary());
+        for (k, n) in &r.merged {
+            println!("  merged {k}: {n}");
+        }
+        for (k, n) in &r.dropped {
+            println!("  dropped {k}: {n}");
+        }
+    }
+    println!("\nper class:");
+    for (c, n) in &ins.per_class {
+        println!("  {c:<12} {n:>6}");
+    }
+    println!("\nper speaker:");
+    for (s, sum) in &ins.per_speaker {
+        println!(
+            "  {s:<12} {:>6}  {}",
+            sum.utterances,
+            sum.gender.map_or("?", |g| g.name())
+        );
+    }
+    println!("\nskipped: {}", ins.skipped.len());
+    for s in &ins.skipped {
+        println!("  {}: {}", s.path.display(), s.reason);
+    }
+    if !ins.flagged.is_empty() {
+        println!("\nflagged (loaded, but check): {}", ins.flagged.len());
+        for s in &ins.flagged {
+            println!("  {}: {}", s.path.display(), s.reason);
+        }
+    }
+    if let Some(silent) = &ins.silent {
+        println!(
+            "\nsilent or near-silent (peak < {} dBFS or RMS < {} dBFS): {}",
+            corpus::inspect::SILENT_PEAK_DBFS,
+            corpus::inspect::SILENT_RMS_DBFS,
+            silent.len()
+        );
+        for s in silent {
+            println!(
+                "  {}: peak {:.1} dBFS, RMS {:.1} dBFS",
+                s.path.display(),
+                s.peak_dbfs,
+                s.rms_dbfs
+            );
+        }
+    }
+    Ok(())
+}

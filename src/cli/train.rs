@@ -1,0 +1,163 @@
+//! `ser-workbench train`: one run of a preset on a corpus, printed as it goes.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use crate::corpus::{self, CorpusType};
+use crate::train::{BackendChoice, Event, Preset, RunRequest, RunState, spawn_training};
+
+/// Options of `train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Preset RON file.
+    #[arg(long)]
+    pub preset: PathBuf,
+    /// Corpus folder; repeat for multi-corpus training on the union.
+    #[arg(long, required = true)]
+    pub corpus: Vec<PathBuf>,
+    /// Label map: all, 4-class, iemocap-4, emodb-ravdess-6, calm-as-neutral, or a RON file.
+    #[arg(long)]
+    pub label_map: Option<String>,
+    /// Cross-corpus: train on --corpus, adapt on this corpus's audio (its labels are never used
+    /// for training) and test on all of it.
+    #[arg(long)]
+    pub target_corpus: Option<PathBuf>,
+    /// Standard set-up of a corpus (protocol + label map), e.g. iemocap-4class-session-loso;
+    /// see presets/protocols/. --protocol and --label-map override its parts.
+    #[arg(long)]
+    pub protocol_preset: Option<String>,
+    /// Corpus type instead of detection.
+    #[arg(long)]
+    pub corpus_type: Option<CorpusType>,
+    /// Protocol: loso, speaker-kfold:K, session-loso, official, leave-one-corpus-out,
+    /// holdout:FRACTION, kfold:K (speaker-dependent).
+    #[arg(long)]
+    pub protocol: Option<crate::corpus::Protocol>,
+    /// Seed (default: the preset's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run folder (default: <runs>/<timestamp>-<preset>, see docs/design.md "Layers" and the
+    /// README's "Where runs are written").
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Backend: auto (GPU when present, else the CPU with a notice), cpu, gpu (an error
+    /// without a usable GPU).
+    #[arg(long, default_value = "auto")]
+    pub backend: BackendChoice,
+    /// Feature cache folder (default: <caches>/features).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+}
+
+/// Trains and prints progress; an error when the run fails.
+pub fn run(a: TrainArgs) -> Result<()> {
+    let pp = match &a.protocol_preset {
+        Some(spec) => Some(
+            corpus::protocol_preset::ProtocolPreset::resolve(spec).map_err(anyhow::Error::msg)?,
+        ),
+        None => None,
+    };
+    let req = RunRequest {
+        preset: Preset::load(&a.preset)?,
+        corpus_dirs: a.corpus,
+        target_corpus: a.target_corpus,
+        label_map: a
+            .label_map
+            .or_else(|| pp.as_ref().and_then(|p| p.label_map.clone())),
+        corpus_type: a.corpus_type,
+        protocol: match (a.protocol, &pp) {
+            (Some(p), _) => Some(p),
+            (None, Some(pp)) => Some(pp.protocol.parse().map_err(|e: String| {
+                anyhow::anyhow!("protocol preset '{}': {e}", pp.name)
+            })?),
+            (None, None) => None,
+        },
+        seed: a.seed,
+        out_dir: a.out,
+        cache_dir: a
+            .cache
+            .unwrap_or_else(|| crate::paths::Paths::from_env().features()),
+        backend: a.backend,
+    };
+    let handle = spawn_training(req, None).context("starting the training worker")?;
+    follow(handle)
+}
+
+/// Prints a training worker's events until it ends.
+pub(super) fn follow(handle: crate::train::TrainHandle) -> Result<()> {
+    // Ctrl-C is not intercepted: the OS ends the process, and every file written so far is whole
+    // (atomic writes).
+    let mut failed = None;
+    for ev in handle.events.iter() {
+        match ev {
+            Event::Log(s) => println!("{s}"),
+            Event::Plan(plan) => {
+                println!("run folder: {}", plan.run_dir.display());
+                println!("backend: {}", plan.backend);
+                println!(
+                    "classes ({}): {}",
+                    plan.classes.len(),
+                    plan.classes.join(", ")
+                );
+                println!(
+                    "protocol: {} ({} folds, {}), up to {} epochs each",
+                    plan.protocol,
+                    plan.folds.len(),
+                    plan.independence_label(),
+                    plan.epochs
+                );
+                for l in plan.leakage_lines() {
+                    println!("  leakage check {l}");
+                }
+            }
+            Event::Features {
+                done,
+                total,
+                cached,
+            } if done == total => {
+                println!("features: {total} files ({cached} from cache)");
+            }
+            Event::Epoch(m) => println!(
+                "fold {} epoch {:>3}: train loss {:.4} WA {:.3} | valid loss {:.4} WA {:.3} UA {:.3} F1 {:.3}{} ({:.1} s)",
+                m.fold + 1,
+                m.epoch,
+                m.train_loss,
+                m.train_wa,
+                m.valid_loss,
+                m.valid_wa,
+                m.valid_ua,
+                m.valid_macro_f1,
+                match m.adapt_loss {
+                    Some(a) => format!(" | adapt {a:.4}{}", if m.is_best { " *" } else { "" }),
+                    None => (if m.is_best { " *" } else { "" }).to_string(),
+                },
+                m.epoch_secs
+            ),
+            Event::FoldDone { fold, report } => println!(
+                "fold {} test: WA {:.4} UA {:.4} macro-F1 {:.4} (n = {})",
+                fold + 1,
+                report.wa,
+                report.ua,
+                report.macro_f1,
+                report.n
+            ),
+            Event::Finished { run_dir, report } => {
+                println!(
+                    "\npooled test: WA {:.4} UA {:.4} macro-F1 {:.4} weighted-F1 {:.4} (n = {})",
+                    report.wa, report.ua, report.macro_f1, report.weighted_f1, report.n
+                );
+                println!("report: {}", run_dir.join("report.md").display());
+            }
+            Event::State(RunState::Failed(msg)) => failed = Some(msg),
+            Event::State(RunState::Stopped) => println!("stopped; finished folds are saved"),
+            _ => {}
+        }
+    }
+    handle.join();
+    if let Some(msg) = failed {
+        bail!("training failed: {msg}");
+    }
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! Feature extraction of a whole corpus through the content-addressed cache, with progress
+//! events and the owner's stop/pause honoured between files (SSL extraction of a large corpus
+//! takes hours; a stop keeps every finished file in the cache).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use super::control::{Controller, Interrupt};
+use super::messages::Event;
+use crate::corpus::Utterance;
+use crate::features::cache::CacheOutcome;
+use crate::features::{FeatureCache, FeatureConfig, FeatureMatrix, StreamKind};
+
+/// Features of a corpus: one entry per utterance (`None` where extraction failed) and the
+/// failures as (utterance index, message).
+#[derive(Debug, Default)]
+pub struct Extracted {
+    /// Per utterance, in corpus order.
+    pub features: Vec<Option<FeatureMatrix>>,
+    /// (utterance index, why it failed).
+    pub failed: Vec<(usize, String)>,
+    /// How many came from the cache.
+    pub cached: usize,
+}
+
+/// Why extraction did not finish.
+#[derive(Debug)]
+pub enum ExtractError {
+    /// The stream cannot be set up (e.g. SSL weights missing); nothing was extracted.
+    Setup(String),
+    /// The owner stopped it; finished files stay cached.
+    Stopped,
+}
+
+impl From<Interrupt> for ExtractError {
+    fn from(_: Interrupt) -> Self {
+        ExtractError::Stopped
+    }
+}
+
+impl std::fmt::Display for ExtractError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExtractError::Setup(e) => f.write_str(e),
+            ExtractError::Stopped => f.write_str("feature extraction stopped"),
+        }
+    }
+}
+
+/// Features of every utterance for `cfg`'s stream (SSL streams load the encoder first), with
+/// `Event::Features` progress; `controller` is polled between files (spectral streams: between
+/// parallel chunks of a few files per core).
+pub fn extract_features(
+    utts: &[Utterance],
+    cfg: &FeatureConfig,
+    cache: &FeatureCache,
+    controller: &Controller,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<Extracted, ExtractError> {
+    if cfg.uses_ssl() {
+        extract_ssl(utts, cfg, cache, controller, emit)
+    } else {
+        Ok(extract_spectral(utts, cfg, cache, controller, emit)?)
+    }
+}
+
+/// Spectral streams (log-mel, MFCC): parallel over files in chunks, polling between chunks.
+fn extract_spectral(
+    utts: &[Utterance],
+    cfg: &FeatureConfig,
+    cache: &FeatureCache,
+    controller: &Controller,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<Extracted, Interrupt> {
+    let done = AtomicUsize::new(0);
+    let cached = AtomicUsize::new(0);
+    let total = utts.len();
+    let chunk = (rayon::current_num_threads() * 4).max(8);
+    let mut out = Extracted::default();
+    for (c, part) in utts.chunks(chunk).enumerate() {
+        controller.poll(emit)?;
+        let results: Vec<Result<FeatureMatrix, String>> = part
+            .par_iter()
+            .map(|u| {
+                let r = cache.get_or_compute(&u.path, cfg);
+                if matches!(r, Ok((_, CacheOutcome::Hit))) {
+                    cached.fetch_add(1, Ordering::Relaxed);
+                }
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if n.is_multiple_of(25) || n == total {
+                    emit(Event::Features {
+                        done: n,
+                        total,
+                        cached: cached.load(Ordering::Relaxed),
+                    });
+                }
+                r.map(|(m, _)| m)
+            })
+            .collect();
+        for (k, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(m) => out.features.push(Some(m)),
+                Err(e) => {
+                    out.features.push(None);
+                    out.failed.push((c * chunk + k, e));
+                }
+            }
+        }
+    }
+    out.cached = cached.load(Ordering::Relaxed);
+    Ok(out)
+}
+
+/// SSL streams: loads the encoder named by the preset and embeds every utterance (cached),
+/// polling the controller before each file.
+fn extract_ssl(
+    utts: &[Utterance],
+    cfg: &FeatureConfig,
+    cache: &FeatureCache,
+    controller: &Controller,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<Extracted, ExtractError> {
+    let weights = cfg.ssl_weights.as_ref().ok_or_else(|| {
+        ExtractError::Setup("the ssl stream needs features.ssl_weights (a model folder with config.json and model.safetensors)".into())
+    })?;
+    let stream = crate::ssl::stream::SslStream::load(weights, &cfg.ssl_layers)
+        .map_err(ExtractError::Setup)?;
+    emit(Event::Log(format!(
+        "SSL encoder: {} ({} layers × {}), hidden states {:?}",
+        stream.config.model_type,
+        stream.config.num_hidden_layers,
+        stream.config.hidden_size,
+        stream.layers
+    )));
+    let mut out = Extracted::default();
+    for (i, u) in utts.iter().enumerate() {
+        controller.poll(emit)?;
+        match stream.cached_stream(&u.path, cfg, cache) {
+            Ok((m, o)) => {
+                out.cached += usize::from(o == CacheOutcome::Hit);
+                out.features.push(Some(m));
+            }
+            Err(e) => {
+                out.features.push(None);
+                out.failed.push((i, e));
+            }
+        }
+        if (i + 1) % 10 == 0 || i + 1 == utts.len() {
+            emit(Event::Features {
+                done: i + 1,
+                total: utts.len(),
+                cached: out.cached,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// How many utterances already have valid cache entries for `cfg`'s stream (all its parts).
+pub fn cache_status(
+    utts: &[Utterance],
+    cfg: &FeatureConfig,
+    cache: &FeatureCache,
+) -> Result<usize, String> {
+    if !cfg.uses_ssl() {
+        return Ok(utts
+            .par_iter()
+            .filter(|u| cache.is_cached(&u.path, cfg))
+            .count());
+    }
+    let weights = cfg
+        .ssl_weights
+        .as_ref()
+        .ok_or("the SSL stream has no model folder (ssl_weights)")?;
+    let stream = crate::ssl::stream::SslStream::load(weights, &cfg.ssl_layers)?;
+    let frames = cfg.stream == StreamKind::LogMelSsl
+        && cfg.ssl_pooling == crate::features::SslPooling::Frames;
+    let key = if frames {
+        &stream.frames_key
+    } else {
+        &stream.key
+    };
+    let logmel = cfg.logmel_part();
+    Ok(utts
+        .par_iter()
+        .filter(|u| {
+            cache.is_cached_key(&u.path, key)
+                && (cfg.stream != StreamKind::LogMelSsl || cache.is_cached(&u.path, &logmel))
+        })
+        .count())
+}
