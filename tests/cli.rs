@@ -402,8 +402,10 @@ fn ssl_features_from_a_checkpoint_folder() {
     let x = ser_workbench::audio::load_mono_16k(&wav).expect("wav");
     assert_eq!(fshape, vec![1 + x.len() / 512, 128 + 32]);
     // The first 128 columns are the file's log-mel, frame by frame.
-    let logmel =
-        ser_workbench::features::mel::log_mel(&x, &ser_workbench::features::LogMelConfig::default());
+    let logmel = ser_workbench::features::mel::log_mel(
+        &x,
+        &ser_workbench::features::LogMelConfig::default(),
+    );
     let left: Vec<f32> = fdata
         .chunks(160)
         .flat_map(|row| row[..128].iter().copied())
@@ -417,13 +419,21 @@ fn ssl_features_from_a_checkpoint_folder() {
     // dimension k over the SSL frames.
     let (t, dim) = (shape[1], shape[2]);
     for k in 0..dim {
-        let mean_k = |f: usize| (0..3).map(|l| all[l * per_layer + f * dim + k]).sum::<f32>() / 3.0;
+        let mean_k = |f: usize| {
+            (0..3)
+                .map(|l| all[l * per_layer + f * dim + k])
+                .sum::<f32>()
+                / 3.0
+        };
         let (lo, hi) = (0..t).fold((f32::MAX, f32::MIN), |(l, h), f| {
             (l.min(mean_k(f)), h.max(mean_k(f)))
         });
         for row in fdata.chunks(160) {
             let v = row[128 + k];
-            assert!(v >= lo - 1e-4 && v <= hi + 1e-4, "dim {k}: {v} outside [{lo}, {hi}]");
+            assert!(
+                v >= lo - 1e-4 && v <= hi + 1e-4,
+                "dim {k}: {v} outside [{lo}, {hi}]"
+            );
         }
     }
 }

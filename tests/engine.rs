@@ -432,19 +432,17 @@ fn early_stopping_checkpoint_is_the_best_epoch_and_reproduces_predictions() {
     // A fold that stopped early: its last epoch is not its best.
     let stopped_fold = (0..2)
         .find(|&f| {
-            let last = epochs.iter().filter(|m| m.fold == f).last().expect("epochs");
+            let last = epochs.iter().rfind(|m| m.fold == f).expect("epochs");
             !last.is_best && last.epoch < 12
         })
         .expect("no fold stopped early with patience 1");
     let best = epochs
         .iter()
-        .filter(|m| m.fold == stopped_fold && m.is_best)
-        .last()
+        .rfind(|m| m.fold == stopped_fold && m.is_best)
         .expect("best");
     let last = epochs
         .iter()
-        .filter(|m| m.fold == stopped_fold)
-        .last()
+        .rfind(|m| m.fold == stopped_fold)
         .expect("last");
     assert_ne!(best.epoch, last.epoch);
 
@@ -498,10 +496,7 @@ fn early_stopping_checkpoint_is_the_best_epoch_and_reproduces_predictions() {
         let e = ser_workbench::corpus::emodb::parse_name(&name)
             .expect("EMODB name")
             .emotion;
-        classes
-            .iter()
-            .position(|c| c == e.name())
-            .expect("class")
+        classes.iter().position(|c| c == e.name()).expect("class")
     };
     let (mut truth, mut pred) = (Vec::new(), Vec::new());
     for v in valid {
@@ -524,15 +519,20 @@ fn early_stopping_checkpoint_is_the_best_epoch_and_reproduces_predictions() {
 }
 
 /// `class_weighted_loss` changes training: the same seed and data with and without it give a
-/// different first-epoch training loss (the training part's classes are not exactly balanced).
+/// different first-epoch training loss. The demo corpus is balanced (every speaker has every
+/// emotion equally often), so boredom is merged into neutral to make neutral twice as frequent:
+/// then the weights are not all 1.
 #[test]
 fn class_weighted_loss_changes_training() {
     let _guard = serial();
     let d = tempfile::tempdir().expect("tmp");
     let cache = d.path().join("cache");
+    let map = d.path().join("imbalanced.ron");
+    std::fs::write(&map, "(name: \"imbalanced\", merge: {boredom: neutral})").expect("map");
     let first_loss = |weighted: bool| -> f64 {
         let name = format!("run-{weighted}");
         let mut req = request(&d.path().join(&name), &cache);
+        req.label_map = Some(map.display().to_string());
         req.preset.training.epochs = 1;
         req.preset.training.class_weighted_loss = weighted;
         let evs = collect(spawn_training(req, None).expect("spawn"));
@@ -567,10 +567,16 @@ fn stop_is_honoured_during_feature_extraction() {
             .any(|e| matches!(e, Event::State(RunState::Stopped))),
         "{evs:?}"
     );
-    assert!(!evs.iter().any(|e| matches!(e, Event::Plan(_) | Event::Step { .. })));
+    assert!(
+        !evs.iter()
+            .any(|e| matches!(e, Event::Plan(_) | Event::Step { .. }))
+    );
     assert!(!run.exists(), "a run folder was made");
     let cached = walk_files(&cache);
-    assert!(cached < 70, "{cached} files cached: extraction did not stop");
+    assert!(
+        cached < 70,
+        "{cached} files cached: extraction did not stop"
+    );
 }
 
 /// A pause that arrives before feature extraction holds it: nothing is extracted while paused,
@@ -590,12 +596,19 @@ fn pause_is_honoured_during_feature_extraction() {
                 paused_before_features_done = true;
                 let before = walk_files(&cache);
                 std::thread::sleep(Duration::from_millis(400));
-                assert_eq!(walk_files(&cache), before, "files were extracted while paused");
+                assert_eq!(
+                    walk_files(&cache),
+                    before,
+                    "files were extracted while paused"
+                );
                 assert!(before < 70);
                 h.send(Control::Resume);
             }
             Event::Features { done, total, .. } if done == total => {
-                assert!(paused_before_features_done, "extraction ended before the pause");
+                assert!(
+                    paused_before_features_done,
+                    "extraction ended before the pause"
+                );
             }
             Event::State(RunState::Finished) => {
                 finished = true;

@@ -217,8 +217,29 @@ fn features_panel_checks_ssl_weights_and_previews_a_spectrogram() {
         .to_string();
     h.run_steps(1);
     h.get_by_label("Show").click();
+    // The spectrogram is computed on a helper thread; a spinner shows meanwhile.
+    wait_until(&mut h, "spectrogram", 60, |a| {
+        a.features
+            .preview
+            .as_ref()
+            .is_some_and(|j| matches!(j.state, ser_workbench::app::jobs::JobState::Done(_)))
+    });
     h.run_steps(2);
     h.get_by_label_contains("64-band log-mel");
+    // A file that does not decode is a message naming it, not a blank image.
+    let bad = data.path().join("not-audio.wav");
+    std::fs::write(&bad, b"RIFF????WAVEjunk").expect("write");
+    h.state_mut().features.preview_path = bad.display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Show").click();
+    wait_until(&mut h, "spectrogram error", 60, |a| {
+        a.features
+            .preview
+            .as_ref()
+            .is_some_and(|j| matches!(j.state, ser_workbench::app::jobs::JobState::Done(Err(_))))
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("not-audio.wav");
 }
 
 #[test]

@@ -154,7 +154,8 @@ fn streaming_windows_gating_smoothing_and_emotion_change() {
     // samples) before the batch's last one.
     let x = ser_workbench::audio::load_mono_16k(&input).expect("wav");
     let n = (x.len() - 1600) / 4000;
-    let mut sp = StreamingPredictor::new(Predictor::load(&run).expect("run"), cfg.clone()).expect("valid settings");
+    let mut sp = StreamingPredictor::new(Predictor::load(&run).expect("run"), cfg.clone())
+        .expect("valid settings");
     let out = sp.push(&x[..n * 4000 + 1600], std::time::Instant::now());
     assert_eq!(out.len(), 1, "one frame for the batch");
     assert_eq!(out[0].skipped_before, n - 1);
@@ -162,7 +163,8 @@ fn streaming_windows_gating_smoothing_and_emotion_change() {
     assert!((out[0].end_secs - n as f64 * 0.25).abs() < 1e-9);
     assert!(out[0].latency_ms >= 100.0, "latency {}", out[0].latency_ms);
     // Fed hop by hop, nothing is skipped.
-    let mut sp = StreamingPredictor::new(Predictor::load(&run).expect("run"), cfg.clone()).expect("valid settings");
+    let mut sp = StreamingPredictor::new(Predictor::load(&run).expect("run"), cfg.clone())
+        .expect("valid settings");
     let per_hop: Vec<LiveFrame> = x[..n * 4000]
         .chunks(4000)
         .flat_map(|c| sp.push(c, std::time::Instant::now()))

@@ -56,13 +56,29 @@ fn report_matches_sklearn() {
             ("macro_recall", r.macro_recall),
             ("weighted_f1", r.weighted_f1),
         ] {
-            close(&format!("{name}: {field}"), got, c[field].as_f64().expect(field));
+            close(
+                &format!("{name}: {field}"),
+                got,
+                c[field].as_f64().expect(field),
+            );
         }
         for (i, m) in r.per_class.iter().enumerate() {
-            close(&format!("{name}: precision[{i}]"), m.precision, f64s(&c["precision"])[i]);
-            close(&format!("{name}: recall[{i}]"), m.recall, f64s(&c["recall"])[i]);
+            close(
+                &format!("{name}: precision[{i}]"),
+                m.precision,
+                f64s(&c["precision"])[i],
+            );
+            close(
+                &format!("{name}: recall[{i}]"),
+                m.recall,
+                f64s(&c["recall"])[i],
+            );
             close(&format!("{name}: f1[{i}]"), m.f1, f64s(&c["f1"])[i]);
-            assert_eq!(m.support as usize, usizes(&c["support"])[i], "{name}: support");
+            assert_eq!(
+                m.support as usize,
+                usizes(&c["support"])[i],
+                "{name}: support"
+            );
         }
     }
 }

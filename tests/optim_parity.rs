@@ -63,7 +63,12 @@ fn adam_adamw_sgd_steps_match_torch() {
         serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
     let w0 = f32s(&fx["w0"]);
     let shape = [3, 4];
-    let grads: Vec<Vec<f32>> = fx["grads"].as_array().expect("grads").iter().map(f32s).collect();
+    let grads: Vec<Vec<f32>> = fx["grads"]
+        .as_array()
+        .expect("grads")
+        .iter()
+        .map(f32s)
+        .collect();
     for (name, kind) in [
         ("adam", OptimizerKind::Adam),
         ("adamw", OptimizerKind::AdamW),
@@ -82,8 +87,18 @@ fn adam_adamw_sgd_steps_match_torch() {
             ..TrainingConfig::default()
         };
         let got = run(&t, &w0, shape, &grads);
-        for (k, want) in c["after_step"].as_array().expect("steps").iter().enumerate() {
-            assert_close(&format!("{name} step {}", k + 1), &got[k], &f32s(want), 1e-6);
+        for (k, want) in c["after_step"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .enumerate()
+        {
+            assert_close(
+                &format!("{name} step {}", k + 1),
+                &got[k],
+                &f32s(want),
+                1e-6,
+            );
         }
     }
 }

@@ -186,8 +186,7 @@ fn alpha_fusion_cross_corpus_run_reports_alpha_and_scatter() {
     // stored as f64: equal to float rounding).
     let best = ms
         .iter()
-        .filter(|m| m.fold == 0 && m.is_best)
-        .last()
+        .rfind(|m| m.fold == 0 && m.is_best)
         .expect("a best epoch");
     let best_alpha = best.fusion_alpha.expect("alpha") as f64;
     assert!(

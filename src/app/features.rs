@@ -91,7 +91,10 @@ impl FeaturesPanel {
                     ui.spinner();
                 }
                 CacheCheck::Done(Ok(c)) => {
-                    ui.label(format!("{} of {} cached for this stream", c.cached, c.total));
+                    ui.label(format!(
+                        "{} of {} cached for this stream",
+                        c.cached, c.total
+                    ));
                 }
                 CacheCheck::Done(Err(e)) => {
                     ui.colored_label(ui.visuals().error_fg_color, e);
@@ -320,14 +323,20 @@ impl FeaturesPanel {
                 .labelled_by(l.id);
             if ui.button("Show").clicked() {
                 let p = self.preview_path.trim().to_string();
-                self.preview = Some((p.clone(), None));
-                cmds.push(AppCommand::Spectrogram(super::jobs::SpectrogramFor::Preview, p));
+                self.preview = Some(super::jobs::FileJob::running(p.clone()));
+                cmds.push(AppCommand::Spectrogram(
+                    super::jobs::SpectrogramFor::Preview,
+                    p,
+                ));
             }
         });
         match &self.preview {
-            Some((p, Some(Ok(tex)))) => {
+            Some(super::jobs::FileJob {
+                path,
+                state: super::jobs::JobState::Done(Ok(tex)),
+            }) => {
                 ui.label(
-                    egui::RichText::new(format!("{p} — 64-band log-mel, 25/10 ms, 80 dB range"))
+                    egui::RichText::new(format!("{path} — 64-band log-mel, 25/10 ms, 80 dB range"))
                         .small(),
                 );
                 ui.add(
@@ -335,13 +344,19 @@ impl FeaturesPanel {
                         .fit_to_exact_size(egui::vec2(ui.available_width().min(900.0), 160.0)),
                 );
             }
-            Some((_, Some(Err(e)))) => {
+            Some(super::jobs::FileJob {
+                state: super::jobs::JobState::Done(Err(e)),
+                ..
+            }) => {
                 ui.colored_label(ui.visuals().error_fg_color, e);
             }
-            Some((p, None)) => {
+            Some(super::jobs::FileJob {
+                path,
+                state: super::jobs::JobState::Running,
+            }) => {
                 ui.horizontal(|ui| {
                     ui.spinner();
-                    ui.label(format!("computing the spectrogram of {p}"));
+                    ui.label(format!("computing the spectrogram of {path}"));
                 });
             }
             None => {}

@@ -37,9 +37,45 @@ pub enum SpectrogramFor {
     Preview,
 }
 
-/// A spectrogram state in a panel: the file, then its image or why there is none (`None`
-/// while it is computed).
-pub type SpectrogramState = Option<(String, Option<Result<egui::TextureHandle, String>>)>;
+/// A background result about one file, shown in a panel.
+#[derive(Clone, Debug)]
+pub struct FileJob<T> {
+    /// The file it is about (a result for another file is dropped).
+    pub path: String,
+    /// Running, or its outcome.
+    pub state: JobState<T>,
+}
+
+/// Where a background job is.
+#[derive(Clone, Debug)]
+pub enum JobState<T> {
+    /// Still running.
+    Running,
+    /// Done: the value, or why there is none.
+    Done(Result<T, String>),
+}
+
+impl<T> FileJob<T> {
+    /// A job just started for `path`.
+    pub fn running(path: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            state: JobState::Running,
+        }
+    }
+
+    /// Stores `result` when it is about this job's file; returns whether it was.
+    pub fn finish(&mut self, path: &str, result: Result<T, String>) -> bool {
+        let same = self.path == path;
+        if same {
+            self.state = JobState::Done(result);
+        }
+        same
+    }
+}
+
+/// A spectrogram in a panel (computed on a helper thread).
+pub type SpectrogramState = Option<FileJob<egui::TextureHandle>>;
 
 /// A finished background job.
 pub enum JobResult {

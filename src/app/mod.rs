@@ -156,11 +156,7 @@ impl WorkbenchApp {
         Self {
             tab: Tab::Corpora,
             corpora: CorporaPanel::default(),
-            training: TrainingPanel::new(
-                presets,
-                paths.features(),
-                paths.runs.clone(),
-            ),
+            training: TrainingPanel::new(presets, paths.features(), paths.runs.clone()),
             results: ResultsPanel::default(),
             live: live::LivePanel::new(&paths.recordings()),
             features: features::FeaturesPanel::default(),
@@ -278,7 +274,7 @@ impl WorkbenchApp {
             }
             AppCommand::TraceUtterance(path) => match self.training.view.run_dir.clone() {
                 Some(run) => {
-                    self.results.trace = Some((path.clone(), None));
+                    self.results.trace = Some(jobs::FileJob::running(path.clone()));
                     self.jobs.trace(run, path, &self.ctx);
                 }
                 None => self.status = "no run to trace with".into(),
@@ -370,20 +366,23 @@ impl WorkbenchApp {
                     self.pending.push(AppCommand::CheckWeights(dir));
                 }
                 JobResult::Devices(d) => self.live.devices = Some(d),
-                JobResult::Trace(path, r) => self.results.trace = Some((path, Some(r))),
+                JobResult::Trace(path, r) => {
+                    if let Some(t) = &mut self.results.trace {
+                        t.finish(&path, r);
+                    }
+                }
                 JobResult::Spectrogram(target, path, img) => {
                     let slot = match target {
                         jobs::SpectrogramFor::Results => &mut self.results.spectrogram,
                         jobs::SpectrogramFor::Preview => &mut self.features.preview,
                     };
                     // A result for a file no longer shown is dropped.
-                    if let Some((p, state)) = slot
-                        && *p == path
-                    {
-                        *state = Some(img.map(|img| {
+                    if let Some(job) = slot {
+                        let tex = img.map(|img| {
                             self.ctx
                                 .load_texture("spectrogram", img, egui::TextureOptions::LINEAR)
-                        }));
+                        });
+                        job.finish(&path, tex);
                     }
                 }
                 JobResult::CacheStatus(r) => {
@@ -393,17 +392,23 @@ impl WorkbenchApp {
                     self.features.extracting = None;
                     self.features.extract_control = None;
                     self.features.cache_status = features::CacheCheck::Unknown;
-                    self.features.extract_result = Some(r.map(|jobs::ExtractSummary { total, cached, failed }| {
-                        let mut m = format!(
-                            "{total} files: {cached} were cached, {} computed now, {} failed",
-                            total - cached - failed.len(),
-                            failed.len()
-                        );
-                        if let Some(f) = failed.first() {
-                            m.push_str(&format!(" (first: {f})"));
-                        }
-                        m
-                    }));
+                    self.features.extract_result = Some(r.map(
+                        |jobs::ExtractSummary {
+                             total,
+                             cached,
+                             failed,
+                         }| {
+                            let mut m = format!(
+                                "{total} files: {cached} were cached, {} computed now, {} failed",
+                                total - cached - failed.len(),
+                                failed.len()
+                            );
+                            if let Some(f) = failed.first() {
+                                m.push_str(&format!(" (first: {f})"));
+                            }
+                            m
+                        },
+                    ));
                 }
                 JobResult::Downloaded(r) => {
                     self.features.download = None;

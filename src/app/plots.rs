@@ -119,7 +119,9 @@ pub fn spectrogram_image(path: &str) -> Result<egui::ColorImage, String> {
         return Err(format!("{path}: too short for a spectrogram frame"));
     }
     if let Some(v) = m.data.iter().find(|v| !v.is_finite()) {
-        return Err(format!("{path}: the spectrogram holds a non-finite value ({v})"));
+        return Err(format!(
+            "{path}: the spectrogram holds a non-finite value ({v})"
+        ));
     }
     let (w, h) = (m.n_frames, m.n_bins);
     let max = m.data.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -138,4 +140,3 @@ pub fn spectrogram_image(path: &str) -> Result<egui::ColorImage, String> {
     }
     Ok(img)
 }
-

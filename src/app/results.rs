@@ -4,6 +4,7 @@
 use eframe::egui;
 
 use super::confusion::confusion_ui;
+use super::jobs::JobState;
 use super::plots::{fold_table_ui, layer_weights_ui};
 use super::run_view::TrainingView;
 use crate::eval::metrics::{MACRO_F1_FORMULA, UA_FORMULA, WA_FORMULA, WEIGHTED_F1_FORMULA};
@@ -43,8 +44,8 @@ pub struct ResultsPanel {
     pub spectrogram: super::jobs::SpectrogramState,
     /// What the finished run's report.json says about learned weights.
     pub learned: Option<LearnedWeights>,
-    /// Attention/gate trace of an utterance: (path, `None` while computing).
-    pub trace: Option<(String, Option<Result<crate::train::predict::Trace, String>>)>,
+    /// Attention/gate trace of an utterance (computed on a helper thread).
+    pub trace: Option<super::jobs::FileJob<crate::train::predict::Trace>>,
 }
 
 impl Default for ResultsPanel {
@@ -227,26 +228,27 @@ impl ResultsPanel {
             };
             let ui = &mut cols[1];
             ui.label(
-                egui::RichText::new(format!("{} — {} (fold {})", u.path, u.true_label, u.fold)).small(),
+                egui::RichText::new(format!("{} — {} (fold {})", u.path, u.true_label, u.fold))
+                    .small(),
             );
-            if self.spectrogram.as_ref().is_none_or(|(p, _)| *p != u.path) {
-                self.spectrogram = Some((u.path.clone(), None));
+            if self.spectrogram.as_ref().is_none_or(|j| j.path != u.path) {
+                self.spectrogram = Some(super::jobs::FileJob::running(u.path.clone()));
                 cmds.push(super::AppCommand::Spectrogram(
                     super::jobs::SpectrogramFor::Results,
                     u.path.clone(),
                 ));
             }
-            match self.spectrogram.as_ref().map(|(_, s)| s) {
-                Some(Some(Ok(tex))) => {
+            match self.spectrogram.as_ref().map(|j| &j.state) {
+                Some(JobState::Done(Ok(tex))) => {
                     ui.add(
                         egui::Image::new(tex)
                             .fit_to_exact_size(egui::vec2(ui.available_width().min(520.0), 128.0)),
                     );
                 }
-                Some(Some(Err(e))) => {
+                Some(JobState::Done(Err(e))) => {
                     ui.colored_label(ui.visuals().error_fg_color, format!("No spectrogram: {e}"));
                 }
-                Some(None) => {
+                Some(JobState::Running) => {
                     ui.horizontal(|ui| {
                         ui.spinner();
                         ui.label("computing the spectrogram");
@@ -374,12 +376,12 @@ impl ResultsPanel {
 fn trace_ui(
     ui: &mut egui::Ui,
     path: &str,
-    trace: Option<&(String, Option<Result<crate::train::predict::Trace, String>>)>,
+    trace: Option<&super::jobs::FileJob<crate::train::predict::Trace>>,
     cmds: &mut Vec<super::AppCommand>,
 ) {
     use egui_plot::{Line, Plot, PlotPoints};
-    let this = trace.filter(|(p, _)| p == path);
-    match this.map(|(_, r)| r) {
+    let this = trace.filter(|j| j.path == path);
+    match this.map(|j| &j.state) {
         None => {
             if ui
                 .small_button("Attention over time")
@@ -391,16 +393,16 @@ fn trace_ui(
                 cmds.push(super::AppCommand::TraceUtterance(path.to_string()));
             }
         }
-        Some(None) => {
+        Some(JobState::Running) => {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label("tracing…");
             });
         }
-        Some(Some(Err(e))) => {
+        Some(JobState::Done(Err(e))) => {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
-        Some(Some(Ok(t))) => {
+        Some(JobState::Done(Ok(t))) => {
             if t.attention.is_none() && t.gate.is_none() {
                 ui.label("This model has no attention or fusion gate to show.");
                 return;
@@ -576,7 +578,9 @@ mod learned_tests {
             .write_report(&r)
             .expect("write");
         // A null (class absent from that fold's validation part) is skipped for that class.
-        let l = LearnedWeights::read(d.path()).expect("read").expect("learned");
+        let l = LearnedWeights::read(d.path())
+            .expect("read")
+            .expect("learned");
         assert_eq!(l.layer_weights, Some(vec![0.25, 0.75]));
         assert_eq!(l.alphas, vec![0.4, 0.6]);
         let g = l.gate_per_class.expect("gate");
@@ -587,7 +591,10 @@ mod learned_tests {
         assert!(LearnedWeights::from_report(&report(vec![fold(None, None)], None)).is_none());
         // A malformed report is an error naming the file, not "nothing learned".
         std::fs::write(d.path().join("report.json"), "{").expect("w");
-        let e = LearnedWeights::read(d.path()).err().expect("error");
+        let e = match LearnedWeights::read(d.path()) {
+            Err(e) => e,
+            Ok(_) => panic!("a malformed report.json was read"),
+        };
         assert!(e.contains("report.json"), "{e}");
     }
 }

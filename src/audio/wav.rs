@@ -223,7 +223,11 @@ mod tests {
             let (mono, rate) = load_mono(&p).expect("load");
             assert_eq!(rate, 16_000);
             let step = 1.0 / (1u64 << (bits - 1)) as f32;
-            assert_eq!(mono.len(), expected_mono.len(), "{bits}-bit {fmt:?}: frames");
+            assert_eq!(
+                mono.len(),
+                expected_mono.len(),
+                "{bits}-bit {fmt:?}: frames"
+            );
             for (a, b) in mono.iter().zip(expected_mono) {
                 assert!(
                     (a - b).abs() <= step + 1e-7,

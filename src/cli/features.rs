@@ -59,7 +59,13 @@ pub fn run(a: FeaturesArgs) -> Result<()> {
         StreamArg::Mfcc => StreamKind::Mfcc,
         StreamArg::LogmelSsl => StreamKind::LogMelSsl,
     };
-    features(stream, a.preset.as_deref(), a.weights.as_deref(), &a.file, &a.out)
+    features(
+        stream,
+        a.preset.as_deref(),
+        a.weights.as_deref(),
+        &a.file,
+        &a.out,
+    )
 }
 
 fn ssl_features(weights: &Path, layers: &str, file: &Path, out: &Path) -> Result<()> {

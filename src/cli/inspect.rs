@@ -28,7 +28,13 @@ pub struct InspectArgs {
 
 /// Prints the inspection.
 pub fn run(a: InspectArgs) -> Result<()> {
-    inspect(&a.dir, a.corpus_type, a.json, a.scan_audio, a.label_map.as_deref())
+    inspect(
+        &a.dir,
+        a.corpus_type,
+        a.json,
+        a.scan_audio,
+        a.label_map.as_deref(),
+    )
 }
 
 fn inspect(

@@ -69,9 +69,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
         corpus_type: a.corpus_type,
         protocol: match (a.protocol, &pp) {
             (Some(p), _) => Some(p),
-            (None, Some(pp)) => Some(pp.protocol.parse().map_err(|e: String| {
-                anyhow::anyhow!("protocol preset '{}': {e}", pp.name)
-            })?),
+            (None, Some(pp)) => Some(
+                pp.protocol
+                    .parse()
+                    .map_err(|e: String| anyhow::anyhow!("protocol preset '{}': {e}", pp.name))?,
+            ),
             (None, None) => None,
         },
         seed: a.seed,

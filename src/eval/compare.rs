@@ -59,7 +59,11 @@ mod tests {
     fn nan_anywhere_is_nan_and_fails_a_tolerance() {
         let err = max_abs_diff(&[f32::NAN, 1.0], &[0.0, 1.0]);
         assert!(err.is_nan());
-        assert!(!(err <= 1.0));
+        let within_tolerance = err <= 1.0;
+        assert!(
+            !within_tolerance,
+            "a NaN difference must fail a tolerance check"
+        );
         assert!(max_abs_diff(&[0.0, 1.0], &[0.0, f32::NAN]).is_nan());
         // All-NaN output against a finite reference: the case `fold(0.0, f32::max)` passed.
         assert!(max_abs_diff(&[f32::NAN; 4], &[0.5; 4]).is_nan());

@@ -137,11 +137,17 @@ mod tests {
     use super::*;
 
     fn param2(v: &[f32], shape: [usize; 2], device: &Device) -> Param<Tensor<2>> {
-        Param::from_tensor(Tensor::from_data(TensorData::new(v.to_vec(), shape), device))
+        Param::from_tensor(Tensor::from_data(
+            TensorData::new(v.to_vec(), shape),
+            device,
+        ))
     }
 
     fn param1(v: &[f32], device: &Device) -> Param<Tensor<1>> {
-        Param::from_tensor(Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device))
+        Param::from_tensor(Tensor::from_data(
+            TensorData::new(v.to_vec(), [v.len()]),
+            device,
+        ))
     }
 
     /// Hand-computed at α = 0.8 (so that swapped streams give another value):
@@ -163,7 +169,10 @@ mod tests {
         let x = Tensor::<3>::from_data(TensorData::new(vec![3.0f32, 5.0, 1.0], [1, 1, 3]), &device);
         let got: Vec<f32> = f.forward(x).into_data().try_to_vec().expect("vec");
         assert_eq!(got.len(), 1);
-        assert!((got[0] - 5.7).abs() < 1e-5, "{got:?} (4.8 = streams swapped)");
+        assert!(
+            (got[0] - 5.7).abs() < 1e-5,
+            "{got:?} (4.8 = streams swapped)"
+        );
     }
 
     #[test]

@@ -28,7 +28,10 @@ impl MlpHeadConfig {
     /// Checks the widths and dropout.
     pub fn validate(&self) -> Result<(), String> {
         if self.hidden.contains(&0) {
-            return Err(format!("head: hidden widths must be ≥ 1, got {:?}", self.hidden));
+            return Err(format!(
+                "head: hidden widths must be ≥ 1, got {:?}",
+                self.hidden
+            ));
         }
         super::check_dropout("head: dropout", self.dropout)
     }

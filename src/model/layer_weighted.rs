@@ -133,7 +133,7 @@ mod tests {
         );
         for (layer_norm, want) in [
             (false, [0.25f32, -1.75, 3.75]),
-            (true, [-0.231_455, -1.034_285, 1.265_740]),
+            (true, [-0.231_455, -1.034_285, 1.265_74]),
         ] {
             let mut m = model(layer_norm, &device);
             assert_eq!(m.layer_weights(), vec![0.5, 0.5]);
@@ -142,7 +142,10 @@ mod tests {
                 &device,
             ));
             let w = m.layer_weights();
-            assert!((w[0] - 0.25).abs() < 1e-6 && (w[1] - 0.75).abs() < 1e-6, "{w:?}");
+            assert!(
+                (w[0] - 0.25).abs() < 1e-6 && (w[1] - 0.75).abs() < 1e-6,
+                "{w:?}"
+            );
             let got: Vec<f32> = m.embed(x.clone()).into_data().try_to_vec().expect("vec");
             let err = crate::eval::compare::max_abs_diff(&got, &want);
             assert!(err < 2e-5, "layer_norm {layer_norm}: {got:?} vs {want:?}");

@@ -190,11 +190,7 @@ impl SerModel {
 
     /// Logits and the features of `layer` (falls back to the embedding for models without an
     /// MLP head; see [`SerModel::has_mlp_head`]).
-    pub fn forward_aligned(
-        &self,
-        x: Tensor<3>,
-        layer: AlignedLayer,
-    ) -> (Tensor<2>, Tensor<2>) {
+    pub fn forward_aligned(&self, x: Tensor<3>, layer: AlignedLayer) -> (Tensor<2>, Tensor<2>) {
         let emb = self.embed(x);
         let hidden = match self {
             SerModel::Temporal(m) => Some(m.head_hidden(emb.clone())),

@@ -62,8 +62,10 @@ fn weights(
     normalise(&mut s, ns);
     normalise(&mut t, nt);
     let s_set: std::collections::BTreeSet<usize> = source_labels.iter().copied().collect();
-    let t_set: std::collections::BTreeSet<usize> =
-        target_probs.iter().map(|p| crate::eval::argmax(p)).collect();
+    let t_set: std::collections::BTreeSet<usize> = target_probs
+        .iter()
+        .map(|p| crate::eval::argmax(p))
+        .collect();
     let common: Vec<usize> = s_set.intersection(&t_set).copied().collect();
     if common.is_empty() {
         return None;

@@ -8,8 +8,8 @@ use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, softmax};
 
 use super::adapt as adapt_loss;
-use super::data::{Example, batch_inputs, batch_labels, to_rows};
 use super::control::{Controller, Interrupt};
+use super::data::{Example, batch_inputs, batch_labels, to_rows};
 use super::messages::{EpochMetrics, Event, ScatterPoint};
 use super::preset::{AdaptMethod, AlignedLayer, Preset};
 use crate::eval::{ClassificationReport, argmax};

@@ -9,8 +9,8 @@ use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use burn::tensor::activation::softmax;
 
-use super::data::{Example, batch_inputs, to_rows};
 use super::data::prepare;
+use super::data::{Example, batch_inputs, to_rows};
 use super::run::read_resolved;
 use crate::features::{FeatureConfig, Normalisation, Standardiser, compute};
 use crate::model::SerModel;

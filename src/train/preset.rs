@@ -4,8 +4,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::features::FeatureConfig;
 use crate::corpus::Protocol;
+use crate::features::FeatureConfig;
 pub use crate::model::AlignedLayer;
 use crate::model::ModelConfig;
 
@@ -336,15 +336,15 @@ mod tests {
     /// file and the field (an even DTCN kernel used to be made odd silently).
     #[test]
     fn invalid_model_settings_name_the_field() {
-        let text = BUILTIN[0]
-            .1
-            .replace("kernel_size: 3", "kernel_size: 4");
+        let text = BUILTIN[0].1.replace("kernel_size: 3", "kernel_size: 4");
         assert_ne!(text, BUILTIN[0].1, "demo preset has a DTCN kernel of 3");
         let msg = Preset::from_ron(&text, "even.ron")
             .expect_err("even kernel")
             .to_string();
         assert!(
-            msg.contains("even.ron") && msg.contains("kernel_size must be odd") && msg.contains('4'),
+            msg.contains("even.ron")
+                && msg.contains("kernel_size must be odd")
+                && msg.contains('4'),
             "{msg}"
         );
         let text = BUILTIN[0]
@@ -353,7 +353,10 @@ mod tests {
         let msg = Preset::from_ron(&text, "heads.ron")
             .expect_err("heads")
             .to_string();
-        assert!(msg.contains("attention_heads (5) must divide channels"), "{msg}");
+        assert!(
+            msg.contains("attention_heads (5) must divide channels"),
+            "{msg}"
+        );
     }
 
     #[test]

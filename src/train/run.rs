@@ -531,7 +531,8 @@ fn write_final_report(
     let fold_names: Vec<String> = data.plan.folds.iter().map(|f| f.name.clone()).collect();
     run.write_metrics(&done.epochs, &fold_names)?;
     run.write_predictions(&done.predictions, &data.classes)?;
-    let pooled = ClassificationReport::from_predictions(&data.classes, &done.truth, &done.predicted);
+    let pooled =
+        ClassificationReport::from_predictions(&data.classes, &done.truth, &done.predicted);
     let report = RunReport {
         preset: preset.name.clone(),
         protocol: data.plan.protocol.clone(),

@@ -175,7 +175,16 @@ pub fn read_predictions(run_dir: &Path) -> Result<Vec<PredictionRow>, String> {
             .position(|c| c == n)
             .ok_or_else(|| format!("{}: no column '{n}'", p.display()))
     };
-    let [fold, corpus, path, speaker, truth, predicted, confidence, correct] = [
+    let [
+        fold,
+        corpus,
+        path,
+        speaker,
+        truth,
+        predicted,
+        confidence,
+        correct,
+    ] = [
         "fold",
         "corpus",
         "path",

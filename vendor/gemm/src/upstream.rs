@@ -149,7 +149,13 @@ unsafe fn run_kernel<T: 'static>(
     let t = TypeId::of::<T>();
     #[cfg(feature = "f16")]
     if t == TypeId::of::<crate::f16>() {
-        return kernel!(crate::f16, gemm_f16::gemm::f16::get_gemm_fn, false, false, false);
+        return kernel!(
+            crate::f16,
+            gemm_f16::gemm::f16::get_gemm_fn,
+            false,
+            false,
+            false
+        );
     }
     if t == TypeId::of::<f64>() {
         kernel!(f64, gemm_f64::gemm::f64::get_gemm_fn, false, false, false)
