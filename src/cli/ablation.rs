@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::train::{BackendChoice, Preset};
+use crate::train::Preset;
 
 /// Options of `ablation`.
 #[derive(Args, Debug)]
@@ -13,44 +13,25 @@ pub struct AblationArgs {
     /// Preset RON files, one table row each.
     #[arg(long, required = true, num_args = 1..)]
     pub presets: Vec<PathBuf>,
-    /// Corpus folder (source of cross-corpus runs); repeat for multi-corpus.
-    #[arg(long, required = true)]
-    pub corpus: Vec<PathBuf>,
-    /// Cross-corpus: adapt on and test on this corpus.
-    #[arg(long)]
-    pub target_corpus: Option<PathBuf>,
-    /// Label map for every run.
-    #[arg(long)]
-    pub label_map: Option<String>,
-    /// Protocol for every run (default: the first preset's).
-    #[arg(long)]
-    pub protocol: Option<crate::corpus::Protocol>,
+    /// Corpora, protocol (one for every row), backend, cache.
+    #[command(flatten)]
+    pub source: super::train::RunSourceArgs,
     /// Seeds, comma-separated (default: the first preset's seed).
     #[arg(long, value_delimiter = ',')]
     pub seeds: Vec<u64>,
     /// Output folder (table + one run folder per preset and seed).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Backend: auto, cpu, gpu.
-    #[arg(long, default_value = "auto")]
-    pub backend: BackendChoice,
-    /// Feature cache folder.
-    #[arg(long)]
-    pub cache: Option<PathBuf>,
 }
 
 /// Runs the grid and prints the table.
 pub fn run(a: AblationArgs) -> Result<()> {
+    let cache_dir = a.source.cache_dir();
     let AblationArgs {
         presets,
-        corpus,
-        target_corpus,
-        label_map,
-        protocol,
+        source,
         seeds,
         out,
-        backend,
-        cache,
     } = a;
     let presets = presets
         .iter()
@@ -66,14 +47,14 @@ pub fn run(a: AblationArgs) -> Result<()> {
     };
     let req = crate::train::ablation::AblationRequest {
         presets,
-        corpus_dirs: corpus,
-        target_corpus,
-        label_map,
-        protocol,
+        corpus_dirs: source.corpus,
+        target_corpus: source.target_corpus,
+        label_map: source.label_map,
+        protocol: source.protocol,
         seeds,
         out_dir: out.clone(),
-        cache_dir: cache.unwrap_or_else(|| crate::paths::Paths::from_env().features()),
-        backend,
+        cache_dir,
+        backend: source.backend,
     };
     let handle = crate::train::worker::spawn_with(
         move |c, emit| crate::train::ablation::run_ablation(&req, c, emit).map(|_| ()),

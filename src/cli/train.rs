@@ -8,40 +8,24 @@ use clap::Args;
 use crate::corpus::{self, CorpusType};
 use crate::train::{BackendChoice, Event, Preset, RunRequest, RunState, spawn_training};
 
-/// Options of `train`.
+/// What to train on and where: the options `train` and `ablation` share.
 #[derive(Args, Debug)]
-pub struct TrainArgs {
-    /// Preset RON file.
-    #[arg(long)]
-    pub preset: PathBuf,
-    /// Corpus folder; repeat for multi-corpus training on the union.
+pub struct RunSourceArgs {
+    /// Corpus folder (the source of a cross-corpus run); repeat for multi-corpus training on
+    /// the union.
     #[arg(long, required = true)]
     pub corpus: Vec<PathBuf>,
-    /// Label map: all, 4-class, iemocap-4, emodb-ravdess-6, calm-as-neutral, or a RON file.
-    #[arg(long)]
-    pub label_map: Option<String>,
     /// Cross-corpus: train on --corpus, adapt on this corpus's audio (its labels are never used
     /// for training) and test on all of it.
     #[arg(long)]
     pub target_corpus: Option<PathBuf>,
-    /// Standard set-up of a corpus (protocol + label map), e.g. iemocap-4class-session-loso;
-    /// see presets/protocols/. --protocol and --label-map override its parts.
+    /// Label map: all, 4-class, iemocap-4, emodb-ravdess-6, calm-as-neutral, or a RON file.
     #[arg(long)]
-    pub protocol_preset: Option<String>,
-    /// Corpus type instead of detection.
-    #[arg(long)]
-    pub corpus_type: Option<CorpusType>,
+    pub label_map: Option<String>,
     /// Protocol: loso, speaker-kfold:K, session-loso, official, leave-one-corpus-out,
-    /// holdout:FRACTION, kfold:K (speaker-dependent).
+    /// holdout:FRACTION, kfold:K (speaker-dependent). Default: the (first) preset's.
     #[arg(long)]
     pub protocol: Option<crate::corpus::Protocol>,
-    /// Seed (default: the preset's).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Run folder (default: <runs>/<timestamp>-<preset>, see docs/design.md "Layers" and the
-    /// README's "Where runs are written").
-    #[arg(long)]
-    pub out: Option<PathBuf>,
     /// Backend: auto (GPU when present, else the CPU with a notice), cpu, gpu (an error
     /// without a usable GPU).
     #[arg(long, default_value = "auto")]
@@ -49,6 +33,40 @@ pub struct TrainArgs {
     /// Feature cache folder (default: <caches>/features).
     #[arg(long)]
     pub cache: Option<PathBuf>,
+}
+
+impl RunSourceArgs {
+    /// The feature cache folder to use.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.cache
+            .clone()
+            .unwrap_or_else(|| crate::paths::Paths::from_env().features())
+    }
+}
+
+/// Options of `train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Preset RON file.
+    #[arg(long)]
+    pub preset: PathBuf,
+    /// Corpora, protocol, backend, cache.
+    #[command(flatten)]
+    pub source: RunSourceArgs,
+    /// Standard set-up of a corpus (protocol + label map), e.g. iemocap-4class-session-loso;
+    /// see presets/protocols/. --protocol and --label-map override its parts.
+    #[arg(long)]
+    pub protocol_preset: Option<String>,
+    /// Corpus type instead of detection.
+    #[arg(long)]
+    pub corpus_type: Option<CorpusType>,
+    /// Seed (default: the preset's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run folder (default: <runs>/<timestamp>-<preset>; see the README's "Where runs are
+    /// written").
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Trains and prints progress; an error when the run fails.
@@ -59,15 +77,17 @@ pub fn run(a: TrainArgs) -> Result<()> {
         ),
         None => None,
     };
+    let cache_dir = a.source.cache_dir();
+    let s = a.source;
     let req = RunRequest {
         preset: Preset::load(&a.preset)?,
-        corpus_dirs: a.corpus,
-        target_corpus: a.target_corpus,
-        label_map: a
+        corpus_dirs: s.corpus,
+        target_corpus: s.target_corpus,
+        label_map: s
             .label_map
             .or_else(|| pp.as_ref().and_then(|p| p.label_map.clone())),
         corpus_type: a.corpus_type,
-        protocol: match (a.protocol, &pp) {
+        protocol: match (s.protocol, &pp) {
             (Some(p), _) => Some(p),
             (None, Some(pp)) => Some(
                 pp.protocol
@@ -78,10 +98,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
         },
         seed: a.seed,
         out_dir: a.out,
-        cache_dir: a
-            .cache
-            .unwrap_or_else(|| crate::paths::Paths::from_env().features()),
-        backend: a.backend,
+        cache_dir,
+        backend: s.backend,
     };
     let handle = spawn_training(req, None).context("starting the training worker")?;
     follow(handle)

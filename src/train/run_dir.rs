@@ -155,6 +155,18 @@ pub struct PredictionRow {
     pub probabilities: Vec<f32>,
 }
 
+/// The columns of `predictions.csv` before the per-class `p_<class>` probabilities.
+const PREDICTION_COLUMNS: [&str; 8] = [
+    "fold",
+    "corpus",
+    "path",
+    "speaker",
+    "true",
+    "predicted",
+    "confidence",
+    "correct",
+];
+
 /// Reads `report.json` of a run folder.
 pub fn read_report(run_dir: &Path) -> Result<RunReport, String> {
     let p = run_dir.join("report.json");
@@ -184,17 +196,7 @@ pub fn read_predictions(run_dir: &Path) -> Result<Vec<PredictionRow>, String> {
         predicted,
         confidence,
         correct,
-    ] = [
-        "fold",
-        "corpus",
-        "path",
-        "speaker",
-        "true",
-        "predicted",
-        "confidence",
-        "correct",
-    ]
-    .map(col);
+    ] = PREDICTION_COLUMNS.map(col);
     let (fold, corpus, path, speaker) = (fold?, corpus?, path?, speaker?);
     let (truth, predicted, confidence, correct) = (truth?, predicted?, confidence?, correct?);
     let prob_cols: Vec<(usize, &str)> = header
@@ -366,19 +368,10 @@ impl RunDir {
         classes: &[String],
     ) -> Result<(), String> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        let mut header = vec![
-            "fold",
-            "corpus",
-            "path",
-            "speaker",
-            "true",
-            "predicted",
-            "confidence",
-            "correct",
-        ]
-        .into_iter()
-        .map(String::from)
-        .collect::<Vec<_>>();
+        let mut header = PREDICTION_COLUMNS
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
         header.extend(classes.iter().map(|c| format!("p_{c}")));
         let p = self.file("predictions.csv");
         w.write_record(&header).map_err(|e| io(&p, e))?;
