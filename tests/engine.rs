@@ -64,6 +64,18 @@ fn full_run_writes_a_complete_run_folder_and_predicts() {
     let epochs = evs.iter().filter(|e| matches!(e, Event::Epoch(_))).count();
     assert_eq!(epochs, 2 * 3, "2 folds × 3 epochs");
     assert!(steps >= epochs);
+    // Every fold reports its test result as it ends (the GUI's per-fold table).
+    let fold_done: Vec<(usize, f64)> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Event::FoldDone { fold, report } => Some((*fold, report.ua)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        fold_done.iter().map(|f| f.0).collect::<Vec<_>>(),
+        vec![0, 1]
+    );
     for f in [
         "preset.ron",
         "config.ron",
@@ -95,6 +107,13 @@ fn full_run_writes_a_complete_run_folder_and_predicts() {
     }
     assert_eq!(report["classes"].as_array().map(Vec::len), Some(7));
     assert_eq!(report["folds"].as_array().map(Vec::len), Some(2));
+    for (k, ua) in &fold_done {
+        let saved = report["folds"][*k]["ua"].as_f64().expect("fold ua");
+        assert!(
+            (saved - ua).abs() < 1e-12,
+            "fold {k}: event UA {ua}, report {saved}"
+        );
+    }
     assert_eq!(report["independence"], "speaker-independent");
     // The pooled confusion counts every utterance exactly once.
     let total: u64 = report["confusion"]["counts"]

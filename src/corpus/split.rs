@@ -173,14 +173,19 @@ pub struct SplitPlan {
     pub leakage: Vec<LeakageReport>,
 }
 
+/// "speaker-independent" or "speaker-dependent": the words every report, log and panel uses.
+pub fn independence_label(speaker_independent: bool) -> &'static str {
+    if speaker_independent {
+        "speaker-independent"
+    } else {
+        "speaker-dependent"
+    }
+}
+
 impl SplitPlan {
     /// Label shown next to every result: "speaker-independent" or "SPEAKER-DEPENDENT".
     pub fn independence_label(&self) -> &'static str {
-        if self.speaker_independent {
-            "speaker-independent"
-        } else {
-            "speaker-dependent"
-        }
+        independence_label(self.speaker_independent)
     }
 }
 

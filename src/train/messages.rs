@@ -134,11 +134,7 @@ pub struct RunPlan {
 impl RunPlan {
     /// "speaker-independent" or "speaker-dependent".
     pub fn independence_label(&self) -> &'static str {
-        if self.speaker_independent {
-            "speaker-independent"
-        } else {
-            "speaker-dependent"
-        }
+        crate::corpus::split::independence_label(self.speaker_independent)
     }
 
     /// One verdict line per fold.

@@ -83,7 +83,12 @@ pub fn execute(
     for fi in 0..data.plan.folds.len() {
         match train_fold(req, &data, fi, shape, seed, &backend, controller, emit)? {
             Some(fold) => {
+                let report = fold.out.report.clone();
                 done.add(fold, &data, &run)?;
+                emit(Event::FoldDone {
+                    fold: fi,
+                    report: Box::new(report),
+                });
             }
             None => {
                 stopped = true;
