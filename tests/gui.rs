@@ -94,8 +94,13 @@ fn load_demo_corpus_train_and_see_results() {
     h.run_steps(2);
     assert!(h.state().results.normalised);
 
-    // Per-utterance predictions: select one, see its class probabilities; playing it either plays
-    // or (no output device, as on build machines) says why — the app keeps running.
+    // Per-utterance predictions (read on a helper thread): select one, see its class
+    // probabilities; playing it either plays or (no output device, as on build machines) says
+    // why — the app keeps running.
+    wait_until(&mut h, "run files", 60, |a| {
+        !a.results.loading_run && !a.results.utterances.is_empty()
+    });
+    h.run_steps(2);
     h.get_by_label_contains("Utterances (70 test predictions)");
     assert_eq!(h.state().results.utterances.len(), 70);
     h.get_by_label("03a01Wa.wav").click();

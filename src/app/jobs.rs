@@ -28,6 +28,17 @@ pub struct ExtractSummary {
     pub failed: Vec<String>,
 }
 
+/// What the Results panel shows of a finished run, read on a helper thread.
+#[derive(Debug)]
+pub struct RunFiles {
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// `predictions.csv`, or why it cannot be read.
+    pub predictions: Result<Vec<crate::train::run_dir::PredictionRow>, String>,
+    /// What `report.json` says was learned, or why it cannot be read.
+    pub learned: Result<Option<super::interpret::LearnedWeights>, String>,
+}
+
 /// Which panel asked for a spectrogram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpectrogramFor {
@@ -101,6 +112,8 @@ pub enum JobResult {
     Extracted(Result<ExtractSummary, String>),
     /// A spectrogram image was computed (or could not be).
     Spectrogram(SpectrogramFor, String, Result<egui::ColorImage, String>),
+    /// A finished run's predictions and learned weights were read.
+    RunFiles(Box<RunFiles>),
     /// A hub download ended.
     Downloaded(Result<PathBuf, String>),
     /// One utterance was traced through a run's models: (audio path, trace or error).
@@ -216,6 +229,17 @@ impl Jobs {
             )
         });
         stop
+    }
+
+    /// Reads a finished run's `predictions.csv` and `report.json`.
+    pub fn run_files(&self, run_dir: PathBuf, ctx: &egui::Context) {
+        self.spawn("ser-run-files", ctx, move || {
+            JobResult::RunFiles(Box::new(RunFiles {
+                predictions: crate::train::run_dir::read_predictions(&run_dir),
+                learned: super::interpret::LearnedWeights::read(&run_dir),
+                run_dir,
+            }))
+        });
     }
 
     /// Computes the log-mel image of `path` for a panel.

@@ -93,6 +93,8 @@ pub enum AppCommand {
     PlayClip,
     /// Save the recorded clip into the user corpus.
     SaveClip,
+    /// Read a finished run's predictions and learned weights on a helper thread.
+    LoadRunFiles(PathBuf),
     /// Compute a file's spectrogram on a helper thread for a panel.
     Spectrogram(jobs::SpectrogramFor, String),
     /// Play an audio file through the default output device.
@@ -300,6 +302,7 @@ impl WorkbenchApp {
                 Ok(p) => self.status = format!("saved {}", p.display()),
                 Err(e) => self.status = format!("cannot save the clip: {e}"),
             },
+            AppCommand::LoadRunFiles(dir) => self.jobs.run_files(dir, &self.ctx),
             AppCommand::Spectrogram(target, path) => {
                 self.jobs.spectrogram(target, path, &self.ctx);
             }
@@ -371,6 +374,7 @@ impl WorkbenchApp {
                         t.finish(&path, r);
                     }
                 }
+                JobResult::RunFiles(files) => self.results.take_run_files(*files),
                 JobResult::Spectrogram(target, path, img) => {
                     let slot = match target {
                         jobs::SpectrogramFor::Results => &mut self.results.spectrogram,

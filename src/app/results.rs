@@ -5,7 +5,7 @@ use eframe::egui;
 
 use super::confusion::confusion_ui;
 use super::jobs::JobState;
-use super::plots::{fold_table_ui, layer_weights_ui};
+use super::plots::fold_table_ui;
 use super::run_view::TrainingView;
 use crate::eval::metrics::{MACRO_F1_FORMULA, UA_FORMULA, WA_FORMULA, WEIGHTED_F1_FORMULA};
 use crate::eval::{ClassificationReport, ConfusionMatrix};
@@ -35,6 +35,8 @@ pub struct ResultsPanel {
     pub utterances: Vec<UttRow>,
     /// Why `predictions.csv` could not be read (shown in the panel).
     pub utterances_error: Option<String>,
+    /// The run's files are being read on a helper thread.
+    pub loading_run: bool,
     loaded_from: Option<std::path::PathBuf>,
     /// Show only misclassified utterances.
     pub errors_only: bool,
@@ -43,7 +45,7 @@ pub struct ResultsPanel {
     /// Spectrogram of the selected utterance (computed on a helper thread).
     pub spectrogram: super::jobs::SpectrogramState,
     /// What the finished run's report.json says about learned weights.
-    pub learned: Option<LearnedWeights>,
+    pub learned: Option<super::interpret::LearnedWeights>,
     /// Attention/gate trace of an utterance (computed on a helper thread).
     pub trace: Option<super::jobs::FileJob<crate::train::predict::Trace>>,
 }
@@ -55,6 +57,7 @@ impl Default for ResultsPanel {
             normalised: false,
             utterances: Vec::new(),
             utterances_error: None,
+            loading_run: false,
             loaded_from: None,
             errors_only: false,
             selected: None,
@@ -128,28 +131,25 @@ impl ResultsPanel {
 
     /// Draws the panel.
     pub fn ui(&mut self, ui: &mut egui::Ui, v: &TrainingView, cmds: &mut Vec<super::AppCommand>) {
-        if v.pooled.is_some() && v.run_dir.is_some() && self.loaded_from != v.run_dir {
+        if v.pooled.is_some() && self.loaded_from != v.run_dir {
             self.loaded_from = v.run_dir.clone();
             self.selected = None;
-            let read = v
-                .run_dir
-                .as_deref()
-                .map(crate::train::run_dir::read_predictions)
-                .unwrap_or_else(|| Ok(Vec::new()));
-            (self.utterances, self.utterances_error) = match read {
-                Ok(rows) => (rows, None),
-                Err(e) => (Vec::new(), Some(e)),
-            };
-            match v.run_dir.as_deref().map(LearnedWeights::read) {
-                Some(Ok(l)) => self.learned = l,
-                Some(Err(e)) => {
-                    self.learned = None;
-                    self.utterances_error.get_or_insert(e);
-                }
-                None => self.learned = None,
+            self.utterances.clear();
+            self.utterances_error = None;
+            self.learned = None;
+            if let Some(dir) = &v.run_dir {
+                // predictions.csv and report.json are read on a helper thread.
+                self.loading_run = true;
+                cmds.push(super::AppCommand::LoadRunFiles(dir.clone()));
             }
         }
         self.results_ui(ui, v);
+        if self.loading_run {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("reading the run's predictions");
+            });
+        }
         if let Some(e) = &self.utterances_error {
             ui.colored_label(
                 ui.visuals().error_fg_color,
@@ -444,157 +444,23 @@ fn trace_ui(
     }
 }
 
-/// Learned weights of a finished run's best checkpoints, from its report.json.
-#[derive(Clone, Debug, Default)]
-pub struct LearnedWeights {
-    /// Mean over folds of the softmax layer (or TIM-Net block) weights.
-    pub layer_weights: Option<Vec<f32>>,
-    /// α per fold of α-fusion models.
-    pub alphas: Vec<f32>,
-    /// Mean over folds of the gate per class (gated fusion).
-    pub gate_per_class: Option<Vec<f32>>,
-}
-
-impl LearnedWeights {
-    /// Reads `report.json` of a run through the typed reader; `Ok(None)` when it has nothing
-    /// learned to show.
-    pub fn read(run_dir: &std::path::Path) -> Result<Option<Self>, String> {
-        crate::train::run_dir::read_report(run_dir).map(|r| Self::from_report(&r))
-    }
-
-    /// What a report holds: mean layer weights, α per fold, and the gate per class averaged
-    /// over the folds that saw the class in validation.
-    pub fn from_report(r: &crate::train::run_dir::RunReport) -> Option<Self> {
-        let alphas: Vec<f32> = r.folds.iter().filter_map(|f| f.fusion_alpha).collect();
-        // A class without validation utterances in a fold is `None` there: skipped in the mean.
-        let gates: Vec<&Vec<Option<f32>>> = r
-            .folds
-            .iter()
-            .filter_map(|f| f.gate_per_class.as_ref())
-            .collect();
-        let gate_per_class = gates.first().map(|g0| {
-            (0..g0.len())
-                .map(|c| {
-                    let vals: Vec<f32> = gates
-                        .iter()
-                        .filter_map(|g| g.get(c).copied().flatten())
-                        .filter(|x| x.is_finite())
-                        .collect();
-                    if vals.is_empty() {
-                        f32::NAN
-                    } else {
-                        vals.iter().sum::<f32>() / vals.len() as f32
-                    }
-                })
-                .collect()
-        });
-        let out = Self {
-            layer_weights: r.layer_weights.clone(),
-            alphas,
-            gate_per_class,
-        };
-        (out.layer_weights.is_some() || !out.alphas.is_empty() || out.gate_per_class.is_some())
-            .then_some(out)
-    }
-
-    /// Draws what there is.
-    pub fn ui(&self, ui: &mut egui::Ui, classes: &[String]) {
-        if !self.alphas.is_empty() {
-            let mean = self.alphas.iter().sum::<f32>() / self.alphas.len() as f32;
-            ui.label(format!(
-                "Fusion α of the best checkpoints: mean {mean:.3} over {} fold(s) (share of the log-mel stream)",
-                self.alphas.len()
-            ));
+impl ResultsPanel {
+    /// Takes the run files read by [`super::jobs::Jobs::run_files`] (ignored when another run
+    /// is shown by now).
+    pub fn take_run_files(&mut self, files: super::jobs::RunFiles) {
+        if self.loaded_from.as_ref() != Some(&files.run_dir) {
+            return;
         }
-        if let Some(g) = &self.gate_per_class {
-            let parts: Vec<String> = classes
-                .iter()
-                .zip(g)
-                .filter(|(_, v)| v.is_finite())
-                .map(|(c, v)| format!("{c} {v:.2}"))
-                .collect();
-            ui.label(format!(
-                "Fusion gate per class (1 = log-mel): {}",
-                parts.join(", ")
-            ));
+        self.loading_run = false;
+        match files.predictions {
+            Ok(rows) => self.utterances = rows,
+            Err(e) => self.utterances_error = Some(e),
         }
-        layer_weights_ui(
-            ui,
-            self.layer_weights.as_ref(),
-            "Learned layer weights of the best checkpoints (mean over folds)",
-        );
-    }
-}
-
-#[cfg(test)]
-mod learned_tests {
-    use super::LearnedWeights;
-    use crate::eval::ClassificationReport;
-    use crate::train::run_dir::{FoldReport, FoldStats, RunReport};
-
-    fn report(folds: Vec<FoldReport>, layer_weights: Option<Vec<f32>>) -> RunReport {
-        let classes = vec!["a".to_string(), "b".to_string()];
-        let pooled = ClassificationReport::from_predictions(&classes, &[0, 1], &[0, 1]);
-        RunReport {
-            preset: "p".into(),
-            protocol: "loso".into(),
-            independence: "speaker-independent".into(),
-            seed: 1,
-            wa_formula: String::new(),
-            ua_formula: String::new(),
-            pooled,
-            fold_mean_std: FoldStats::of(&folds),
-            folds,
-            layer_weights,
-            incomplete: false,
-            train_secs: 1.0,
+        match files.learned {
+            Ok(l) => self.learned = l,
+            Err(e) => {
+                self.utterances_error.get_or_insert(e);
+            }
         }
-    }
-
-    fn fold(alpha: Option<f32>, gate: Option<Vec<Option<f32>>>) -> FoldReport {
-        let classes = vec!["a".to_string(), "b".to_string()];
-        FoldReport {
-            name: "f".into(),
-            best_epoch: 1,
-            layer_weights: None,
-            fusion_alpha: alpha,
-            gate_per_class: gate,
-            report: ClassificationReport::from_predictions(&classes, &[0, 1], &[0, 1]),
-        }
-    }
-
-    #[test]
-    fn reads_weights_alpha_and_gate_means_from_report_json() {
-        let d = tempfile::tempdir().expect("tmp");
-        let r = report(
-            vec![
-                fold(Some(0.4), Some(vec![Some(0.2), None])),
-                fold(Some(0.6), Some(vec![Some(0.4), Some(0.8)])),
-            ],
-            Some(vec![0.25, 0.75]),
-        );
-        crate::train::run_dir::RunDir::create(d.path().to_path_buf())
-            .expect("dir")
-            .write_report(&r)
-            .expect("write");
-        // A null (class absent from that fold's validation part) is skipped for that class.
-        let l = LearnedWeights::read(d.path())
-            .expect("read")
-            .expect("learned");
-        assert_eq!(l.layer_weights, Some(vec![0.25, 0.75]));
-        assert_eq!(l.alphas, vec![0.4, 0.6]);
-        let g = l.gate_per_class.expect("gate");
-        assert!(
-            (g[0] - 0.3).abs() < 1e-6 && (g[1] - 0.8).abs() < 1e-6,
-            "{g:?}"
-        );
-        assert!(LearnedWeights::from_report(&report(vec![fold(None, None)], None)).is_none());
-        // A malformed report is an error naming the file, not "nothing learned".
-        std::fs::write(d.path().join("report.json"), "{").expect("w");
-        let e = match LearnedWeights::read(d.path()) {
-            Err(e) => e,
-            Ok(_) => panic!("a malformed report.json was read"),
-        };
-        assert!(e.contains("report.json"), "{e}");
     }
 }
