@@ -16,4 +16,5 @@ pub mod model;
 pub mod paths;
 pub mod rng;
 pub mod ssl;
+pub mod tensor;
 pub mod train;

@@ -7,29 +7,8 @@ use eframe::egui;
 use super::AppCommand;
 use crate::features::{FeatureConfig, SslPooling, StreamKind};
 
-pub use super::jobs::WeightsInfo;
+pub use super::jobs::{CacheCheck, CacheCount, WeightsInfo};
 use super::run_view::FeatureProgress;
-
-/// How many files of the open corpus have cached features for a stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CacheCount {
-    /// Files with valid cache entries.
-    pub cached: usize,
-    /// Files in the corpus.
-    pub total: usize,
-}
-
-/// The Features panel's cache check.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum CacheCheck {
-    /// Not asked (or outdated by an extraction).
-    #[default]
-    Unknown,
-    /// A helper thread is counting.
-    Checking,
-    /// The count, or why it could not be made.
-    Done(Result<CacheCount, String>),
-}
 
 /// State of the Features panel.
 #[derive(Default)]

@@ -17,6 +17,27 @@ pub struct WeightsInfo {
     pub unused: Vec<String>,
 }
 
+/// How many files of the open corpus have cached features for a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheCount {
+    /// Files with valid cache entries.
+    pub cached: usize,
+    /// Files in the corpus.
+    pub total: usize,
+}
+
+/// The Features panel's cache check.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CacheCheck {
+    /// Not asked (or outdated by an extraction).
+    #[default]
+    Unknown,
+    /// A helper thread is counting.
+    Checking,
+    /// The count, or why it could not be made.
+    Done(Result<CacheCount, String>),
+}
+
 /// What a finished feature extraction did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExtractSummary {
@@ -107,7 +128,7 @@ pub enum JobResult {
     /// A silence scan finished.
     Silence(Vec<crate::corpus::inspect::SilentFile>),
     /// Cache status of the open corpus for a stream.
-    CacheStatus(Result<super::features::CacheCount, String>),
+    CacheStatus(Result<CacheCount, String>),
     /// Feature extraction of the open corpus ended.
     Extracted(Result<ExtractSummary, String>),
     /// A spectrogram image was computed (or could not be).
@@ -168,11 +189,9 @@ impl Jobs {
         self.spawn("ser-cache-check", ctx, move || {
             let cache = crate::features::FeatureCache::new(cache_dir);
             JobResult::CacheStatus(
-                crate::train::extract::cache_status(&utts, &cfg, &cache).map(|n| {
-                    super::features::CacheCount {
-                        cached: n,
-                        total: utts.len(),
-                    }
+                crate::train::extract::cache_status(&utts, &cfg, &cache).map(|n| CacheCount {
+                    cached: n,
+                    total: utts.len(),
                 }),
             )
         });

@@ -123,7 +123,7 @@ impl Fusion {
     /// α of the α-fusion mode.
     pub fn alpha(&self) -> Option<f32> {
         (self.mode == 0 && self.wh.is_some())
-            .then(|| super::read_f32(sigmoid(self.alpha_logit.val()))[0])
+            .then(|| crate::tensor::read_f32(sigmoid(self.alpha_logit.val()))[0])
     }
 
     /// Whether the gated mode is active.

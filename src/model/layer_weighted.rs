@@ -100,7 +100,7 @@ impl LayerWeighted {
 
     /// The softmax layer weights.
     pub fn layer_weights(&self) -> Vec<f32> {
-        super::read_f32(softmax(self.layer_logits.val(), 0))
+        crate::tensor::read_f32(softmax(self.layer_logits.val(), 0))
     }
 }
 

@@ -19,26 +19,6 @@ use serde::{Deserialize, Serialize};
 pub use cnn::{CnnConfig, LogMelCnn};
 pub use temporal::{TemporalStack, TemporalStackConfig};
 
-/// The values of a float tensor as `f32`, row-major.
-///
-/// # Panics
-/// When the read-back fails (a backend error): a training worker turns the panic into a
-/// `Failed` event with this message; a default value is never passed off as a result.
-pub fn read_f32<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .unwrap_or_else(|e| panic!("reading a tensor back from the device failed: {e:?}"))
-}
-
-/// The values of an integer tensor as `i64`, row-major (panics like [`read_f32`]).
-pub fn read_i64<const D: usize>(t: Tensor<D, Int>) -> Vec<i64> {
-    t.into_data()
-        .convert::<i64>()
-        .try_into_vec::<i64>()
-        .unwrap_or_else(|e| panic!("reading a tensor back from the device failed: {e:?}"))
-}
-
 /// Dropout probabilities lie in [0, 1).
 pub(crate) fn check_dropout(name: &str, p: f64) -> Result<(), String> {
     if (0.0..1.0).contains(&p) {

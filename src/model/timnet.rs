@@ -173,6 +173,6 @@ impl TimNet {
 
     /// Softmax block weights (one per block, in order).
     pub fn block_weights(&self) -> Vec<f32> {
-        super::read_f32(softmax(self.block_logits.val(), 0))
+        crate::tensor::read_f32(softmax(self.block_logits.val(), 0))
     }
 }

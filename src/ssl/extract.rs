@@ -75,7 +75,7 @@ pub fn encode_utterance(
         let t = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [1, x.len()]), device);
         let hs = enc.forward(t, None).hidden_states; // [L, 1, T, D]
         let [l, _, t, d] = hs.dims();
-        let v = crate::model::read_f32(hs);
+        let v = crate::tensor::read_f32(hs);
         (vec![l, t, d], v)
     };
     if samples.len() <= chunking.hop_samples + 2 * chunking.context_samples || total_frames == 0 {
@@ -157,7 +157,7 @@ pub fn encode_batched(
         // Normalisation was done per utterance above (padding must not enter the statistics).
         let hs = enc.forward_prepared(input, frame_mask).hidden_states; // [L, B, T, D]
         let [l, b, t, d] = hs.dims();
-        let v = crate::model::read_f32(hs);
+        let v = crate::tensor::read_f32(hs);
         for (row, &i) in group.iter().enumerate().take(b) {
             let f = conv_frames(&cfg.conv_kernel, &cfg.conv_stride, utterances[i].len()).min(t);
             let mut data = Vec::with_capacity(l * f * d);

@@ -75,7 +75,7 @@ pub fn batch_labels(examples: &[&Example], device: &Device) -> Tensor<1, Int> {
 /// Row-major `[rows, cols]` values of a 2-D tensor.
 pub fn to_rows(t: Tensor<2>) -> Vec<Vec<f32>> {
     let [_, cols] = t.dims();
-    let v = crate::model::read_f32(t);
+    let v = crate::tensor::read_f32(t);
     v.chunks(cols.max(1)).map(<[f32]>::to_vec).collect()
 }
 

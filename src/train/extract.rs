@@ -25,26 +25,19 @@ pub struct Extracted {
 }
 
 /// Why extraction did not finish.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     /// The stream cannot be set up (e.g. SSL weights missing); nothing was extracted.
+    #[error("{0}")]
     Setup(String),
     /// The owner stopped it; finished files stay cached.
+    #[error("feature extraction stopped")]
     Stopped,
 }
 
 impl From<Interrupt> for ExtractError {
     fn from(_: Interrupt) -> Self {
         ExtractError::Stopped
-    }
-}
-
-impl std::fmt::Display for ExtractError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ExtractError::Setup(e) => f.write_str(e),
-            ExtractError::Stopped => f.write_str("feature extraction stopped"),
-        }
     }
 }
 

@@ -109,7 +109,7 @@ fn gate_by_class(
         let refs: Vec<&Example> = chunk.iter().collect();
         let x = batch_inputs(&refs, input.frames, input.bins, device);
         let gate = model.forward_traced(x).1.gate?;
-        let per_utt = crate::model::read_f32(gate.mean_dim(1));
+        let per_utt = crate::tensor::read_f32(gate.mean_dim(1));
         for (e, g) in chunk.iter().zip(per_utt) {
             sum[e.label] += g;
             count[e.label] += 1;
@@ -247,7 +247,7 @@ pub fn fit_fold(
                 loss = loss + da.mul_scalar(a.lambda_at(progress));
             }
             let loss_value = loss.clone().into_scalar::<f32>() as f64;
-            let preds = crate::model::read_i64(logits.argmax(1));
+            let preds = crate::tensor::read_i64(logits.argmax(1));
             correct += preds
                 .iter()
                 .zip(&refs)

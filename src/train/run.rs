@@ -210,6 +210,8 @@ pub struct RunData {
     pub labels: Vec<usize>,
     /// Folds and the leakage check.
     pub plan: corpus::SplitPlan,
+    /// Fold names, in fold order.
+    pub fold_names: Vec<String>,
     /// Whether the run has a target corpus (cross-corpus).
     pub cross_corpus: bool,
 }
@@ -263,6 +265,7 @@ pub fn label_and_split(
         feats,
         classes,
         labels,
+        fold_names: plan.folds.iter().map(|f| f.name.clone()).collect(),
         plan,
         cross_corpus: !loaded.target_names.is_empty(),
     })
@@ -358,7 +361,7 @@ fn write_run_header(
     emit(Event::Plan(Box::new(RunPlan {
         run_dir: run.path.clone(),
         classes: data.classes.clone(),
-        folds: data.plan.folds.iter().map(|f| f.name.clone()).collect(),
+        folds: data.fold_names.clone(),
         protocol: data.plan.protocol.clone(),
         speaker_independent: data.plan.speaker_independent,
         leakage: data.plan.leakage.clone(),
@@ -474,7 +477,6 @@ impl FoldsDone {
             standardiser,
         } = f;
         let fold = &data.plan.folds[fi];
-        let fold_names: Vec<String> = data.plan.folds.iter().map(|f| f.name.clone()).collect();
         let best = out.epochs.iter().rfind(|m| m.is_best);
         self.epochs.extend(out.epochs.iter().cloned());
         let bytes = out
@@ -515,8 +517,8 @@ impl FoldsDone {
             best_epoch: best.map_or(0, |m| m.epoch),
             report: out.report,
         });
-        write_interpretability(run, &self.epochs, &fold_names)?;
-        run.write_metrics(&self.epochs, &fold_names)?;
+        write_interpretability(run, &self.epochs, &data.fold_names)?;
+        run.write_metrics(&self.epochs, &data.fold_names)?;
         run.write_predictions(&self.predictions, &data.classes)?;
         Ok(())
     }
@@ -533,8 +535,7 @@ fn write_final_report(
     stopped: bool,
     started: Instant,
 ) -> Result<ClassificationReport, String> {
-    let fold_names: Vec<String> = data.plan.folds.iter().map(|f| f.name.clone()).collect();
-    run.write_metrics(&done.epochs, &fold_names)?;
+    run.write_metrics(&done.epochs, &data.fold_names)?;
     run.write_predictions(&done.predictions, &data.classes)?;
     let pooled =
         ClassificationReport::from_predictions(&data.classes, &done.truth, &done.predicted);
