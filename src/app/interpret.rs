@@ -232,6 +232,8 @@ mod learned_tests {
             layer_weights,
             incomplete: false,
             train_secs: 1.0,
+            cost: None,
+            members: Vec::new(),
         }
     }
 

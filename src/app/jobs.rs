@@ -231,20 +231,27 @@ impl Jobs {
             };
             let controller = crate::train::control::Controller::new(control);
             JobResult::Extracted(
-                crate::train::extract::extract_features(&utts, &cfg, &cache, &controller, &emit)
-                    .map(|x| {
-                        let failed = x
-                            .failed
-                            .into_iter()
-                            .map(|(i, e)| format!("{}: {e}", utts[i].path.display()))
-                            .collect();
-                        ExtractSummary {
-                            total: utts.len(),
-                            cached: x.cached,
-                            failed,
-                        }
-                    })
-                    .map_err(|e| e.to_string()),
+                crate::train::extract::extract_features(
+                    &utts,
+                    &cfg,
+                    &cache,
+                    &burn::prelude::Device::flex(),
+                    &controller,
+                    &emit,
+                )
+                .map(|x| {
+                    let failed = x
+                        .failed
+                        .into_iter()
+                        .map(|(i, e)| format!("{}: {e}", utts[i].path.display()))
+                        .collect();
+                    ExtractSummary {
+                        total: utts.len(),
+                        cached: x.cached,
+                        failed,
+                    }
+                })
+                .map_err(|e| e.to_string()),
             )
         });
         stop

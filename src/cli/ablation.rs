@@ -35,8 +35,8 @@ pub fn run(a: AblationArgs) -> Result<()> {
     } = a;
     let presets = presets
         .iter()
-        .map(|p| Preset::load(p))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|p| source.apply_ssl_weights(Preset::load(p)?))
+        .collect::<Result<Vec<_>>>()?;
     let out = match out {
         Some(o) => o,
         None => crate::train::run_dir::RunDir::claim_new(

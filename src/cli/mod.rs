@@ -5,6 +5,7 @@ pub mod ablation;
 pub mod bench;
 pub mod demo_corpus;
 pub mod download;
+pub mod ensemble;
 pub mod features;
 pub mod gui;
 pub mod inspect;
@@ -39,6 +40,9 @@ pub enum Command {
     /// write a comparison table (ablation.md / .csv / .json) like the LogMel–HuBERT paper's
     /// Figures 4 and 5.
     Ablation(ablation::AblationArgs),
+    /// Combine finished runs that share their test utterances by hard (majority) or soft
+    /// voting into a new run folder (report with members, runtime and size).
+    Ensemble(ensemble::EnsembleArgs),
     /// Download an SSL model folder from the HuggingFace hub (resumable, SHA-256 verified) into
     /// the model cache; prints the folder to use as --weights / ssl_weights.
     DownloadModel(download::DownloadModelArgs),
@@ -69,6 +73,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Inspect(a) => inspect::run(a),
         Command::Train(a) => train::run(a),
         Command::Ablation(a) => ablation::run(a),
+        Command::Ensemble(a) => ensemble::run(a),
         Command::DownloadModel(a) => download::run(a),
         Command::Predict(a) => predict::run(a),
         Command::Live(a) => live::run(a),

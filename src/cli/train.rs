@@ -33,9 +33,29 @@ pub struct RunSourceArgs {
     /// Feature cache folder (default: <caches>/features).
     #[arg(long)]
     pub cache: Option<PathBuf>,
+    /// SSL model folder (config.json + model.safetensors or pytorch_model.bin) instead of the
+    /// preset's features.ssl_weights: the same preset with other weights.
+    #[arg(long)]
+    pub ssl_weights: Option<PathBuf>,
 }
 
 impl RunSourceArgs {
+    /// `preset` with `--ssl-weights` applied (an error when the preset has no SSL stream).
+    pub fn apply_ssl_weights(&self, mut preset: Preset) -> Result<Preset> {
+        if let Some(w) = &self.ssl_weights {
+            let f = &preset.features;
+            if !(f.uses_ssl() || f.stream == crate::features::StreamKind::Waveform) {
+                bail!(
+                    "--ssl-weights: preset '{}' has no SSL encoder (its stream is {:?})",
+                    preset.name,
+                    f.stream
+                );
+            }
+            preset.features.ssl_weights = Some(w.clone());
+        }
+        Ok(preset)
+    }
+
     /// The feature cache folder to use.
     pub fn cache_dir(&self) -> PathBuf {
         self.cache
@@ -78,9 +98,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
         None => None,
     };
     let cache_dir = a.source.cache_dir();
+    let preset = a.source.apply_ssl_weights(Preset::load(&a.preset)?)?;
     let s = a.source;
     let req = RunRequest {
-        preset: Preset::load(&a.preset)?,
+        preset,
         corpus_dirs: s.corpus,
         target_corpus: s.target_corpus,
         label_map: s
@@ -140,9 +161,10 @@ pub(super) fn follow(handle: crate::train::TrainHandle) -> Result<()> {
                 println!("features: {total} files ({cached} from cache)");
             }
             Event::Epoch(m) => println!(
-                "fold {} epoch {:>3}: train loss {:.4} WA {:.3} | valid loss {:.4} WA {:.3} UA {:.3} F1 {:.3}{} ({:.1} s)",
+                "fold {} epoch {:>3} step {:>5}: train loss {:.4} WA {:.3} | valid loss {:.4} WA {:.3} UA {:.3} F1 {:.3}{} ({:.1} s)",
                 m.fold + 1,
                 m.epoch,
+                m.step,
                 m.train_loss,
                 m.train_wa,
                 m.valid_loss,

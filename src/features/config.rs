@@ -19,6 +19,9 @@ pub enum StreamKind {
     /// LogMel–HuBERT fusion models.
     #[serde(rename = "logmel_ssl")]
     LogMelSsl,
+    /// The 16 kHz waveform itself (`[samples, 1]`), for models that fine-tune an SSL encoder
+    /// end to end. Never cached: decoding is cheap next to the encoder.
+    Waveform,
 }
 
 /// How the SSL part of the fused `logmel_ssl` stream is laid over time.
@@ -40,8 +43,9 @@ impl std::str::FromStr for StreamKind {
             "mfcc" => Ok(StreamKind::Mfcc),
             "ssl" => Ok(StreamKind::Ssl),
             "logmel+ssl" | "logmel_ssl" => Ok(StreamKind::LogMelSsl),
+            "waveform" => Ok(StreamKind::Waveform),
             _ => Err(format!(
-                "unknown stream '{s}' (known: logmel, mfcc, ssl, logmel+ssl)"
+                "unknown stream '{s}' (known: logmel, mfcc, ssl, logmel+ssl, waveform)"
             )),
         }
     }
@@ -177,12 +181,17 @@ impl FeatureConfig {
             StreamKind::LogMel => self.logmel.n_mels,
             StreamKind::Mfcc => self.n_mfcc * if self.mfcc_deltas { 3 } else { 1 },
             StreamKind::Ssl | StreamKind::LogMelSsl => 0,
+            StreamKind::Waveform => 1,
         }
     }
 
-    /// Frames per utterance after crop/pad.
+    /// Frames per utterance after crop/pad (samples for the waveform stream).
     pub fn max_frames(&self) -> usize {
-        ((self.max_secs as f64 * self.logmel.frames_per_sec()).ceil() as usize).max(1)
+        let rate = match self.stream {
+            StreamKind::Waveform => 16_000.0,
+            _ => self.logmel.frames_per_sec(),
+        };
+        ((self.max_secs as f64 * rate).ceil() as usize).max(1)
     }
 
     /// Stable text that identifies the extractor and all its parameters (cache key). The
@@ -211,6 +220,7 @@ impl FeatureConfig {
                 "logmel+ssl-v1 pooling={:?} layers={} of [{base}]",
                 self.ssl_pooling, self.ssl_layers
             ),
+            StreamKind::Waveform => "waveform-16k-v1".into(),
         }
     }
 }

@@ -46,10 +46,18 @@ impl FeatureMatrix {
 /// Computes a spectral stream from 16 kHz mono samples (no normalisation). SSL streams need the
 /// encoder and are computed in `ssl::stream`; here they fall back to the log-mel.
 pub fn compute(samples_16k: &[f32], cfg: &FeatureConfig) -> FeatureMatrix {
+    if cfg.stream == StreamKind::Waveform {
+        return FeatureMatrix {
+            n_frames: samples_16k.len(),
+            n_bins: 1,
+            data: samples_16k.to_vec(),
+        };
+    }
     let logmel = mel::log_mel(samples_16k, &cfg.logmel);
     match cfg.stream {
         StreamKind::LogMel | StreamKind::Ssl | StreamKind::LogMelSsl => logmel,
         StreamKind::Mfcc => mfcc::mfcc(&logmel, cfg.n_mfcc, cfg.mfcc_deltas),
+        StreamKind::Waveform => unreachable!("returned above"),
     }
 }
 

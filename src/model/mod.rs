@@ -46,6 +46,10 @@ pub enum ModelConfig {
     CnnGru(cnn_gru::CnnGruConfig),
     /// TIM-Net-style bidirectional gated dilated stack (seed 000's released code).
     TimNet(timnet::TimNetConfig),
+    /// An SSL encoder fine-tuned end to end with transformers' sequence-classification head
+    /// (projector → mean over valid frames → classifier). Needs the `waveform` stream and
+    /// `features.ssl_weights`.
+    SslFineTune(crate::ssl::classifier::FineTuneConfig),
 }
 
 /// Features a domain-adaptation loss aligns (see [`SerModel::forward_aligned`]).
@@ -92,6 +96,7 @@ impl ModelConfig {
             ModelConfig::PooledFc(_) => "frames → fusion → pooling → FC",
             ModelConfig::CnnGru(_) => "CNN+GRU",
             ModelConfig::TimNet(_) => "TIM-Net-style bidirectional gated dilated stack",
+            ModelConfig::SslFineTune(_) => "fine-tuned SSL encoder + projector → mean → classifier",
         }
     }
 
@@ -105,6 +110,7 @@ impl ModelConfig {
             ModelConfig::PooledFc(c) => c.validate(),
             ModelConfig::CnnGru(c) => c.validate(),
             ModelConfig::TimNet(c) => c.validate(),
+            ModelConfig::SslFineTune(c) => c.validate(),
         }
     }
 
@@ -127,6 +133,17 @@ impl ModelConfig {
             ModelConfig::PooledFc(c) => SerModel::PooledFc(c.init(bins, split, n_classes, device)),
             ModelConfig::CnnGru(c) => SerModel::CnnGru(c.init(bins, n_classes, device)),
             ModelConfig::TimNet(c) => SerModel::TimNet(c.init(bins, n_classes, device)),
+            ModelConfig::SslFineTune(c) => {
+                // The run fills in the encoder's architecture; without it the default
+                // (HuBERT-base) shapes are built and a checkpoint of another shape is refused
+                // when loaded.
+                let enc = c.encoder.clone().unwrap_or_else(|| {
+                    serde_json::from_str("{}").expect("every EncoderConfig field has a default")
+                });
+                SerModel::SslClassifier(crate::ssl::classifier::SslClassifier::new(
+                    &enc, c, n_classes, device,
+                ))
+            }
         }
     }
 }
@@ -148,6 +165,8 @@ pub enum SerModel {
     CnnGru(cnn_gru::CnnGru),
     /// See [`timnet::TimNet`].
     TimNet(timnet::TimNet),
+    /// See [`crate::ssl::classifier::SslClassifier`]; input `[batch, samples, 1]` raw 16 kHz.
+    SslClassifier(crate::ssl::classifier::SslClassifier),
 }
 
 impl SerModel {
@@ -203,6 +222,10 @@ impl SerModel {
             SerModel::PooledFc(m) => m.embed(x),
             SerModel::CnnGru(m) => m.embed(x),
             SerModel::TimNet(m) => m.embed(x),
+            SerModel::SslClassifier(m) => {
+                let [b, l, _] = x.dims();
+                m.embed_chunked(x.reshape([b, l]))
+            }
         }
     }
 
@@ -215,6 +238,7 @@ impl SerModel {
             SerModel::PooledFc(m) => m.classify(emb),
             SerModel::CnnGru(m) => m.classify(emb),
             SerModel::TimNet(m) => m.classify(emb),
+            SerModel::SslClassifier(m) => m.head.classifier.forward(emb),
         }
     }
 
@@ -245,6 +269,11 @@ impl SerModel {
         match self {
             SerModel::LayerWeighted(m) => Some(m.layer_weights()),
             SerModel::TimNet(m) => Some(m.block_weights()),
+            SerModel::SslClassifier(m) => m
+                .head
+                .layer_weights
+                .as_ref()
+                .map(|w| crate::tensor::read_f32(burn::tensor::activation::softmax(w.val(), 0))),
             _ => None,
         }
     }

@@ -112,6 +112,46 @@ pub struct EncoderConfig {
     /// WavLM: distance (frames) of the last logarithmic bucket.
     #[serde(default = "d_bucket_distance")]
     pub max_bucket_distance: usize,
+    /// Fine-tuning: probability of skipping each transformer layer in training (HF `layerdrop`,
+    /// default 0.1).
+    #[serde(default = "d_layerdrop")]
+    pub layerdrop: f64,
+    /// Fine-tuning: SpecAugment-style time masking of the projected features in training (HF
+    /// `apply_spec_augment`).
+    #[serde(default = "d_true")]
+    pub apply_spec_augment: bool,
+    /// Share of frames that start a masked span (HF `mask_time_prob`, default 0.05).
+    #[serde(default = "d_mask_prob")]
+    pub mask_time_prob: f64,
+    /// Frames per masked span (HF `mask_time_length`, default 10).
+    #[serde(default = "d_mask_len")]
+    pub mask_time_length: usize,
+    /// Minimum masked spans per utterance (HF `mask_time_min_masks`, default 2).
+    #[serde(default = "d_min_masks")]
+    pub mask_time_min_masks: usize,
+    /// Width of the sequence-classification projector (HF `classifier_proj_size`, default 256).
+    #[serde(default = "d_proj")]
+    pub classifier_proj_size: usize,
+    /// The sequence-classification head reads a softmax-weighted sum of all hidden states (HF
+    /// `use_weighted_layer_sum`) instead of the last one.
+    #[serde(default)]
+    pub use_weighted_layer_sum: bool,
+}
+
+fn d_layerdrop() -> f64 {
+    0.1
+}
+fn d_mask_prob() -> f64 {
+    0.05
+}
+fn d_mask_len() -> usize {
+    10
+}
+fn d_min_masks() -> usize {
+    2
+}
+fn d_proj() -> usize {
+    256
 }
 
 fn d_buckets() -> usize {
@@ -128,7 +168,11 @@ impl EncoderConfig {
         let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
         let mut c: EncoderConfig = serde_json::from_str(&text)
             .map_err(|e| format!("{}: malformed config: {e}", p.display()))?;
-        if c.model_type == "wav2vec2" {
+        // wav2vec2 and UniSpeech(-SAT) always have the LayerNorm before the projection.
+        if matches!(
+            c.model_type.as_str(),
+            "wav2vec2" | "unispeech" | "unispeech-sat"
+        ) {
             c.feat_proj_layer_norm = true;
         }
         let pp = dir.join("preprocessor_config.json");

@@ -122,6 +122,22 @@ impl FrameConv {
             x
         };
         let tp = t + 2 * self.padding;
+        // GPU kernels (wgpu/cubecl) refuse the overlapping strided views below as matmul
+        // operands; there the im2col matrix is materialised once instead.
+        if x.device().identity().is_some() {
+            let cols = im2col_dense(x, self.kernel, self.stride, t_out); // [b, t', k·c_in]
+            let y = cols
+                .reshape([b, t_out, self.kernel, groups, c_in_g])
+                .permute([3, 0, 1, 2, 4])
+                .reshape([groups, b, t_out, rows])
+                .matmul(self.weight.val().unsqueeze_dim::<4>(1)) // [g, b, t', c_out_g]
+                .permute([1, 2, 0, 3])
+                .reshape([b, t_out, groups * c_out_g]);
+            return match &self.bias {
+                Some(bias) => y + bias.val().reshape([1, 1, groups * c_out_g]),
+                None => y,
+            };
+        }
         let y = if groups == 1 {
             self.forward_strided(x.reshape([b, tp * c_in]), t_out, c_in)
         } else {
@@ -162,6 +178,35 @@ impl FrameConv {
         };
         (1..k.div_ceil(s)).fold(block(0), |acc, j| acc + block(j))
     }
+}
+
+/// The im2col matrix of time-major `x` `[b, t, c]` as a new dense tensor `[b, t_out, k·c]`, rows
+/// ordered (tap, channel): the time axis is cut into rows of `stride` frames, and window `w` is
+/// rows `w .. w + ⌈k/s⌉` laid side by side (the last one cut to the remaining taps).
+fn im2col_dense(x: Tensor<3>, k: usize, s: usize, t_out: usize) -> Tensor<3> {
+    let [b, t, c] = x.dims();
+    let blocks = k.div_ceil(s);
+    let n_rows = t_out + blocks - 1;
+    let need = n_rows * s;
+    let x = if t >= need {
+        x.narrow(1, 0, need)
+    } else {
+        let z = Tensor::<3>::zeros([b, need - t, c], &x.device());
+        Tensor::cat(vec![x, z], 1)
+    };
+    let r = x.reshape([b, n_rows, s * c]);
+    let parts: Vec<Tensor<3>> = (0..blocks)
+        .map(|j| {
+            let taps = s.min(k - j * s);
+            let rows = r.clone().narrow(1, j, t_out);
+            if taps == s {
+                rows
+            } else {
+                rows.narrow(2, 0, taps * c)
+            }
+        })
+        .collect();
+    Tensor::cat(parts, 2)
 }
 
 #[cfg(test)]
@@ -205,6 +250,29 @@ mod tests {
                 err < 1e-5,
                 "{c_in}→{c_out} k{k} s{s} g{groups}: max abs {err}"
             );
+        }
+    }
+
+    /// The dense im2col used on GPUs equals the windows taken one by one.
+    #[test]
+    fn dense_im2col_matches_the_windows() {
+        let dev = Device::flex();
+        for (t, c, k, s) in [(23, 3, 7, 1), (41, 2, 3, 2), (40, 1, 10, 5), (9, 2, 2, 2)] {
+            let t_out = (t - k) / s + 1;
+            let v: Vec<f32> = (0..2 * t * c).map(|i| i as f32).collect();
+            let x = Tensor::<3>::from_data(TensorData::new(v.clone(), [2, t, c]), &dev);
+            let got = crate::tensor::read_f32(im2col_dense(x, k, s, t_out));
+            let mut want = Vec::new();
+            for bi in 0..2 {
+                for w in 0..t_out {
+                    for tap in 0..k {
+                        for ch in 0..c {
+                            want.push(v[(bi * t + w * s + tap) * c + ch]);
+                        }
+                    }
+                }
+            }
+            assert_eq!(got, want, "t{t} c{c} k{k} s{s}");
         }
     }
 }

@@ -172,7 +172,7 @@ pub fn encode_batched(
 }
 
 /// Zero mean, unit variance (eps 1e-7), as `Wav2Vec2FeatureExtractor` does per utterance.
-fn normalise(x: &[f32]) -> Vec<f32> {
+pub fn normalise(x: &[f32]) -> Vec<f32> {
     let n = x.len().max(1) as f64;
     let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
     let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;

@@ -3,6 +3,7 @@
 //! every hidden state as output. Follows transformers' `modeling_hubert.py` /
 //! `modeling_wav2vec2.py`; field names mirror the checkpoint keys.
 
+pub mod classifier;
 pub mod config;
 pub mod conv;
 pub mod extract;

@@ -51,9 +51,14 @@ pub struct SslStream {
 }
 
 impl SslStream {
-    /// Loads the encoder from `weights` (a model folder) and hashes its weights file.
+    /// Loads the encoder from `weights` (a model folder) on the CPU and hashes its weights file.
     pub fn load(weights: &Path, layers: &str) -> Result<Self, String> {
-        let device = Device::flex();
+        Self::load_on(weights, layers, &Device::flex())
+    }
+
+    /// [`SslStream::load`] on `device` (a run's backend).
+    pub fn load_on(weights: &Path, layers: &str, device: &Device) -> Result<Self, String> {
+        let device = device.clone();
         let (encoder, config, _) = super::load_encoder(weights, &device)?;
         let layers = parse_layers(layers, config.n_hidden_states())?;
         let (_, file) = super::weights::weights_file(weights)?;

@@ -184,6 +184,69 @@ pub struct Wav2Vec2Encoder {
     pub rel_attn_embed: Option<Param<Tensor<2>>>,
     /// WavLM: distance of the last logarithmic bucket.
     pub max_bucket_distance: usize,
+    /// `masked_spec_embed`: replaces time-masked frames in fine-tuning (None until loaded or
+    /// initialised by [`Wav2Vec2Encoder::ensure_mask_embedding`]).
+    pub masked_spec_embed: Option<Param<Tensor<1>>>,
+}
+
+/// Training-time regularisation of a fine-tuning pass, as transformers applies it in training
+/// mode: layer drop (skip each transformer layer with probability `layer_drop`) and
+/// SpecAugment-style time masking of the projected features (spans replaced by
+/// `masked_spec_embed`).
+pub struct TrainAugment<'a> {
+    /// Probability of skipping each transformer layer.
+    pub layer_drop: f64,
+    /// Time masking (None = off).
+    pub time_mask: Option<TimeMask>,
+    /// Random source (seeded by the run).
+    pub rng: &'a mut crate::rng::SplitMix64,
+}
+
+/// SpecAugment time masking parameters (transformers' `_compute_mask_indices`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TimeMask {
+    /// Share of frames that start a span.
+    pub prob: f64,
+    /// Frames per span.
+    pub length: usize,
+    /// Minimum spans per utterance.
+    pub min_masks: usize,
+}
+
+impl TimeMask {
+    /// Masked frames of one utterance with `valid` frames in a padded sequence of `total`:
+    /// `int(prob·valid/length + u)` spans (u uniform in [0, 1), drawn once per batch as
+    /// transformers does), at least `min_masks`, never more than fit; span starts drawn without
+    /// replacement from `0..valid − length + 1`; a span is `start..start + length` clipped to the
+    /// sequence.
+    pub fn sample(
+        &self,
+        valid: usize,
+        total: usize,
+        u: f64,
+        rng: &mut crate::rng::SplitMix64,
+    ) -> Vec<bool> {
+        let mut mask = vec![false; total];
+        let len = self.length.max(1);
+        if valid == 0 || self.prob <= 0.0 {
+            return mask;
+        }
+        let mut n = ((self.prob * valid as f64 / len as f64) + u) as usize;
+        n = n.max(self.min_masks);
+        if n * len > total {
+            n = total / len;
+        }
+        let starts_avail = (valid + 1).saturating_sub(len);
+        n = n.min(starts_avail);
+        let mut starts: Vec<usize> = (0..starts_avail).collect();
+        rng.shuffle(&mut starts);
+        for &s in starts.iter().take(n) {
+            for m in mask.iter_mut().skip(s).take(len) {
+                *m = true;
+            }
+        }
+        mask
+    }
 }
 
 impl Wav2Vec2Encoder {
@@ -283,7 +346,26 @@ impl Wav2Vec2Encoder {
                 ))
             }),
             max_bucket_distance: cfg.max_bucket_distance,
+            masked_spec_embed: None,
         }
+    }
+
+    /// Gives the encoder a `masked_spec_embed` when the checkpoint had none (uniform in [0, 1),
+    /// as transformers initialises it).
+    pub fn ensure_mask_embedding(&mut self, device: &Device) {
+        if self.masked_spec_embed.is_none() {
+            let d = self.feature_projection.weight.dims()[1];
+            self.masked_spec_embed = Some(Param::from_tensor(Tensor::random(
+                [d],
+                burn::tensor::Distribution::Uniform(0.0, 1.0),
+                device,
+            )));
+        }
+    }
+
+    /// Keeps only the first `n` transformer layers (a "pruned" encoder).
+    pub fn keep_layers(&mut self, n: usize) {
+        self.layers.truncate(n);
     }
 
     /// Zero-mean, unit-variance per utterance (`Wav2Vec2FeatureExtractor`, eps 1e-7) when the
@@ -330,11 +412,80 @@ impl Wav2Vec2Encoder {
     /// [`Self::forward`] on input that is already normalised (when the checkpoint wants it).
     pub fn forward_prepared(&self, x: Tensor<2>, frame_mask: Option<Tensor<2>>) -> EncoderOutput {
         let features = self.features(x);
-        let mut h = features.clone();
+        let (states, last_hidden_state) =
+            self.transformer(features.clone(), frame_mask, None, None, true);
+        EncoderOutput {
+            hidden_states: Tensor::stack::<4>(states, 0),
+            last_hidden_state,
+            features,
+        }
+    }
+
+    /// The fine-tuning pass on prepared input: conv features (detached when `freeze_conv`, so
+    /// no graph is kept for them), projection, optional time masking and layer drop. Returns
+    /// every hidden state when `all_states` (else only the last, as a one-element vector) and
+    /// the last hidden state.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, samples]`; `frame_mask`: `[batch, frames]` (layer-norm models);
+    ///   `valid_frames`: real frames per item (for the time masks)
+    pub fn forward_finetune(
+        &self,
+        x: Tensor<2>,
+        frame_mask: Option<Tensor<2>>,
+        valid_frames: &[usize],
+        freeze_conv: bool,
+        augment: Option<TrainAugment>,
+        all_states: bool,
+    ) -> (Vec<Tensor<3>>, Tensor<3>) {
+        let mut features = self.features(x);
+        if freeze_conv {
+            features = features.detach();
+        }
+        self.transformer(
+            features,
+            frame_mask,
+            Some(valid_frames),
+            augment,
+            all_states,
+        )
+    }
+
+    /// Feature projection → [time masking] → positional conv → transformer layers [with layer
+    /// drop]: (hidden states, last hidden state).
+    fn transformer(
+        &self,
+        features: Tensor<3>,
+        frame_mask: Option<Tensor<2>>,
+        valid_frames: Option<&[usize]>,
+        mut augment: Option<TrainAugment>,
+        all_states: bool,
+    ) -> (Vec<Tensor<3>>, Tensor<3>) {
+        let mut h = features;
         if let Some(n) = &self.feature_projection_layer_norm {
             h = n.forward(h);
         }
         h = self.feature_projection.forward(h);
+        if let (Some(a), Some(valid), Some(embed)) =
+            (augment.as_mut(), valid_frames, &self.masked_spec_embed)
+            && let Some(tm) = a.time_mask
+        {
+            let [b, t, d] = h.dims();
+            let u = a.rng.uniform();
+            let mut m = Vec::with_capacity(b * t);
+            for &v in valid.iter().take(b) {
+                m.extend(
+                    tm.sample(v.min(t), t, u, a.rng)
+                        .into_iter()
+                        .map(|x| if x { 1.0f32 } else { 0.0 }),
+                );
+            }
+            if m.iter().any(|&x| x > 0.0) {
+                let m = Tensor::<3>::from_data(TensorData::new(m, [b, t, 1]), &h.device());
+                let keep = m.clone().neg().add_scalar(1.0);
+                h = h * keep + m * embed.val().reshape([1, 1, d]);
+            }
+        }
         if let Some(m) = &frame_mask {
             let [b, t] = m.dims();
             h = h * m.clone().reshape([b, t, 1]);
@@ -351,8 +502,15 @@ impl Wav2Vec2Encoder {
             .as_ref()
             .map(|e| position_bias(&e.val(), t, self.max_bucket_distance));
         for layer in &self.layers {
-            states.push(h.clone());
-            h = layer.forward(h, frame_mask.as_ref(), rel_bias.as_ref());
+            if all_states {
+                states.push(h.clone());
+            }
+            let skip = augment
+                .as_mut()
+                .is_some_and(|a| a.layer_drop > 0.0 && a.rng.uniform() < a.layer_drop);
+            if !skip {
+                h = layer.forward(h, frame_mask.as_ref(), rel_bias.as_ref());
+            }
         }
         states.push(h.clone());
         let last_hidden_state = if self.stable_layer_norm {
@@ -360,12 +518,7 @@ impl Wav2Vec2Encoder {
         } else {
             h
         };
-        let hidden_states = Tensor::stack::<4>(states, 0);
-        EncoderOutput {
-            hidden_states,
-            last_hidden_state,
-            features,
-        }
+        (states, last_hidden_state)
     }
 }
 

@@ -40,11 +40,19 @@ struct Tensors {
 
 /// Strips the model prefix of a checkpoint key.
 fn strip_prefix(name: &str) -> String {
-    ["hubert.", "wav2vec2.", "wavlm.", "model."]
-        .iter()
-        .find_map(|p| name.strip_prefix(p))
-        .unwrap_or(name)
-        .to_string()
+    // HF base-model prefixes (`base_model_prefix` of each *PreTrainedModel class).
+    [
+        "hubert.",
+        "wav2vec2.",
+        "wavlm.",
+        "unispeech_sat.",
+        "unispeech.",
+        "model.",
+    ]
+    .iter()
+    .find_map(|p| name.strip_prefix(p))
+    .unwrap_or(name)
+    .to_string()
 }
 
 impl Tensors {
@@ -230,6 +238,49 @@ pub fn load_encoder(
     path: &Path,
     device: &Device,
 ) -> Result<(Wav2Vec2Encoder, EncoderConfig, LoadReport), String> {
+    let (enc, cfg, report, _) = load_encoder_with_rest(path, device)?;
+    Ok((enc, cfg, report))
+}
+
+/// Checkpoint tensors the encoder did not use (e.g. a `*ForSequenceClassification` head), by
+/// key after prefix stripping: (PyTorch shape, values).
+#[derive(Debug, Default)]
+pub struct Rest {
+    /// The weights file, for messages.
+    pub file: String,
+    /// Unused tensors.
+    pub tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+}
+
+impl Rest {
+    /// A PyTorch `Linear` stored as `{key}.weight` `[out, in]` + `{key}.bias`, as burn's
+    /// `[in, out]` Linear; `None` when absent or of another shape.
+    pub fn linear(&self, key: &str, d_in: usize, d_out: usize, device: &Device) -> Option<Linear> {
+        let (ws, _) = self.tensors.get(&format!("{key}.weight"))?;
+        let (bs, _) = self.tensors.get(&format!("{key}.bias"))?;
+        if ws != &[d_out, d_in] || bs != &[d_out] {
+            return None;
+        }
+        let mut ts = Tensors {
+            file: self.file.clone(),
+            map: self.tensors.clone(),
+            used: Default::default(),
+        };
+        linear(&mut ts, key, d_in, d_out, device).ok()
+    }
+
+    /// A 1-D tensor of length `n`.
+    pub fn vector(&self, key: &str, n: usize) -> Option<Vec<f32>> {
+        let (s, v) = self.tensors.get(key)?;
+        (s == &[n]).then(|| v.clone())
+    }
+}
+
+/// [`load_encoder`], also returning the tensors the encoder did not use.
+pub fn load_encoder_with_rest(
+    path: &Path,
+    device: &Device,
+) -> Result<(Wav2Vec2Encoder, EncoderConfig, LoadReport, Rest), String> {
     let (dir, file) = weights_file(path)?;
     let cfg = EncoderConfig::load(&dir)?;
     let mut ts = Tensors::read(&file)?;
@@ -369,6 +420,11 @@ pub fn load_encoder(
             device,
         )?;
     }
+    // The learned vector that replaces time-masked frames in fine-tuning (pre-trained
+    // checkpoints have it; HF initialises it uniformly in [0, 1) otherwise).
+    if ts.has("masked_spec_embed") {
+        enc.masked_spec_embed = Some(t1(ts.take("masked_spec_embed", &[d])?, device));
+    }
     let unused: Vec<String> = ts
         .map
         .keys()
@@ -380,5 +436,9 @@ pub fn load_encoder(
         unused,
         weight_norm_keys: spelling.into(),
     };
-    Ok((enc, cfg, report))
+    let rest = Rest {
+        file: ts.file.clone(),
+        tensors: std::mem::take(&mut ts.map),
+    };
+    Ok((enc, cfg, report, rest))
 }

@@ -48,11 +48,14 @@ pub fn extract_features(
     utts: &[Utterance],
     cfg: &FeatureConfig,
     cache: &FeatureCache,
+    device: &burn::prelude::Device,
     controller: &Controller,
     emit: &(dyn Fn(Event) + Sync),
 ) -> Result<Extracted, ExtractError> {
     if cfg.uses_ssl() {
-        extract_ssl(utts, cfg, cache, controller, emit)
+        extract_ssl(utts, cfg, cache, device, controller, emit)
+    } else if cfg.stream == StreamKind::Waveform {
+        Ok(load_waveforms(utts, controller, emit)?)
     } else {
         Ok(extract_spectral(utts, cfg, cache, controller, emit)?)
     }
@@ -105,19 +108,73 @@ fn extract_spectral(
     Ok(out)
 }
 
+/// The waveform stream: every file decoded and resampled to 16 kHz (`[samples, 1]`), in
+/// parallel chunks, polling between chunks; nothing is cached.
+fn load_waveforms(
+    utts: &[Utterance],
+    controller: &Controller,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<Extracted, Interrupt> {
+    let done = AtomicUsize::new(0);
+    let total = utts.len();
+    let chunk = (rayon::current_num_threads() * 4).max(8);
+    let mut out = Extracted::default();
+    for (c, part) in utts.chunks(chunk).enumerate() {
+        controller.poll(emit)?;
+        let results: Vec<Result<FeatureMatrix, String>> = part
+            .par_iter()
+            .map(|u| {
+                let r = crate::audio::load_mono_16k(&u.path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|x| {
+                        if x.is_empty() {
+                            Err(format!("{}: no samples", u.path.display()))
+                        } else {
+                            Ok(FeatureMatrix {
+                                n_frames: x.len(),
+                                n_bins: 1,
+                                data: x,
+                            })
+                        }
+                    });
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if n.is_multiple_of(25) || n == total {
+                    emit(Event::Features {
+                        done: n,
+                        total,
+                        cached: 0,
+                    });
+                }
+                r
+            })
+            .collect();
+        for (k, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(m) => out.features.push(Some(m)),
+                Err(e) => {
+                    out.features.push(None);
+                    out.failed.push((c * chunk + k, e));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// SSL streams: loads the encoder named by the preset and embeds every utterance (cached),
 /// polling the controller before each file.
 fn extract_ssl(
     utts: &[Utterance],
     cfg: &FeatureConfig,
     cache: &FeatureCache,
+    device: &burn::prelude::Device,
     controller: &Controller,
     emit: &(dyn Fn(Event) + Sync),
 ) -> Result<Extracted, ExtractError> {
     let weights = cfg.ssl_weights.as_ref().ok_or_else(|| {
         ExtractError::Setup("the ssl stream needs features.ssl_weights (a model folder with config.json and model.safetensors)".into())
     })?;
-    let stream = crate::ssl::stream::SslStream::load(weights, &cfg.ssl_layers)
+    let stream = crate::ssl::stream::SslStream::load_on(weights, &cfg.ssl_layers, device)
         .map_err(ExtractError::Setup)?;
     emit(Event::Log(format!(
         "SSL encoder: {} ({} layers × {}), hidden states {:?}",
@@ -156,6 +213,10 @@ pub fn cache_status(
     cfg: &FeatureConfig,
     cache: &FeatureCache,
 ) -> Result<usize, String> {
+    if cfg.stream == StreamKind::Waveform {
+        // Nothing to extract: the audio is read when the run starts.
+        return Ok(utts.len());
+    }
     if !cfg.uses_ssl() {
         return Ok(utts
             .par_iter()

@@ -42,12 +42,166 @@ pub struct FoldInput<'a> {
 pub struct FoldOutput {
     /// The best weights (validation snapshot, plain device).
     pub model: SerModel,
-    /// Per-epoch metrics.
+    /// Metrics of every evaluation (end of epoch, and every N steps where asked).
     pub epochs: Vec<EpochMetrics>,
     /// Test probabilities per example (same order as `test`).
     pub test_probs: Vec<Vec<f32>>,
     /// Test report.
     pub report: ClassificationReport,
+    /// Every optimiser step: loss and the learning rate actually used.
+    pub steps: Vec<StepRecord>,
+    /// Wall time of the test evaluation, seconds (model inference on the fold's test inputs).
+    pub test_secs: f64,
+}
+
+/// One optimiser step (`steps.csv`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepRecord {
+    /// Fold index.
+    pub fold: usize,
+    /// Epoch (1-based).
+    pub epoch: usize,
+    /// Optimiser steps taken in the fold, this one included.
+    pub step: usize,
+    /// Training loss of the step (mean over its micro-batches).
+    pub loss: f64,
+    /// Learning rate used (the head's, for fine-tuning runs).
+    pub learning_rate: f64,
+    /// Learning rate of the encoder (fine-tuning runs; else the same as `learning_rate`).
+    pub encoder_learning_rate: f64,
+}
+
+/// One validation pass.
+pub struct Validation {
+    /// Mean loss (`NaN` without a validation part).
+    pub loss: f64,
+    /// Report (`None` without a validation part).
+    pub report: Option<ClassificationReport>,
+}
+
+impl Validation {
+    /// No validation part.
+    pub fn none() -> Self {
+        Self {
+            loss: f64::NAN,
+            report: None,
+        }
+    }
+}
+
+/// Keeps the best weights by the preset's criterion and counts evaluations since.
+pub struct Tracker<M> {
+    select_by: super::preset::SelectBy,
+    patience: Option<usize>,
+    best: Option<(f64, f64, M)>,
+    since_best: usize,
+}
+
+impl<M> Tracker<M> {
+    /// Nothing kept yet.
+    pub fn new(select_by: super::preset::SelectBy, patience: Option<usize>) -> Self {
+        Self {
+            select_by,
+            patience,
+            best: None,
+            since_best: 0,
+        }
+    }
+
+    /// Offers an evaluated snapshot; returns whether it is kept. Without a validation part the
+    /// latest is kept (nothing else may choose).
+    pub fn offer(&mut self, v: &Validation, snapshot: M) -> bool {
+        let ua = v.report.as_ref().map_or(f64::NAN, |r| r.ua);
+        let improved = match (&self.best, v.report.is_some()) {
+            (None, _) | (_, false) => true,
+            (Some((bua, bloss, _)), true) => self.select_by.improves(ua, v.loss, *bua, *bloss),
+        };
+        if improved {
+            self.best = Some((ua, v.loss, snapshot));
+            self.since_best = 0;
+        } else {
+            self.since_best += 1;
+        }
+        improved
+    }
+
+    /// Evaluations since the kept one.
+    pub fn since_best(&self) -> usize {
+        self.since_best
+    }
+
+    /// Whether early stopping's patience ran out.
+    pub fn should_stop(&self) -> bool {
+        self.patience.is_some_and(|p| self.since_best >= p)
+    }
+
+    /// The kept weights.
+    pub fn into_best(self) -> Option<M> {
+        self.best.map(|(_, _, m)| m)
+    }
+}
+
+/// The metrics row of one evaluation (interpretability fields empty; the caller adds them).
+#[allow(clippy::too_many_arguments)]
+pub fn metrics_row(
+    input: &FoldInput,
+    epoch: usize,
+    step: usize,
+    train_loss: f64,
+    train_wa: f64,
+    v: &Validation,
+    learning_rate: f64,
+    secs: f64,
+    is_best: bool,
+) -> EpochMetrics {
+    let (ua, wa, f1, confusion) = v
+        .report
+        .as_ref()
+        .map(|r| (r.ua, r.wa, r.macro_f1, r.confusion.clone()))
+        .unwrap_or((
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+            crate::eval::ConfusionMatrix::new(input.classes.len()),
+        ));
+    EpochMetrics {
+        fold: input.fold,
+        epoch,
+        step,
+        train_loss,
+        train_wa,
+        valid_loss: v.loss,
+        valid_wa: wa,
+        valid_ua: ua,
+        valid_macro_f1: f1,
+        learning_rate,
+        valid_confusion: confusion,
+        epoch_secs: secs,
+        is_best,
+        layer_weights: None,
+        adapt_loss: None,
+        fusion_alpha: None,
+        gate_per_class: None,
+        scatter: None,
+    }
+}
+
+/// Validation of a snapshot in batches.
+fn validate(model: &SerModel, input: &FoldInput, batch_size: usize, device: &Device) -> Validation {
+    if input.valid.is_empty() {
+        return Validation::none();
+    }
+    let (loss, probs) = evaluate(model, input.valid, input, batch_size, device);
+    let truth: Vec<usize> = input.valid.iter().map(|e| e.label).collect();
+    let pred: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
+    Validation {
+        loss,
+        report: Some(ClassificationReport::from_predictions(
+            input.classes,
+            &truth,
+            &pred,
+        )),
+    }
 }
 
 /// Mean cross-entropy with optional per-class weights: Σ w_y·(−log p_y) / Σ w_y (PyTorch's
@@ -198,9 +352,12 @@ pub fn fit_fold(
     });
     let batch_size = t.batch_size.max(1);
     let steps_per_epoch = input.train.len().div_ceil(batch_size);
+    let total_steps = t.epochs.max(1) * steps_per_epoch;
     let mut epochs = Vec::new();
-    let mut best: Option<(f64, f64, SerModel)> = None; // (valid UA, valid loss, weights)
-    let mut since_best = 0usize;
+    let mut steps = Vec::new();
+    let mut tracker: Tracker<SerModel> = Tracker::new(t.select_by, t.early_stopping_patience);
+    let mut global_step = 0usize;
+    let mut stop_early = false;
     for epoch in 1..=t.epochs.max(1) {
         let started = Instant::now();
         let mut order: Vec<usize> = (0..input.train.len()).collect();
@@ -255,94 +412,80 @@ pub fn fit_fold(
                 .count();
             seen += refs.len();
             loss_sum += loss_value * refs.len() as f64;
+            let lr = t.learning_rate * t.lr_schedule.factor(global_step, total_steps, epoch);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(t.learning_rate, model, grads);
+            model = optim.step(lr, model, grads);
+            global_step += 1;
+            steps.push(StepRecord {
+                fold: input.fold,
+                epoch,
+                step: global_step,
+                loss: loss_value,
+                learning_rate: lr,
+                encoder_learning_rate: lr,
+            });
             emit(Event::Step {
                 fold: input.fold,
                 epoch,
                 step: step + 1,
                 steps_per_epoch,
                 loss: loss_value,
+                global_step,
+                learning_rate: lr,
             });
+            let at_epoch_end = step + 1 == steps_per_epoch;
+            let due = t.eval_every_steps.is_some_and(|n| global_step % n == 0);
+            if !(due || at_epoch_end) {
+                continue;
+            }
+            let snapshot = model.valid();
+            let layer_weights = snapshot.layer_weights();
+            let fusion_alpha = snapshot.fusion_alpha();
+            let gate_per_class = snapshot
+                .has_fusion_gate()
+                .then(|| gate_by_class(&snapshot, input, batch_size, device))
+                .flatten();
+            let scatter = (!input.target.is_empty() && at_epoch_end)
+                .then(|| embedding_scatter(&snapshot, input, batch_size, device));
+            let v = validate(&snapshot, input, batch_size, device);
+            let improved = tracker.offer(&v, snapshot);
+            let mut m = metrics_row(
+                input,
+                epoch,
+                global_step,
+                loss_sum / seen.max(1) as f64,
+                correct as f64 / seen.max(1) as f64,
+                &v,
+                lr,
+                started.elapsed().as_secs_f64(),
+                improved,
+            );
+            m.layer_weights = layer_weights;
+            m.adapt_loss = adapt.map(|_| adapt_sum / seen.max(1) as f64);
+            m.fusion_alpha = fusion_alpha;
+            m.gate_per_class = gate_per_class;
+            m.scatter = scatter;
+            emit(Event::Epoch(m.clone()));
+            epochs.push(m);
+            if tracker.should_stop() {
+                emit(Event::Log(format!(
+                    "fold {}: early stop after epoch {epoch}, step {global_step} (no {} gain for {} evaluations)",
+                    input.fold + 1,
+                    t.select_by.name(),
+                    tracker.since_best()
+                )));
+                stop_early = true;
+                break;
+            }
         }
-        let snapshot = model.valid();
-        let layer_weights = snapshot.layer_weights();
-        let fusion_alpha = snapshot.fusion_alpha();
-        let gate_per_class = snapshot
-            .has_fusion_gate()
-            .then(|| gate_by_class(&snapshot, input, batch_size, device))
-            .flatten();
-        let scatter = (!input.target.is_empty())
-            .then(|| embedding_scatter(&snapshot, input, batch_size, device));
-        let (valid_loss, valid_report) = if input.valid.is_empty() {
-            (f64::NAN, None)
-        } else {
-            let (l, probs) = evaluate(&snapshot, input.valid, input, batch_size, device);
-            let truth: Vec<usize> = input.valid.iter().map(|e| e.label).collect();
-            let pred: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
-            (
-                l,
-                Some(ClassificationReport::from_predictions(
-                    input.classes,
-                    &truth,
-                    &pred,
-                )),
-            )
-        };
-        let (ua, wa, f1, confusion) = valid_report
-            .as_ref()
-            .map(|r| (r.ua, r.wa, r.macro_f1, r.confusion.clone()))
-            .unwrap_or((
-                f64::NAN,
-                f64::NAN,
-                f64::NAN,
-                crate::eval::ConfusionMatrix::new(n_classes),
-            ));
-        // Without a validation part the last epoch is kept (nothing else may choose).
-        let improved = match (&best, valid_report.is_some()) {
-            (None, _) | (_, false) => true,
-            (Some((bua, bloss, _)), true) => ua > *bua || (ua == *bua && valid_loss < *bloss),
-        };
-        if improved {
-            best = Some((ua, valid_loss, snapshot));
-            since_best = 0;
-        } else {
-            since_best += 1;
-        }
-        let m = EpochMetrics {
-            fold: input.fold,
-            epoch,
-            train_loss: loss_sum / seen.max(1) as f64,
-            train_wa: correct as f64 / seen.max(1) as f64,
-            valid_loss,
-            valid_wa: wa,
-            valid_ua: ua,
-            valid_macro_f1: f1,
-            learning_rate: t.learning_rate,
-            valid_confusion: confusion,
-            epoch_secs: started.elapsed().as_secs_f64(),
-            is_best: improved,
-            layer_weights,
-            adapt_loss: adapt.map(|_| adapt_sum / seen.max(1) as f64),
-            fusion_alpha,
-            gate_per_class,
-            scatter,
-        };
-        emit(Event::Epoch(m.clone()));
-        epochs.push(m);
-        if t.early_stopping_patience.is_some_and(|p| since_best >= p) {
-            emit(Event::Log(format!(
-                "fold {}: early stop after epoch {epoch} (no validation UA gain for {since_best} epochs)",
-                input.fold + 1
-            )));
+        if stop_early {
             break;
         }
     }
-    let model = match best {
-        Some((_, _, m)) => m,
-        None => model.valid(),
-    };
+    let model = tracker.into_best().unwrap_or_else(|| model.valid());
+    let tested = Instant::now();
     let (_, test_probs) = evaluate(&model, input.test, input, batch_size, device);
+    let test_secs = tested.elapsed().as_secs_f64();
     let truth: Vec<usize> = input.test.iter().map(|e| e.label).collect();
     let pred: Vec<usize> = test_probs.iter().map(|p| argmax(p)).collect();
     let report = ClassificationReport::from_predictions(input.classes, &truth, &pred);
@@ -351,6 +494,8 @@ pub fn fit_fold(
         epochs,
         test_probs,
         report,
+        steps,
+        test_secs,
     })
 }
 

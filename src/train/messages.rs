@@ -71,6 +71,10 @@ pub struct EpochMetrics {
     pub fold: usize,
     /// Epoch (1-based).
     pub epoch: usize,
+    /// Optimiser steps taken in the fold when this evaluation ran (runs that evaluate every N
+    /// steps have several rows per epoch).
+    #[serde(default)]
+    pub step: usize,
     /// Mean training loss.
     pub train_loss: f64,
     /// Training accuracy (WA) over the epoch's batches.
@@ -83,7 +87,8 @@ pub struct EpochMetrics {
     pub valid_ua: f64,
     /// Validation macro-F1.
     pub valid_macro_f1: f64,
-    /// Learning rate used.
+    /// Learning rate of the last optimiser step before this evaluation (the head's, for
+    /// fine-tuning runs).
     pub learning_rate: f64,
     /// Validation confusion matrix (rows = true).
     pub valid_confusion: ConfusionMatrix,
@@ -189,6 +194,10 @@ pub enum Event {
         steps_per_epoch: usize,
         /// Batch loss.
         loss: f64,
+        /// Optimiser steps taken in the fold, this one included.
+        global_step: usize,
+        /// Learning rate this step used (the head's, for fine-tuning runs).
+        learning_rate: f64,
     },
     /// End of an epoch.
     Epoch(EpochMetrics),

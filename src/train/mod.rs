@@ -6,7 +6,9 @@ pub mod adapt;
 pub mod backend;
 pub mod control;
 pub mod data;
+pub mod ensemble;
 pub mod extract;
+pub mod finetune;
 pub mod fit;
 pub mod messages;
 pub mod optim;
@@ -14,6 +16,7 @@ pub mod predict;
 pub mod preset;
 pub mod run;
 pub mod run_dir;
+pub mod schedule;
 pub mod worker;
 
 pub use backend::{BackendChoice, BackendInfo};

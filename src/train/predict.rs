@@ -122,15 +122,18 @@ impl Predictor {
         &'a self,
         m: &'a crate::features::FeatureMatrix,
     ) -> impl Iterator<Item = (&'a SerModel, Tensor<3>)> + 'a {
+        // Fine-tuned encoders read the whole waveform (encoded in chunks), not a fixed crop.
+        let frames = if self.features.stream == crate::features::StreamKind::Waveform {
+            m.n_frames
+        } else {
+            self.frames
+        };
         self.folds.iter().map(move |(model, norm)| {
             let ex = Example {
-                values: prepare(m, &self.features, norm.as_ref(), self.frames),
+                values: prepare(m, &self.features, norm.as_ref(), frames),
                 label: 0,
             };
-            (
-                model,
-                batch_inputs(&[&ex], self.frames, self.bins, &self.device),
-            )
+            (model, batch_inputs(&[&ex], frames, self.bins, &self.device))
         })
     }
 

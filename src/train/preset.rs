@@ -126,6 +126,41 @@ pub struct TrainingConfig {
     /// Domain adaptation for runs with a target corpus (`None` = source-only training).
     #[serde(default)]
     pub adaptation: Option<AdaptationConfig>,
+    /// Learning-rate schedule over the optimiser steps of a fold.
+    pub lr_schedule: super::schedule::LrSchedule,
+    /// Also evaluate on the validation part (and keep the best weights) every N optimiser
+    /// steps, besides the end of every epoch; `None` = per epoch only.
+    pub eval_every_steps: Option<usize>,
+    /// What chooses the kept checkpoint and drives early stopping.
+    pub select_by: SelectBy,
+}
+
+/// The validation figure that chooses the kept checkpoint (ties: the other one).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SelectBy {
+    /// Highest validation UA (ties: lower validation loss).
+    #[default]
+    ValidUa,
+    /// Lowest validation loss (ties: higher UA).
+    ValidLoss,
+}
+
+impl SelectBy {
+    /// Whether (ua, loss) is better than the best so far.
+    pub fn improves(self, ua: f64, loss: f64, best_ua: f64, best_loss: f64) -> bool {
+        match self {
+            SelectBy::ValidUa => ua > best_ua || (ua == best_ua && loss < best_loss),
+            SelectBy::ValidLoss => loss < best_loss || (loss == best_loss && ua > best_ua),
+        }
+    }
+
+    /// Name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            SelectBy::ValidUa => "validation UA",
+            SelectBy::ValidLoss => "validation loss",
+        }
+    }
 }
 
 impl Default for TrainingConfig {
@@ -147,6 +182,9 @@ impl Default for TrainingConfig {
             valid_fraction: 0.15,
             label_map: None,
             adaptation: None,
+            lr_schedule: Default::default(),
+            eval_every_steps: None,
+            select_by: SelectBy::ValidUa,
         }
     }
 }
@@ -206,11 +244,46 @@ impl Preset {
             path: origin.into(),
             reason: e.to_string(),
         })?;
-        p.model.validate().map_err(|reason| PresetError::Invalid {
+        p.validate().map_err(|reason| PresetError::Invalid {
             path: origin.into(),
             reason,
         })?;
         Ok(p)
+    }
+
+    /// Checks the model, the training settings and that the stream fits the model.
+    pub fn validate(&self) -> Result<(), String> {
+        use crate::features::StreamKind;
+        self.model.validate()?;
+        self.training.lr_schedule.validate()?;
+        if self.training.eval_every_steps == Some(0) {
+            return Err("eval_every_steps must be at least 1 (or absent)".into());
+        }
+        let fine_tune = matches!(self.model, ModelConfig::SslFineTune(_));
+        let waveform = self.features.stream == StreamKind::Waveform;
+        if fine_tune && !waveform {
+            return Err(
+                "the SslFineTune model reads the waveform: set features.stream: waveform".into(),
+            );
+        }
+        if waveform && self.features.normalisation != crate::features::Normalisation::None {
+            return Err("the waveform stream needs features.normalisation: none (the encoder normalises each utterance as its checkpoint asks)".into());
+        }
+        if waveform && !fine_tune {
+            return Err("the waveform stream feeds only the SslFineTune model".into());
+        }
+        if fine_tune && self.features.ssl_weights.is_none() {
+            return Err(
+                "the SslFineTune model needs features.ssl_weights (the encoder's model folder)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether this preset fine-tunes an SSL encoder end to end.
+    pub fn is_fine_tune(&self) -> bool {
+        matches!(self.model, ModelConfig::SslFineTune(_))
     }
 
     /// Reads a preset file.

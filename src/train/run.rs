@@ -12,10 +12,13 @@ use super::data::{Example, prepare};
 use super::extract::{ExtractError, Extracted, extract_features};
 use super::fit::{FoldInput, fit_fold};
 use super::messages::{Event, RunPlan, RunRequest, RunState};
-use super::run_dir::{FoldReport, FoldStats, PredictionRow, ResolvedConfig, RunDir, RunReport};
+use super::run_dir::{
+    FoldReport, FoldStats, ModelCost, PredictionRow, ResolvedConfig, RunDir, RunReport,
+};
 use crate::corpus::{self, Protocol, Utterance, class_order};
 use crate::eval::{ClassificationReport, argmax};
 use crate::features::{FeatureCache, FeatureMatrix, Normalisation, Standardiser, StreamKind};
+use crate::model::SerModel;
 
 /// How a run ended (the report is on disk either way).
 #[derive(Debug)]
@@ -40,21 +43,34 @@ pub fn execute(
     emit: &(dyn Fn(Event) + Sync),
 ) -> Result<RunEnd, String> {
     let started = Instant::now();
-    let preset = &req.preset;
-    let protocol: Protocol = req.protocol.unwrap_or(preset.training.protocol);
-    let seed = req.seed.unwrap_or(preset.training.seed);
+    let protocol: Protocol = req.protocol.unwrap_or(req.preset.training.protocol);
+    let seed = req.seed.unwrap_or(req.preset.training.seed);
 
     // The backend first: an unusable choice fails before hours of feature extraction.
     let backend = backend::select(req.backend)?;
     if let Some(n) = &backend.notice {
         emit(Event::Log(n.clone()));
     }
+    // Fine-tuning: the encoder's architecture goes into the run's preset, and a model that
+    // cannot fit in memory is refused now rather than killed later.
+    let resolved;
+    let req = if req.preset.is_fine_tune() {
+        resolved = RunRequest {
+            preset: super::finetune::resolve_preset(&req.preset, &backend, emit)?,
+            ..req.clone()
+        };
+        &resolved
+    } else {
+        req
+    };
+    let preset = &req.preset;
     let loaded = load_corpora(req, emit)?;
     let cache = FeatureCache::new(req.cache_dir.clone());
     let extracted = match extract_features(
         &loaded.manifest.utterances,
         &preset.features,
         &cache,
+        &backend.device,
         controller,
         emit,
     ) {
@@ -214,6 +230,8 @@ pub struct RunData {
     pub fold_names: Vec<String>,
     /// Whether the run has a target corpus (cross-corpus).
     pub cross_corpus: bool,
+    /// The fine-tuning settings of a fine-tuning run.
+    pub fine_tune: Option<crate::ssl::classifier::FineTuneConfig>,
 }
 
 /// Phase 3: keeps the utterances with features, orders the classes and plans the folds
@@ -268,6 +286,10 @@ pub fn label_and_split(
         fold_names: plan.folds.iter().map(|f| f.name.clone()).collect(),
         plan,
         cross_corpus: !loaded.target_names.is_empty(),
+        fine_tune: match &req.preset.model {
+            crate::model::ModelConfig::SslFineTune(ft) => Some(ft.clone()),
+            _ => None,
+        },
     })
 }
 
@@ -399,12 +421,18 @@ fn train_fold(
     let preset = &req.preset;
     let fcfg = &preset.features;
     let fold = &data.plan.folds[fi];
-    let standardiser = (fcfg.normalisation == Normalisation::TrainingSet)
+    let waveform = fcfg.stream == StreamKind::Waveform;
+    let standardiser = (fcfg.normalisation == Normalisation::TrainingSet && !waveform)
         .then(|| Standardiser::fit(fold.train.iter().map(|&i| &data.feats[i])));
     let examples = |idx: &[usize]| -> Vec<Example> {
         idx.iter()
             .map(|&i| Example {
-                values: prepare(&data.feats[i], fcfg, standardiser.as_ref(), shape.frames),
+                // Fine-tuning sees whole utterances (cropped per batch in training).
+                values: if waveform {
+                    data.feats[i].data.clone()
+                } else {
+                    prepare(&data.feats[i], fcfg, standardiser.as_ref(), shape.frames)
+                },
                 label: data.labels[i],
             })
             .collect()
@@ -437,6 +465,50 @@ fn train_fold(
     };
     let train_device = backend.device.clone().autodiff();
     train_device.seed(seed.wrapping_add(fi as u64));
+    if let crate::model::ModelConfig::SslFineTune(ft) = &preset.model {
+        let weights = fcfg
+            .ssl_weights
+            .as_ref()
+            .ok_or("the SslFineTune model needs features.ssl_weights")?;
+        let (model, _, built) = crate::ssl::classifier::SslClassifier::load(
+            weights,
+            ft,
+            data.classes.len(),
+            &train_device,
+        )?;
+        if fi == 0 {
+            emit(Event::Log(format!(
+                "fine-tuning {}: {} parameters, {} trainable; {}",
+                weights.display(),
+                built.params,
+                built.trainable,
+                if built.head_loaded {
+                    "the checkpoint's classification head was loaded".to_string()
+                } else {
+                    built
+                        .head_note
+                        .clone()
+                        .unwrap_or_else(|| "a new classification head is trained".into())
+                }
+            )));
+        }
+        return match super::finetune::fit_fold(
+            preset,
+            ft,
+            &input,
+            model,
+            &backend.device,
+            controller,
+            emit,
+        ) {
+            Ok(out) => Ok(Some(FoldResult {
+                index: fi,
+                out,
+                standardiser,
+            })),
+            Err(Interrupt::Stopped) => Ok(None),
+        };
+    }
     let model = preset.model.init(
         crate::model::InputShape {
             frames: shape.frames,
@@ -460,10 +532,13 @@ fn train_fold(
 #[derive(Default)]
 struct FoldsDone {
     epochs: Vec<super::messages::EpochMetrics>,
+    steps: Vec<super::fit::StepRecord>,
     reports: Vec<FoldReport>,
     predictions: Vec<PredictionRow>,
     truth: Vec<usize>,
     predicted: Vec<usize>,
+    cost: ModelCost,
+    checkpoint_bytes_sum: u64,
 }
 
 impl FoldsDone {
@@ -479,6 +554,7 @@ impl FoldsDone {
         let fold = &data.plan.folds[fi];
         let best = out.epochs.iter().rfind(|m| m.is_best);
         self.epochs.extend(out.epochs.iter().cloned());
+        self.steps.extend(out.steps.iter().cloned());
         let bytes = out
             .model
             .clone()
@@ -486,6 +562,28 @@ impl FoldsDone {
             .into_bytes()
             .map_err(|e| format!("checkpoint of fold {}: {e}", fi + 1))?;
         run.write_bytes(&format!("fold{}.bpk", fi + 1), &bytes)?;
+        // Runtime and size: one fold model's parameters, the mean checkpoint, inference time
+        // over all test audio.
+        self.checkpoint_bytes_sum += bytes.len() as u64;
+        self.cost.checkpoint_bytes = self.checkpoint_bytes_sum / (self.reports.len() as u64 + 1);
+        self.cost.params = out.model.num_params();
+        self.cost.trainable_params = match (&out.model, &data.fine_tune) {
+            (SerModel::SslClassifier(m), Some(ft)) => m.trainable_under(ft),
+            (m, _) => m.num_params(),
+        };
+        self.cost.inference_secs += out.test_secs;
+        self.cost.test_audio_secs += fold
+            .test
+            .iter()
+            .map(|&i| {
+                if data.feats[i].n_bins == 1 && data.feats[i].n_frames > 0 {
+                    data.feats[i].n_frames as f64 / 16_000.0 // the waveform itself
+                } else {
+                    crate::audio::read_audio_header(&data.utts[i].path)
+                        .map_or(0.0, |h| h.duration_secs())
+                }
+            })
+            .sum::<f64>();
         if let Some(s) = &standardiser {
             run.write_json(&format!("fold{}.norm.json", fi + 1), s)?;
         }
@@ -519,6 +617,7 @@ impl FoldsDone {
         });
         write_interpretability(run, &self.epochs, &data.fold_names)?;
         run.write_metrics(&self.epochs, &data.fold_names)?;
+        run.write_steps(&self.steps, &data.fold_names)?;
         run.write_predictions(&self.predictions, &data.classes)?;
         Ok(())
     }
@@ -539,6 +638,7 @@ fn write_final_report(
     run.write_predictions(&done.predictions, &data.classes)?;
     let pooled =
         ClassificationReport::from_predictions(&data.classes, &done.truth, &done.predicted);
+    let any_fold = !done.reports.is_empty();
     let report = RunReport {
         preset: preset.name.clone(),
         protocol: data.plan.protocol.clone(),
@@ -552,6 +652,17 @@ fn write_final_report(
         folds: done.reports,
         incomplete: stopped,
         train_secs: started.elapsed().as_secs_f64(),
+        cost: any_fold.then(|| {
+            let mut c = done.cost.clone();
+            c.train_secs = started.elapsed().as_secs_f64();
+            c.inference_secs_per_audio_sec = if c.test_audio_secs > 0.0 {
+                c.inference_secs / c.test_audio_secs
+            } else {
+                f64::NAN
+            };
+            c
+        }),
+        members: Vec::new(),
     };
     run.write_report(&report)?;
     Ok(pooled)

@@ -105,6 +105,49 @@ pub struct RunReport {
     pub incomplete: bool,
     /// Total training wall time, seconds.
     pub train_secs: f64,
+    /// Runtime and model size (absent in reports of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<ModelCost>,
+    /// Ensembles: the member runs, with their cost and pooled metrics.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<EnsembleMember>,
+}
+
+/// Runtime and size of a run's models (seed 002's comparison table).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelCost {
+    /// Parameters of one fold model (ensembles: summed over members).
+    pub params: usize,
+    /// Of which trained (the rest frozen).
+    pub trainable_params: usize,
+    /// Bytes of one saved fold checkpoint (mean over folds; ensembles: summed over members).
+    pub checkpoint_bytes: u64,
+    /// Training wall time of the whole run, seconds (ensembles: summed over members).
+    pub train_secs: f64,
+    /// Test audio, seconds.
+    pub test_audio_secs: f64,
+    /// Wall time of model inference on the test inputs, seconds (ensembles: summed).
+    pub inference_secs: f64,
+    /// Inference seconds per second of audio (real-time factor; below 1 is faster than real
+    /// time). Frozen-feature runs count the model only, not feature extraction.
+    pub inference_secs_per_audio_sec: f64,
+}
+
+/// One member of an ensemble.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EnsembleMember {
+    /// Run folder.
+    pub run_dir: String,
+    /// Its preset.
+    pub preset: String,
+    /// Pooled WA.
+    pub wa: f64,
+    /// Pooled UA.
+    pub ua: f64,
+    /// Pooled macro-F1.
+    pub macro_f1: f64,
+    /// Its cost (when its report has one).
+    pub cost: Option<ModelCost>,
 }
 
 /// Mean and sample standard deviation over folds.
@@ -338,12 +381,12 @@ impl RunDir {
         fold_names: &[String],
     ) -> Result<(), String> {
         let mut s = String::from(
-            "fold,epoch,train_loss,train_wa,valid_loss,valid_wa,valid_ua,valid_macro_f1,learning_rate,epoch_secs,is_best,adapt_loss,fusion_alpha\n",
+            "fold,epoch,train_loss,train_wa,valid_loss,valid_wa,valid_ua,valid_macro_f1,learning_rate,epoch_secs,is_best,adapt_loss,fusion_alpha,step\n",
         );
         for m in rows {
             let name = fold_names.get(m.fold).cloned().unwrap_or_default();
             s.push_str(&format!(
-                "{name},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{},{:.3},{},{},{}\n",
+                "{name},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{},{:.3},{},{},{},{}\n",
                 m.epoch,
                 m.train_loss,
                 m.train_wa,
@@ -355,10 +398,28 @@ impl RunDir {
                 m.epoch_secs,
                 m.is_best,
                 m.adapt_loss.map_or(String::new(), |a| format!("{a:.6}")),
-                m.fusion_alpha.map_or(String::new(), |a| format!("{a:.6}"))
+                m.fusion_alpha.map_or(String::new(), |a| format!("{a:.6}")),
+                m.step
             ));
         }
         self.write_text("metrics.csv", &s)
+    }
+
+    /// `steps.csv`: every optimiser step's loss and the learning rate actually used.
+    pub fn write_steps(
+        &self,
+        rows: &[super::fit::StepRecord],
+        fold_names: &[String],
+    ) -> Result<(), String> {
+        let mut s = String::from("fold,epoch,step,loss,learning_rate,encoder_learning_rate\n");
+        for r in rows {
+            let name = fold_names.get(r.fold).cloned().unwrap_or_default();
+            s.push_str(&format!(
+                "{name},{},{},{:.6},{:e},{:e}\n",
+                r.epoch, r.step, r.loss, r.learning_rate, r.encoder_learning_rate
+            ));
+        }
+        self.write_text("steps.csv", &s)
     }
 
     /// `predictions.csv` with one probability column per class.
@@ -400,6 +461,40 @@ impl RunDir {
     }
 }
 
+/// The runtime and model size table (members first for ensembles).
+fn cost_markdown(r: &RunReport) -> String {
+    let mut s = String::from(
+        "## Runtime and model size\n\n| model | UA | WA | parameters | trainable | checkpoint (MB) | training (s) | inference (s per s of audio) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let row = |name: &str, ua: f64, wa: f64, c: Option<&ModelCost>| match c {
+        Some(c) => format!(
+            "| {name} | {ua:.4} | {wa:.4} | {} | {} | {:.2} | {:.1} | {:.4} |\n",
+            c.params,
+            c.trainable_params,
+            c.checkpoint_bytes as f64 / 1e6,
+            c.train_secs,
+            c.inference_secs_per_audio_sec
+        ),
+        None => format!("| {name} | {ua:.4} | {wa:.4} | – | – | – | – | – |\n"),
+    };
+    for m in &r.members {
+        s.push_str(&row(
+            &format!("{} (`{}`)", m.preset, m.run_dir),
+            m.ua,
+            m.wa,
+            m.cost.as_ref(),
+        ));
+    }
+    s.push_str(&row(
+        &format!("**{}**", r.preset),
+        r.pooled.ua,
+        r.pooled.wa,
+        r.cost.as_ref(),
+    ));
+    s.push_str("\nInference is the model on its inputs (frozen-feature runs: after feature extraction).\n\n");
+    s
+}
+
 /// The Markdown report.
 pub fn report_markdown(r: &RunReport) -> String {
     let mut s = format!("# Run report — {}\n\n", r.preset);
@@ -417,6 +512,9 @@ pub fn report_markdown(r: &RunReport) -> String {
         r.pooled.wa, r.pooled.ua, r.pooled.macro_f1, r.pooled.weighted_f1
     ));
     s.push_str(&format!("{WA_FORMULA}; {UA_FORMULA}.\n\n"));
+    if r.cost.is_some() || !r.members.is_empty() {
+        s.push_str(&cost_markdown(r));
+    }
     s.push_str(&r.pooled.to_markdown());
     s.push_str("\n## Confusion matrix (rows = true, columns = predicted)\n\n| true \\ predicted |");
     for c in &r.pooled.classes {

@@ -1,0 +1,486 @@
+//! A fine-tunable SSL encoder with transformers' sequence-classification head
+//! (`HubertForSequenceClassification`, `Wav2Vec2ForSequenceClassification`, …):
+//!
+//! ```text
+//! waveform → encoder → last hidden state (or softmax-weighted sum of all hidden states)
+//!          → projector (Linear hidden → proj) → mean over valid frames → classifier (Linear)
+//! ```
+//!
+//! What stays frozen, the learning rates and the training-time regularisation are set by
+//! [`FineTuneConfig`] (docs/design.md, "Fine-tuning").
+
+use std::path::Path;
+
+use burn::module::Param;
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+use serde::{Deserialize, Serialize};
+
+use super::config::{EncoderConfig, FeatExtractNorm};
+use super::extract::conv_frames;
+use super::wav2vec2::{TimeMask, TrainAugment, Wav2Vec2Encoder};
+
+/// How a preset fine-tunes its SSL encoder (the model folder is `features.ssl_weights`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FineTuneConfig {
+    /// Keep the convolutional feature encoder frozen (transformers' `freeze_feature_encoder`).
+    pub freeze_feature_encoder: bool,
+    /// Keep the feature projection (LayerNorm + Linear) frozen.
+    pub freeze_feature_projection: bool,
+    /// Keep the first N transformer layers (and the positional conv when N > 0) frozen.
+    pub freeze_layers: usize,
+    /// Keep only the first N transformer layers ("pruned" encoder); `None` = all.
+    pub keep_layers: Option<usize>,
+    /// Learning rate of the encoder; `None` = `training.learning_rate`.
+    pub encoder_learning_rate: Option<f64>,
+    /// Learning rate of the head (projector, classifier, layer weights); `None` =
+    /// `training.learning_rate`.
+    pub head_learning_rate: Option<f64>,
+    /// Layer-drop probability in training; `None` = the checkpoint's `layerdrop`.
+    pub layer_drop: Option<f64>,
+    /// Time-masking probability in training; `None` = the checkpoint's `mask_time_prob` when its
+    /// config has `apply_spec_augment` (0 turns masking off).
+    pub mask_time_prob: Option<f64>,
+    /// Training utterances longer than this are randomly cropped to it, seconds.
+    pub max_train_secs: f32,
+    /// Evaluation encodes full utterances in chunks of at most this many seconds.
+    pub eval_chunk_secs: f32,
+    /// Micro-batches whose gradients are summed before each optimiser step.
+    pub grad_accumulation: usize,
+    /// Length-bucketed batching: batches are formed from utterances of similar length (sorted
+    /// within windows of 50 batches, then the batches shuffled).
+    pub length_buckets: bool,
+    /// Head reads the softmax-weighted sum of all hidden states; `None` = the checkpoint's
+    /// `use_weighted_layer_sum`.
+    pub weighted_layer_sum: Option<bool>,
+    /// Projector width; `None` = the checkpoint's `classifier_proj_size`.
+    pub projector_size: Option<usize>,
+    /// The encoder architecture, filled in when a run starts so that the run folder alone
+    /// rebuilds the model (leave unset in presets).
+    pub encoder: Option<EncoderConfig>,
+}
+
+impl Default for FineTuneConfig {
+    fn default() -> Self {
+        Self {
+            freeze_feature_encoder: true,
+            freeze_feature_projection: false,
+            freeze_layers: 0,
+            keep_layers: None,
+            encoder_learning_rate: None,
+            head_learning_rate: None,
+            layer_drop: None,
+            mask_time_prob: None,
+            max_train_secs: 6.0,
+            eval_chunk_secs: 20.0,
+            grad_accumulation: 1,
+            length_buckets: true,
+            weighted_layer_sum: None,
+            projector_size: None,
+            encoder: None,
+        }
+    }
+}
+
+impl FineTuneConfig {
+    /// Checks the settings; every problem names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("layer_drop", self.layer_drop),
+            ("mask_time_prob", self.mask_time_prob),
+        ] {
+            if let Some(p) = v
+                && !(0.0..1.0).contains(&p)
+            {
+                return Err(format!("fine-tune {name} must be in [0, 1), got {p}"));
+            }
+        }
+        for (name, v) in [
+            ("encoder_learning_rate", self.encoder_learning_rate),
+            ("head_learning_rate", self.head_learning_rate),
+        ] {
+            if let Some(lr) = v
+                && !(lr >= 0.0 && lr.is_finite())
+            {
+                return Err(format!(
+                    "fine-tune {name} must be a finite rate ≥ 0, got {lr}"
+                ));
+            }
+        }
+        if !(self.max_train_secs > 0.0) || !(self.eval_chunk_secs > 0.0) {
+            return Err(format!(
+                "fine-tune max_train_secs and eval_chunk_secs must be > 0 (got {} and {})",
+                self.max_train_secs, self.eval_chunk_secs
+            ));
+        }
+        if self.grad_accumulation == 0 {
+            return Err("fine-tune grad_accumulation must be at least 1".into());
+        }
+        if self.keep_layers == Some(0) {
+            return Err("fine-tune keep_layers must be at least 1 (or absent for all)".into());
+        }
+        if self.projector_size == Some(0) {
+            return Err("fine-tune projector_size must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Layer-drop probability for `enc`.
+    pub fn layer_drop_for(&self, enc: &EncoderConfig) -> f64 {
+        self.layer_drop.unwrap_or(enc.layerdrop)
+    }
+
+    /// Time masking for `enc` (None = off).
+    pub fn time_mask_for(&self, enc: &EncoderConfig) -> Option<TimeMask> {
+        let prob = match self.mask_time_prob {
+            Some(p) => p,
+            None if enc.apply_spec_augment => enc.mask_time_prob,
+            None => 0.0,
+        };
+        (prob > 0.0).then_some(TimeMask {
+            prob,
+            length: enc.mask_time_length,
+            min_masks: enc.mask_time_min_masks,
+        })
+    }
+}
+
+/// The head of [`SslClassifier`] (trained with the head learning rate).
+#[derive(Module, Debug)]
+pub struct ClassifierHead {
+    /// `layer_weights` `[hidden states]` (weighted-layer-sum models).
+    pub layer_weights: Option<Param<Tensor<1>>>,
+    /// `projector`.
+    pub projector: Linear,
+    /// `classifier`.
+    pub classifier: Linear,
+}
+
+/// Encoder + sequence-classification head.
+#[derive(Module, Debug)]
+pub struct SslClassifier {
+    /// The encoder (its frozen parts do not require gradients).
+    pub encoder: Wav2Vec2Encoder,
+    /// The head.
+    pub head: ClassifierHead,
+    /// The conv feature encoder is frozen (its output is detached).
+    pub freeze_conv: bool,
+    /// The conv stack gives frames for mask and pooling: kernels.
+    pub conv_kernel: Vec<usize>,
+    /// Strides of the conv stack.
+    pub conv_stride: Vec<usize>,
+    /// Layer-norm feature extractor (padding is masked in attention).
+    pub uses_attention_mask: bool,
+    /// Evaluation chunk, samples (a multiple of the conv stride).
+    pub eval_chunk_samples: usize,
+}
+
+/// What building an [`SslClassifier`] found and set.
+#[derive(Clone, Debug, Default)]
+pub struct BuildReport {
+    /// Whether the checkpoint's sequence-classification head (projector + classifier of the
+    /// right shapes) was loaded.
+    pub head_loaded: bool,
+    /// Why a head present in the checkpoint was not used.
+    pub head_note: Option<String>,
+    /// Parameters in total.
+    pub params: usize,
+    /// Parameters that train.
+    pub trainable: usize,
+}
+
+impl SslClassifier {
+    /// An architecture with random weights (for loading a saved checkpoint into).
+    pub fn new(
+        enc_cfg: &EncoderConfig,
+        ft: &FineTuneConfig,
+        n_classes: usize,
+        device: &Device,
+    ) -> Self {
+        let mut encoder = Wav2Vec2Encoder::new(enc_cfg, device);
+        if let Some(n) = ft.keep_layers {
+            encoder.keep_layers(n);
+        }
+        encoder.ensure_mask_embedding(device);
+        let d = enc_cfg.hidden_size;
+        let proj = ft.projector_size.unwrap_or(enc_cfg.classifier_proj_size);
+        let weighted = ft
+            .weighted_layer_sum
+            .unwrap_or(enc_cfg.use_weighted_layer_sum);
+        let n_states = encoder.layers.len() + 1;
+        let head = ClassifierHead {
+            // transformers initialises the weights to 1/N (a plain mean before training).
+            layer_weights: weighted.then(|| {
+                Param::from_tensor(Tensor::ones([n_states], device).div_scalar(n_states as f32))
+            }),
+            projector: LinearConfig::new(d, proj).init(device),
+            classifier: LinearConfig::new(proj, n_classes).init(device),
+        };
+        let stride: usize = enc_cfg.conv_stride.iter().product();
+        let chunk = ((ft.eval_chunk_secs as f64 * 16_000.0) as usize / stride).max(1) * stride;
+        Self {
+            encoder,
+            head,
+            freeze_conv: ft.freeze_feature_encoder,
+            conv_kernel: enc_cfg.conv_kernel.clone(),
+            conv_stride: enc_cfg.conv_stride.clone(),
+            uses_attention_mask: enc_cfg.feat_extract_norm == FeatExtractNorm::Layer,
+            eval_chunk_samples: chunk,
+        }
+    }
+
+    /// Loads the encoder (and a saved classification head of the right shapes) from a model
+    /// folder and marks the frozen parts; returns the model with `ft.encoder` filled in.
+    pub fn load(
+        weights: &Path,
+        ft: &FineTuneConfig,
+        n_classes: usize,
+        device: &Device,
+    ) -> Result<(Self, FineTuneConfig, BuildReport), String> {
+        let (enc, enc_cfg, _, rest) = super::weights::load_encoder_with_rest(weights, device)?;
+        if let Some(n) = ft.keep_layers
+            && n > enc_cfg.num_hidden_layers
+        {
+            return Err(format!(
+                "{}: keep_layers {n} but the encoder has {} transformer layers",
+                weights.display(),
+                enc_cfg.num_hidden_layers
+            ));
+        }
+        if ft.freeze_layers > ft.keep_layers.unwrap_or(enc_cfg.num_hidden_layers) {
+            return Err(format!(
+                "{}: freeze_layers {} exceeds the encoder's {} transformer layers",
+                weights.display(),
+                ft.freeze_layers,
+                ft.keep_layers.unwrap_or(enc_cfg.num_hidden_layers)
+            ));
+        }
+        let mut model = Self::new(&enc_cfg, ft, n_classes, device);
+        let masked = model.encoder.masked_spec_embed.take();
+        model.encoder = enc;
+        model.encoder.masked_spec_embed = model.encoder.masked_spec_embed.take().or(masked);
+        if let Some(n) = ft.keep_layers {
+            model.encoder.keep_layers(n);
+        }
+        let mut report = BuildReport::default();
+        let (d, proj) = (enc_cfg.hidden_size, model.head.projector.weight.dims()[1]);
+        match (
+            rest.linear("projector", d, proj, device),
+            rest.linear("classifier", proj, n_classes, device),
+        ) {
+            (Some(p), Some(c)) => {
+                model.head.projector = p;
+                model.head.classifier = c;
+                if let (Some(w), Some(v)) = (
+                    model.head.layer_weights.as_mut(),
+                    rest.vector("layer_weights", model.encoder.layers.len() + 1),
+                ) {
+                    let n = v.len();
+                    *w = Param::from_tensor(Tensor::from_data(TensorData::new(v, [n]), device));
+                }
+                report.head_loaded = true;
+            }
+            _ if rest.tensors.contains_key("classifier.weight") => {
+                report.head_note = Some(format!(
+                    "{}: the checkpoint's classification head does not fit ({} classes, projector {proj}): a new head is trained",
+                    rest.file, n_classes
+                ));
+            }
+            _ => {}
+        }
+        let model = model.freeze(ft);
+        report.params = model.num_params();
+        report.trainable = model.trainable_params();
+        let mut resolved = ft.clone();
+        resolved.encoder = Some(enc_cfg);
+        Ok((model, resolved, report))
+    }
+
+    /// Marks the parts `ft` freezes as not requiring gradients.
+    pub fn freeze(mut self, ft: &FineTuneConfig) -> Self {
+        if ft.freeze_feature_encoder {
+            let conv = std::mem::take(&mut self.encoder.conv_layers);
+            self.encoder.conv_layers = conv.into_iter().map(|c| c.no_grad()).collect();
+        }
+        if ft.freeze_feature_projection {
+            self.encoder.feature_projection_layer_norm = self
+                .encoder
+                .feature_projection_layer_norm
+                .take()
+                .map(|n| n.no_grad());
+            self.encoder.feature_projection = self.encoder.feature_projection.clone().no_grad();
+        }
+        if ft.freeze_layers > 0 {
+            self.encoder.pos_conv = self.encoder.pos_conv.clone().no_grad();
+            if !self.encoder.stable_layer_norm {
+                // Post-LN models normalise before layer 0: part of the frozen bottom.
+                self.encoder.encoder_layer_norm = self.encoder.encoder_layer_norm.clone().no_grad();
+            }
+            let layers = std::mem::take(&mut self.encoder.layers);
+            self.encoder.layers = layers
+                .into_iter()
+                .enumerate()
+                .map(|(i, l)| if i < ft.freeze_layers { l.no_grad() } else { l })
+                .collect();
+        }
+        self
+    }
+
+    /// Parameters `ft` leaves trainable (the same parts [`SslClassifier::freeze`] marks; also
+    /// valid for a validation snapshot, which no longer carries the flags).
+    pub fn trainable_under(&self, ft: &FineTuneConfig) -> usize {
+        let e = &self.encoder;
+        let mut frozen = 0;
+        if ft.freeze_feature_encoder {
+            frozen += e.conv_layers.num_params();
+        }
+        if ft.freeze_feature_projection {
+            frozen +=
+                e.feature_projection_layer_norm.num_params() + e.feature_projection.num_params();
+        }
+        if ft.freeze_layers > 0 {
+            frozen += e.pos_conv.num_params();
+            if !e.stable_layer_norm {
+                frozen += e.encoder_layer_norm.num_params();
+            }
+            frozen += e
+                .layers
+                .iter()
+                .take(ft.freeze_layers)
+                .map(|l| l.num_params())
+                .sum::<usize>();
+        }
+        self.num_params() - frozen
+    }
+
+    /// Parameters that require gradients.
+    pub fn trainable_params(&self) -> usize {
+        struct Count(usize);
+        impl burn::module::ModuleVisitor for Count {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                if param.is_require_grad() {
+                    self.0 += param.shape().num_elements();
+                }
+            }
+        }
+        let mut c = Count(0);
+        self.visit(&mut c);
+        c.0
+    }
+
+    /// Conv frames of `samples` input samples.
+    pub fn frames_of(&self, samples: usize) -> usize {
+        conv_frames(&self.conv_kernel, &self.conv_stride, samples)
+    }
+
+    /// Head input per frame: the last hidden state, or the weighted sum of all of them.
+    fn head_input(&self, states: Vec<Tensor<3>>, last: Tensor<3>) -> Tensor<3> {
+        match &self.head.layer_weights {
+            None => last,
+            Some(w) => {
+                let n = states.len();
+                let w = softmax(w.val(), 0);
+                let stacked = Tensor::stack::<4>(states, 0); // [n, b, t, d]
+                (stacked * w.reshape([n, 1, 1, 1]))
+                    .sum_dim(0)
+                    .squeeze_dim(0)
+            }
+        }
+    }
+
+    /// Projected frames summed over valid frames, and the valid-frame counts.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, samples]` normalised per utterance where the checkpoint asks for it,
+    ///   zero-padded; `valid_frames`: real frames per item → (`[batch, proj]`, counts)
+    pub fn pooled_sum(
+        &self,
+        x: Tensor<2>,
+        valid_frames: &[usize],
+        augment: Option<TrainAugment>,
+    ) -> Tensor<2> {
+        let device = x.device();
+        let [b, l] = x.dims();
+        let t = self.frames_of(l);
+        let mut m = vec![0.0f32; b * t];
+        for (row, &v) in valid_frames.iter().enumerate().take(b) {
+            m[row * t..row * t + v.min(t)]
+                .iter_mut()
+                .for_each(|x| *x = 1.0);
+        }
+        let mask = Tensor::<2>::from_data(TensorData::new(m, [b, t]), &device);
+        let all_states = self.head.layer_weights.is_some();
+        let (states, last) = self.encoder.forward_finetune(
+            x,
+            self.uses_attention_mask.then(|| mask.clone()),
+            valid_frames,
+            self.freeze_conv,
+            augment,
+            all_states,
+        );
+        let h = self.head.projector.forward(self.head_input(states, last)); // [b, t, p]
+        (h * mask.reshape([b, t, 1])).sum_dim(1).squeeze_dim(1)
+    }
+
+    /// Logits of a padded batch (mean over valid frames).
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, samples]` (prepared as for [`Self::pooled_sum`]) → `[batch, classes]`
+    pub fn forward_batch(
+        &self,
+        x: Tensor<2>,
+        valid_frames: &[usize],
+        augment: Option<TrainAugment>,
+    ) -> Tensor<2> {
+        let device = x.device();
+        let b = valid_frames.len();
+        let counts: Vec<f32> = valid_frames.iter().map(|&v| v.max(1) as f32).collect();
+        let counts = Tensor::<2>::from_data(TensorData::new(counts, [b, 1]), &device);
+        let pooled = self.pooled_sum(x, valid_frames, augment) / counts;
+        self.head.classifier.forward(pooled)
+    }
+
+    /// The mean-pooled projector output of raw (not yet normalised) utterances of equal length,
+    /// encoded in chunks of at most `eval_chunk_samples`: each chunk's frames are summed and the
+    /// sum divided by all frames (the pooling is a mean, so this equals one pass up to the
+    /// missing context at chunk edges).
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, samples]` → `[batch, proj]`
+    pub fn embed_chunked(&self, x: Tensor<2>) -> Tensor<2> {
+        let [b, l] = x.dims();
+        let x = self.encoder.preprocess(x);
+        let chunk = self.eval_chunk_samples.max(1);
+        let mut sum: Option<Tensor<2>> = None;
+        let mut frames = 0usize;
+        let mut start = 0;
+        while start < l {
+            let mut len = chunk.min(l - start);
+            // A short tail joins the previous chunk when it would give no frames of its own.
+            if self.frames_of(l - start - len) == 0 {
+                len = l - start;
+            }
+            let f = self.frames_of(len);
+            if f > 0 {
+                let part = self.pooled_sum(x.clone().narrow(1, start, len), &vec![f; b], None);
+                sum = Some(match sum {
+                    Some(s) => s + part,
+                    None => part,
+                });
+                frames += f;
+            }
+            start += len;
+        }
+        match sum {
+            Some(s) => s.div_scalar(frames.max(1) as f32),
+            None => Tensor::zeros([b, self.head.projector.weight.dims()[1]], &x.device()),
+        }
+    }
+
+    /// Logits of raw utterances of equal length (evaluation and prediction).
+    pub fn forward_chunked(&self, x: Tensor<2>) -> Tensor<2> {
+        self.head.classifier.forward(self.embed_chunked(x))
+    }
+}
