@@ -20,6 +20,9 @@ pub enum BenchKind {
     Ssl,
     /// One training epoch on cached features.
     Epoch,
+    /// Fine-tuning optimiser steps per second (encoder + sequence-classification head, CNN
+    /// frozen), to compare with tools/bench_pytorch_finetune.py.
+    Finetune,
 }
 
 /// Options of `bench`.
@@ -34,12 +37,21 @@ pub struct BenchArgs {
     /// inspect: number of files in the generated corpus.
     #[arg(long, default_value_t = 10_000)]
     pub files: usize,
-    /// ssl: model folder; without it a random-init HuBERT-base (same compute).
+    /// ssl, finetune: model folder; without it a random-init HuBERT-base (same compute).
     #[arg(long)]
     pub weights: Option<std::path::PathBuf>,
-    /// ssl: batch size of the second measurement (the first is batch 1).
+    /// ssl: batch size of the second measurement (the first is batch 1); finetune: the batch.
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
+    /// finetune: seconds per training crop.
+    #[arg(long, default_value_t = 4.0)]
+    pub secs: f64,
+    /// finetune: timed optimiser steps (after one warm-up step).
+    #[arg(long, default_value_t = 5)]
+    pub steps: usize,
+    /// ssl, finetune: backend (auto, cpu, gpu).
+    #[arg(long, default_value = "cpu")]
+    pub backend: crate::train::BackendChoice,
     /// epoch: preset file (default: the built-in paper-full).
     #[arg(long)]
     pub preset: Option<std::path::PathBuf>,
@@ -57,7 +69,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
         BenchKind::Epoch => epoch(a.preset.as_deref(), a.utterances, a.ssl_dim),
         BenchKind::Logmel => logmel(a.audio_secs),
         BenchKind::Inspect => inspect(a.files),
-        BenchKind::Ssl => ssl(a.weights.as_deref(), a.batch),
+        BenchKind::Ssl => ssl(a.weights.as_deref(), a.batch, a.backend),
+        BenchKind::Finetune => finetune(a.weights.as_deref(), a.batch, a.secs, a.steps, a.backend),
     }
 }
 
@@ -186,9 +199,14 @@ pub fn inspect(files: usize) -> Result<()> {
 
 /// SSL encoder throughput (all hidden states, Flex CPU) in seconds of audio per second, batch 1
 /// and batch `batch` of 4 s utterances.
-pub fn ssl(weights: Option<&std::path::Path>, batch: usize) -> Result<()> {
+pub fn ssl(
+    weights: Option<&std::path::Path>,
+    batch: usize,
+    backend: crate::train::BackendChoice,
+) -> Result<()> {
     use burn::prelude::*;
-    let device = Device::flex();
+    let backend = crate::train::backend::select(backend).map_err(anyhow::Error::msg)?;
+    let device = backend.device.clone();
     let (enc, name) = match weights {
         Some(w) => {
             let (e, c, _) = crate::ssl::load_encoder(w, &device).map_err(|e| anyhow::anyhow!(e))?;
@@ -221,7 +239,8 @@ pub fn ssl(weights: Option<&std::path::Path>, batch: usize) -> Result<()> {
     let b1 = measure(1, 3);
     let bn = measure(batch.max(1), 1);
     println!(
-        "{name}, all hidden states, Flex CPU ({} threads), {secs} s utterances:",
+        "{name}, all hidden states, {} ({} threads), {secs} s utterances:",
+        backend.description,
         rayon::current_num_threads()
     );
     println!("  batch 1: {b1:>8.2} s of audio per second");
@@ -229,6 +248,84 @@ pub fn ssl(weights: Option<&std::path::Path>, batch: usize) -> Result<()> {
     println!(
         "{}",
         serde_json::json!({"bench": "ssl", "threads": rayon::current_num_threads(), "batch1_audio_secs_per_sec": (b1 * 100.0).round() / 100.0, "batch": batch, "audio_secs_per_sec": (bn * 100.0).round() / 100.0})
+    );
+    Ok(())
+}
+
+/// Fine-tuning speed: optimiser steps per second of an encoder with the sequence-classification
+/// head (CNN frozen, AdamW 1e-4, 8 classes), batch `batch` of `secs`-second crops, layer drop and
+/// time masking off (as the PyTorch twin, tools/bench_pytorch_finetune.py, with dropout off).
+pub fn finetune(
+    weights: Option<&std::path::Path>,
+    batch: usize,
+    secs: f64,
+    steps: usize,
+    backend: crate::train::BackendChoice,
+) -> Result<()> {
+    use burn::prelude::*;
+
+    use crate::ssl::classifier::{FineTuneConfig, SslClassifier};
+    use crate::train::finetune::{FineTuner, audio_batch};
+    let backend = crate::train::backend::select(backend).map_err(anyhow::Error::msg)?;
+    let device = backend.device.clone().autodiff();
+    device.seed(0);
+    let ft = FineTuneConfig::default();
+    let (model, name) = match weights {
+        Some(w) => {
+            let (m, resolved, _) =
+                SslClassifier::load(w, &ft, 8, &device).map_err(anyhow::Error::msg)?;
+            let c = resolved.encoder.expect("resolved");
+            (m, format!("{} from {}", c.model_type, w.display()))
+        }
+        None => {
+            let cfg: crate::ssl::EncoderConfig = serde_json::from_str("{}")?;
+            (
+                SslClassifier::new(&cfg, &ft, 8, &device).freeze(&ft),
+                "random-init HuBERT-base (12 × 768)".to_string(),
+            )
+        }
+    };
+    let trainable = model.trainable_params();
+    let mut training = crate::train::TrainingConfig::default();
+    training.learning_rate = 1e-4;
+    training.weight_decay = 0.01; // torch.optim.AdamW's default
+    training.grad_clip_norm = None;
+    let mut tuner = FineTuner::new(model, &training, &ft);
+    let n = (secs * 16_000.0) as usize;
+    let clips: Vec<Vec<f32>> = (0..batch.max(1))
+        .map(|i| test_signal(secs, i as u64))
+        .collect();
+    let refs: Vec<&[f32]> = clips.iter().map(Vec::as_slice).collect();
+    let labels: Vec<i64> = (0..batch.max(1) as i64).map(|i| i % 8).collect();
+    let mut step = || {
+        let (x, frames) = audio_batch(&refs, false, tuner.model(), &device);
+        let logits = tuner.model().forward_batch(x, &frames, None);
+        let y =
+            Tensor::<1, Int>::from_data(TensorData::new(labels.clone(), [labels.len()]), &device);
+        let loss = crate::train::fit::cross_entropy(logits, y, None);
+        let v = loss.clone().into_scalar::<f32>();
+        tuner.backward(loss);
+        tuner.step(1.0);
+        v
+    };
+    let _ = step(); // warm-up
+    let t = Instant::now();
+    let mut last = 0.0;
+    for _ in 0..steps.max(1) {
+        last = step();
+    }
+    let sps = steps.max(1) as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "{name}, sequence classification, CNN frozen, {} ({} threads): batch {batch} × {secs} s ({n} samples)",
+        backend.description,
+        rayon::current_num_threads()
+    );
+    println!(
+        "  {sps:.3} optimiser steps per second ({trainable} trainable parameters, last loss {last:.4})"
+    );
+    println!(
+        "{}",
+        serde_json::json!({"bench": "finetune", "backend": backend.description, "threads": rayon::current_num_threads(), "batch": batch, "secs": secs, "steps_per_sec": (sps * 1e4).round() / 1e4, "trainable_params": trainable})
     );
     Ok(())
 }

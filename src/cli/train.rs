@@ -23,7 +23,8 @@ pub struct RunSourceArgs {
     #[arg(long)]
     pub label_map: Option<String>,
     /// Protocol: loso, speaker-kfold:K, session-loso, official, leave-one-corpus-out,
-    /// holdout:FRACTION, kfold:K (speaker-dependent). Default: the (first) preset's.
+    /// holdout:FRACTION (speaker-grouped), random-holdout:FRACTION and kfold:K
+    /// (speaker-dependent). Default: the (first) preset's.
     #[arg(long)]
     pub protocol: Option<crate::corpus::Protocol>,
     /// Backend: auto (GPU when present, else the CPU with a notice), cpu, gpu (an error

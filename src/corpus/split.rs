@@ -21,6 +21,9 @@ pub enum Protocol {
     /// One train/test split with this test fraction; grouped by speaker when speakers are known,
     /// otherwise stratified random (speaker-dependent).
     Holdout(f64),
+    /// One train/test split of randomly drawn utterances (stratified by class), speakers
+    /// ignored — speaker-dependent (the 80:20 split of the SSL-ensemble paper).
+    RandomHoldout(f64),
     /// Leave one recording session out (IEMOCAP: 5 folds; each session has its own two speakers).
     SessionLoso,
     /// The corpus's official train / validation / test split (MSP-Podcast, ESD). Speaker
@@ -36,7 +39,7 @@ impl Protocol {
     pub fn speaker_independent(&self, speakers_known: bool) -> bool {
         match self {
             Protocol::Loso | Protocol::SpeakerKFold(_) => true,
-            Protocol::KFold(_) => false,
+            Protocol::KFold(_) | Protocol::RandomHoldout(_) => false,
             Protocol::Holdout(_) => speakers_known,
             Protocol::SessionLoso | Protocol::LeaveOneCorpusOut => true,
             // Decided by the data in `plan`.
@@ -51,6 +54,7 @@ impl Protocol {
             Protocol::SpeakerKFold(k) => format!("speaker-kfold:{k}"),
             Protocol::KFold(k) => format!("kfold:{k}"),
             Protocol::Holdout(f) => format!("holdout:{f}"),
+            Protocol::RandomHoldout(f) => format!("random-holdout:{f}"),
             Protocol::SessionLoso => "session-loso".into(),
             Protocol::Official => "official".into(),
             Protocol::LeaveOneCorpusOut => "leave-one-corpus-out".into(),
@@ -87,7 +91,7 @@ impl std::str::FromStr for Protocol {
             "leave-one-corpus-out" => Ok(Protocol::LeaveOneCorpusOut),
             "speaker-kfold" => Ok(Protocol::SpeakerKFold(k(arg)?)),
             "kfold" => Ok(Protocol::KFold(k(arg)?)),
-            "holdout" => {
+            "holdout" | "random-holdout" => {
                 let f: f64 = arg
                     .ok_or_else(|| {
                         format!("protocol '{s}' needs a test fraction, e.g. holdout:0.2")
@@ -97,10 +101,14 @@ impl std::str::FromStr for Protocol {
                 if !(f > 0.0 && f < 1.0) {
                     return Err(format!("test fraction in '{s}' must be between 0 and 1"));
                 }
-                Ok(Protocol::Holdout(f))
+                Ok(if name == "holdout" {
+                    Protocol::Holdout(f)
+                } else {
+                    Protocol::RandomHoldout(f)
+                })
             }
             _ => Err(format!(
-                "unknown protocol '{s}' (known: loso, speaker-kfold:K, session-loso, official, leave-one-corpus-out, kfold:K, holdout:FRACTION)"
+                "unknown protocol '{s}' (known: loso, speaker-kfold:K, session-loso, official, leave-one-corpus-out, kfold:K, holdout:FRACTION, random-holdout:FRACTION)"
             )),
         }
     }
@@ -312,6 +320,12 @@ pub fn plan(
                 stratified_fraction(utts, &all, f, &mut rng)
             };
             vec![("holdout".to_string(), test)]
+        }
+        Protocol::RandomHoldout(f) => {
+            vec![(
+                "holdout".to_string(),
+                stratified_fraction(utts, &all, f, &mut rng),
+            )]
         }
     };
     let mut folds = Vec::new();
@@ -601,6 +615,11 @@ mod tests {
             "holdout:0.2".parse::<Protocol>(),
             Ok(Protocol::Holdout(0.2))
         );
+        assert_eq!(
+            "random-holdout:0.2".parse::<Protocol>(),
+            Ok(Protocol::RandomHoldout(0.2))
+        );
+        assert!(!Protocol::RandomHoldout(0.2).speaker_independent(true));
         assert!("kfold".parse::<Protocol>().is_err());
         assert!("holdout:1.5".parse::<Protocol>().is_err());
         assert!("speaker-kfold:1".parse::<Protocol>().is_err());

@@ -328,7 +328,7 @@ impl Preset {
 }
 
 /// The files of `presets/`, compiled in (a test checks that the list matches the folder).
-pub const BUILTIN: [(&str, &str); 10] = [
+pub const BUILTIN: [(&str, &str); 16] = [
     ("presets/demo.ron", include_str!("../../presets/demo.ron")),
     (
         "presets/demo_cross_corpus_lmmd.ron",
@@ -365,6 +365,30 @@ pub const BUILTIN: [(&str, &str); 10] = [
     (
         "presets/paper_code_timnet.ron",
         include_str!("../../presets/paper_code_timnet.ron"),
+    ),
+    (
+        "presets/finetune_hubert_base.ron",
+        include_str!("../../presets/finetune_hubert_base.ron"),
+    ),
+    (
+        "presets/finetune_wav2vec2_base.ron",
+        include_str!("../../presets/finetune_wav2vec2_base.ron"),
+    ),
+    (
+        "presets/finetune_wav2vec2_xlsr53.ron",
+        include_str!("../../presets/finetune_wav2vec2_xlsr53.ron"),
+    ),
+    (
+        "presets/finetune_wavlm_base_plus.ron",
+        include_str!("../../presets/finetune_wavlm_base_plus.ron"),
+    ),
+    (
+        "presets/seed002_ravdess_80_20.ron",
+        include_str!("../../presets/seed002_ravdess_80_20.ron"),
+    ),
+    (
+        "presets/seed002_ravdess_speaker_independent.ron",
+        include_str!("../../presets/seed002_ravdess_speaker_independent.ron"),
     ),
 ];
 
