@@ -419,3 +419,63 @@ fn features_panel_checks_and_fills_the_cache() {
         }))
     );
 }
+
+/// Results panel: two finished runs in the runs folder are listed, ticked and combined by the
+/// Ensemble button; the ensemble opens in Results with its test utterances, and "Back to the
+/// current run" returns.
+#[test]
+fn ensemble_of_saved_runs_from_the_results_panel() {
+    let data = tempfile::tempdir().expect("tmp");
+    let paths = ser_workbench::paths::Paths::under(data.path());
+    for (i, seed) in [3u64, 4].into_iter().enumerate() {
+        let req = ser_workbench::train::RunRequest {
+            preset: common::tiny_preset(),
+            corpus_dirs: vec![common::small_demo().join("emodb")],
+            label_map: None,
+            target_corpus: None,
+            corpus_type: None,
+            protocol: None,
+            seed: Some(seed),
+            out_dir: Some(paths.runs.join(format!("1700000000{i}-tiny"))),
+            cache_dir: paths.features(),
+            backend: BackendChoice::Cpu,
+        };
+        let h = ser_workbench::train::spawn_training(req, None).expect("spawn");
+        let evs: Vec<_> = h.events.iter().collect();
+        assert!(
+            evs.iter().any(|e| matches!(
+                e,
+                ser_workbench::train::Event::State(ser_workbench::train::RunState::Finished)
+            )),
+            "run {i} did not finish"
+        );
+    }
+    let mut h = app(data.path());
+    h.run_steps(2);
+    h.get_by_label("Results").click();
+    h.run_steps(2);
+    h.get_by_label("Saved runs and ensembles").click();
+    wait_until(&mut h, "run list", 30, |a| {
+        a.results.saved.runs.as_ref().is_some_and(|r| r.len() == 2)
+    });
+    h.run_steps(2);
+    h.state_mut().results.saved.ticked.extend([0, 1]);
+    h.run_steps(2);
+    h.get_by_label("Ensemble (2 ticked)").click();
+    h.run_steps(1);
+    wait_until(&mut h, "ensemble opened", 60, |a| {
+        a.opened
+            .as_ref()
+            .and_then(|v| v.run_dir.as_ref())
+            .is_some_and(|d| d.to_string_lossy().contains("ensemble"))
+    });
+    wait_until(&mut h, "ensemble predictions", 30, |a| {
+        !a.results.utterances.is_empty()
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("Showing the saved run");
+    assert_eq!(h.state().results.utterances.len(), 70);
+    h.get_by_label("Back to the current run").click();
+    h.run_steps(2);
+    assert!(h.state().opened.is_none());
+}

@@ -139,6 +139,12 @@ pub enum JobResult {
     Downloaded(Result<PathBuf, String>),
     /// One utterance was traced through a run's models: (audio path, trace or error).
     Trace(String, Result<crate::train::predict::Trace, String>),
+    /// The runs folder was listed: finished runs and unreadable reports.
+    Runs(Vec<super::saved_runs::SavedRun>, Vec<String>),
+    /// A run folder was read for the Results panel.
+    OpenedRun(PathBuf, Result<Box<super::run_view::TrainingView>, String>),
+    /// An ensemble was written (its folder) or refused.
+    Ensembled(Result<PathBuf, String>),
 }
 
 /// Spawner + result channel.
@@ -265,6 +271,39 @@ impl Jobs {
                 learned: super::interpret::LearnedWeights::read(&run_dir),
                 run_dir,
             }))
+        });
+    }
+
+    /// Lists the finished runs of the runs folder.
+    pub fn list_runs(&self, ctx: &egui::Context) {
+        let root = self.paths.runs.clone();
+        self.spawn("ser-list-runs", ctx, move || {
+            let (runs, problems) = super::saved_runs::list(&root);
+            JobResult::Runs(runs, problems)
+        });
+    }
+
+    /// Reads a finished run folder into a view for the Results panel.
+    pub fn open_run(&self, dir: PathBuf, ctx: &egui::Context) {
+        self.spawn("ser-open-run", ctx, move || {
+            let r = super::saved_runs::view_of(&dir).map(Box::new);
+            JobResult::OpenedRun(dir, r)
+        });
+    }
+
+    /// Combines finished runs by voting into `<runs>/<timestamp>-ensemble`.
+    pub fn ensemble(
+        &self,
+        runs: Vec<PathBuf>,
+        vote: crate::train::ensemble::Vote,
+        ctx: &egui::Context,
+    ) {
+        let root = self.paths.runs.clone();
+        self.spawn("ser-ensemble", ctx, move || {
+            let r = crate::train::run_dir::RunDir::claim_new(&root, "ensemble").and_then(|out| {
+                crate::train::ensemble::ensemble(&runs, vote, &out).map(|e| e.run_dir)
+            });
+            JobResult::Ensembled(r)
         });
     }
 

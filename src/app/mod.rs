@@ -13,6 +13,7 @@ pub mod live;
 pub mod plots;
 pub mod results;
 pub mod run_view;
+pub mod saved_runs;
 pub mod training;
 
 use std::path::PathBuf;
@@ -95,6 +96,19 @@ pub enum AppCommand {
     SaveClip,
     /// Read a finished run's predictions and learned weights on a helper thread.
     LoadRunFiles(PathBuf),
+    /// List the finished runs of the runs folder (background).
+    ListRuns,
+    /// Show a finished run folder in the Results panel.
+    OpenRun(PathBuf),
+    /// Show the current (or last) training run in the Results panel again.
+    CloseOpenedRun,
+    /// Combine finished runs by voting into a new run folder, then show it.
+    Ensemble {
+        /// Member run folders.
+        runs: Vec<PathBuf>,
+        /// Voting rule.
+        vote: crate::train::ensemble::Vote,
+    },
     /// Compute a file's spectrogram on a helper thread for a panel.
     Spectrogram(jobs::SpectrogramFor, String),
     /// Play an audio file through the default output device.
@@ -126,6 +140,8 @@ pub struct WorkbenchApp {
     ctx: egui::Context,
     /// Last error shown in the status bar.
     pub status: String,
+    /// A finished run opened from disk, shown in Results instead of the training run.
+    pub opened: Option<run_view::TrainingView>,
     /// Start time and UI-work duration of recent frames (for the fps readout).
     frames: std::collections::VecDeque<(std::time::Instant, std::time::Duration)>,
 }
@@ -169,6 +185,7 @@ impl WorkbenchApp {
             train_preset: None,
             ctx,
             status: String::new(),
+            opened: None,
             frames: std::collections::VecDeque::new(),
         }
     }
@@ -223,6 +240,7 @@ impl WorkbenchApp {
                     let ctx = self.ctx.clone();
                     match self.training.start(m.root.clone(), ctx) {
                         Ok(()) => {
+                            self.opened = None;
                             self.results.follow_latest();
                             self.tab = Tab::Training;
                         }
@@ -274,7 +292,13 @@ impl WorkbenchApp {
                 self.features.download_result = None;
                 self.jobs.download_model(repo, progress, &self.ctx);
             }
-            AppCommand::TraceUtterance(path) => match self.training.view.run_dir.clone() {
+            AppCommand::TraceUtterance(path) => match self
+                .opened
+                .as_ref()
+                .unwrap_or(&self.training.view)
+                .run_dir
+                .clone()
+            {
                 Some(run) => {
                     self.results.trace = Some(jobs::FileJob::running(path.clone()));
                     self.jobs.trace(run, path, &self.ctx);
@@ -303,6 +327,13 @@ impl WorkbenchApp {
                 Err(e) => self.status = format!("cannot save the clip: {e}"),
             },
             AppCommand::LoadRunFiles(dir) => self.jobs.run_files(dir, &self.ctx),
+            AppCommand::ListRuns => self.jobs.list_runs(&self.ctx),
+            AppCommand::OpenRun(dir) => self.jobs.open_run(dir, &self.ctx),
+            AppCommand::CloseOpenedRun => {
+                self.opened = None;
+                self.results.follow_latest();
+            }
+            AppCommand::Ensemble { runs, vote } => self.jobs.ensemble(runs, vote, &self.ctx),
             AppCommand::Spectrogram(target, path) => {
                 self.jobs.spectrogram(target, path, &self.ctx);
             }
@@ -375,6 +406,26 @@ impl WorkbenchApp {
                     }
                 }
                 JobResult::RunFiles(files) => self.results.take_run_files(*files),
+                JobResult::Runs(runs, problems) => self.results.saved.take_list(runs, problems),
+                JobResult::OpenedRun(dir, r) => match r {
+                    Ok(view) => {
+                        self.opened = Some(*view);
+                        self.results.follow_latest();
+                        self.results.saved.message = Some(Ok(format!("showing {}", dir.display())));
+                        self.tab = Tab::Results;
+                    }
+                    Err(e) => self.results.saved.message = Some(Err(e)),
+                },
+                JobResult::Ensembled(r) => {
+                    self.results.saved.busy = false;
+                    match r {
+                        Ok(dir) => {
+                            self.pending.push(AppCommand::ListRuns);
+                            self.pending.push(AppCommand::OpenRun(dir));
+                        }
+                        Err(e) => self.results.saved.message = Some(Err(e)),
+                    }
+                }
                 JobResult::Spectrogram(target, path, img) => {
                     let slot = match target {
                         jobs::SpectrogramFor::Results => &mut self.results.spectrogram,
@@ -551,7 +602,24 @@ impl eframe::App for WorkbenchApp {
             Tab::Results => {
                 egui::ScrollArea::vertical()
                     .id_salt("results_scroll")
-                    .show(ui, |ui| self.results.ui(ui, &self.training.view, &mut cmds));
+                    .show(ui, |ui| {
+                        if let Some(v) = &self.opened {
+                            ui.horizontal(|ui| {
+                                ui.label(format!(
+                                    "Showing the saved run {}",
+                                    v.run_dir
+                                        .as_ref()
+                                        .map_or(String::new(), |d| d.display().to_string())
+                                ));
+                                if ui.button("Back to the current run").clicked() {
+                                    cmds.push(AppCommand::CloseOpenedRun);
+                                }
+                            });
+                        }
+                        self.results.saved.ui(ui, &mut cmds);
+                        let view = self.opened.as_ref().unwrap_or(&self.training.view);
+                        self.results.ui(ui, view, &mut cmds)
+                    });
             }
             Tab::Live => {
                 let latest = self

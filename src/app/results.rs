@@ -48,6 +48,8 @@ pub struct ResultsPanel {
     pub learned: Option<super::interpret::LearnedWeights>,
     /// Attention/gate trace of an utterance (computed on a helper thread).
     pub trace: Option<super::jobs::FileJob<crate::train::predict::Trace>>,
+    /// Saved runs: open one, or combine several into an ensemble.
+    pub saved: super::saved_runs::SavedRunsPanel,
 }
 
 impl Default for ResultsPanel {
@@ -64,6 +66,7 @@ impl Default for ResultsPanel {
             spectrogram: None,
             trace: None,
             learned: None,
+            saved: Default::default(),
         }
     }
 }

@@ -56,6 +56,8 @@ pub struct TrainingView {
     pub position: Position,
     /// Epoch metrics, in arrival order.
     pub epoch_metrics: Vec<EpochMetrics>,
+    /// (fold, optimiser step, learning rate) of every step, in arrival order.
+    pub learning_rates: Vec<(usize, usize, f64)>,
     /// Test reports per finished fold.
     pub fold_reports: Vec<(usize, ClassificationReport)>,
     /// Pooled test report.
@@ -117,8 +119,11 @@ impl TrainingView {
                 epoch,
                 step,
                 steps_per_epoch,
+                global_step,
+                learning_rate,
                 ..
             } => {
+                self.learning_rates.push((fold, global_step, learning_rate));
                 self.position = Position {
                     fold,
                     epoch,

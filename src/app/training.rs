@@ -49,6 +49,8 @@ pub struct TrainingPanel {
     ablation_running: bool,
     /// View of the current run.
     pub view: TrainingView,
+    /// Curves against optimiser steps (`None` = automatic: when a run evaluates within epochs).
+    pub step_axis: Option<bool>,
 }
 
 impl TrainingPanel {
@@ -73,6 +75,7 @@ impl TrainingPanel {
             ablation: Default::default(),
             ablation_running: false,
             view: TrainingView::default(),
+            step_axis: None,
         };
         p.apply_preset_defaults();
         p
@@ -562,18 +565,44 @@ impl TrainingPanel {
         }
     }
 
-    fn curves_ui(&self, ui: &mut egui::Ui) {
+    fn curves_ui(&mut self, ui: &mut egui::Ui) {
         let v = &self.view;
         if v.epoch_metrics.is_empty() {
             return;
         }
+        // Runs that evaluate every N steps have several points per epoch: a step axis shows
+        // them apart (and is the default there).
+        let several_per_epoch = v
+            .epoch_metrics
+            .windows(2)
+            .any(|w| w[0].fold == w[1].fold && w[0].epoch == w[1].epoch);
+        let has_steps = v.epoch_metrics.iter().any(|m| m.step > 0);
+        let step_axis = has_steps && self.step_axis.unwrap_or(several_per_epoch);
+        if has_steps {
+            let mut on = step_axis;
+            if ui
+                .checkbox(&mut on, "x axis: optimiser steps (else epochs)")
+                .changed()
+            {
+                self.step_axis = Some(on);
+            }
+        }
+        let v = &self.view;
+        let x_of = move |m: &EpochMetrics| {
+            if step_axis {
+                m.step as f64
+            } else {
+                m.epoch as f64
+            }
+        };
         let series = |f: fn(&EpochMetrics) -> f64, fold: usize| -> Vec<[f64; 2]> {
             v.epoch_metrics
                 .iter()
                 .filter(|m| m.fold == fold && f(m).is_finite())
-                .map(|m| [m.epoch as f64, f(m)])
+                .map(|m| [x_of(m), f(m)])
                 .collect()
         };
+        let x_label = if step_axis { "optimiser step" } else { "epoch" };
         let n_folds = v
             .epoch_metrics
             .iter()
@@ -600,6 +629,7 @@ impl TrainingPanel {
                 &series,
                 loss,
                 false,
+                x_label,
             );
             fold_curves(
                 ui,
@@ -610,8 +640,10 @@ impl TrainingPanel {
                 &series,
                 acc,
                 true,
+                x_label,
             );
         });
+        learning_rate_ui(ui, &v.learning_rates, n_folds);
     }
 }
 
@@ -664,6 +696,7 @@ fn fold_curves(
     series: &dyn Fn(Metric, usize) -> Vec<[f64; 2]>,
     curves: [(&str, Metric); 2],
     unit_range: bool,
+    x_label: &str,
 ) {
     ui.vertical(|ui| {
         ui.label(egui::RichText::new(title).strong());
@@ -672,7 +705,7 @@ fn fold_curves(
             .width(width)
             .height(height)
             .legend(Legend::default())
-            .x_axis_label("epoch");
+            .x_axis_label(x_label);
         if unit_range {
             plot = plot.include_y(0.0).include_y(1.0);
         }
@@ -693,6 +726,41 @@ fn fold_curves(
             }
         });
     });
+}
+
+/// The learning rate actually used at every optimiser step, per fold (shown when it changes).
+fn learning_rate_ui(ui: &mut egui::Ui, rates: &[(usize, usize, f64)], n_folds: usize) {
+    let Some(first) = rates.first() else {
+        return;
+    };
+    if rates.iter().all(|r| r.2 == first.2) {
+        ui.label(format!("learning rate: {:e} (constant)", first.2));
+        return;
+    }
+    ui.label(egui::RichText::new("Learning rate per optimiser step").strong());
+    Plot::new("lr_plot")
+        .allow_scroll(false)
+        .height(120.0)
+        .legend(Legend::default())
+        .x_axis_label("optimiser step")
+        .show(ui, |p| {
+            for fold in 0..n_folds.max(1) {
+                let pts: Vec<[f64; 2]> = rates
+                    .iter()
+                    .filter(|r| r.0 == fold)
+                    .map(|r| [r.1 as f64, r.2])
+                    .collect();
+                if !pts.is_empty() {
+                    p.line(
+                        Line::new(
+                            format!("fold {} learning rate", fold + 1),
+                            PlotPoints::from(pts),
+                        )
+                        .color(fold_color(fold)),
+                    );
+                }
+            }
+        });
 }
 
 /// The domain-adaptation loss per epoch and fold (cross-corpus runs with adaptation).
