@@ -499,3 +499,74 @@ fn ablation_cross_corpus_table_and_predict_trace() {
     assert!((att - 1.0).abs() < 1e-3, "{att}");
     assert!(t["gate"].is_null());
 }
+
+/// `train --ssl-weights` replaces the preset's model folder (the run's config records the one
+/// used), and is refused for a preset without an SSL encoder.
+#[test]
+fn train_ssl_weights_overrides_the_preset_model_folder() {
+    let d = tempfile::tempdir().expect("tmp");
+    let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ssl/hubert_tiny");
+    let preset = d.path().join("ft.ron");
+    std::fs::write(
+        &preset,
+        r#"(
+    name: "ft-cli",
+    features: (stream: waveform, normalisation: none, ssl_weights: Some("models/not-here")),
+    model: SslFineTune((max_train_secs: 0.25, eval_chunk_secs: 0.5, projector_size: Some(8))),
+    training: (protocol: "speaker-kfold:2", epochs: 1, batch_size: 8, early_stopping_patience: None),
+)"#,
+    )
+    .expect("write");
+    let corpus = common::small_demo().join("emodb");
+    let run = d.path().join("run");
+    let out = run_ok(
+        bin()
+            .args(["train", "--preset"])
+            .arg(&preset)
+            .arg("--corpus")
+            .arg(&corpus)
+            .arg("--ssl-weights")
+            .arg(&tiny)
+            .arg("--out")
+            .arg(&run),
+    );
+    assert!(
+        out.contains("fine-tuning") && out.contains("pooled test"),
+        "{out}"
+    );
+    let cfg = std::fs::read_to_string(run.join("config.ron")).expect("config");
+    assert!(
+        cfg.contains("hubert_tiny") && !cfg.contains("not-here"),
+        "{cfg}"
+    );
+    // Without the override the missing folder is named before anything trains.
+    let o = bin()
+        .args(["train", "--preset"])
+        .arg(&preset)
+        .arg("--corpus")
+        .arg(&corpus)
+        .arg("--out")
+        .arg(d.path().join("run2"))
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("models/not-here"),
+        "{err}"
+    );
+    // A preset without an SSL encoder refuses the flag.
+    let o = bin()
+        .args(["train", "--preset"])
+        .arg(common::tiny_preset_path())
+        .arg("--corpus")
+        .arg(&corpus)
+        .arg("--ssl-weights")
+        .arg(&tiny)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("has no SSL encoder"),
+        "{err}"
+    );
+}

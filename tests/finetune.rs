@@ -117,9 +117,11 @@ fn frozen_parts_stay_bit_identical_and_the_loss_falls() {
     let before = params(&model);
     let n_frozen = before.iter().filter(|(g, _)| !g).count();
     assert!(n_frozen > 0, "nothing frozen");
-    let mut training = ser_workbench::train::TrainingConfig::default();
-    training.learning_rate = 3e-3;
-    training.grad_clip_norm = None;
+    let training = ser_workbench::train::TrainingConfig {
+        learning_rate: 3e-3,
+        grad_clip_norm: None,
+        ..Default::default()
+    };
     let mut tuner = FineTuner::new(model, &training, &ft);
     let mut rng = ser_workbench::rng::SplitMix64::new(9);
     let clips: Vec<Vec<f32>> = (0..4)

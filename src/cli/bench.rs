@@ -286,10 +286,12 @@ pub fn finetune(
         }
     };
     let trainable = model.trainable_params();
-    let mut training = crate::train::TrainingConfig::default();
-    training.learning_rate = 1e-4;
-    training.weight_decay = 0.01; // torch.optim.AdamW's default
-    training.grad_clip_norm = None;
+    let training = crate::train::TrainingConfig {
+        learning_rate: 1e-4,
+        weight_decay: 0.01, // torch.optim.AdamW's default
+        grad_clip_norm: None,
+        ..Default::default()
+    };
     let mut tuner = FineTuner::new(model, &training, &ft);
     let n = (secs * 16_000.0) as usize;
     let clips: Vec<Vec<f32>> = (0..batch.max(1))

@@ -49,7 +49,7 @@ pub enum ModelConfig {
     /// An SSL encoder fine-tuned end to end with transformers' sequence-classification head
     /// (projector → mean over valid frames → classifier). Needs the `waveform` stream and
     /// `features.ssl_weights`.
-    SslFineTune(crate::ssl::classifier::FineTuneConfig),
+    SslFineTune(Box<crate::ssl::classifier::FineTuneConfig>),
 }
 
 /// Features a domain-adaptation loss aligns (see [`SerModel::forward_aligned`]).

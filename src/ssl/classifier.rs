@@ -109,7 +109,8 @@ impl FineTuneConfig {
                 ));
             }
         }
-        if !(self.max_train_secs > 0.0) || !(self.eval_chunk_secs > 0.0) {
+        let positive = |x: f32| x.is_finite() && x > 0.0;
+        if !positive(self.max_train_secs) || !positive(self.eval_chunk_secs) {
             return Err(format!(
                 "fine-tune max_train_secs and eval_chunk_secs must be > 0 (got {} and {})",
                 self.max_train_secs, self.eval_chunk_secs

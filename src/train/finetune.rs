@@ -319,7 +319,9 @@ pub fn fit_fold(
             });
             step_loss = 0.0;
             let at_epoch_end = last;
-            let due = t.eval_every_steps.is_some_and(|n| global_step % n == 0);
+            let due = t
+                .eval_every_steps
+                .is_some_and(|n| global_step.is_multiple_of(n));
             if due || at_epoch_end {
                 let snapshot = tuner.model().valid();
                 let v = validate(&snapshot, input, device);

@@ -434,7 +434,9 @@ pub fn fit_fold(
                 learning_rate: lr,
             });
             let at_epoch_end = step + 1 == steps_per_epoch;
-            let due = t.eval_every_steps.is_some_and(|n| global_step % n == 0);
+            let due = t
+                .eval_every_steps
+                .is_some_and(|n| global_step.is_multiple_of(n));
             if !(due || at_epoch_end) {
                 continue;
             }

@@ -287,7 +287,7 @@ pub fn label_and_split(
         plan,
         cross_corpus: !loaded.target_names.is_empty(),
         fine_tune: match &req.preset.model {
-            crate::model::ModelConfig::SslFineTune(ft) => Some(ft.clone()),
+            crate::model::ModelConfig::SslFineTune(ft) => Some((**ft).clone()),
             _ => None,
         },
     })

@@ -70,7 +70,7 @@ impl LrSchedule {
                 every_epochs,
                 gamma,
             } => {
-                if *every_epochs == 0 || !(*gamma > 0.0) {
+                if *every_epochs == 0 || gamma.is_nan() || *gamma <= 0.0 {
                     Err(format!(
                         "lr_schedule Step needs every_epochs ≥ 1 and gamma > 0, got {every_epochs} and {gamma}"
                     ))
