@@ -128,18 +128,28 @@ impl FeaturesPanel {
             ui.label("No preset selected.");
             return;
         };
-        ui.horizontal(|ui| {
-            ui.label("Stream of the selected preset:");
-            ui.selectable_value(&mut f.stream, StreamKind::LogMel, "log-mel");
-            ui.selectable_value(&mut f.stream, StreamKind::Mfcc, "MFCC");
-            ui.selectable_value(&mut f.stream, StreamKind::Ssl, "SSL (HuBERT / wav2vec2)");
-            ui.selectable_value(
-                &mut f.stream,
-                StreamKind::LogMelSsl,
-                "log-mel + SSL (fusion)",
+        let waveform = f.stream == StreamKind::Waveform;
+        if waveform {
+            // A fine-tuning preset: the stream belongs to its model and is not switched here.
+            ui.label(
+                "Stream of the selected preset: the 16 kHz waveform — the preset fine-tunes the \
+                 SSL encoder below end to end (nothing to extract or cache).",
             );
-        });
-        if f.stream != StreamKind::Ssl {
+        }
+        if !waveform {
+            ui.horizontal(|ui| {
+                ui.label("Stream of the selected preset:");
+                ui.selectable_value(&mut f.stream, StreamKind::LogMel, "log-mel");
+                ui.selectable_value(&mut f.stream, StreamKind::Mfcc, "MFCC");
+                ui.selectable_value(&mut f.stream, StreamKind::Ssl, "SSL (HuBERT / wav2vec2)");
+                ui.selectable_value(
+                    &mut f.stream,
+                    StreamKind::LogMelSsl,
+                    "log-mel + SSL (fusion)",
+                );
+            });
+        }
+        if f.stream != StreamKind::Ssl && !waveform {
             {
                 egui::Grid::new("logmel_params").show(ui, |ui| {
                     let l = ui.label("n_fft");
@@ -171,7 +181,7 @@ impl FeaturesPanel {
                 ui.label(egui::RichText::new(f.extractor_key()).small().weak());
             }
         }
-        if f.uses_ssl() {
+        if f.uses_ssl() || waveform {
             {
                 if f.stream == StreamKind::LogMelSsl {
                     ui.horizontal(|ui| {

@@ -43,6 +43,10 @@ pub fn execute(
     emit: &(dyn Fn(Event) + Sync),
 ) -> Result<RunEnd, String> {
     let started = Instant::now();
+    // A preset edited in the GUI after it was read is checked again (stream and model must fit).
+    req.preset
+        .validate()
+        .map_err(|e| format!("preset '{}': {e}", req.preset.name))?;
     let protocol: Protocol = req.protocol.unwrap_or(req.preset.training.protocol);
     let seed = req.seed.unwrap_or(req.preset.training.seed);
 
