@@ -82,3 +82,41 @@ fn report_matches_sklearn() {
         }
     }
 }
+
+/// Dimensional metrics against numpy (`tools/make_regression_fixtures.py`): CCC with population
+/// statistics, Pearson (`np.corrcoef`), MAE and RMSE, tolerance 1e-12.
+#[test]
+fn regression_metrics_match_numpy() {
+    use ser_workbench::eval::regression::DimensionReport;
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/metrics/regression_cases.json");
+    let fx: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    let cases = fx.as_object().expect("object");
+    let mut n = 0;
+    for (name, c) in cases.iter().filter(|(k, _)| !k.starts_with('_')) {
+        let r = DimensionReport::of(name, &f64s(&c["pred"]), &f64s(&c["truth"]));
+        close(
+            &format!("{name} ccc"),
+            r.ccc,
+            c["ccc"].as_f64().expect("ccc"),
+        );
+        close(
+            &format!("{name} pearson"),
+            r.pearson,
+            c["pearson"].as_f64().expect("r"),
+        );
+        close(
+            &format!("{name} mae"),
+            r.mae,
+            c["mae"].as_f64().expect("mae"),
+        );
+        close(
+            &format!("{name} rmse"),
+            r.rmse,
+            c["rmse"].as_f64().expect("rmse"),
+        );
+        n += 1;
+    }
+    assert_eq!(n, 4);
+}

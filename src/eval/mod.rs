@@ -6,6 +6,7 @@
 pub mod compare;
 pub mod metrics;
 pub mod pca;
+pub mod regression;
 
 pub use metrics::{ClassMetrics, ClassificationReport, ConfusionMatrix};
 

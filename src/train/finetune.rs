@@ -233,6 +233,14 @@ pub fn fit_fold(
     let normalise = model.encoder.do_normalize;
     let layer_drop = ft.layer_drop_for(&enc_cfg);
     let time_mask = ft.time_mask_for(&enc_cfg);
+    let class_weights: Option<Vec<f32>> = t
+        .class_weighted_loss
+        .then(|| super::fit::inverse_frequency_weights(input.train, input.classes.len()));
+    if t.adaptation.is_some() && !input.target.is_empty() {
+        emit(Event::Log(
+            "domain adaptation is not applied when fine-tuning an encoder: this run trains on the source only".into(),
+        ));
+    }
     let mut tuner = FineTuner::new(model, t, ft);
     let accum = ft.grad_accumulation.max(1);
     let batch_size = t.batch_size.max(1);
@@ -282,7 +290,7 @@ pub fn fit_fold(
                 rng: &mut rng,
             };
             let logits = tuner.model().forward_batch(x, &frames, Some(augment));
-            let loss = cross_entropy(logits.clone(), y, None);
+            let loss = cross_entropy(logits.clone(), y, class_weights.as_deref());
             let loss_value = loss.clone().into_scalar::<f32>() as f64;
             let preds = crate::tensor::read_i64(logits.argmax(1));
             correct += preds.iter().zip(&labels).filter(|(p, l)| p == l).count();

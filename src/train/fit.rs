@@ -229,6 +229,26 @@ pub fn cross_entropy(
     }
 }
 
+/// Inverse class frequency of the training part, `n / (classes · count)` (scikit-learn's
+/// "balanced" weights; 0 for a class without training examples).
+pub fn inverse_frequency_weights(train: &[Example], n_classes: usize) -> Vec<f32> {
+    let mut counts = vec![0usize; n_classes];
+    for e in train {
+        counts[e.label] += 1;
+    }
+    let n = train.len() as f32;
+    counts
+        .iter()
+        .map(|&c| {
+            if c == 0 {
+                0.0
+            } else {
+                n / (n_classes as f32 * c as f32)
+            }
+        })
+        .collect()
+}
+
 /// Evaluates `model` (validation snapshot) on examples in batches: (mean loss, probabilities).
 pub fn evaluate(
     model: &SerModel,
@@ -333,23 +353,9 @@ pub fn fit_fold(
     let train_device = device.clone().autodiff();
     let mut optim = super::optim::build(t);
     let n_classes = input.classes.len();
-    let class_weights: Option<Vec<f32>> = t.class_weighted_loss.then(|| {
-        let mut counts = vec![0usize; n_classes];
-        for e in input.train {
-            counts[e.label] += 1;
-        }
-        let n = input.train.len() as f32;
-        counts
-            .iter()
-            .map(|&c| {
-                if c == 0 {
-                    0.0
-                } else {
-                    n / (n_classes as f32 * c as f32)
-                }
-            })
-            .collect()
-    });
+    let class_weights: Option<Vec<f32>> = t
+        .class_weighted_loss
+        .then(|| inverse_frequency_weights(input.train, n_classes));
     let batch_size = t.batch_size.max(1);
     let steps_per_epoch = input.train.len().div_ceil(batch_size);
     let total_steps = t.epochs.max(1) * steps_per_epoch;
