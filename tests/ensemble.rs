@@ -129,6 +129,19 @@ fn ensembles_vote_and_refuse_members_that_do_not_match() {
             "{md}"
         );
     }
+    // An ensemble holds votes, not models: predict says so.
+    let (ok, text) = run(bin(d.path())
+        .args(["predict", "--run"])
+        .arg(d.path().join("ens-hard"))
+        .arg(
+            &std::fs::read_dir(corpus.join("wav"))
+                .expect("wav")
+                .flatten()
+                .next()
+                .expect("file")
+                .path(),
+        ));
+    assert!(!ok && text.contains("an ensemble of other runs"), "{text}");
     // A copy of the corpus without five files: the test utterances differ.
     let fewer = d.path().join("fewer");
     let mut files: Vec<PathBuf> = std::fs::read_dir(corpus.join("wav"))

@@ -33,6 +33,12 @@ pub struct Predictor {
 impl Predictor {
     /// Loads `config.ron`, `fold<N>.bpk` and `fold<N>.norm.json` from a run folder (CPU).
     pub fn load(run_dir: &Path) -> Result<Self, String> {
+        if run_dir.join("ensemble.json").is_file() && !run_dir.join("config.ron").is_file() {
+            return Err(format!(
+                "{}: an ensemble of other runs (ensemble.json lists them); it holds their votes, not models — predict with a member run",
+                run_dir.display()
+            ));
+        }
         let cfg = read_resolved(run_dir)?;
         let device = Device::flex();
         let mut folds = Vec::new();
