@@ -134,7 +134,7 @@ fn ensembles_vote_and_refuse_members_that_do_not_match() {
         .args(["predict", "--run"])
         .arg(d.path().join("ens-hard"))
         .arg(
-            &std::fs::read_dir(corpus.join("wav"))
+            std::fs::read_dir(corpus.join("wav"))
                 .expect("wav")
                 .flatten()
                 .next()
