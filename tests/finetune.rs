@@ -349,12 +349,32 @@ fn stop_is_honoured_within_a_batch_during_fine_tuning() {
     );
 }
 
+/// The wgpu device, initialised once per process (the runtime cannot be set up twice; a second
+/// `init` fails, which would make a concurrent test skip itself).
+fn wgpu_device() -> Option<Device> {
+    static DEVICE: std::sync::OnceLock<Option<Device>> = std::sync::OnceLock::new();
+    DEVICE
+        .get_or_init(
+            || match std::panic::catch_unwind(|| Device::wgpu_options().init()) {
+                Ok(Ok(d)) => Some(d),
+                _ => None,
+            },
+        )
+        .clone()
+}
+
+/// One wgpu test at a time (a software adapter such as lavapipe shares the CPU).
+fn wgpu_serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The encoder's hidden states on wgpu match Flex within 1e-4 (where a wgpu adapter exists, a
 /// software one such as lavapipe included; otherwise the test says it was skipped).
 #[test]
 fn encoder_on_wgpu_matches_flex() {
-    let wgpu = std::panic::catch_unwind(|| Device::wgpu_options().init());
-    let Ok(Ok(gpu)) = wgpu else {
+    let _g = wgpu_serial();
+    let Some(gpu) = wgpu_device() else {
         eprintln!("SKIPPED: no wgpu adapter on this machine");
         return;
     };
@@ -370,5 +390,83 @@ fn encoder_on_wgpu_matches_flex() {
     let b = run(&gpu);
     let err = max_abs_diff(&a, &b);
     eprintln!("wgpu vs Flex hidden states: max abs error {err:e}");
+    assert!(err <= 1e-4, "{err}");
+}
+
+/// One fine-tuning step (forward, backward, AdamW update; conv frozen, time masking off) on
+/// wgpu gives the same loss and updated head as on Flex (where a wgpu adapter exists).
+#[test]
+fn fine_tuning_step_on_wgpu_matches_flex() {
+    let _g = wgpu_serial();
+    let Some(gpu) = wgpu_device() else {
+        eprintln!("SKIPPED: no wgpu adapter on this machine");
+        return;
+    };
+    let dir = fixture("ssl", "hubert_tiny");
+    let step = |device: &Device| {
+        let train = device.clone().autodiff();
+        let ft = FineTuneConfig::default();
+        let (mut model, _, _) = SslClassifier::load(&dir, &ft, 3, &train).expect("load");
+        // The same head on both devices (random init differs between backends).
+        let (w, b) = (
+            Tensor::<2>::from_data(
+                TensorData::new(
+                    (0..32 * 16)
+                        .map(|i| ((i % 7) as f32 - 3.0) * 0.05)
+                        .collect::<Vec<_>>(),
+                    [32, 16],
+                ),
+                &train,
+            ),
+            Tensor::<2>::from_data(
+                TensorData::new(
+                    (0..16 * 3)
+                        .map(|i| ((i % 5) as f32 - 2.0) * 0.1)
+                        .collect::<Vec<_>>(),
+                    [16, 3],
+                ),
+                &train,
+            ),
+        );
+        model.head.projector.weight = Param::from_tensor(w);
+        model.head.classifier.weight = Param::from_tensor(b);
+        model.head.projector.bias = None;
+        model.head.classifier.bias = None;
+        let training = ser_workbench::train::TrainingConfig {
+            learning_rate: 1e-3,
+            grad_clip_norm: None,
+            ..Default::default()
+        };
+        let mut tuner = FineTuner::new(model, &training, &ft);
+        let clips: Vec<Vec<f32>> = (0..2)
+            .map(|i| {
+                (0..2000 + 400 * i)
+                    .map(|k| ((k * (i + 3)) as f32 * 0.01).sin() * 0.3)
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[f32]> = clips.iter().map(Vec::as_slice).collect();
+        let (x, frames) =
+            ser_workbench::train::finetune::audio_batch(&refs, false, tuner.model(), &train);
+        let logits = tuner.model().forward_batch(x, &frames, None);
+        let y = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 2], [2]), &train);
+        let loss = ser_workbench::train::fit::cross_entropy(logits, y, None);
+        let l = loss.clone().into_scalar::<f32>();
+        tuner.backward(loss);
+        tuner.step(1.0);
+        let m = tuner.model();
+        let mut after = ser_workbench::tensor::read_f32(m.head.projector.weight.val());
+        after.extend(ser_workbench::tensor::read_f32(
+            m.encoder.layers[1].feed_forward.output_dense.weight.val(),
+        ));
+        (l, after)
+    };
+    let (l_cpu, p_cpu) = step(&Device::flex());
+    let (l_gpu, p_gpu) = step(&gpu);
+    let err = max_abs_diff(&p_cpu, &p_gpu);
+    eprintln!(
+        "wgpu vs Flex fine-tuning step: loss {l_gpu} vs {l_cpu}, updated weights max abs {err:e}"
+    );
+    assert!((l_cpu - l_gpu).abs() <= 1e-4, "loss {l_gpu} vs {l_cpu}");
     assert!(err <= 1e-4, "{err}");
 }
