@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use ser_workbench::train::worker::spawn_with;
-use ser_workbench::train::{BackendChoice, Control, Event, RunRequest, RunState, spawn_training};
+use ser_workbench::train::{Control, Event, RunRequest, RunState, spawn_training};
 
 /// burn's Flex backend keeps one process-wide RNG (dropout, initialisation): runs that train at
 /// the same time in one process draw from it in turn. The app runs one training at a time; here the
@@ -19,18 +19,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn request(out: &std::path::Path, cache: &std::path::Path) -> RunRequest {
-    RunRequest {
-        preset: common::tiny_preset(),
-        corpus_dirs: vec![common::small_demo().join("emodb")],
-        label_map: None,
-        target_corpus: None,
-        corpus_type: None,
-        protocol: None,
-        seed: None,
-        out_dir: Some(out.to_path_buf()),
-        cache_dir: cache.to_path_buf(),
-        backend: BackendChoice::Cpu,
-    }
+    common::demo_request(common::tiny_preset(), out, cache)
 }
 
 fn collect(h: ser_workbench::train::TrainHandle) -> Vec<Event> {
@@ -406,22 +395,6 @@ fn cross_corpus_run_with_lmmd() {
     assert!(row[col].parse::<f64>().is_ok_and(f64::is_finite), "{row:?}");
 }
 
-/// Rows of a CSV file as maps from header to value.
-fn csv_rows(path: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).expect("csv");
-    let headers = r.headers().expect("headers").clone();
-    r.records()
-        .map(|rec| {
-            let rec = rec.expect("row");
-            headers
-                .iter()
-                .zip(rec.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
 /// Early stopping keeps the best epoch's weights: with patience 1 a fold stops after an epoch
 /// that did not improve, so its last weights are not its best. Reloading `fold<N>.bpk`
 /// reproduces every probability in `predictions.csv` (to its 6 printed decimals) and, on the
@@ -478,7 +451,7 @@ fn early_stopping_checkpoint_is_the_best_epoch_and_reproduces_predictions() {
             .map(|f| f["name"].as_str().expect("name").to_string())
             .collect()
     };
-    let rows = csv_rows(&run.join("predictions.csv"));
+    let rows = common::csv_rows(&run.join("predictions.csv"));
     assert_eq!(rows.len(), 70);
     let mut worst = 0.0f32;
     for row in &rows {

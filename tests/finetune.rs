@@ -14,9 +14,7 @@ use ser_workbench::eval::compare::max_abs_diff;
 use ser_workbench::features::npy;
 use ser_workbench::ssl::classifier::{FineTuneConfig, SslClassifier};
 use ser_workbench::train::finetune::FineTuner;
-use ser_workbench::train::{
-    BackendChoice, Control, Event, Preset, RunRequest, RunState, spawn_training,
-};
+use ser_workbench::train::{Control, Event, Preset, RunState, spawn_training};
 
 static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -192,35 +190,6 @@ fn fine_tune_preset(weights: &Path) -> Preset {
     Preset::from_ron(&text, "ft_test.ron").unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn request(preset: Preset, out: &Path, cache: &Path) -> RunRequest {
-    RunRequest {
-        preset,
-        corpus_dirs: vec![common::small_demo().join("emodb")],
-        label_map: None,
-        target_corpus: None,
-        corpus_type: None,
-        protocol: None,
-        seed: None,
-        out_dir: Some(out.to_path_buf()),
-        cache_dir: cache.to_path_buf(),
-        backend: BackendChoice::Cpu,
-    }
-}
-
-fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let h = r.headers().expect("header").clone();
-    r.records()
-        .map(|rec| {
-            let rec = rec.expect("row");
-            h.iter()
-                .zip(rec.iter())
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
 /// A fine-tuning run through the engine: `steps.csv` holds the rate of the warm-up/linear
 /// schedule at every step (encoder and head rates separately), `metrics.csv` has an evaluation
 /// every 3 steps plus each epoch's end, the report states runtime and size, and the saved
@@ -231,7 +200,11 @@ fn fine_tune_run_end_to_end() {
     let d = tempfile::tempdir().expect("tmp");
     let run = d.path().join("run");
     let preset = fine_tune_preset(&fixture("ssl", "hubert_tiny"));
-    let h = spawn_training(request(preset, &run, &d.path().join("cache")), None).expect("spawn");
+    let h = spawn_training(
+        common::demo_request(preset, &run, &d.path().join("cache")),
+        None,
+    )
+    .expect("spawn");
     let evs: Vec<Event> = h.events.iter().collect();
     assert!(
         evs.iter()
@@ -242,7 +215,7 @@ fn fine_tune_run_end_to_end() {
             .collect::<Vec<_>>()
     );
     // Schedule: 2 warm-up steps, then linear decay to 0 over the fold's steps.
-    let steps = csv_rows(&run.join("steps.csv"));
+    let steps = common::csv_rows(&run.join("steps.csv"));
     let folds: Vec<String> = {
         let mut f: Vec<String> = steps.iter().map(|r| r["fold"].clone()).collect();
         f.dedup();
@@ -275,7 +248,7 @@ fn fine_tune_run_end_to_end() {
         }
     }
     // Evaluations every 3 steps and at each epoch's end.
-    let metrics = csv_rows(&run.join("metrics.csv"));
+    let metrics = common::csv_rows(&run.join("metrics.csv"));
     let fold1: Vec<usize> = metrics
         .iter()
         .filter(|r| r["fold"] == folds[0])
@@ -326,7 +299,11 @@ fn stop_is_honoured_within_a_batch_during_fine_tuning() {
     let run = d.path().join("run");
     let mut preset = fine_tune_preset(&fixture("ssl", "hubert_tiny"));
     preset.training.epochs = 50;
-    let h = spawn_training(request(preset, &run, &d.path().join("cache")), None).expect("spawn");
+    let h = spawn_training(
+        common::demo_request(preset, &run, &d.path().join("cache")),
+        None,
+    )
+    .expect("spawn");
     let (mut sent, mut after, mut stopped) = (false, 0, false);
     while let Ok(ev) = h.events.recv_timeout(Duration::from_secs(120)) {
         match ev {

@@ -428,18 +428,12 @@ fn ensemble_of_saved_runs_from_the_results_panel() {
     let data = tempfile::tempdir().expect("tmp");
     let paths = ser_workbench::paths::Paths::under(data.path());
     for (i, seed) in [3u64, 4].into_iter().enumerate() {
-        let req = ser_workbench::train::RunRequest {
-            preset: common::tiny_preset(),
-            corpus_dirs: vec![common::small_demo().join("emodb")],
-            label_map: None,
-            target_corpus: None,
-            corpus_type: None,
-            protocol: None,
-            seed: Some(seed),
-            out_dir: Some(paths.runs.join(format!("1700000000{i}-tiny"))),
-            cache_dir: paths.features(),
-            backend: BackendChoice::Cpu,
-        };
+        let mut req = common::demo_request(
+            common::tiny_preset(),
+            &paths.runs.join(format!("1700000000{i}-tiny")),
+            &paths.features(),
+        );
+        req.seed = Some(seed);
         let h = ser_workbench::train::spawn_training(req, None).expect("spawn");
         let evs: Vec<_> = h.events.iter().collect();
         assert!(

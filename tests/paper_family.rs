@@ -41,18 +41,7 @@ fn fused_preset(fusion: FusionMode) -> Preset {
 }
 
 fn request(preset: Preset, out: &Path, cache: &Path) -> RunRequest {
-    RunRequest {
-        preset,
-        corpus_dirs: vec![common::small_demo().join("emodb")],
-        label_map: None,
-        target_corpus: None,
-        corpus_type: None,
-        protocol: None,
-        seed: None,
-        out_dir: Some(out.to_path_buf()),
-        cache_dir: cache.to_path_buf(),
-        backend: BackendChoice::Cpu,
-    }
+    common::demo_request(preset, out, cache)
 }
 
 fn run(req: RunRequest) -> Vec<Event> {

@@ -213,7 +213,7 @@ pub fn ssl(
             (e, format!("{} from {}", c.model_type, w.display()))
         }
         None => {
-            let cfg: crate::ssl::EncoderConfig = serde_json::from_str("{}")?;
+            let cfg = crate::ssl::EncoderConfig::default();
             device.seed(0);
             (
                 crate::ssl::Wav2Vec2Encoder::new(&cfg, &device),
@@ -278,7 +278,7 @@ pub fn finetune(
             (m, format!("{} from {}", c.model_type, w.display()))
         }
         None => {
-            let cfg: crate::ssl::EncoderConfig = serde_json::from_str("{}")?;
+            let cfg = crate::ssl::EncoderConfig::default();
             (
                 SslClassifier::new(&cfg, &ft, 8, &device).freeze(&ft),
                 "random-init HuBERT-base (12 × 768)".to_string(),

@@ -137,9 +137,7 @@ impl ModelConfig {
                 // The run fills in the encoder's architecture; without it the default
                 // (HuBERT-base) shapes are built and a checkpoint of another shape is refused
                 // when loaded.
-                let enc = c.encoder.clone().unwrap_or_else(|| {
-                    serde_json::from_str("{}").expect("every EncoderConfig field has a default")
-                });
+                let enc = c.encoder.clone().unwrap_or_default();
                 SerModel::SslClassifier(crate::ssl::classifier::SslClassifier::new(
                     &enc, c, n_classes, device,
                 ))

@@ -200,7 +200,24 @@ impl SslClassifier {
         n_classes: usize,
         device: &Device,
     ) -> Self {
-        let mut encoder = Wav2Vec2Encoder::new(enc_cfg, device);
+        Self::with_encoder(
+            Wav2Vec2Encoder::new(enc_cfg, device),
+            enc_cfg,
+            ft,
+            n_classes,
+            device,
+        )
+    }
+
+    /// `encoder` (pruned to `keep_layers`, given a mask embedding when it has none) with a new
+    /// head.
+    fn with_encoder(
+        mut encoder: Wav2Vec2Encoder,
+        enc_cfg: &EncoderConfig,
+        ft: &FineTuneConfig,
+        n_classes: usize,
+        device: &Device,
+    ) -> Self {
         if let Some(n) = ft.keep_layers {
             encoder.keep_layers(n);
         }
@@ -258,13 +275,7 @@ impl SslClassifier {
                 ft.keep_layers.unwrap_or(enc_cfg.num_hidden_layers)
             ));
         }
-        let mut model = Self::new(&enc_cfg, ft, n_classes, device);
-        let masked = model.encoder.masked_spec_embed.take();
-        model.encoder = enc;
-        model.encoder.masked_spec_embed = model.encoder.masked_spec_embed.take().or(masked);
-        if let Some(n) = ft.keep_layers {
-            model.encoder.keep_layers(n);
-        }
+        let mut model = Self::with_encoder(enc, &enc_cfg, ft, n_classes, device);
         let mut report = BuildReport::default();
         let (d, proj) = (enc_cfg.hidden_size, model.head.projector.weight.dims()[1]);
         match (
@@ -297,6 +308,33 @@ impl SslClassifier {
         let mut resolved = ft.clone();
         resolved.encoder = Some(enc_cfg);
         Ok((model, resolved, report))
+    }
+
+    /// Replaces the encoder and the head by what `f` makes of them (an optimiser step takes
+    /// modules by value); the other fields stay.
+    pub fn map_parts(
+        self,
+        f: impl FnOnce(Wav2Vec2Encoder, ClassifierHead) -> (Wav2Vec2Encoder, ClassifierHead),
+    ) -> Self {
+        let Self {
+            encoder,
+            head,
+            freeze_conv,
+            conv_kernel,
+            conv_stride,
+            uses_attention_mask,
+            eval_chunk_samples,
+        } = self;
+        let (encoder, head) = f(encoder, head);
+        Self {
+            encoder,
+            head,
+            freeze_conv,
+            conv_kernel,
+            conv_stride,
+            uses_attention_mask,
+            eval_chunk_samples,
+        }
     }
 
     /// Marks the parts `ft` freezes as not requiring gradients.

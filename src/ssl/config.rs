@@ -161,6 +161,13 @@ fn d_bucket_distance() -> usize {
     800
 }
 
+impl Default for EncoderConfig {
+    /// transformers' defaults (HuBERT-base shapes), as a `config.json` of `{}` reads.
+    fn default() -> Self {
+        serde_json::from_str("{}").expect("every EncoderConfig field has a serde default")
+    }
+}
+
 impl EncoderConfig {
     /// Reads `config.json` (and `preprocessor_config.json` when present) from a model folder.
     pub fn load(dir: &Path) -> Result<Self, String> {

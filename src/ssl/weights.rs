@@ -177,6 +177,11 @@ fn linear(
 ) -> Result<Linear, String> {
     let w = ts.take(&format!("{key}.weight"), &[d_out, d_in])?;
     let b = ts.take(&format!("{key}.bias"), &[d_out])?;
+    Ok(torch_linear(&w, b, d_in, d_out, device))
+}
+
+/// A PyTorch Linear (`weight` `[d_out, d_in]` row-major, `bias`) as burn's `[d_in, d_out]`.
+fn torch_linear(w: &[f32], b: Vec<f32>, d_in: usize, d_out: usize, device: &Device) -> Linear {
     // burn keeps `[d_in, d_out]`; transpose on the host so the weight is contiguous (a transposed
     // view would be copied into place on every forward call).
     let mut wt = vec![0.0f32; w.len()];
@@ -186,10 +191,10 @@ fn linear(
         }
     }
     let w: Tensor<2> = Tensor::from_data(TensorData::new(wt, [d_in, d_out]), device);
-    Ok(Linear {
+    Linear {
         weight: Param::from_tensor(w),
         bias: Some(t1(b, device)),
-    })
+    }
 }
 
 fn layer_norm(
@@ -256,17 +261,12 @@ impl Rest {
     /// A PyTorch `Linear` stored as `{key}.weight` `[out, in]` + `{key}.bias`, as burn's
     /// `[in, out]` Linear; `None` when absent or of another shape.
     pub fn linear(&self, key: &str, d_in: usize, d_out: usize, device: &Device) -> Option<Linear> {
-        let (ws, _) = self.tensors.get(&format!("{key}.weight"))?;
-        let (bs, _) = self.tensors.get(&format!("{key}.bias"))?;
+        let (ws, w) = self.tensors.get(&format!("{key}.weight"))?;
+        let (bs, b) = self.tensors.get(&format!("{key}.bias"))?;
         if ws != &[d_out, d_in] || bs != &[d_out] {
             return None;
         }
-        let mut ts = Tensors {
-            file: self.file.clone(),
-            map: self.tensors.clone(),
-            used: Default::default(),
-        };
-        linear(&mut ts, key, d_in, d_out, device).ok()
+        Some(torch_linear(w, b.clone(), d_in, d_out, device))
     }
 
     /// A 1-D tensor of length `n`.

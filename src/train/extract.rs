@@ -61,13 +61,51 @@ pub fn extract_features(
     }
 }
 
-/// Spectral streams (log-mel, MFCC): parallel over files in chunks, polling between chunks.
+/// Spectral streams (log-mel, MFCC), through the cache.
 fn extract_spectral(
     utts: &[Utterance],
     cfg: &FeatureConfig,
     cache: &FeatureCache,
     controller: &Controller,
     emit: &(dyn Fn(Event) + Sync),
+) -> Result<Extracted, Interrupt> {
+    per_file_parallel(utts, controller, emit, |u| {
+        cache
+            .get_or_compute(&u.path, cfg)
+            .map(|(m, outcome)| (m, outcome == CacheOutcome::Hit))
+    })
+}
+
+/// The waveform stream: every file decoded and resampled to 16 kHz (`[samples, 1]`); nothing
+/// is cached.
+fn load_waveforms(
+    utts: &[Utterance],
+    controller: &Controller,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<Extracted, Interrupt> {
+    per_file_parallel(utts, controller, emit, |u| {
+        let x = crate::audio::load_mono_16k(&u.path).map_err(|e| e.to_string())?;
+        if x.is_empty() {
+            return Err(format!("{}: no samples", u.path.display()));
+        }
+        Ok((
+            FeatureMatrix {
+                n_frames: x.len(),
+                n_bins: 1,
+                data: x,
+            },
+            false,
+        ))
+    })
+}
+
+/// Runs `one` (matrix, whether it came from the cache) on every file, in parallel chunks of a
+/// few files per core, polling the controller between chunks and emitting progress.
+fn per_file_parallel(
+    utts: &[Utterance],
+    controller: &Controller,
+    emit: &(dyn Fn(Event) + Sync),
+    one: impl Fn(&Utterance) -> Result<(FeatureMatrix, bool), String> + Sync,
 ) -> Result<Extracted, Interrupt> {
     let done = AtomicUsize::new(0);
     let cached = AtomicUsize::new(0);
@@ -79,8 +117,8 @@ fn extract_spectral(
         let results: Vec<Result<FeatureMatrix, String>> = part
             .par_iter()
             .map(|u| {
-                let r = cache.get_or_compute(&u.path, cfg);
-                if matches!(r, Ok((_, CacheOutcome::Hit))) {
+                let r = one(u);
+                if matches!(r, Ok((_, true))) {
                     cached.fetch_add(1, Ordering::Relaxed);
                 }
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -105,59 +143,6 @@ fn extract_spectral(
         }
     }
     out.cached = cached.load(Ordering::Relaxed);
-    Ok(out)
-}
-
-/// The waveform stream: every file decoded and resampled to 16 kHz (`[samples, 1]`), in
-/// parallel chunks, polling between chunks; nothing is cached.
-fn load_waveforms(
-    utts: &[Utterance],
-    controller: &Controller,
-    emit: &(dyn Fn(Event) + Sync),
-) -> Result<Extracted, Interrupt> {
-    let done = AtomicUsize::new(0);
-    let total = utts.len();
-    let chunk = (rayon::current_num_threads() * 4).max(8);
-    let mut out = Extracted::default();
-    for (c, part) in utts.chunks(chunk).enumerate() {
-        controller.poll(emit)?;
-        let results: Vec<Result<FeatureMatrix, String>> = part
-            .par_iter()
-            .map(|u| {
-                let r = crate::audio::load_mono_16k(&u.path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|x| {
-                        if x.is_empty() {
-                            Err(format!("{}: no samples", u.path.display()))
-                        } else {
-                            Ok(FeatureMatrix {
-                                n_frames: x.len(),
-                                n_bins: 1,
-                                data: x,
-                            })
-                        }
-                    });
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if n.is_multiple_of(25) || n == total {
-                    emit(Event::Features {
-                        done: n,
-                        total,
-                        cached: 0,
-                    });
-                }
-                r
-            })
-            .collect();
-        for (k, r) in results.into_iter().enumerate() {
-            match r {
-                Ok(m) => out.features.push(Some(m)),
-                Err(e) => {
-                    out.features.push(None);
-                    out.failed.push((c * chunk + k, e));
-                }
-            }
-        }
-    }
     Ok(out)
 }
 

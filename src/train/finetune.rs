@@ -20,11 +20,10 @@ use burn::tensor::activation::softmax;
 use super::control::{Controller, Interrupt};
 use super::data::Example;
 use super::fit::{
-    FoldInput, FoldOutput, StepRecord, Tracker, Validation, cross_entropy, metrics_row,
+    FoldInput, FoldOutput, StepRecord, Tracker, Validation, cross_entropy, metrics_row, report_of,
 };
 use super::messages::Event;
 use super::preset::Preset;
-use crate::eval::{ClassificationReport, argmax};
 use crate::model::SerModel;
 use crate::rng::SplitMix64;
 use crate::ssl::classifier::{FineTuneConfig, SslClassifier};
@@ -115,15 +114,9 @@ fn validate(model: &SslClassifier, input: &FoldInput, device: &Device) -> Valida
         return Validation::none();
     }
     let (loss, probs) = evaluate(model, input.valid, device);
-    let truth: Vec<usize> = input.valid.iter().map(|e| e.label).collect();
-    let pred: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
     Validation {
         loss,
-        report: Some(ClassificationReport::from_predictions(
-            input.classes,
-            &truth,
-            &pred,
-        )),
+        report: Some(report_of(input.classes, input.valid, &probs)),
     }
 }
 
@@ -186,30 +179,16 @@ impl FineTuner {
 
     /// One optimiser step with the summed gradients, the rates scaled by `factor`.
     pub fn step(&mut self, factor: f64) {
-        let SslClassifier {
-            encoder,
-            head,
-            freeze_conv,
-            conv_kernel,
-            conv_stride,
-            uses_attention_mask,
-            eval_chunk_samples,
-        } = self.model.take().expect("model present");
-        let encoder = self
-            .optim_enc
-            .step(self.lr_encoder * factor, encoder, self.acc_enc.grads());
-        let head = self
-            .optim_head
-            .step(self.lr_head * factor, head, self.acc_head.grads());
-        self.model = Some(SslClassifier {
-            encoder,
-            head,
-            freeze_conv,
-            conv_kernel,
-            conv_stride,
-            uses_attention_mask,
-            eval_chunk_samples,
-        });
+        let model = self.model.take().expect("model present");
+        let (optim_enc, optim_head) = (&mut self.optim_enc, &mut self.optim_head);
+        let (acc_enc, acc_head) = (&mut self.acc_enc, &mut self.acc_head);
+        let (lr_enc, lr_head) = (self.lr_encoder * factor, self.lr_head * factor);
+        self.model = Some(model.map_parts(|encoder, head| {
+            (
+                optim_enc.step(lr_enc, encoder, acc_enc.grads()),
+                optim_head.step(lr_head, head, acc_head.grads()),
+            )
+        }));
         self.pending = 0;
     }
 }
@@ -227,9 +206,7 @@ pub fn fit_fold(
 ) -> Result<FoldOutput, Interrupt> {
     let t = &preset.training;
     let train_device = device.clone().autodiff();
-    let enc_cfg = ft.encoder.clone().unwrap_or_else(|| {
-        serde_json::from_str("{}").expect("every EncoderConfig field has a default")
-    });
+    let enc_cfg = ft.encoder.clone().unwrap_or_default();
     let normalise = model.encoder.do_normalize;
     let layer_drop = ft.layer_drop_for(&enc_cfg);
     let time_mask = ft.time_mask_for(&enc_cfg);
@@ -373,9 +350,7 @@ pub fn fit_fold(
     let tested = Instant::now();
     let (_, test_probs) = evaluate(&best, input.test, device);
     let test_secs = tested.elapsed().as_secs_f64();
-    let truth: Vec<usize> = input.test.iter().map(|e| e.label).collect();
-    let pred: Vec<usize> = test_probs.iter().map(|p| argmax(p)).collect();
-    let report = ClassificationReport::from_predictions(input.classes, &truth, &pred);
+    let report = report_of(input.classes, input.test, &test_probs);
     Ok(FoldOutput {
         model: SerModel::SslClassifier(best),
         epochs: epochs_out,
@@ -517,7 +492,7 @@ mod tests {
     /// size (95 M parameters ≈ 0.35 GiB) and the 8 GB the issue allows.
     #[test]
     fn memory_estimate_of_hubert_base_is_plausible() {
-        let enc: crate::ssl::EncoderConfig = serde_json::from_str("{}").expect("defaults");
+        let enc = crate::ssl::EncoderConfig::default();
         let est = memory_estimate(&enc, &FineTuneConfig::default(), 4);
         let gib = est as f64 / (1u64 << 30) as f64;
         assert!((1.0..8.0).contains(&gib), "{gib} GiB");

@@ -192,15 +192,9 @@ fn validate(model: &SerModel, input: &FoldInput, batch_size: usize, device: &Dev
         return Validation::none();
     }
     let (loss, probs) = evaluate(model, input.valid, input, batch_size, device);
-    let truth: Vec<usize> = input.valid.iter().map(|e| e.label).collect();
-    let pred: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
     Validation {
         loss,
-        report: Some(ClassificationReport::from_predictions(
-            input.classes,
-            &truth,
-            &pred,
-        )),
+        report: Some(report_of(input.classes, input.valid, &probs)),
     }
 }
 
@@ -227,6 +221,17 @@ pub fn cross_entropy(
             (picked * wy.clone()).sum().neg() / wy.sum()
         }
     }
+}
+
+/// The classification report of class probabilities against the examples' labels.
+pub fn report_of(
+    classes: &[String],
+    examples: &[Example],
+    probs: &[Vec<f32>],
+) -> ClassificationReport {
+    let truth: Vec<usize> = examples.iter().map(|e| e.label).collect();
+    let pred: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
+    ClassificationReport::from_predictions(classes, &truth, &pred)
 }
 
 /// Inverse class frequency of the training part, `n / (classes · count)` (scikit-learn's
@@ -494,9 +499,7 @@ pub fn fit_fold(
     let tested = Instant::now();
     let (_, test_probs) = evaluate(&model, input.test, input, batch_size, device);
     let test_secs = tested.elapsed().as_secs_f64();
-    let truth: Vec<usize> = input.test.iter().map(|e| e.label).collect();
-    let pred: Vec<usize> = test_probs.iter().map(|p| argmax(p)).collect();
-    let report = ClassificationReport::from_predictions(input.classes, &truth, &pred);
+    let report = report_of(input.classes, input.test, &test_probs);
     Ok(FoldOutput {
         model,
         epochs,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ser_workbench::corpus::demo::{DemoConfig, generate};
-use ser_workbench::train::Preset;
+use ser_workbench::train::{BackendChoice, Preset, RunRequest};
 
 /// A small demo corpus (70 EMODB-named files, 60 RAVDESS-named), generated once per test binary.
 pub fn small_demo() -> &'static Path {
@@ -26,6 +26,39 @@ pub fn small_demo() -> &'static Path {
         .expect("demo corpus");
         dir
     })
+}
+
+/// A CPU run of `preset` on the small demo corpus's EMODB-named part, into `out`, features
+/// cached under `cache`; protocol, seed and label map are the preset's.
+pub fn demo_request(preset: Preset, out: &Path, cache: &Path) -> RunRequest {
+    RunRequest {
+        preset,
+        corpus_dirs: vec![small_demo().join("emodb")],
+        label_map: None,
+        target_corpus: None,
+        corpus_type: None,
+        protocol: None,
+        seed: None,
+        out_dir: Some(out.to_path_buf()),
+        cache_dir: cache.to_path_buf(),
+        backend: BackendChoice::Cpu,
+    }
+}
+
+/// The rows of a CSV file as header → value maps.
+pub fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let headers = r.headers().expect("headers").clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.expect("row");
+            headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
 }
 
 /// The tiny test preset.
