@@ -57,7 +57,7 @@ fn full_run_writes_a_complete_run_folder_and_predicts() {
     let fold_done: Vec<(usize, f64)> = evs
         .iter()
         .filter_map(|e| match e {
-            Event::FoldDone { fold, report } => Some((*fold, report.ua)),
+            Event::FoldDone { fold, report, .. } => Some((*fold, report.ua)),
             _ => None,
         })
         .collect();
@@ -417,7 +417,7 @@ fn early_stopping_checkpoint_is_the_best_epoch_and_reproduces_predictions() {
     let epochs: Vec<&ser_workbench::train::EpochMetrics> = evs
         .iter()
         .filter_map(|e| match e {
-            Event::Epoch(m) => Some(m),
+            Event::Epoch(m) => Some(&**m),
             _ => None,
         })
         .collect();

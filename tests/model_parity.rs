@@ -75,6 +75,7 @@ fn head_config() -> MlpHeadConfig {
     MlpHeadConfig {
         hidden: [12, 8],
         dropout: 0.3,
+        ..Default::default()
     }
 }
 
@@ -240,6 +241,7 @@ fn pooled_fc_gated_fusion_attention_pooling_matches_pytorch() {
         channels: 6,
         fusion: FusionMode::Gated,
         attention_pooling: true,
+        mean_max_pooling: false,
         head: head_config(),
     };
     let m = load(cfg.init(9, Some(4), 3, &device), case);

@@ -64,7 +64,7 @@ fn run(req: RunRequest) -> Vec<Event> {
 fn epochs(evs: &[Event]) -> Vec<&ser_workbench::train::EpochMetrics> {
     evs.iter()
         .filter_map(|e| match e {
-            Event::Epoch(m) => Some(m),
+            Event::Epoch(m) => Some(&**m),
             _ => None,
         })
         .collect()

@@ -234,6 +234,7 @@ mod learned_tests {
             train_secs: 1.0,
             cost: None,
             members: Vec::new(),
+            dimensional: None,
         }
     }
 
@@ -243,6 +244,8 @@ mod learned_tests {
             name: "f".into(),
             best_epoch: 1,
             layer_weights: None,
+            dimension_layer_weights: None,
+            dims: None,
             fusion_alpha: alpha,
             gate_per_class: gate,
             report: ClassificationReport::from_predictions(&classes, &[0, 1], &[0, 1]),

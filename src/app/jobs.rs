@@ -58,6 +58,9 @@ pub struct RunFiles {
     pub predictions: Result<Vec<crate::train::run_dir::PredictionRow>, String>,
     /// What `report.json` says was learned, or why it cannot be read.
     pub learned: Result<Option<super::interpret::LearnedWeights>, String>,
+    /// Dimensional runs: true and predicted values per test utterance (`predictions` is then
+    /// empty).
+    pub dim_predictions: Option<Result<Vec<crate::train::dim_report::DimPredictionRow>, String>>,
 }
 
 /// Which panel asked for a spectrogram.
@@ -266,10 +269,24 @@ impl Jobs {
     /// Reads a finished run's `predictions.csv` and `report.json`.
     pub fn run_files(&self, run_dir: PathBuf, ctx: &egui::Context) {
         self.spawn("ser-run-files", ctx, move || {
-            JobResult::RunFiles(Box::new(RunFiles {
-                predictions: crate::train::run_dir::read_predictions(&run_dir),
-                learned: super::interpret::LearnedWeights::read(&run_dir),
-                run_dir,
+            let dims = crate::train::run_dir::read_report(&run_dir)
+                .ok()
+                .and_then(|r| r.dimensional.map(|d| d.dimensions));
+            JobResult::RunFiles(Box::new(match dims {
+                Some(dims) => RunFiles {
+                    predictions: Ok(Vec::new()),
+                    dim_predictions: Some(crate::train::dim_report::read_predictions(
+                        &run_dir, &dims,
+                    )),
+                    learned: super::interpret::LearnedWeights::read(&run_dir),
+                    run_dir,
+                },
+                None => RunFiles {
+                    predictions: crate::train::run_dir::read_predictions(&run_dir),
+                    dim_predictions: None,
+                    learned: super::interpret::LearnedWeights::read(&run_dir),
+                    run_dir,
+                },
             }))
         });
     }

@@ -30,8 +30,10 @@ pub struct LivePanel {
     handle: Option<LiveHandle>,
     /// Input in use.
     pub source: String,
-    /// Class names of the running model.
+    /// Class names of the running model (dimensional runs: dimension names).
     pub classes: Vec<String>,
+    /// The running model predicts dimension values: the valence–arousal view is shown.
+    pub dimensional: bool,
     /// Newest input level, dBFS.
     pub level_dbfs: f32,
     /// All frames of this session.
@@ -63,6 +65,7 @@ impl LivePanel {
             handle: None,
             source: String::new(),
             classes: Vec::new(),
+            dimensional: false,
             level_dbfs: -120.0,
             frames: Vec::new(),
             overruns: 0,
@@ -135,9 +138,11 @@ impl LivePanel {
                     source,
                     input_rate_hz,
                     classes,
+                    dimensional,
                 } => {
                     self.source = format!("{source} ({input_rate_hz} Hz)");
                     self.classes = classes;
+                    self.dimensional = dimensional;
                 }
                 LiveEvent::Level(l) => self.level_dbfs = l,
                 LiveEvent::Frame(f) => self.frames.push(f),
@@ -312,8 +317,12 @@ impl LivePanel {
                 .text(format!("input level {:.1} dBFS", self.level_dbfs))
                 .desired_width(420.0),
         );
-        self.bars_ui(ui);
-        self.timeline_ui(ui);
+        if self.dimensional {
+            super::live_va::va_ui(ui, &self.classes, &self.frames);
+        } else {
+            self.bars_ui(ui);
+            self.timeline_ui(ui);
+        }
         self.recording_ui(ui, cmds);
     }
 

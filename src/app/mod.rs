@@ -6,10 +6,12 @@
 pub mod ablation;
 pub mod confusion;
 pub mod corpora;
+pub mod dimensional;
 pub mod features;
 pub mod interpret;
 pub mod jobs;
 pub mod live;
+pub mod live_va;
 pub mod plots;
 pub mod results;
 pub mod run_view;

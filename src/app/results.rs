@@ -50,6 +50,8 @@ pub struct ResultsPanel {
     pub trace: Option<super::jobs::FileJob<crate::train::predict::Trace>>,
     /// Saved runs: open one, or combine several into an ensemble.
     pub saved: super::saved_runs::SavedRunsPanel,
+    /// The view of a dimensional run.
+    pub dimensional: super::dimensional::DimensionalResults,
 }
 
 impl Default for ResultsPanel {
@@ -67,6 +69,7 @@ impl Default for ResultsPanel {
             trace: None,
             learned: None,
             saved: Default::default(),
+            dimensional: Default::default(),
         }
     }
 }
@@ -138,6 +141,7 @@ impl ResultsPanel {
             self.loaded_from = v.run_dir.clone();
             self.selected = None;
             self.utterances.clear();
+            self.dimensional = Default::default();
             self.utterances_error = None;
             self.learned = None;
             if let Some(dir) = &v.run_dir {
@@ -146,7 +150,11 @@ impl ResultsPanel {
                 cmds.push(super::AppCommand::LoadRunFiles(dir.clone()));
             }
         }
-        self.results_ui(ui, v);
+        if v.dimensional {
+            self.dimensional.ui(ui, v, cmds);
+        } else {
+            self.results_ui(ui, v);
+        }
         if self.loading_run {
             ui.horizontal(|ui| {
                 ui.spinner();
@@ -458,6 +466,11 @@ impl ResultsPanel {
         match files.predictions {
             Ok(rows) => self.utterances = rows,
             Err(e) => self.utterances_error = Some(e),
+        }
+        match files.dim_predictions {
+            Some(Ok(rows)) => self.dimensional.rows = rows,
+            Some(Err(e)) => self.utterances_error = Some(e),
+            None => {}
         }
         match files.learned {
             Ok(l) => self.learned = l,

@@ -60,8 +60,14 @@ pub struct TrainingView {
     pub learning_rates: Vec<(usize, usize, f64)>,
     /// Test reports per finished fold.
     pub fold_reports: Vec<(usize, ClassificationReport)>,
-    /// Pooled test report.
+    /// Pooled test report (set when the run finished; empty for dimensional runs).
     pub pooled: Option<ClassificationReport>,
+    /// Dimensional run: `classes` names the dimensions.
+    pub dimensional: bool,
+    /// Dimensional runs: test metrics per finished fold.
+    pub fold_dims: Vec<(usize, Vec<crate::eval::regression::DimensionReport>)>,
+    /// Dimensional runs: the pooled summary when finished.
+    pub dimensional_summary: Option<crate::train::dim_report::DimensionalSummary>,
     /// Log lines.
     pub log: Vec<String>,
     /// When training started.
@@ -88,11 +94,15 @@ impl TrainingView {
                     folds,
                     backend,
                     epochs,
+                    dimensional,
                     ..
                 } = *plan;
                 // A new run of a multi-run job (ablation) starts with fresh curves.
                 self.epoch_metrics.clear();
                 self.fold_reports.clear();
+                self.fold_dims.clear();
+                self.dimensional_summary = None;
+                self.dimensional = dimensional;
                 self.pooled = None;
                 self.position = Position::default();
                 self.run_dir = Some(run_dir);
@@ -131,9 +141,21 @@ impl TrainingView {
                     steps_per_epoch,
                 }
             }
-            Event::Epoch(m) => self.epoch_metrics.push(m),
-            Event::FoldDone { fold, report } => self.fold_reports.push((fold, *report)),
-            Event::Finished { report, .. } => self.pooled = Some(*report),
+            Event::Epoch(m) => self.epoch_metrics.push(*m),
+            Event::FoldDone { fold, report, dims } => {
+                if let Some(d) = dims {
+                    self.fold_dims.push((fold, d));
+                }
+                self.fold_reports.push((fold, *report));
+            }
+            Event::Finished {
+                report,
+                dimensional,
+                ..
+            } => {
+                self.pooled = Some(*report);
+                self.dimensional_summary = dimensional.map(|d| *d);
+            }
         }
     }
 

@@ -24,6 +24,8 @@ pub struct SavedRun {
     pub n: usize,
     /// An ensemble of other runs.
     pub ensemble: bool,
+    /// Dimensional runs: the pooled mean CCC (then UA and WA do not apply).
+    pub mean_ccc: Option<f64>,
 }
 
 /// The run folders under `root` that hold a `report.json`, newest first (folder names start
@@ -49,7 +51,10 @@ pub fn list(root: &Path) -> (Vec<SavedRun>, Vec<String>) {
                 preset: r.preset.clone(),
                 ua: r.pooled.ua,
                 wa: r.pooled.wa,
-                n: r.pooled.n as usize,
+                n: r.dimensional
+                    .as_ref()
+                    .map_or(r.pooled.n as usize, |d| d.pooled.first().map_or(0, |p| p.n)),
+                mean_ccc: r.dimensional.as_ref().map(|d| d.mean_ccc),
                 ensemble: !r.members.is_empty(),
                 dir,
             }),
@@ -80,6 +85,17 @@ pub fn view_of(dir: &Path) -> Result<TrainingView, String> {
         .enumerate()
         .map(|(i, f)| (i, f.report.clone()))
         .collect();
+    if let Some(d) = r.dimensional {
+        v.classes = d.dimensions.clone();
+        v.dimensional = true;
+        v.fold_dims = r
+            .folds
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.dims.clone().map(|d| (i, d)))
+            .collect();
+        v.dimensional_summary = Some(d);
+    }
     v.pooled = Some(r.pooled);
     Ok(v)
 }
@@ -99,9 +115,66 @@ pub struct SavedRunsPanel {
     pub busy: bool,
     /// Outcome of the last ensemble or open.
     pub message: Option<Result<String, String>>,
+    /// Layer-weight profiles of the ticked runs, or why they cannot be compared.
+    pub profiles: Option<Result<Vec<crate::train::layer_profiles::Profile>, String>>,
 }
 
 impl SavedRunsPanel {
+    /// The compared layer-weight profiles, with CSV + SVG export next to the runs.
+    fn profiles_ui(&mut self, ui: &mut egui::Ui) {
+        use egui_plot::{Legend, Line, Plot, PlotPoints};
+        let Some(p) = &self.profiles else { return };
+        let profiles = match p {
+            Ok(p) => p.clone(),
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                return;
+            }
+        };
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new("Layer-weight profiles").strong());
+            if ui.button("Export CSV + SVG").clicked() {
+                let root = self
+                    .runs
+                    .as_ref()
+                    .and_then(|r| r.first())
+                    .and_then(|r| r.dir.parent().map(Path::to_path_buf))
+                    .unwrap_or_else(|| crate::paths::Paths::from_env().runs);
+                let stamp = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let stem = root.join(format!("layer-weights-{stamp}"));
+                self.message = Some(
+                    crate::train::layer_profiles::export(&profiles, &stem)
+                        .map(|(c, s)| format!("wrote {} and {}", c.display(), s.display())),
+                );
+            }
+            if ui.button("Close").clicked() {
+                self.profiles = None;
+            }
+        });
+        Plot::new("layer_profiles")
+            .height(200.0)
+            .allow_scroll(false)
+            .include_y(0.0)
+            .legend(Legend::default())
+            .x_axis_label("hidden state (0 = before the transformer)")
+            .show(ui, |pl| {
+                for (i, p) in profiles.iter().enumerate() {
+                    let pts: Vec<[f64; 2]> = p
+                        .weights
+                        .iter()
+                        .enumerate()
+                        .map(|(l, v)| [l as f64, *v as f64])
+                        .collect();
+                    pl.line(
+                        Line::new(p.label.clone(), PlotPoints::from(pts))
+                            .color(super::plots::fold_color(i)),
+                    );
+                }
+            });
+    }
+
     /// Takes a listing.
     pub fn take_list(&mut self, runs: Vec<SavedRun>, problems: Vec<String>) {
         self.ticked.clear();
@@ -146,7 +219,21 @@ impl SavedRunsPanel {
                     if self.busy {
                         ui.spinner();
                     }
+                    if ui
+                        .add_enabled(n >= 1, egui::Button::new("Compare layer weights"))
+                        .on_hover_text("the learned layer weights of the ticked runs (per dimension where learned per dimension) over each other")
+                        .clicked()
+                        && let Some(runs) = &self.runs
+                    {
+                        let dirs: Vec<PathBuf> = self
+                            .ticked
+                            .iter()
+                            .filter_map(|&i| runs.get(i).map(|r| r.dir.clone()))
+                            .collect();
+                        self.profiles = Some(crate::train::layer_profiles::profiles(&dirs));
+                    }
                 });
+                self.profiles_ui(ui);
                 match &self.message {
                     Some(Ok(m)) => {
                         ui.label(m);
@@ -167,7 +254,7 @@ impl SavedRunsPanel {
                 egui::Grid::new("saved_runs_grid")
                     .striped(true)
                     .show(ui, |ui| {
-                        for h in ["", "run", "preset", "UA", "WA", "n", ""] {
+                        for h in ["", "run", "preset", "UA / CCC", "WA", "n", ""] {
                             ui.label(egui::RichText::new(h).strong());
                         }
                         ui.end_row();
@@ -192,8 +279,17 @@ impl SavedRunsPanel {
                             } else {
                                 r.preset.clone()
                             });
-                            ui.label(format!("{:.3}", r.ua));
-                            ui.label(format!("{:.3}", r.wa));
+                            match r.mean_ccc {
+                                Some(c) => {
+                                    ui.label(format!("CCC {c:.3}"))
+                                        .on_hover_text("dimensional run: pooled CCC averaged over the dimensions");
+                                    ui.label("–");
+                                }
+                                None => {
+                                    ui.label(format!("{:.3}", r.ua));
+                                    ui.label(format!("{:.3}", r.wa));
+                                }
+                            }
                             ui.label(r.n.to_string());
                             if ui.button("Open").clicked() {
                                 cmds.push(super::AppCommand::OpenRun(r.dir.clone()));

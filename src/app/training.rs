@@ -620,6 +620,16 @@ impl TrainingPanel {
                 ("train WA", (|m: &EpochMetrics| m.train_wa) as Metric),
                 ("valid UA", |m| m.valid_ua),
             ];
+            // Dimensional runs: validation mean CCC (no training accuracy).
+            let ccc = [
+                ("train", (|_: &EpochMetrics| f64::NAN) as Metric),
+                ("valid mean CCC", |m: &EpochMetrics| {
+                    m.valid_ccc
+                        .as_ref()
+                        .map_or(f64::NAN, |c| c.iter().sum::<f64>() / c.len().max(1) as f64)
+                }),
+            ];
+            let dimensional = v.dimensional;
             fold_curves(
                 ui,
                 "loss_plot",
@@ -631,17 +641,31 @@ impl TrainingPanel {
                 false,
                 x_label,
             );
-            fold_curves(
-                ui,
-                "acc_plot",
-                "Accuracy (solid = train WA, dashed = validation UA)",
-                [width, height],
-                n_folds,
-                &series,
-                acc,
-                true,
-                x_label,
-            );
+            if dimensional {
+                fold_curves(
+                    ui,
+                    "ccc_plot",
+                    "Validation CCC, mean over dimensions (dashed)",
+                    [width, height],
+                    n_folds,
+                    &series,
+                    ccc,
+                    true,
+                    x_label,
+                );
+            } else {
+                fold_curves(
+                    ui,
+                    "acc_plot",
+                    "Accuracy (solid = train WA, dashed = validation UA)",
+                    [width, height],
+                    n_folds,
+                    &series,
+                    acc,
+                    true,
+                    x_label,
+                );
+            }
         });
         learning_rate_ui(ui, &v.learning_rates, n_folds);
     }
@@ -654,6 +678,27 @@ impl TrainingPanel {
         let Some(m) = v.epoch_metrics.last() else {
             return;
         };
+        if v.dimensional {
+            // No confusion matrix: validation CCC per dimension and the finished folds.
+            ui.label(
+                egui::RichText::new(format!(
+                    "Validation CCC, fold {} epoch {} (live): {}",
+                    m.fold + 1,
+                    m.epoch,
+                    v.classes
+                        .iter()
+                        .zip(m.valid_ccc.as_deref().unwrap_or_default())
+                        .map(|(d, c)| format!("{d} {c:.3}"))
+                        .collect::<Vec<_>>()
+                        .join(" · ")
+                ))
+                .strong(),
+            );
+            if let Some(w) = &m.dimension_layer_weights {
+                super::dimensional::layer_weights_per_dimension_ui(ui, &v.classes, w);
+            }
+            return;
+        }
         ui.columns(2, |cols| {
             cols[0].label(
                 egui::RichText::new(format!(

@@ -366,6 +366,7 @@ pub fn epoch(
                     .map(|_| (rng.uniform() * 3.46 - 1.73) as f32)
                     .collect(),
                 label: i % classes.len(),
+                target: Vec::new(),
             })
             .collect()
     };
@@ -399,6 +400,7 @@ pub fn epoch(
         frames,
         bins,
         seed: 1,
+        dimensional: None,
     };
     let (_ctx, crx) = crossbeam_channel::unbounded();
     let controller = Controller::new(crx);

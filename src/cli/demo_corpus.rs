@@ -10,7 +10,8 @@ use crate::corpus;
 /// Options of `demo-corpus`.
 #[derive(Args, Debug)]
 pub struct DemoCorpusArgs {
-    /// Output folder (gets `emodb/` and `ravdess/`).
+    /// Output folder (gets `emodb/` and `ravdess/`, and the dimensional `msp-podcast/` and
+    /// `iemocap/`).
     #[arg(long)]
     pub out: PathBuf,
     /// Seed.
@@ -45,5 +46,15 @@ pub fn run(a: DemoCorpusArgs) -> Result<()> {
         "  RAVDESS-named corpus (telephone channel, 48 kHz): {}",
         d.ravdess_dir.display()
     );
+    if let Some(dim) = &d.dimensional {
+        println!(
+            "  MSP-Podcast layout (arousal/valence/dominance 1–7): {}",
+            dim.msp_podcast_dir.display()
+        );
+        println!(
+            "  IEMOCAP layout (A/V/D 1–5, transcripts):         {}",
+            dim.iemocap_dir.display()
+        );
+    }
     Ok(())
 }

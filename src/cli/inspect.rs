@@ -105,6 +105,21 @@ fn inspect(
     for (c, n) in &ins.per_class {
         println!("  {c:<12} {n:>6}");
     }
+    if ins.uncategorised > 0 {
+        println!(
+            "  (no class)   {:>6}  (no agreement: used by dimensional runs only)",
+            ins.uncategorised
+        );
+    }
+    if !ins.dimensions.is_empty() {
+        println!("\ndimensions (for dimensional runs):");
+        for (d, st) in &ins.dimensions {
+            println!(
+                "  {d:<12} {:>6} files  min {:.2}  mean {:.2}  max {:.2}",
+                st.n, st.min, st.mean, st.max
+            );
+        }
+    }
     println!("\nper speaker:");
     for (s, sum) in &ins.per_speaker {
         println!(

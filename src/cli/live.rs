@@ -56,6 +56,7 @@ fn live(run: PathBuf, input: PathBuf, cfg: crate::live::LiveConfig, realtime: bo
     )
     .context("starting the live worker")?;
     let mut classes: Vec<String> = Vec::new();
+    let mut dims = false;
     let mut latencies: Vec<f64> = Vec::new();
     let (mut windows, mut silent, mut skipped) = (0usize, 0usize, 0usize);
     let mut failed = None;
@@ -65,12 +66,15 @@ fn live(run: PathBuf, input: PathBuf, cfg: crate::live::LiveConfig, realtime: bo
                 source,
                 input_rate_hz,
                 classes: c,
+                dimensional,
             } => {
                 println!(
-                    "input: {source} ({input_rate_hz} Hz → 16 kHz); classes: {}",
+                    "input: {source} ({input_rate_hz} Hz → 16 kHz); {}: {}",
+                    if dimensional { "dimensions" } else { "classes" },
                     c.join(", ")
                 );
                 classes = c;
+                dims = dimensional;
             }
             LiveEvent::Frame(f) => {
                 windows += 1;
@@ -81,6 +85,15 @@ fn live(run: PathBuf, input: PathBuf, cfg: crate::live::LiveConfig, realtime: bo
                     continue;
                 }
                 latencies.push(f.latency_ms);
+                if dims {
+                    let values: Vec<String> = classes
+                        .iter()
+                        .zip(&f.smoothed)
+                        .map(|(c, v)| format!("{c}={v:.3}"))
+                        .collect();
+                    println!("{:8.2} s  {}", f.end_secs, values.join(" "));
+                    continue;
+                }
                 let top = f
                     .top
                     .and_then(|t| classes.get(t))

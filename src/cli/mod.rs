@@ -9,6 +9,7 @@ pub mod ensemble;
 pub mod features;
 pub mod gui;
 pub mod inspect;
+pub mod layer_weights;
 pub mod live;
 pub mod predict;
 pub mod train;
@@ -46,8 +47,12 @@ pub enum Command {
     /// Download an SSL model folder from the HuggingFace hub (resumable, SHA-256 verified) into
     /// the model cache; prints the folder to use as --weights / ssl_weights.
     DownloadModel(download::DownloadModelArgs),
-    /// Class probabilities of WAV files from a trained run.
+    /// Class probabilities of WAV files from a trained run (dimensional runs: the predicted
+    /// arousal, valence, dominance).
     Predict(predict::PredictArgs),
+    /// Learned layer-weight profiles of several runs side by side (per dimension where learned
+    /// per dimension), as text, CSV and SVG.
+    LayerWeights(layer_weights::LayerWeightsArgs),
     /// Feed an audio file through the live streaming path of a trained run; one line per hop,
     /// then latency statistics as one JSON line.
     Live(live::LiveArgs),
@@ -76,6 +81,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Ensemble(a) => ensemble::run(a),
         Command::DownloadModel(a) => download::run(a),
         Command::Predict(a) => predict::run(a),
+        Command::LayerWeights(a) => layer_weights::run(a),
         Command::Live(a) => live::run(a),
         Command::Features(a) => features::run(a),
         Command::Bench(a) => bench::run(a),

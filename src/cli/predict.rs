@@ -1,4 +1,5 @@
-//! `ser-workbench predict`: class probabilities (and attention traces) of audio files.
+//! `ser-workbench predict`: class probabilities (and attention traces) of audio files, or the
+//! predicted arousal / valence / dominance of a dimensional run.
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,25 @@ fn predict(run_dir: &Path, files: &[PathBuf], json: bool, trace: bool) -> Result
     if trace {
         for f in files {
             match p.trace_file(f) {
+                Ok(t) if p.dimensional.is_some() => {
+                    let dims: serde_json::Map<String, serde_json::Value> = p
+                        .classes
+                        .iter()
+                        .zip(&t.probabilities)
+                        .map(|(c, v)| (c.clone(), serde_json::json!(v)))
+                        .collect();
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "file": f,
+                            "dimensions": dims,
+                            "frames_per_sec": p.features.logmel.frames_per_sec(),
+                            "valid_frames": t.valid_frames,
+                            "attention": t.attention,
+                            "gate": t.gate,
+                        })
+                    );
+                }
                 Ok(t) => {
                     let top = crate::eval::argmax(&t.probabilities);
                     println!(
@@ -62,6 +82,26 @@ fn predict(run_dir: &Path, files: &[PathBuf], json: bool, trace: bool) -> Result
     }
     for f in files {
         match p.predict_file(f) {
+            Ok(values) if p.dimensional.is_some() => {
+                // Dimensional runs: one value per dimension on the run's target scale.
+                if json {
+                    let map: serde_json::Map<String, serde_json::Value> = p
+                        .classes
+                        .iter()
+                        .zip(&values)
+                        .map(|(c, v)| (c.clone(), serde_json::json!(v)))
+                        .collect();
+                    println!("{}", serde_json::json!({"file": f, "dimensions": map}));
+                } else {
+                    let parts: Vec<String> = p
+                        .classes
+                        .iter()
+                        .zip(&values)
+                        .map(|(c, v)| format!("{c} {v:.3}"))
+                        .collect();
+                    println!("{}: {}", f.display(), parts.join("  "));
+                }
+            }
             Ok(probs) => {
                 let top = crate::eval::argmax(&probs);
                 if json {

@@ -161,6 +161,23 @@ pub(super) fn follow(handle: crate::train::TrainHandle) -> Result<()> {
             } if done == total => {
                 println!("features: {total} files ({cached} from cache)");
             }
+            Event::Epoch(m) if m.valid_ccc.is_some() => println!(
+                "fold {} epoch {:>3} step {:>5}: train loss {:.4} | valid loss {:.4} CCC {}{} ({:.1} s)",
+                m.fold + 1,
+                m.epoch,
+                m.step,
+                m.train_loss,
+                m.valid_loss,
+                m.valid_ccc
+                    .as_deref()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|c| format!("{c:.3}"))
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+                if m.is_best { " *" } else { "" },
+                m.epoch_secs
+            ),
             Event::Epoch(m) => println!(
                 "fold {} epoch {:>3} step {:>5}: train loss {:.4} WA {:.3} | valid loss {:.4} WA {:.3} UA {:.3} F1 {:.3}{} ({:.1} s)",
                 m.fold + 1,
@@ -178,7 +195,20 @@ pub(super) fn follow(handle: crate::train::TrainHandle) -> Result<()> {
                 },
                 m.epoch_secs
             ),
-            Event::FoldDone { fold, report } => println!(
+            Event::FoldDone {
+                fold,
+                dims: Some(dims),
+                ..
+            } => println!(
+                "fold {} test: {} (n = {})",
+                fold + 1,
+                dims.iter()
+                    .map(|d| format!("{} CCC {:.4}", d.name, d.ccc))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                dims.first().map_or(0, |d| d.n)
+            ),
+            Event::FoldDone { fold, report, .. } => println!(
                 "fold {} test: WA {:.4} UA {:.4} macro-F1 {:.4} (n = {})",
                 fold + 1,
                 report.wa,
@@ -186,7 +216,23 @@ pub(super) fn follow(handle: crate::train::TrainHandle) -> Result<()> {
                 report.macro_f1,
                 report.n
             ),
-            Event::Finished { run_dir, report } => {
+            Event::Finished {
+                run_dir,
+                dimensional: Some(d),
+                ..
+            } => {
+                println!("\npooled test (mean CCC {:.4}):", d.mean_ccc);
+                for r in &d.pooled {
+                    println!(
+                        "  {:<10} CCC {:.4}  Pearson {:.4}  MAE {:.4}  RMSE {:.4}  (n = {})",
+                        r.name, r.ccc, r.pearson, r.mae, r.rmse, r.n
+                    );
+                }
+                println!("report: {}", run_dir.join("report.md").display());
+            }
+            Event::Finished {
+                run_dir, report, ..
+            } => {
                 println!(
                     "\npooled test: WA {:.4} UA {:.4} macro-F1 {:.4} weighted-F1 {:.4} (n = {})",
                     report.wa, report.ua, report.macro_f1, report.weighted_f1, report.n

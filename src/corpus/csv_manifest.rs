@@ -1,14 +1,28 @@
-//! CSV manifest reader: a header row with at least `path,label` and optionally `speaker`,
-//! `gender`, `split`; paths are relative to the CSV's folder (absolute paths also work).
+//! CSV manifest reader: a header row with `path` and `label` and optionally `speaker`, `gender`,
+//! `split`, `text`, and numeric columns (`arousal`, `valence`, `dominance` or any other name, for
+//! dimensional runs). Without a `label` column, or with an empty label, rows that have numeric
+//! values are kept for dimensional runs (`Manifest::uncategorised`). Paths are relative to the
+//! CSV's folder (absolute paths also work).
 
 use std::path::{Path, PathBuf};
 
-use super::{CorpusError, Emotion, Gender, Manifest, Skipped, push_checked, utterance};
+use super::{
+    CorpusError, Emotion, Gender, Manifest, Skipped, push_checked, push_uncategorised, utterance,
+};
 
 /// Name the reader looks for first; any other `*.csv` with the right header also works.
 pub const DEFAULT_NAME: &str = "manifest.csv";
 
-/// True when `p` is a CSV whose header has `path` and `label` columns.
+/// Columns that are not numeric annotations.
+const TEXT_COLUMNS: [&str; 7] = [
+    "path", "label", "speaker", "gender", "split", "text", "corpus",
+];
+
+/// Column names that make a manifest without `label` usable (dimensional annotations).
+const DIMENSION_COLUMNS: [&str; 3] = ["arousal", "valence", "dominance"];
+
+/// True when `p` is a CSV whose header has a `path` column and a `label` (or an arousal,
+/// valence or dominance) column.
 pub fn looks_like_manifest(p: &Path) -> bool {
     if !p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
         return false;
@@ -16,7 +30,8 @@ pub fn looks_like_manifest(p: &Path) -> bool {
     csv::Reader::from_path(p)
         .and_then(|mut r| r.headers().cloned())
         .is_ok_and(|h| {
-            h.iter().any(|c| c.trim() == "path") && h.iter().any(|c| c.trim() == "label")
+            let has = |n: &str| h.iter().any(|c| c.trim().eq_ignore_ascii_case(n));
+            has("path") && (has("label") || DIMENSION_COLUMNS.iter().any(|d| has(d)))
         })
 }
 
@@ -42,7 +57,8 @@ fn find_manifest(root: &Path) -> Result<PathBuf, CorpusError> {
         .next()
         .ok_or_else(|| CorpusError::Manifest {
             path: root.to_path_buf(),
-            reason: "no CSV file with path,label columns here".into(),
+            reason: "no CSV file with path,label (or path,arousal/valence/dominance) columns here"
+                .into(),
         })
 }
 
@@ -61,15 +77,29 @@ pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
             .iter()
             .position(|h| h.trim().eq_ignore_ascii_case(name))
     };
-    let (Some(path_col), Some(label_col)) = (col("path"), col("label")) else {
+    let numeric_cols: Vec<(usize, String)> = headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| {
+            !TEXT_COLUMNS
+                .iter()
+                .any(|t| h.trim().eq_ignore_ascii_case(t))
+        })
+        .map(|(i, h)| (i, h.trim().to_string()))
+        .collect();
+    let path_col = col("path");
+    let label_col = col("label");
+    let Some(path_col) = path_col.filter(|_| label_col.is_some() || !numeric_cols.is_empty())
+    else {
         return Err(merr(format!(
-            "header must name 'path' and 'label' columns, got: {}",
+            "header must name a 'path' column and a 'label' column (or numeric annotation columns such as arousal, valence, dominance), got: {}",
             headers.iter().collect::<Vec<_>>().join(",")
         )));
     };
     let speaker_col = col("speaker");
     let gender_col = col("gender");
     let split_col = col("split");
+    let text_col = col("text");
     let mut m = Manifest::default();
     for (i, rec) in reader.records().enumerate() {
         let line = i + 2;
@@ -96,19 +126,59 @@ pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
             continue;
         };
         let path = base.join(rel);
-        let label = field(Some(label_col)).unwrap_or("");
-        let Some(emotion) = Emotion::from_label(label) else {
+        let mut values = std::collections::BTreeMap::new();
+        let mut bad = None;
+        for (c, name) in &numeric_cols {
+            let Some(v) = field(Some(*c)) else { continue };
+            match v.parse::<f32>() {
+                Ok(x) if x.is_finite() => {
+                    values.insert(name.clone(), x);
+                }
+                _ => {
+                    bad = Some(format!(
+                        "line {line}: column '{name}' holds '{v}', not a number"
+                    ))
+                }
+            }
+        }
+        if let Some(reason) = bad {
+            m.skipped.push(Skipped { path, reason });
+            continue;
+        }
+        let label = field(label_col).unwrap_or("");
+        let emotion = Emotion::from_label(label);
+        if emotion.is_none() && (!label.is_empty() || values.is_empty()) {
             m.skipped.push(Skipped {
                 path,
-                reason: format!("line {line}: label '{label}' is not a known emotion"),
+                reason: if label.is_empty() {
+                    format!("line {line}: no label and no numeric annotation")
+                } else {
+                    format!("line {line}: label '{label}' is not a known emotion")
+                },
             });
             continue;
-        };
-        let mut u = utterance("csv", path, label, emotion);
+        }
+        let mut u = utterance("csv", path, label, emotion.unwrap_or(Emotion::Other));
         u.speaker_id = field(speaker_col).map(str::to_string);
         u.gender = field(gender_col).and_then(Gender::parse);
         u.split = field(split_col).map(str::to_string);
-        push_checked(&mut m, u);
+        u.transcript = field(text_col).map(str::to_string);
+        let take = |values: &mut std::collections::BTreeMap<String, f32>, names: &[&str]| {
+            let key = values
+                .keys()
+                .find(|k| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+                .cloned();
+            key.and_then(|k| values.remove(&k))
+        };
+        u.arousal = take(&mut values, &["arousal", "activation"]);
+        u.valence = take(&mut values, &["valence"]);
+        u.dominance = take(&mut values, &["dominance"]);
+        u.values = values;
+        if emotion.is_some() {
+            push_checked(&mut m, u);
+        } else {
+            push_uncategorised(&mut m, u);
+        }
     }
     Ok(m)
 }

@@ -69,6 +69,9 @@ pub struct DemoConfig {
     pub emodb_texts: usize,
     /// Actors in the RAVDESS-named corpus (max 24).
     pub ravdess_actors: usize,
+    /// Speakers of the dimensional MSP-Podcast-layout corpus (and IEMOCAP-layout sessions:
+    /// half as many); 0 writes no dimensional corpora.
+    pub dimensional_speakers: usize,
 }
 
 impl Default for DemoConfig {
@@ -77,6 +80,7 @@ impl Default for DemoConfig {
             seed: 7,
             emodb_texts: 4,
             ravdess_actors: 8,
+            dimensional_speakers: 10,
         }
     }
 }
@@ -88,6 +92,8 @@ pub struct DemoCorpus {
     pub emodb_dir: PathBuf,
     /// RAVDESS-named corpus folder (`<out>/ravdess`).
     pub ravdess_dir: PathBuf,
+    /// Dimensional corpora (`<out>/msp-podcast`, `<out>/iemocap`), when written.
+    pub dimensional: Option<super::demo_dimensional::DimensionalDemo>,
     /// Files written in total.
     pub files: usize,
 }
@@ -96,14 +102,14 @@ const EMODB_TEXTS: [&str; 10] = [
     "a01", "a02", "a04", "a05", "a07", "b01", "b02", "b03", "b09", "b10",
 ];
 /// Vowel formants (F1, F2, F3 in Hz, adult male) of the two demo "languages".
-const VOWELS_A: [[f64; 3]; 5] = [
+pub(super) const VOWELS_A: [[f64; 3]; 5] = [
     [730.0, 1090.0, 2440.0],
     [530.0, 1840.0, 2480.0],
     [270.0, 2290.0, 3010.0],
     [570.0, 840.0, 2410.0],
     [300.0, 870.0, 2240.0],
 ];
-const VOWELS_B: [[f64; 3]; 5] = [
+pub(super) const VOWELS_B: [[f64; 3]; 5] = [
     [660.0, 1720.0, 2410.0],
     [520.0, 1190.0, 2390.0],
     [490.0, 1350.0, 1690.0],
@@ -113,15 +119,15 @@ const VOWELS_B: [[f64; 3]; 5] = [
 
 /// One speaker's voice.
 #[derive(Clone, Debug)]
-struct Voice {
-    f0_hz: f64,
-    formant_scale: f64,
-    tilt_offset: f64,
-    rate_factor: f64,
+pub(super) struct Voice {
+    pub(super) f0_hz: f64,
+    pub(super) formant_scale: f64,
+    pub(super) tilt_offset: f64,
+    pub(super) rate_factor: f64,
 }
 
 impl Voice {
-    fn new(gender: Gender, rng: &mut SplitMix64) -> Self {
+    pub(super) fn new(gender: Gender, rng: &mut SplitMix64) -> Self {
         let (f0, scale) = match gender {
             Gender::Male => (rng.range(95.0, 135.0), rng.range(0.95, 1.05)),
             Gender::Female => (rng.range(175.0, 240.0), rng.range(1.10, 1.22)),
@@ -137,12 +143,12 @@ impl Voice {
 
 /// Recording channel of a demo corpus.
 #[derive(Clone, Copy, Debug)]
-struct Channel {
-    sample_rate_hz: u32,
-    highpass_hz: Option<f64>,
-    lowpass_hz: Option<f64>,
-    noise_dbfs: f64,
-    gain_db: f64,
+pub(super) struct Channel {
+    pub(super) sample_rate_hz: u32,
+    pub(super) highpass_hz: Option<f64>,
+    pub(super) lowpass_hz: Option<f64>,
+    pub(super) noise_dbfs: f64,
+    pub(super) gain_db: f64,
 }
 
 /// RBJ-cookbook biquad.
@@ -202,20 +208,36 @@ fn synthesise(
     channel: Channel,
     rng: &mut SplitMix64,
 ) -> Vec<f32> {
-    let fs = channel.sample_rate_hz as f64;
     let neutral = prosody(Emotion::Neutral);
     let target = prosody(emotion);
     let lerp = |n: f64, t: f64| n + (t - n) * intensity;
+    let p = EmotionProsody {
+        f0_factor: lerp(neutral.f0_factor, target.f0_factor),
+        range_semitones: lerp(neutral.range_semitones, target.range_semitones),
+        syllables_per_sec: lerp(neutral.syllables_per_sec, target.syllables_per_sec),
+        loudness_db: lerp(neutral.loudness_db, target.loudness_db),
+        tilt: lerp(neutral.tilt, target.tilt),
+        breath: lerp(neutral.breath, target.breath),
+    };
+    render(&p, voice, vowels, channel, rng)
+}
+
+/// Synthesises one utterance with prosody targets `p` (each utterance deviates from them).
+pub(super) fn render(
+    p: &EmotionProsody,
+    voice: &Voice,
+    vowels: &[[f64; 3]],
+    channel: Channel,
+    rng: &mut SplitMix64,
+) -> Vec<f32> {
+    let fs = channel.sample_rate_hz as f64;
     // Per-utterance deviations make the classes overlap.
-    let f0 = voice.f0_hz * lerp(neutral.f0_factor, target.f0_factor) * (rng.normal() * 0.07).exp();
-    let range = lerp(neutral.range_semitones, target.range_semitones) * (rng.normal() * 0.25).exp();
-    let rate = lerp(neutral.syllables_per_sec, target.syllables_per_sec)
-        * voice.rate_factor
-        * (rng.normal() * 0.12).exp();
-    let loud_db = lerp(neutral.loudness_db, target.loudness_db) + rng.normal() * 2.5;
-    let tilt =
-        (lerp(neutral.tilt, target.tilt) + voice.tilt_offset + rng.normal() * 0.12).clamp(0.0, 1.0);
-    let breath = lerp(neutral.breath, target.breath) * (rng.normal() * 0.3).exp();
+    let f0 = voice.f0_hz * p.f0_factor * (rng.normal() * 0.07).exp();
+    let range = p.range_semitones * (rng.normal() * 0.25).exp();
+    let rate = p.syllables_per_sec * voice.rate_factor * (rng.normal() * 0.12).exp();
+    let loud_db = p.loudness_db + rng.normal() * 2.5;
+    let tilt = (p.tilt + voice.tilt_offset + rng.normal() * 0.12).clamp(0.0, 1.0);
+    let breath = p.breath * (rng.normal() * 0.3).exp();
 
     let n_syll = 4 + rng.below(5);
     let mut out: Vec<f64> = Vec::new();
@@ -407,10 +429,22 @@ pub fn generate(out: &Path, cfg: &DemoConfig) -> Result<DemoCorpus, String> {
             let x = synthesise(*emotion, *intensity, &voice, vowels, channel, &mut rng);
             write_wav_i16(path, &x, channel.sample_rate_hz).map_err(|e| e.to_string())
         })?;
+    let dimensional = (cfg.dimensional_speakers > 0)
+        .then(|| {
+            super::demo_dimensional::generate(
+                out,
+                cfg.seed,
+                cfg.dimensional_speakers,
+                cfg.dimensional_speakers.div_ceil(2),
+                12,
+            )
+        })
+        .transpose()?;
     Ok(DemoCorpus {
         emodb_dir,
         ravdess_dir,
-        files: jobs.len(),
+        files: jobs.len() + dimensional.as_ref().map_or(0, |d| d.files),
+        dimensional,
     })
 }
 
@@ -426,6 +460,7 @@ mod tests {
             seed: 3,
             emodb_texts: 1,
             ravdess_actors: 2,
+            dimensional_speakers: 0,
         };
         let d = generate(dir.path(), &cfg).expect("generate");
         let a = corpus::load(&d.emodb_dir, None).expect("emodb");

@@ -9,7 +9,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{CorpusError, Emotion, Gender, Manifest, Skipped, push_checked, utterance};
+use super::{
+    CorpusError, Emotion, Gender, Manifest, Skipped, push_checked, push_uncategorised, utterance,
+};
 
 /// One line of an EmoEvaluation file.
 #[derive(Clone, Debug, PartialEq)]
@@ -196,13 +198,8 @@ pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
                     .join("wav")
                     .join(&dialog)
                     .join(format!("{}.wav", row.utt));
-                let Some(emotion) = emotion_of(&row.code) else {
-                    m.skipped.push(Skipped {
-                        path,
-                        reason: format!("label '{}' (no majority emotion)", row.code),
-                    });
-                    continue;
-                };
+                // No majority emotion (`xxx`): kept for dimensional runs only.
+                let emotion = emotion_of(&row.code);
                 let (speaker, gender, session) = match speaker_of(&row.utt) {
                     Ok(s) => s,
                     Err(reason) => {
@@ -210,7 +207,12 @@ pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
                         continue;
                     }
                 };
-                let mut u = utterance("iemocap", path, &row.code, emotion);
+                let mut u = utterance(
+                    "iemocap",
+                    path,
+                    &row.code,
+                    emotion.unwrap_or(Emotion::Other),
+                );
                 u.speaker_id = Some(speaker);
                 u.gender = Some(gender);
                 u.session = Some(session);
@@ -227,7 +229,11 @@ pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
                 );
                 u.transcript = transcripts.get(&row.utt).cloned();
                 u.text_id = Some(dialog);
-                push_checked(&mut m, u);
+                if emotion.is_some() {
+                    push_checked(&mut m, u);
+                } else {
+                    push_uncategorised(&mut m, u);
+                }
             }
         }
     }

@@ -64,6 +64,60 @@ pub struct Inspection {
     pub silent: Option<Vec<SilentFile>>,
     /// Label map report when one was applied.
     pub label_map: Option<LabelReport>,
+    /// Loaded files without an emotion class (used by dimensional runs only).
+    #[serde(default)]
+    pub uncategorised: usize,
+    /// Numeric annotations (arousal, valence, dominance, CSV columns) over all loaded files,
+    /// classified or not.
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, DimensionStats>,
+}
+
+/// How one numeric annotation is distributed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DimensionStats {
+    /// Files that have it.
+    pub n: usize,
+    /// Smallest value.
+    pub min: f32,
+    /// Mean value.
+    pub mean: f32,
+    /// Largest value.
+    pub max: f32,
+}
+
+fn dimension_stats(m: &Manifest) -> BTreeMap<String, DimensionStats> {
+    let mut out: BTreeMap<String, DimensionStats> = BTreeMap::new();
+    let mut add = |name: &str, v: f32| {
+        let e = out.entry(name.to_string()).or_insert(DimensionStats {
+            n: 0,
+            min: f32::INFINITY,
+            mean: 0.0,
+            max: f32::NEG_INFINITY,
+        });
+        e.n += 1;
+        e.min = e.min.min(v);
+        e.max = e.max.max(v);
+        e.mean += v;
+    };
+    for u in m.utterances.iter().chain(&m.uncategorised) {
+        for (name, v) in [
+            ("arousal", u.arousal),
+            ("valence", u.valence),
+            ("dominance", u.dominance),
+        ] {
+            if let Some(v) = v {
+                add(name, v);
+            }
+        }
+        for (k, v) in &u.values {
+            add(k, *v);
+        }
+    }
+    for e in out.values_mut() {
+        e.mean /= e.n.max(1) as f32;
+    }
+    out
 }
 
 /// A file is near-silent when its peak is below this level.
@@ -141,6 +195,8 @@ pub fn inspect(m: &Manifest) -> Inspection {
         flagged: m.flagged.clone(),
         silent: None,
         label_map: None,
+        uncategorised: m.uncategorised.len(),
+        dimensions: dimension_stats(m),
     }
 }
 

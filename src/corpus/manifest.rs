@@ -74,6 +74,10 @@ pub struct Utterance {
     /// Speaking style (IEMOCAP `improvised` / `scripted`).
     #[serde(default)]
     pub style: Option<String>,
+    /// Other numeric annotations by column name (CSV manifests: any numeric column, e.g. a
+    /// dimension the task names).
+    #[serde(default)]
+    pub values: BTreeMap<String, f32>,
     /// Duration from the WAV header.
     pub duration_secs: f64,
     /// Sample rate from the WAV header.
@@ -103,6 +107,11 @@ pub struct Manifest {
     /// Loaded files with a warning (e.g. very high sample rate); they stay in the corpus.
     #[serde(default)]
     pub flagged: Vec<Skipped>,
+    /// Loaded files without an emotion class but with other annotations (MSP-Podcast class
+    /// `X`, IEMOCAP `xxx`: no agreement): categorical runs leave them out, dimensional runs use
+    /// their arousal / valence / dominance.
+    #[serde(default)]
+    pub uncategorised: Vec<Utterance>,
 }
 
 /// Per-speaker summary for inspection.

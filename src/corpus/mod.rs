@@ -4,6 +4,7 @@ pub mod casia;
 pub mod cremad;
 pub mod csv_manifest;
 pub mod demo;
+pub mod demo_dimensional;
 pub mod emodb;
 pub mod emotion;
 pub mod esd;
@@ -343,7 +344,7 @@ pub fn detect(root: &Path) -> Result<CorpusType, CorpusError> {
     Err(CorpusError::Undetected {
         path: root.to_path_buf(),
         reason: "no layout of EMODB, RAVDESS, CREMA-D, TESS, SAVEE, IEMOCAP, CASIA, ESD or MSP-Podcast, \
-                 no CSV manifest with path,label columns, no folders named after emotions"
+                 no CSV manifest with path,label (or path,arousal/valence/dominance) columns, no folders named after emotions"
             .into(),
     })
 }
@@ -370,6 +371,7 @@ pub fn load(root: &Path, corpus_type: Option<CorpusType>) -> Result<Manifest, Co
     m.corpus_type = t.name().to_string();
     m.root = root.to_path_buf();
     m.utterances.sort_by(|a, b| a.path.cmp(&b.path));
+    m.uncategorised.sort_by(|a, b| a.path.cmp(&b.path));
     flag_unusual_rates(&mut m);
     Ok(m)
 }
@@ -408,6 +410,11 @@ pub fn load_many(
                     u.corpus = name.clone();
                     u.speaker_id = u.speaker_id.map(|s| format!("{name}:{s}"));
                     all.utterances.push(u);
+                }
+                for mut u in m.uncategorised {
+                    u.corpus = name.clone();
+                    u.speaker_id = u.speaker_id.map(|s| format!("{name}:{s}"));
+                    all.uncategorised.push(u);
                 }
                 all.skipped.extend(m.skipped);
                 all.flagged.extend(m.flagged);
@@ -462,6 +469,7 @@ pub(crate) fn utterance(
         dominance: None,
         transcript: None,
         style: None,
+        values: Default::default(),
         duration_secs: 0.0,
         sample_rate_hz: 0,
     }
@@ -485,6 +493,14 @@ pub(crate) fn push_parsed<T>(
 pub(crate) fn push_checked(m: &mut Manifest, u: Utterance) {
     match with_header(u) {
         Ok(u) => m.utterances.push(u),
+        Err(s) => m.skipped.push(s),
+    }
+}
+
+/// Adds a header-checked utterance that has no emotion class to `uncategorised`.
+pub(crate) fn push_uncategorised(m: &mut Manifest, u: Utterance) {
+    match with_header(u) {
+        Ok(u) => m.uncategorised.push(u),
         Err(s) => m.skipped.push(s),
     }
 }

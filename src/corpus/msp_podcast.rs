@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{CorpusError, Emotion, Gender, Manifest, Skipped, push_checked, utterance};
+use super::{
+    CorpusError, Emotion, Gender, Manifest, Skipped, push_checked, push_uncategorised, utterance,
+};
 
 /// The label file, under either spelling.
 pub fn labels_path(root: &Path) -> Option<PathBuf> {
@@ -96,24 +98,33 @@ pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
         };
         let path = audio.join(name);
         let code = get(Some(c_col)).unwrap_or("");
-        let Some(emotion) = emotion_of(code) else {
+        let emotion = emotion_of(code);
+        let num = |c: Option<usize>| get(c).and_then(|v| v.parse::<f32>().ok());
+        let (a, v, d) = (num(act), num(val), num(dom));
+        if emotion.is_none() && a.is_none() && v.is_none() && d.is_none() {
             m.skipped.push(Skipped {
                 path,
-                reason: format!("line {line}: class '{code}' (no agreement / unknown)"),
+                reason: format!(
+                    "line {line}: class '{code}' (no agreement / unknown) and no EmoAct/EmoVal/EmoDom"
+                ),
             });
             continue;
-        };
-        let mut u = utterance("msp-podcast", path, code, emotion);
-        let num = |c: Option<usize>| get(c).and_then(|v| v.parse::<f32>().ok());
-        u.arousal = num(act);
-        u.valence = num(val);
-        u.dominance = num(dom);
+        }
+        let mut u = utterance("msp-podcast", path, code, emotion.unwrap_or(Emotion::Other));
+        u.arousal = a;
+        u.valence = v;
+        u.dominance = d;
         u.speaker_id = get(spk)
             .filter(|s| !s.eq_ignore_ascii_case("unknown"))
             .map(str::to_string);
         u.gender = get(gen_col).and_then(Gender::parse);
         u.split = get(split).and_then(split_of);
-        push_checked(&mut m, u);
+        // Class X (no agreement) still has dimensional labels.
+        if emotion.is_some() {
+            push_checked(&mut m, u);
+        } else {
+            push_uncategorised(&mut m, u);
+        }
     }
     Ok(m)
 }

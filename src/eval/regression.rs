@@ -80,12 +80,16 @@ pub struct DimensionReport {
     /// Dimension name (`arousal`, `valence`, `dominance`, or a CSV column).
     pub name: String,
     /// Concordance correlation coefficient.
+    #[serde(with = "nan_as_null")]
     pub ccc: f64,
-    /// Pearson's r.
+    /// Pearson's r (`null` in JSON where undefined: a constant side).
+    #[serde(with = "nan_as_null")]
     pub pearson: f64,
     /// Mean absolute error (in the target's scale).
+    #[serde(with = "nan_as_null")]
     pub mae: f64,
     /// Root mean squared error.
+    #[serde(with = "nan_as_null")]
     pub rmse: f64,
     /// Predictions.
     pub n: usize,
@@ -102,6 +106,54 @@ impl DimensionReport {
             rmse: rmse(pred, truth),
             n: pred.len(),
         }
+    }
+}
+
+/// The reports of every dimension of row-wise predictions (`preds[i][k]`: item i, dimension k).
+pub fn dimension_reports(
+    names: &[String],
+    preds: &[Vec<f32>],
+    truth: &[Vec<f32>],
+) -> Vec<DimensionReport> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let col = |rows: &[Vec<f32>]| -> Vec<f64> {
+                rows.iter()
+                    .map(|r| r.get(k).copied().unwrap_or(f32::NAN) as f64)
+                    .collect()
+            };
+            DimensionReport::of(name, &col(preds), &col(truth))
+        })
+        .collect()
+}
+
+/// Mean CCC over dimensions (NaN without any).
+pub fn mean_ccc(reports: &[DimensionReport]) -> f64 {
+    if reports.is_empty() {
+        return f64::NAN;
+    }
+    reports.iter().map(|r| r.ccc).sum::<f64>() / reports.len() as f64
+}
+
+/// Serde for metrics that may be undefined: NaN is written as `null` and read back as NaN (JSON
+/// has no NaN).
+pub mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// NaN → `null`.
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    /// `null` → NaN.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
     }
 }
 
@@ -128,5 +180,15 @@ mod tests {
         assert!((ccc(&y, &y) - 1.0).abs() < 1e-15);
         assert_eq!(mae(&biased, &y), 1.0);
         assert_eq!(rmse(&biased, &y), 1.0);
+    }
+
+    #[test]
+    fn undefined_pearson_round_trips_through_json() {
+        let r = DimensionReport::of("valence", &[3.0; 4], &[2.0, 2.0, 4.0, 5.0]);
+        let text = serde_json::to_string(&r).expect("json");
+        assert!(text.contains("\"pearson\":null"), "{text}");
+        let back: DimensionReport = serde_json::from_str(&text).expect("read");
+        assert!(back.pearson.is_nan());
+        assert_eq!(back.ccc, 0.0);
     }
 }

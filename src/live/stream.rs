@@ -136,6 +136,12 @@ impl StreamingPredictor {
         &self.predictor.classes
     }
 
+    /// Whether the run predicts dimension values (smoothed like probabilities: the mean of the
+    /// last windows).
+    pub fn dimensional(&self) -> bool {
+        self.predictor.dimensional.is_some()
+    }
+
     /// Adds samples whose last one arrived at `arrival` (the others one sample period apart
     /// before it); returns a frame for each completed hop that is classified. When the samples
     /// complete more than one hop — the input ran ahead of inference — only the newest window is

@@ -48,8 +48,10 @@ pub enum LiveEvent {
         source: String,
         /// Input rate before resampling.
         input_rate_hz: u32,
-        /// Class names.
+        /// Class names (dimensional runs: dimension names).
         classes: Vec<String>,
+        /// The model predicts dimension values (arousal, valence, …), not class probabilities.
+        dimensional: bool,
     },
     /// Input level of the newest audio, dBFS (several per second).
     Level(f32),
@@ -212,6 +214,7 @@ fn run_file(
         source: path.display().to_string(),
         input_rate_hz: rate,
         classes: s.sp.classes().to_vec(),
+        dimensional: s.sp.dimensional(),
     });
     // 20 ms chunks, as a capture callback would deliver them. In real time, every 20 ms feeds
     // all samples due by then (as the microphone path drains its ring), each stamped with the
@@ -249,6 +252,7 @@ fn run_mic(s: &mut Session, device_id: Option<&str>, stop: &AtomicBool) -> Resul
         source: cap.device_name.clone(),
         input_rate_hz: cap.sample_rate_hz,
         classes: s.sp.classes().to_vec(),
+        dimensional: s.sp.dimensional(),
     });
     let mut rs = StreamResampler::new(cap.sample_rate_hz, crate::audio::TARGET_SAMPLE_RATE_HZ)?;
     let mut raw = Vec::new();

@@ -1,8 +1,9 @@
-//! Classifier head of the LogMel–HuBERT paper: FC → ReLU → Dropout → FC → ReLU → Dropout → FC.
+//! Classifier head of the LogMel–HuBERT paper: FC → ReLU → Dropout → FC → ReLU → Dropout → FC
+//! (tanh instead of ReLU for the distilled audio-textual paper's regression head).
 
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
+use burn::tensor::activation::{relu, tanh};
 use serde::{Deserialize, Serialize};
 
 /// Configuration of [`MlpHead`].
@@ -13,6 +14,18 @@ pub struct MlpHeadConfig {
     pub hidden: [usize; 2],
     /// Dropout after each hidden layer.
     pub dropout: f64,
+    /// Activation of the hidden layers.
+    pub activation: Activation,
+}
+
+/// Activation of the head's hidden layers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Activation {
+    /// ReLU.
+    #[default]
+    Relu,
+    /// tanh.
+    Tanh,
 }
 
 impl Default for MlpHeadConfig {
@@ -20,6 +33,7 @@ impl Default for MlpHeadConfig {
         Self {
             hidden: [128, 64],
             dropout: 0.3,
+            activation: Activation::Relu,
         }
     }
 }
@@ -43,6 +57,7 @@ impl MlpHeadConfig {
             fc2: LinearConfig::new(self.hidden[0], self.hidden[1]).init(device),
             out: LinearConfig::new(self.hidden[1], n_classes).init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
+            tanh: self.activation == Activation::Tanh,
         }
     }
 }
@@ -54,6 +69,7 @@ pub struct MlpHead {
     fc2: Linear,
     out: Linear,
     dropout: Dropout,
+    tanh: bool,
 }
 
 impl MlpHead {
@@ -65,8 +81,9 @@ impl MlpHead {
 
     /// Logits and the two hidden activations (after ReLU, before dropout).
     pub fn forward_hidden(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
-        let h1 = relu(self.fc1.forward(x));
-        let h2 = relu(self.fc2.forward(self.dropout.forward(h1.clone())));
+        let act = |t: Tensor<2>| if self.tanh { tanh(t) } else { relu(t) };
+        let h1 = act(self.fc1.forward(x));
+        let h2 = act(self.fc2.forward(self.dropout.forward(h1.clone())));
         let logits = self.out.forward(self.dropout.forward(h2.clone()));
         (logits, h1, h2)
     }

@@ -236,7 +236,7 @@ impl SerModel {
             SerModel::PooledFc(m) => m.classify(emb),
             SerModel::CnnGru(m) => m.classify(emb),
             SerModel::TimNet(m) => m.classify(emb),
-            SerModel::SslClassifier(m) => m.head.classifier.forward(emb),
+            SerModel::SslClassifier(m) => m.classify_embedding(emb),
         }
     }
 
@@ -267,11 +267,28 @@ impl SerModel {
         match self {
             SerModel::LayerWeighted(m) => Some(m.layer_weights()),
             SerModel::TimNet(m) => Some(m.block_weights()),
-            SerModel::SslClassifier(m) => m
-                .head
-                .layer_weights
-                .as_ref()
-                .map(|w| crate::tensor::read_f32(burn::tensor::activation::softmax(w.val(), 0))),
+            SerModel::SslClassifier(m) => m.head.layer_weight_rows().map(|rows| {
+                // Per-output weights: their mean (each row sums to 1, so does the mean).
+                let n = rows.len() as f32;
+                let mut mean = vec![0.0f32; rows[0].len()];
+                for r in &rows {
+                    for (m, v) in mean.iter_mut().zip(r) {
+                        *m += v / n;
+                    }
+                }
+                mean
+            }),
+            _ => None,
+        }
+    }
+
+    /// One set of softmax layer weights per output, for models that learn them per output
+    /// (dimensional runs with per-dimension layer importance).
+    pub fn layer_weights_per_output(&self) -> Option<Vec<Vec<f32>>> {
+        match self {
+            SerModel::SslClassifier(m) if m.head.output_layer_weights.is_some() => {
+                m.head.layer_weight_rows()
+            }
             _ => None,
         }
     }

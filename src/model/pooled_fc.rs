@@ -1,7 +1,10 @@
 //! Frame features → projection (or LogMel–HuBERT fusion) → pooling over time → FC head: the
 //! "LogMel+HuBERT+FC" baseline of seed 000's ablation table with a two-stream input, and a
-//! plain "frames + FC" model with one stream. Pooling is the mean over frames or learned
-//! attention pooling (score per frame, softmax over time, weighted sum).
+//! plain "frames + FC" model with one stream. Pooling is the mean over frames, learned
+//! attention pooling (score per frame, softmax over time, weighted sum), or the mean and the
+//! maximum over valid frames concatenated (the distilled audio-textual paper's head for
+//! dimensional emotion, with a tanh head). Valid frames are those that are not padding: the
+//! batcher pads with frames of exact zeros.
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
@@ -21,6 +24,8 @@ pub struct PooledFcConfig {
     pub fusion: FusionMode,
     /// Learned attention pooling instead of the mean.
     pub attention_pooling: bool,
+    /// Mean and maximum over valid frames, concatenated (instead of the mean alone).
+    pub mean_max_pooling: bool,
     /// Classifier head.
     pub head: MlpHeadConfig,
 }
@@ -31,6 +36,7 @@ impl Default for PooledFcConfig {
             channels: 128,
             fusion: FusionMode::Concat,
             attention_pooling: false,
+            mean_max_pooling: false,
             head: MlpHeadConfig::default(),
         }
     }
@@ -41,6 +47,9 @@ impl PooledFcConfig {
     pub fn validate(&self) -> Result<(), String> {
         if self.channels == 0 {
             return Err("pooled FC: channels must be ≥ 1".into());
+        }
+        if self.attention_pooling && self.mean_max_pooling {
+            return Err("pooled FC: choose attention_pooling or mean_max_pooling, not both".into());
         }
         self.head.validate()
     }
@@ -58,7 +67,12 @@ impl PooledFcConfig {
             score: self
                 .attention_pooling
                 .then(|| LinearConfig::new(self.channels, 1).init(device)),
-            head: self.head.init(self.channels, n_classes, device),
+            head: self.head.init(
+                self.channels * if self.mean_max_pooling { 2 } else { 1 },
+                n_classes,
+                device,
+            ),
+            mean_max: self.mean_max_pooling,
         }
     }
 }
@@ -69,6 +83,7 @@ pub struct PooledFc {
     fusion: Fusion,
     score: Option<Linear>,
     head: MlpHead,
+    mean_max: bool,
 }
 
 impl PooledFc {
@@ -86,9 +101,28 @@ impl PooledFc {
     /// Embedding, per-frame pooling weights `[batch, time]` and the gate of gated fusion.
     pub fn embed_traced(&self, x: Tensor<3>) -> (Tensor<2>, Tensor<2>, Option<Tensor<2>>) {
         let [batch, time, _] = x.dims();
+        // Padding frames are exact zeros.
+        let valid = self
+            .mean_max
+            .then(|| x.clone().abs().sum_dim(2).greater_elem(0.0).float()); // [batch, time, 1]
         let (h, gate) = self.fusion.forward_with_gate(x);
         let h = relu(h);
         let channels = h.dims()[2];
+        if let Some(valid) = valid {
+            let count = valid.clone().sum_dim(1).clamp_min(1.0); // [batch, 1, 1]
+            let w = valid.clone() / count.clone();
+            let mean = (h.clone() * w.clone())
+                .sum_dim(1)
+                .reshape([batch, channels]);
+            let max = (h + valid.sub_scalar(1.0).mul_scalar(1e30))
+                .max_dim(1)
+                .reshape([batch, channels]);
+            return (
+                Tensor::cat(vec![mean, max], 1),
+                w.reshape([batch, time]),
+                gate,
+            );
+        }
         let w = match &self.score {
             Some(s) => softmax(s.forward(h.clone()), 1), // [batch, time, 1]
             None => Tensor::ones([batch, time, 1], &h.device()) / time as f32,

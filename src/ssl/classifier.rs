@@ -6,15 +6,20 @@
 //!          → projector (Linear hidden → proj) → mean over valid frames → classifier (Linear)
 //! ```
 //!
+//! or, with [`FineTuneHead::AvgMaxTanh`], the head of the distilled audio-textual paper for
+//! dimensional emotion: projector → mean and max over valid frames, concatenated → Linear → tanh
+//! → Linear (one output per dimension). With one set of layer weights per output, each output
+//! reads its own weighted sum of hidden states (layer importance per dimension).
+//!
 //! What stays frozen, the learning rates and the training-time regularisation are set by
-//! [`FineTuneConfig`] (docs/design.md, "Fine-tuning").
+//! [`FineTuneConfig`] (docs/design.md, "Fine-tuning" and "Dimensional emotion").
 
 use std::path::Path;
 
 use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::softmax;
+use burn::tensor::activation::{softmax, tanh};
 use serde::{Deserialize, Serialize};
 
 use super::config::{EncoderConfig, FeatExtractNorm};
@@ -57,6 +62,14 @@ pub struct FineTuneConfig {
     pub weighted_layer_sum: Option<bool>,
     /// Projector width; `None` = the checkpoint's `classifier_proj_size`.
     pub projector_size: Option<usize>,
+    /// The head after the encoder.
+    pub head: FineTuneHead,
+    /// Freeze every encoder parameter (only the head trains: the frozen-encoder baseline;
+    /// the encoder still runs on every batch).
+    pub freeze_encoder: bool,
+    /// One set of layer weights per output (dimensional runs with per-dimension layer
+    /// importance; set from the task when a run starts). Needs the weighted layer sum.
+    pub per_output_layer_weights: bool,
     /// The encoder architecture, filled in when a run starts so that the run folder alone
     /// rebuilds the model (leave unset in presets).
     pub encoder: Option<EncoderConfig>,
@@ -79,9 +92,27 @@ impl Default for FineTuneConfig {
             length_buckets: true,
             weighted_layer_sum: None,
             projector_size: None,
+            head: FineTuneHead::Sequence,
+            freeze_encoder: false,
+            per_output_layer_weights: false,
             encoder: None,
         }
     }
+}
+
+/// The head of a fine-tuned encoder.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum FineTuneHead {
+    /// transformers' sequence-classification head: projector → mean over valid frames →
+    /// classifier.
+    #[default]
+    Sequence,
+    /// The distilled audio-textual paper's regression head: projector → [mean ‖ max] over valid
+    /// frames → Linear(2·projector → hidden) → tanh → Linear(hidden → outputs).
+    AvgMaxTanh {
+        /// Width of the tanh layer.
+        hidden: usize,
+    },
 }
 
 impl FineTuneConfig {
@@ -125,6 +156,12 @@ impl FineTuneConfig {
         if self.projector_size == Some(0) {
             return Err("fine-tune projector_size must be at least 1".into());
         }
+        if self.head == (FineTuneHead::AvgMaxTanh { hidden: 0 }) {
+            return Err("fine-tune head AvgMaxTanh: hidden must be at least 1".into());
+        }
+        if self.per_output_layer_weights && self.weighted_layer_sum == Some(false) {
+            return Err("per-dimension layer weights need the weighted layer sum (weighted_layer_sum: Some(true) or absent)".into());
+        }
         Ok(())
     }
 
@@ -153,10 +190,56 @@ impl FineTuneConfig {
 pub struct ClassifierHead {
     /// `layer_weights` `[hidden states]` (weighted-layer-sum models).
     pub layer_weights: Option<Param<Tensor<1>>>,
+    /// One set of layer weights per output `[outputs, hidden states]` (instead of
+    /// `layer_weights`).
+    pub output_layer_weights: Option<Param<Tensor<2>>>,
     /// `projector`.
     pub projector: Linear,
+    /// The tanh layer of the mean-and-max head (absent: the sequence-classification head).
+    pub hidden: Option<Linear>,
     /// `classifier`.
     pub classifier: Linear,
+}
+
+impl ClassifierHead {
+    /// Softmax layer weights: one row (shared) or one per output; `None` without a weighted sum.
+    pub fn layer_weight_rows(&self) -> Option<Vec<Vec<f32>>> {
+        if let Some(w) = &self.output_layer_weights {
+            let [g, n] = w.dims();
+            let v = crate::tensor::read_f32(softmax(w.val(), 1));
+            return Some((0..g).map(|k| v[k * n..(k + 1) * n].to_vec()).collect());
+        }
+        self.layer_weights
+            .as_ref()
+            .map(|w| vec![crate::tensor::read_f32(softmax(w.val(), 0))])
+    }
+
+    /// Groups of head input (1, or one per output).
+    fn groups(&self) -> usize {
+        self.output_layer_weights
+            .as_ref()
+            .map_or(1, |w| w.dims()[0])
+    }
+
+    /// Outputs from pooled features `[groups, batch, E]` (E = projector width, doubled for the
+    /// mean-and-max head): each output reads its own group when there are several.
+    ///
+    /// # Shapes
+    /// - `pooled`: `[groups, batch, E]` → `[batch, outputs]`
+    pub fn finish(&self, pooled: Tensor<3>) -> Tensor<2> {
+        let [g, b, _] = pooled.dims();
+        let y = match &self.hidden {
+            Some(h) => self.classifier.forward(tanh(h.forward(pooled))),
+            None => self.classifier.forward(pooled),
+        }; // [g, b, out]
+        let out = y.dims()[2];
+        if g == 1 {
+            return y.reshape([b, out]);
+        }
+        // Output k from group k: multiply by the identity and sum over groups.
+        let eye: Tensor<2> = Tensor::eye(g, &y.device());
+        (y * eye.reshape([g, 1, out])).sum_dim(0).reshape([b, out])
+    }
 }
 
 /// Encoder + sequence-classification head.
@@ -228,13 +311,28 @@ impl SslClassifier {
             .weighted_layer_sum
             .unwrap_or(enc_cfg.use_weighted_layer_sum);
         let n_states = encoder.layers.len() + 1;
+        let per_output =
+            ft.per_output_layer_weights && (weighted || ft.weighted_layer_sum.is_none());
+        let (hidden, width) = match ft.head {
+            FineTuneHead::Sequence => (None, proj),
+            FineTuneHead::AvgMaxTanh { hidden } => (
+                Some(LinearConfig::new(2 * proj, hidden).init(device)),
+                hidden,
+            ),
+        };
         let head = ClassifierHead {
             // transformers initialises the weights to 1/N (a plain mean before training).
-            layer_weights: weighted.then(|| {
+            layer_weights: (weighted && !per_output).then(|| {
                 Param::from_tensor(Tensor::ones([n_states], device).div_scalar(n_states as f32))
             }),
+            output_layer_weights: per_output.then(|| {
+                Param::from_tensor(
+                    Tensor::ones([n_classes, n_states], device).div_scalar(n_states as f32),
+                )
+            }),
             projector: LinearConfig::new(d, proj).init(device),
-            classifier: LinearConfig::new(proj, n_classes).init(device),
+            hidden,
+            classifier: LinearConfig::new(width, n_classes).init(device),
         };
         let stride: usize = enc_cfg.conv_stride.iter().product();
         let chunk = ((ft.eval_chunk_secs as f64 * 16_000.0) as usize / stride).max(1) * stride;
@@ -278,11 +376,13 @@ impl SslClassifier {
         let mut model = Self::with_encoder(enc, &enc_cfg, ft, n_classes, device);
         let mut report = BuildReport::default();
         let (d, proj) = (enc_cfg.hidden_size, model.head.projector.weight.dims()[1]);
+        let sequence_head = ft.head == FineTuneHead::Sequence;
         match (
+            sequence_head,
             rest.linear("projector", d, proj, device),
             rest.linear("classifier", proj, n_classes, device),
         ) {
-            (Some(p), Some(c)) => {
+            (true, Some(p), Some(c)) => {
                 model.head.projector = p;
                 model.head.classifier = c;
                 if let (Some(w), Some(v)) = (
@@ -294,10 +394,16 @@ impl SslClassifier {
                 }
                 report.head_loaded = true;
             }
-            _ if rest.tensors.contains_key("classifier.weight") => {
+            (true, ..) if rest.tensors.contains_key("classifier.weight") => {
                 report.head_note = Some(format!(
                     "{}: the checkpoint's classification head does not fit ({} classes, projector {proj}): a new head is trained",
                     rest.file, n_classes
+                ));
+            }
+            (false, ..) if rest.tensors.contains_key("classifier.weight") => {
+                report.head_note = Some(format!(
+                    "{}: the checkpoint's sequence-classification head is not used by the mean-and-max head: a new head is trained",
+                    rest.file
                 ));
             }
             _ => {}
@@ -339,6 +445,10 @@ impl SslClassifier {
 
     /// Marks the parts `ft` freezes as not requiring gradients.
     pub fn freeze(mut self, ft: &FineTuneConfig) -> Self {
+        if ft.freeze_encoder {
+            self.encoder = self.encoder.no_grad();
+            return self;
+        }
         if ft.freeze_feature_encoder {
             let conv = std::mem::take(&mut self.encoder.conv_layers);
             self.encoder.conv_layers = conv.into_iter().map(|c| c.no_grad()).collect();
@@ -371,6 +481,9 @@ impl SslClassifier {
     /// valid for a validation snapshot, which no longer carries the flags).
     pub fn trainable_under(&self, ft: &FineTuneConfig) -> usize {
         let e = &self.encoder;
+        if ft.freeze_encoder {
+            return self.head.num_params();
+        }
         let mut frozen = 0;
         if ft.freeze_feature_encoder {
             frozen += e.conv_layers.num_params();
@@ -414,32 +527,43 @@ impl SslClassifier {
         conv_frames(&self.conv_kernel, &self.conv_stride, samples)
     }
 
-    /// Head input per frame: the last hidden state, or the weighted sum of all of them.
-    fn head_input(&self, states: Vec<Tensor<3>>, last: Tensor<3>) -> Tensor<3> {
-        match &self.head.layer_weights {
-            None => last,
-            Some(w) => {
+    /// Head input per frame and group: the last hidden state, the weighted sum of all of them,
+    /// or one weighted sum per output.
+    ///
+    /// # Shapes
+    /// - `states`: hidden states `[batch, frames, hidden]` each → `[groups, batch, frames, hidden]`
+    fn head_input(&self, states: Vec<Tensor<3>>, last: Tensor<3>) -> Tensor<4> {
+        match (&self.head.output_layer_weights, &self.head.layer_weights) {
+            (Some(w), _) => {
+                let [g, n] = w.dims();
+                let w = softmax(w.val(), 1).reshape([g, n, 1, 1, 1]);
+                let stacked = Tensor::stack::<4>(states, 0).unsqueeze_dim::<5>(0); // [1, n, b, t, d]
+                let summed = (stacked * w).sum_dim(1); // [g, 1, b, t, d]
+                let [_, _, b, t, d] = summed.dims();
+                summed.reshape([g, b, t, d])
+            }
+            (None, Some(w)) => {
                 let n = states.len();
                 let w = softmax(w.val(), 0);
                 let stacked = Tensor::stack::<4>(states, 0); // [n, b, t, d]
-                (stacked * w.reshape([n, 1, 1, 1]))
-                    .sum_dim(0)
-                    .squeeze_dim(0)
+                (stacked * w.reshape([n, 1, 1, 1])).sum_dim(0)
             }
+            (None, None) => last.unsqueeze_dim(0),
         }
     }
 
-    /// Projected frames summed over valid frames, and the valid-frame counts.
+    /// Projected frames summed over valid frames `[groups, batch, proj]`, and their maximum over
+    /// valid frames where the head pools the maximum too.
     ///
     /// # Shapes
     /// - `x`: `[batch, samples]` normalised per utterance where the checkpoint asks for it,
-    ///   zero-padded; `valid_frames`: real frames per item → (`[batch, proj]`, counts)
-    pub fn pooled_sum(
+    ///   zero-padded; `valid_frames`: real frames per item
+    pub fn pooled_parts(
         &self,
         x: Tensor<2>,
         valid_frames: &[usize],
         augment: Option<TrainAugment>,
-    ) -> Tensor<2> {
+    ) -> (Tensor<3>, Option<Tensor<3>>) {
         let device = x.device();
         let [b, l] = x.dims();
         let t = self.frames_of(l);
@@ -450,7 +574,8 @@ impl SslClassifier {
                 .for_each(|x| *x = 1.0);
         }
         let mask = Tensor::<2>::from_data(TensorData::new(m, [b, t]), &device);
-        let all_states = self.head.layer_weights.is_some();
+        let all_states =
+            self.head.layer_weights.is_some() || self.head.output_layer_weights.is_some();
         let (states, last) = self.encoder.forward_finetune(
             x,
             self.uses_attention_mask.then(|| mask.clone()),
@@ -459,14 +584,32 @@ impl SslClassifier {
             augment,
             all_states,
         );
-        let h = self.head.projector.forward(self.head_input(states, last)); // [b, t, p]
-        (h * mask.reshape([b, t, 1])).sum_dim(1).squeeze_dim(1)
+        let h = self.head.projector.forward(self.head_input(states, last)); // [g, b, t, p]
+        let [g, _, _, p] = h.dims();
+        let mask4 = mask.reshape([1, b, t, 1]);
+        let max = self.head.hidden.is_some().then(|| {
+            // Padding frames can never be the maximum.
+            (h.clone() + mask4.clone().sub_scalar(1.0).mul_scalar(1e30))
+                .max_dim(2)
+                .reshape([g, b, p])
+        });
+        let sum = (h * mask4).sum_dim(2).reshape([g, b, p]);
+        (sum, max)
     }
 
-    /// Logits of a padded batch (mean over valid frames).
+    /// The pooled features `[groups, batch, E]` from summed frames, counts and maxima.
+    fn pooled(sum: Tensor<3>, frames: Tensor<3>, max: Option<Tensor<3>>) -> Tensor<3> {
+        let mean = sum / frames;
+        match max {
+            Some(m) => Tensor::cat(vec![mean, m], 2),
+            None => mean,
+        }
+    }
+
+    /// Outputs of a padded batch (pooled over valid frames).
     ///
     /// # Shapes
-    /// - `x`: `[batch, samples]` (prepared as for [`Self::pooled_sum`]) → `[batch, classes]`
+    /// - `x`: `[batch, samples]` (prepared as for [`Self::pooled_parts`]) → `[batch, outputs]`
     pub fn forward_batch(
         &self,
         x: Tensor<2>,
@@ -476,23 +619,24 @@ impl SslClassifier {
         let device = x.device();
         let b = valid_frames.len();
         let counts: Vec<f32> = valid_frames.iter().map(|&v| v.max(1) as f32).collect();
-        let counts = Tensor::<2>::from_data(TensorData::new(counts, [b, 1]), &device);
-        let pooled = self.pooled_sum(x, valid_frames, augment) / counts;
-        self.head.classifier.forward(pooled)
+        let counts = Tensor::<3>::from_data(TensorData::new(counts, [1, b, 1]), &device);
+        let (sum, max) = self.pooled_parts(x, valid_frames, augment);
+        self.head.finish(Self::pooled(sum, counts, max))
     }
 
-    /// The mean-pooled projector output of raw (not yet normalised) utterances of equal length,
-    /// encoded in chunks of at most `eval_chunk_samples`: each chunk's frames are summed and the
-    /// sum divided by all frames (the pooling is a mean, so this equals one pass up to the
-    /// missing context at chunk edges).
+    /// The pooled head input of raw (not yet normalised) utterances of equal length, encoded in
+    /// chunks of at most `eval_chunk_samples`, flattened to `[batch, groups · E]`: each chunk's
+    /// frames are summed (and their maximum kept) and the sum divided by all frames (the pooling
+    /// is a mean and a max, so this equals one pass up to the missing context at chunk edges).
     ///
     /// # Shapes
-    /// - `x`: `[batch, samples]` → `[batch, proj]`
+    /// - `x`: `[batch, samples]` → `[batch, groups · E]`
     pub fn embed_chunked(&self, x: Tensor<2>) -> Tensor<2> {
         let [b, l] = x.dims();
         let x = self.encoder.preprocess(x);
         let chunk = self.eval_chunk_samples.max(1);
-        let mut sum: Option<Tensor<2>> = None;
+        let mut sum: Option<Tensor<3>> = None;
+        let mut max: Option<Tensor<3>> = None;
         let mut frames = 0usize;
         let mut start = 0;
         while start < l {
@@ -503,23 +647,47 @@ impl SslClassifier {
             }
             let f = self.frames_of(len);
             if f > 0 {
-                let part = self.pooled_sum(x.clone().narrow(1, start, len), &vec![f; b], None);
+                let (s, m) = self.pooled_parts(x.clone().narrow(1, start, len), &vec![f; b], None);
                 sum = Some(match sum {
-                    Some(s) => s + part,
-                    None => part,
+                    Some(acc) => acc + s,
+                    None => s,
                 });
+                max = match (max, m) {
+                    (Some(acc), Some(m)) => Some(acc.max_pair(m)),
+                    (None, m) => m,
+                    (acc, None) => acc,
+                };
                 frames += f;
             }
             start += len;
         }
-        match sum {
-            Some(s) => s.div_scalar(frames.max(1) as f32),
-            None => Tensor::zeros([b, self.head.projector.weight.dims()[1]], &x.device()),
-        }
+        let g = self.head.groups();
+        let p = self.head.projector.weight.dims()[1];
+        let device = x.device();
+        let sum = sum.unwrap_or_else(|| Tensor::zeros([g, b, p], &device));
+        let counts = Tensor::<3>::ones([1, 1, 1], &device).mul_scalar(frames.max(1) as f32);
+        let max = match (self.head.hidden.is_some(), max) {
+            (true, None) => Some(Tensor::zeros([g, b, p], &device)),
+            (_, m) => m,
+        };
+        let pooled = Self::pooled(sum, counts, max); // [g, b, E]
+        let e = pooled.dims()[2];
+        pooled.swap_dims(0, 1).reshape([b, g * e])
     }
 
-    /// Logits of raw utterances of equal length (evaluation and prediction).
+    /// Outputs from an embedding of [`Self::embed_chunked`].
+    ///
+    /// # Shapes
+    /// - `emb`: `[batch, groups · E]` → `[batch, outputs]`
+    pub fn classify_embedding(&self, emb: Tensor<2>) -> Tensor<2> {
+        let [b, ge] = emb.dims();
+        let g = self.head.groups();
+        let pooled = emb.reshape([b, g, ge / g]).swap_dims(0, 1);
+        self.head.finish(pooled)
+    }
+
+    /// Outputs of raw utterances of equal length (evaluation and prediction).
     pub fn forward_chunked(&self, x: Tensor<2>) -> Tensor<2> {
-        self.head.classifier.forward(self.embed_chunked(x))
+        self.classify_embedding(self.embed_chunked(x))
     }
 }

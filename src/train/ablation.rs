@@ -69,6 +69,10 @@ pub struct AblationRow {
     pub train_secs: f64,
     /// Why the row has no numbers.
     pub error: Option<String>,
+    /// Dimensional presets: (dimension, (mean, std) over folds × seeds of the test CCC); the
+    /// classification columns do not apply then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ccc: Option<Vec<(String, (f64, f64))>>,
 }
 
 /// The whole comparison.
@@ -105,20 +109,39 @@ impl AblationTable {
             self.protocol,
             self.seeds
         ));
-        s.push_str(
-            "| Model (preset) | Acc/WA | UA | macro-P | macro-R | macro-F1 | folds | train s |\n",
-        );
-        s.push_str("|---|---|---|---|---|---|---|---|\n");
+        let any_ccc = self.rows.iter().any(|r| r.ccc.is_some());
+        s.push_str(&format!(
+            "| Model (preset) | Acc/WA | UA | macro-P | macro-R | macro-F1 | folds | train s |{}\n",
+            if any_ccc { " CCC (dimensional) |" } else { "" }
+        ));
+        s.push_str(&format!(
+            "|---|---|---|---|---|---|---|---|{}\n",
+            if any_ccc { "---|" } else { "" }
+        ));
         let f = |(m, sd): (f64, f64)| format!("{m:.3} ± {sd:.3}");
         for r in &self.rows {
+            if let (None, Some(c)) = (&r.error, &r.ccc) {
+                s.push_str(&format!(
+                    "| {} | – | – | – | – | – | {} | {:.0} | {} |\n",
+                    r.preset,
+                    r.n_folds,
+                    r.train_secs,
+                    c.iter()
+                        .map(|(d, v)| format!("{d} {}", f(*v)))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ));
+                continue;
+            }
+            let tail = if any_ccc { " |" } else { "" };
             match &r.error {
                 Some(e) => s.push_str(&format!(
-                    "| {} | failed: {} | | | | | | |\n",
+                    "| {} | failed: {} | | | | | | |{tail}\n",
                     r.preset,
                     e.replace('|', "/")
                 )),
                 None => s.push_str(&format!(
-                    "| {} | {} | {} | {} | {} | {} | {} | {:.0} |\n",
+                    "| {} | {} | {} | {} | {} | {} | {} | {:.0} |{tail}\n",
                     r.preset,
                     f(r.wa),
                     f(r.ua),
@@ -224,6 +247,24 @@ pub fn row_from_reports(preset: &Preset, runs: &[(u64, PathBuf, RunReport)]) -> 
         ),
         train_secs: runs.iter().map(|(_, _, r)| r.train_secs).sum(),
         error: None,
+        ccc: runs
+            .first()
+            .and_then(|(_, _, r)| r.dimensional.as_ref())
+            .map(|d| {
+                d.dimensions
+                    .iter()
+                    .enumerate()
+                    .map(|(k, name)| {
+                        let v: Vec<f64> = runs
+                            .iter()
+                            .flat_map(|(_, _, r)| r.folds.iter())
+                            .filter_map(|f| f.dims.as_ref().and_then(|d| d.get(k)).map(|x| x.ccc))
+                            .filter(|c| c.is_finite())
+                            .collect();
+                        (name.clone(), mean_std(&v))
+                    })
+                    .collect()
+            }),
     }
 }
 

@@ -42,8 +42,10 @@ pub fn fit_length(m: &FeatureMatrix, frames: usize) -> Vec<f32> {
 pub struct Example {
     /// `frames × bins` values, time-major.
     pub values: Vec<f32>,
-    /// Class index.
+    /// Class index (0 in dimensional runs).
     pub label: usize,
+    /// Scaled targets of a dimensional run, in dimension order (empty in categorical runs).
+    pub target: Vec<f32>,
 }
 
 /// Builds the input tensor of a batch.
@@ -70,6 +72,16 @@ pub fn batch_inputs(
 pub fn batch_labels(examples: &[&Example], device: &Device) -> Tensor<1, Int> {
     let labels: Vec<i64> = examples.iter().map(|e| e.label as i64).collect();
     Tensor::from_data(TensorData::new(labels, [examples.len()]), device)
+}
+
+/// Dimensional targets of a batch `[batch, dimensions]`.
+pub fn batch_targets(examples: &[&Example], device: &Device) -> Tensor<2> {
+    let d = examples.first().map_or(0, |e| e.target.len());
+    let flat: Vec<f32> = examples
+        .iter()
+        .flat_map(|e| e.target.iter().copied())
+        .collect();
+    Tensor::from_data(TensorData::new(flat, [examples.len(), d]), device)
 }
 
 /// Row-major `[rows, cols]` values of a 2-D tensor.

@@ -85,6 +85,12 @@ pub fn ensemble(runs: &[PathBuf], vote: Vote, out: &Path) -> Result<EnsembleOutp
     let mut members = Vec::new();
     for r in runs {
         let report = read_report(r)?;
+        if report.dimensional.is_some() {
+            return Err(format!(
+                "{}: a dimensional run; ensembles vote on classes (average its predictions.csv columns instead)",
+                r.display()
+            ));
+        }
         if report.incomplete {
             return Err(format!(
                 "{}: the run was stopped before all folds finished; its test part is incomplete",
@@ -220,6 +226,8 @@ pub fn ensemble(runs: &[PathBuf], vote: Vote, out: &Path) -> Result<EnsembleOutp
                 name: f.clone(),
                 best_epoch: 0,
                 layer_weights: None,
+                dimension_layer_weights: None,
+                dims: None,
                 fusion_alpha: None,
                 gate_per_class: None,
                 report: ClassificationReport::from_predictions(&classes, &t, &p),
@@ -276,6 +284,7 @@ pub fn ensemble(runs: &[PathBuf], vote: Vote, out: &Path) -> Result<EnsembleOutp
         train_secs: members.iter().map(|(_, r, _)| r.train_secs).sum(),
         cost,
         members: member_rows,
+        dimensional: None,
     };
     let run = RunDir::create(out.to_path_buf())?;
     run.write_predictions(&rows, &classes)?;

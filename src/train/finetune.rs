@@ -15,14 +15,12 @@ use std::time::Instant;
 
 use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::prelude::*;
-use burn::tensor::activation::softmax;
 
 use super::control::{Controller, Interrupt};
 use super::data::Example;
-use super::fit::{
-    FoldInput, FoldOutput, StepRecord, Tracker, Validation, cross_entropy, metrics_row, report_of,
-};
+use super::fit::{FoldInput, FoldOutput, StepRecord, Tracker, Validation, metrics_row};
 use super::messages::Event;
+use super::objective::Objective;
 use super::preset::Preset;
 use crate::model::SerModel;
 use crate::rng::SplitMix64;
@@ -88,36 +86,53 @@ pub fn audio_batch(
     )
 }
 
-/// Mean loss and class probabilities of full utterances, one at a time (chunked).
+/// Mean loss and output rows (class probabilities or dimension values) of full utterances, one
+/// at a time (chunked). The loss is unweighted; a regression loss is computed over the whole set.
 pub fn evaluate(
     model: &SslClassifier,
     examples: &[Example],
+    objective: &Objective,
     device: &Device,
 ) -> (f64, Vec<Vec<f32>>) {
-    let mut probs = Vec::with_capacity(examples.len());
+    let mut rows = Vec::with_capacity(examples.len());
     let mut loss_sum = 0.0;
+    let plain = match objective {
+        Objective::Classes { .. } => Objective::Classes {
+            class_weights: None,
+        },
+        o => o.clone(),
+    };
     for e in examples {
         let x = Tensor::<2>::from_data(
             TensorData::new(e.values.clone(), [1, e.values.len()]),
             device,
         );
-        let logits = model.forward_chunked(x);
-        let y = Tensor::<1, Int>::from_data(TensorData::new(vec![e.label as i64], [1]), device);
-        loss_sum += cross_entropy(logits.clone(), y, None).into_scalar::<f32>() as f64;
-        probs.extend(super::data::to_rows(softmax(logits, 1)));
+        let out = model.forward_chunked(x);
+        if !plain.is_dimensional() {
+            loss_sum += plain.loss(out.clone(), &[e]).into_scalar::<f32>() as f64;
+        }
+        rows.extend(plain.rows(out));
     }
-    (loss_sum / examples.len().max(1) as f64, probs)
+    let loss = match &plain {
+        Objective::Dimensions(kind) => {
+            super::fit::whole_set_regression_loss(examples, &rows, *kind, device)
+        }
+        Objective::Classes { .. } => loss_sum / examples.len().max(1) as f64,
+    };
+    (loss, rows)
 }
 
-fn validate(model: &SslClassifier, input: &FoldInput, device: &Device) -> Validation {
+fn validate(
+    model: &SslClassifier,
+    input: &FoldInput,
+    objective: &Objective,
+    device: &Device,
+) -> Validation {
     if input.valid.is_empty() {
         return Validation::none();
     }
-    let (loss, probs) = evaluate(model, input.valid, device);
-    Validation {
-        loss,
-        report: Some(report_of(input.classes, input.valid, &probs)),
-    }
+    let (loss, rows) = evaluate(model, input.valid, objective, device);
+    Validation::of(objective, input.classes, input.valid, loss, &rows)
 }
 
 /// The optimisation state of a fine-tuning run: the model, one optimiser for the encoder and one
@@ -210,9 +225,7 @@ pub fn fit_fold(
     let normalise = model.encoder.do_normalize;
     let layer_drop = ft.layer_drop_for(&enc_cfg);
     let time_mask = ft.time_mask_for(&enc_cfg);
-    let class_weights: Option<Vec<f32>> = t
-        .class_weighted_loss
-        .then(|| super::fit::inverse_frequency_weights(input.train, input.classes.len()));
+    let objective = input.objective(t);
     if t.adaptation.is_some() && !input.target.is_empty() {
         emit(Event::Log(
             "domain adaptation is not applied when fine-tuning an encoder: this run trains on the source only".into(),
@@ -256,21 +269,16 @@ pub fn fit_fold(
                 .map(|&i| random_crop(&input.train[i].values, max_samples, &mut rng))
                 .collect();
             let (x, frames) = audio_batch(&clips, normalise, tuner.model(), &train_device);
-            let labels: Vec<i64> = idx.iter().map(|&i| input.train[i].label as i64).collect();
-            let y = Tensor::<1, Int>::from_data(
-                TensorData::new(labels.clone(), [labels.len()]),
-                &train_device,
-            );
+            let refs: Vec<&Example> = idx.iter().map(|&i| &input.train[i]).collect();
             let augment = TrainAugment {
                 layer_drop,
                 time_mask,
                 rng: &mut rng,
             };
             let logits = tuner.model().forward_batch(x, &frames, Some(augment));
-            let loss = cross_entropy(logits.clone(), y, class_weights.as_deref());
+            let loss = objective.loss(logits.clone(), &refs);
             let loss_value = loss.clone().into_scalar::<f32>() as f64;
-            let preds = crate::tensor::read_i64(logits.argmax(1));
-            correct += preds.iter().zip(&labels).filter(|(p, l)| p == l).count();
+            correct += objective.correct(logits, &refs);
             seen += idx.len();
             loss_sum += loss_value * idx.len() as f64;
             step_loss += loss_value / accum as f64;
@@ -309,26 +317,27 @@ pub fn fit_fold(
                 .is_some_and(|n| global_step.is_multiple_of(n));
             if due || at_epoch_end {
                 let snapshot = tuner.model().valid();
-                let v = validate(&snapshot, input, device);
+                let v = validate(&snapshot, input, &objective, device);
                 let improved = tracker.offer(&v, snapshot);
                 let mut row = metrics_row(
                     input,
                     epoch,
                     global_step,
                     loss_sum / seen.max(1) as f64,
-                    correct as f64 / seen.max(1) as f64,
+                    if objective.is_dimensional() {
+                        f64::NAN
+                    } else {
+                        correct as f64 / seen.max(1) as f64
+                    },
                     &v,
                     tuner.lr_head * factor,
                     started.elapsed().as_secs_f64(),
                     improved,
                 );
-                row.layer_weights = tuner
-                    .model()
-                    .head
-                    .layer_weights
-                    .as_ref()
-                    .map(|w| crate::tensor::read_f32(softmax(w.val(), 0)));
-                emit(Event::Epoch(row.clone()));
+                let current = SerModel::SslClassifier(tuner.model().valid());
+                row.layer_weights = current.layer_weights();
+                row.dimension_layer_weights = current.layer_weights_per_output();
+                emit(Event::Epoch(Box::new(row.clone())));
                 epochs_out.push(row);
                 if tracker.should_stop() {
                     emit(Event::Log(format!(
@@ -348,14 +357,15 @@ pub fn fit_fold(
     }
     let best = tracker.into_best().unwrap_or_else(|| tuner.model().valid());
     let tested = Instant::now();
-    let (_, test_probs) = evaluate(&best, input.test, device);
+    let (_, test_probs) = evaluate(&best, input.test, &objective, device);
     let test_secs = tested.elapsed().as_secs_f64();
-    let report = report_of(input.classes, input.test, &test_probs);
+    let (report, dims) = super::fit::test_reports(&objective, input, &test_probs);
     Ok(FoldOutput {
         model: SerModel::SslClassifier(best),
         epochs: epochs_out,
         test_probs,
         report,
+        dims,
         steps,
         test_secs,
     })
@@ -380,6 +390,10 @@ pub fn resolve_preset(
     let enc = crate::ssl::EncoderConfig::load(&dir)?;
     let mut ft = ft.clone();
     ft.encoder = Some(enc.clone());
+    ft.per_output_layer_weights = preset
+        .task
+        .dimensional()
+        .is_some_and(|d| d.per_dimension_layer_weights);
     let need = memory_estimate(&enc, &ft, preset.training.batch_size);
     let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
     match (backend.is_cpu, available_memory()) {

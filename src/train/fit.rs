@@ -9,9 +9,11 @@ use burn::tensor::activation::{log_softmax, softmax};
 
 use super::adapt as adapt_loss;
 use super::control::{Controller, Interrupt};
-use super::data::{Example, batch_inputs, batch_labels, to_rows};
+use super::data::{Example, batch_inputs, batch_targets, to_rows};
 use super::messages::{EpochMetrics, Event, ScatterPoint};
+use super::objective::Objective;
 use super::preset::{AdaptMethod, AlignedLayer, Preset};
+use crate::eval::regression::{DimensionReport, dimension_reports, mean_ccc};
 use crate::eval::{ClassificationReport, argmax};
 use crate::model::SerModel;
 use crate::rng::SplitMix64;
@@ -36,6 +38,22 @@ pub struct FoldInput<'a> {
     pub bins: usize,
     /// Seed of the run.
     pub seed: u64,
+    /// Dimensional runs: the regression loss (`classes` then names the dimensions).
+    pub dimensional: Option<super::task::RegressionLoss>,
+}
+
+impl FoldInput<'_> {
+    /// The objective of this fold under training settings `t`.
+    pub fn objective(&self, t: &super::TrainingConfig) -> Objective {
+        match self.dimensional {
+            Some(loss) => Objective::Dimensions(loss),
+            None => Objective::Classes {
+                class_weights: t
+                    .class_weighted_loss
+                    .then(|| inverse_frequency_weights(self.train, self.classes.len())),
+            },
+        }
+    }
 }
 
 /// Result of one fold.
@@ -44,10 +62,13 @@ pub struct FoldOutput {
     pub model: SerModel,
     /// Metrics of every evaluation (end of epoch, and every N steps where asked).
     pub epochs: Vec<EpochMetrics>,
-    /// Test probabilities per example (same order as `test`).
+    /// Test outputs per example (same order as `test`): class probabilities, or the predicted
+    /// dimension values of a dimensional run.
     pub test_probs: Vec<Vec<f32>>,
-    /// Test report.
+    /// Test report (empty in dimensional runs).
     pub report: ClassificationReport,
+    /// Test metrics per dimension (dimensional runs).
+    pub dims: Option<Vec<DimensionReport>>,
     /// Every optimiser step: loss and the learning rate actually used.
     pub steps: Vec<StepRecord>,
     /// Wall time of the test evaluation, seconds (model inference on the fold's test inputs).
@@ -75,8 +96,10 @@ pub struct StepRecord {
 pub struct Validation {
     /// Mean loss (`NaN` without a validation part).
     pub loss: f64,
-    /// Report (`None` without a validation part).
+    /// Report (`None` without a validation part, or in a dimensional run).
     pub report: Option<ClassificationReport>,
+    /// Metrics per dimension (dimensional runs with a validation part).
+    pub dims: Option<Vec<DimensionReport>>,
 }
 
 impl Validation {
@@ -85,8 +108,56 @@ impl Validation {
         Self {
             loss: f64::NAN,
             report: None,
+            dims: None,
         }
     }
+
+    /// Validation of `outputs` (rows as [`Objective::rows`] gives them) against the examples.
+    pub fn of(
+        objective: &Objective,
+        names: &[String],
+        examples: &[Example],
+        loss: f64,
+        outputs: &[Vec<f32>],
+    ) -> Self {
+        if objective.is_dimensional() {
+            Self {
+                loss,
+                report: None,
+                dims: Some(dims_of(names, examples, outputs)),
+            }
+        } else {
+            Self {
+                loss,
+                report: Some(report_of(names, examples, outputs)),
+                dims: None,
+            }
+        }
+    }
+
+    /// Whether there was a validation part.
+    pub fn exists(&self) -> bool {
+        self.report.is_some() || self.dims.is_some()
+    }
+
+    /// The selection score: UA, or the mean CCC over dimensions (NaN without validation).
+    pub fn score(&self) -> f64 {
+        match (&self.report, &self.dims) {
+            (Some(r), _) => r.ua,
+            (None, Some(d)) => mean_ccc(d),
+            _ => f64::NAN,
+        }
+    }
+}
+
+/// Per-dimension metrics of predicted values against the examples' targets.
+pub fn dims_of(
+    names: &[String],
+    examples: &[Example],
+    outputs: &[Vec<f32>],
+) -> Vec<DimensionReport> {
+    let truth: Vec<Vec<f32>> = examples.iter().map(|e| e.target.clone()).collect();
+    dimension_reports(names, outputs, &truth)
 }
 
 /// Keeps the best weights by the preset's criterion and counts evaluations since.
@@ -111,8 +182,8 @@ impl<M> Tracker<M> {
     /// Offers an evaluated snapshot; returns whether it is kept. Without a validation part the
     /// latest is kept (nothing else may choose).
     pub fn offer(&mut self, v: &Validation, snapshot: M) -> bool {
-        let ua = v.report.as_ref().map_or(f64::NAN, |r| r.ua);
-        let improved = match (&self.best, v.report.is_some()) {
+        let ua = v.score();
+        let improved = match (&self.best, v.exists()) {
             (None, _) | (_, false) => true,
             (Some((bua, bloss, _)), true) => self.select_by.improves(ua, v.loss, *bua, *bloss),
         };
@@ -164,7 +235,9 @@ pub fn metrics_row(
             f64::NAN,
             crate::eval::ConfusionMatrix::new(input.classes.len()),
         ));
+    let valid_ccc = v.dims.as_ref().map(|d| d.iter().map(|r| r.ccc).collect());
     EpochMetrics {
+        valid_ccc,
         fold: input.fold,
         epoch,
         step,
@@ -179,6 +252,7 @@ pub fn metrics_row(
         epoch_secs: secs,
         is_best,
         layer_weights: None,
+        dimension_layer_weights: None,
         adapt_loss: None,
         fusion_alpha: None,
         gate_per_class: None,
@@ -187,15 +261,18 @@ pub fn metrics_row(
 }
 
 /// Validation of a snapshot in batches.
-fn validate(model: &SerModel, input: &FoldInput, batch_size: usize, device: &Device) -> Validation {
+fn validate(
+    model: &SerModel,
+    input: &FoldInput,
+    objective: &Objective,
+    batch_size: usize,
+    device: &Device,
+) -> Validation {
     if input.valid.is_empty() {
         return Validation::none();
     }
-    let (loss, probs) = evaluate(model, input.valid, input, batch_size, device);
-    Validation {
-        loss,
-        report: Some(report_of(input.classes, input.valid, &probs)),
-    }
+    let (loss, rows) = evaluate(model, input.valid, input, objective, batch_size, device);
+    Validation::of(objective, input.classes, input.valid, loss, &rows)
 }
 
 /// Mean cross-entropy with optional per-class weights: Σ w_y·(−log p_y) / Σ w_y (PyTorch's
@@ -254,25 +331,58 @@ pub fn inverse_frequency_weights(train: &[Example], n_classes: usize) -> Vec<f32
         .collect()
 }
 
-/// Evaluates `model` (validation snapshot) on examples in batches: (mean loss, probabilities).
+/// Evaluates `model` (validation snapshot) on examples in batches: (mean loss, output rows:
+/// probabilities or dimension values). The loss is unweighted; for `1 − CCC` it is computed over
+/// all examples at once (a batch mean of CCCs is not the CCC).
 pub fn evaluate(
     model: &SerModel,
     examples: &[Example],
     input: &FoldInput,
+    objective: &Objective,
     batch_size: usize,
     device: &Device,
 ) -> (f64, Vec<Vec<f32>>) {
-    let mut probs = Vec::with_capacity(examples.len());
+    let mut rows = Vec::with_capacity(examples.len());
     let mut loss_sum = 0.0;
+    let plain = match objective {
+        Objective::Classes { .. } => Objective::Classes {
+            class_weights: None,
+        },
+        o => o.clone(),
+    };
     for chunk in examples.chunks(batch_size.max(1)) {
         let refs: Vec<&Example> = chunk.iter().collect();
         let x = batch_inputs(&refs, input.frames, input.bins, device);
-        let logits = model.forward(x);
-        let loss = cross_entropy(logits.clone(), batch_labels(&refs, device), None);
-        loss_sum += loss.into_scalar::<f32>() as f64 * chunk.len() as f64;
-        probs.extend(to_rows(softmax(logits, 1)));
+        let out = model.forward(x);
+        if !plain.is_dimensional() {
+            let loss = plain.loss(out.clone(), &refs);
+            loss_sum += loss.into_scalar::<f32>() as f64 * chunk.len() as f64;
+        }
+        rows.extend(plain.rows(out));
     }
-    (loss_sum / examples.len().max(1) as f64, probs)
+    let loss = match &plain {
+        Objective::Dimensions(kind) => whole_set_regression_loss(examples, &rows, *kind, device),
+        Objective::Classes { .. } => loss_sum / examples.len().max(1) as f64,
+    };
+    (loss, rows)
+}
+
+/// The regression loss of predicted rows over a whole example set.
+pub fn whole_set_regression_loss(
+    examples: &[Example],
+    rows: &[Vec<f32>],
+    kind: super::task::RegressionLoss,
+    device: &Device,
+) -> f64 {
+    if examples.is_empty() {
+        return f64::NAN;
+    }
+    let refs: Vec<&Example> = examples.iter().collect();
+    let d = rows.first().map_or(0, Vec::len);
+    let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+    let pred = Tensor::<2>::from_data(TensorData::new(flat, [rows.len(), d]), device);
+    super::objective::regression_loss(pred, batch_targets(&refs, device), kind).into_scalar::<f32>()
+        as f64
 }
 
 /// Gated fusion: mean gate over each validation utterance, averaged per true class.
@@ -358,9 +468,7 @@ pub fn fit_fold(
     let train_device = device.clone().autodiff();
     let mut optim = super::optim::build(t);
     let n_classes = input.classes.len();
-    let class_weights: Option<Vec<f32>> = t
-        .class_weighted_loss
-        .then(|| inverse_frequency_weights(input.train, n_classes));
+    let objective = input.objective(t);
     let batch_size = t.batch_size.max(1);
     let steps_per_epoch = input.train.len().div_ceil(batch_size);
     let total_steps = t.epochs.max(1) * steps_per_epoch;
@@ -384,10 +492,9 @@ pub fn fit_fold(
             controller.poll(emit)?;
             let refs: Vec<&Example> = idx.iter().map(|&i| &input.train[i]).collect();
             let x = batch_inputs(&refs, input.frames, input.bins, &train_device);
-            let y = batch_labels(&refs, &train_device);
             let aligned = adapt.map_or(AlignedLayer::Embedding, |a| a.aligned_layer);
             let (logits, source_emb) = model.forward_aligned(x, aligned);
-            let mut loss = cross_entropy(logits.clone(), y, class_weights.as_deref());
+            let mut loss = objective.loss(logits.clone(), &refs);
             if let Some(a) = adapt {
                 // A target batch of the same size, cycling through the shuffled target set.
                 let trefs: Vec<&Example> = (0..refs.len())
@@ -415,12 +522,7 @@ pub fn fit_fold(
                 loss = loss + da.mul_scalar(a.lambda_at(progress));
             }
             let loss_value = loss.clone().into_scalar::<f32>() as f64;
-            let preds = crate::tensor::read_i64(logits.argmax(1));
-            correct += preds
-                .iter()
-                .zip(&refs)
-                .filter(|(p, e)| **p as usize == e.label)
-                .count();
+            correct += objective.correct(logits, &refs);
             seen += refs.len();
             loss_sum += loss_value * refs.len() as f64;
             let lr = t.learning_rate * t.lr_schedule.factor(global_step, total_steps, epoch);
@@ -453,6 +555,7 @@ pub fn fit_fold(
             }
             let snapshot = model.valid();
             let layer_weights = snapshot.layer_weights();
+            let dimension_layer_weights = snapshot.layer_weights_per_output();
             let fusion_alpha = snapshot.fusion_alpha();
             let gate_per_class = snapshot
                 .has_fusion_gate()
@@ -460,25 +563,30 @@ pub fn fit_fold(
                 .flatten();
             let scatter = (!input.target.is_empty() && at_epoch_end)
                 .then(|| embedding_scatter(&snapshot, input, batch_size, device));
-            let v = validate(&snapshot, input, batch_size, device);
+            let v = validate(&snapshot, input, &objective, batch_size, device);
             let improved = tracker.offer(&v, snapshot);
             let mut m = metrics_row(
                 input,
                 epoch,
                 global_step,
                 loss_sum / seen.max(1) as f64,
-                correct as f64 / seen.max(1) as f64,
+                if objective.is_dimensional() {
+                    f64::NAN
+                } else {
+                    correct as f64 / seen.max(1) as f64
+                },
                 &v,
                 lr,
                 started.elapsed().as_secs_f64(),
                 improved,
             );
             m.layer_weights = layer_weights;
+            m.dimension_layer_weights = dimension_layer_weights;
             m.adapt_loss = adapt.map(|_| adapt_sum / seen.max(1) as f64);
             m.fusion_alpha = fusion_alpha;
             m.gate_per_class = gate_per_class;
             m.scatter = scatter;
-            emit(Event::Epoch(m.clone()));
+            emit(Event::Epoch(Box::new(m.clone())));
             epochs.push(m);
             if tracker.should_stop() {
                 emit(Event::Log(format!(
@@ -497,17 +605,35 @@ pub fn fit_fold(
     }
     let model = tracker.into_best().unwrap_or_else(|| model.valid());
     let tested = Instant::now();
-    let (_, test_probs) = evaluate(&model, input.test, input, batch_size, device);
+    let (_, test_probs) = evaluate(&model, input.test, input, &objective, batch_size, device);
     let test_secs = tested.elapsed().as_secs_f64();
-    let report = report_of(input.classes, input.test, &test_probs);
+    let (report, dims) = test_reports(&objective, input, &test_probs);
     Ok(FoldOutput {
         model,
         epochs,
         test_probs,
         report,
+        dims,
         steps,
         test_secs,
     })
+}
+
+/// The test report of a fold: classification, or per dimension (with an empty classification
+/// report).
+pub fn test_reports(
+    objective: &Objective,
+    input: &FoldInput,
+    rows: &[Vec<f32>],
+) -> (ClassificationReport, Option<Vec<DimensionReport>>) {
+    if objective.is_dimensional() {
+        (
+            ClassificationReport::from_predictions(&[], &[], &[]),
+            Some(dims_of(input.classes, input.test, rows)),
+        )
+    } else {
+        (report_of(input.classes, input.test, rows), None)
+    }
 }
 
 #[cfg(test)]

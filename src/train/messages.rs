@@ -87,6 +87,9 @@ pub struct EpochMetrics {
     pub valid_ua: f64,
     /// Validation macro-F1.
     pub valid_macro_f1: f64,
+    /// Validation CCC per dimension (dimensional runs).
+    #[serde(default)]
+    pub valid_ccc: Option<Vec<f64>>,
     /// Learning rate of the last optimiser step before this evaluation (the head's, for
     /// fine-tuning runs).
     pub learning_rate: f64,
@@ -96,9 +99,13 @@ pub struct EpochMetrics {
     pub epoch_secs: f64,
     /// Whether this epoch is the best so far (its weights are the fold's checkpoint).
     pub is_best: bool,
-    /// Softmax layer weights of SSL layer-weighted models (layer 0 … N).
+    /// Softmax layer weights of SSL layer-weighted models (layer 0 … N; with per-dimension
+    /// weights their mean).
     #[serde(default)]
     pub layer_weights: Option<Vec<f32>>,
+    /// Per-dimension layer weights (one row per dimension, in dimension order).
+    #[serde(default)]
+    pub dimension_layer_weights: Option<Vec<Vec<f32>>>,
     /// Mean domain-adaptation loss of the epoch (cross-corpus runs with adaptation).
     #[serde(default)]
     pub adapt_loss: Option<f64>,
@@ -134,6 +141,8 @@ pub struct RunPlan {
     pub backend: String,
     /// Epochs per fold (upper bound; early stopping may end sooner).
     pub epochs: usize,
+    /// Dimensional run: `classes` names the dimensions.
+    pub dimensional: bool,
 }
 
 impl RunPlan {
@@ -200,19 +209,23 @@ pub enum Event {
         learning_rate: f64,
     },
     /// End of an epoch.
-    Epoch(EpochMetrics),
+    Epoch(Box<EpochMetrics>),
     /// A fold finished and was evaluated on its test part with its best checkpoint.
     FoldDone {
         /// Fold index.
         fold: usize,
-        /// Test report of the fold.
+        /// Test report of the fold (empty in dimensional runs).
         report: Box<ClassificationReport>,
+        /// Dimensional runs: test metrics per dimension.
+        dims: Option<Vec<crate::eval::regression::DimensionReport>>,
     },
     /// All folds done; pooled test report.
     Finished {
         /// Run folder.
         run_dir: PathBuf,
-        /// Pooled report.
+        /// Pooled report (empty in dimensional runs).
         report: Box<ClassificationReport>,
+        /// Dimensional runs: the per-dimension summary.
+        dimensional: Option<Box<super::dim_report::DimensionalSummary>>,
     },
 }

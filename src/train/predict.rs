@@ -1,5 +1,6 @@
 //! Prediction from a saved run: every fold's best checkpoint with its own standardiser; the
-//! class probabilities are averaged over folds (each fold model saw different speakers).
+//! class probabilities (dimensional runs: the predicted dimension values, on the run's target
+//! scale) are averaged over folds (each fold model saw different speakers).
 
 use std::path::Path;
 
@@ -23,6 +24,9 @@ pub struct Predictor {
     pub features: FeatureConfig,
     /// Preset name.
     pub preset_name: String,
+    /// Dimensional runs: the task (then `classes` names the dimensions and every "probability"
+    /// row holds the predicted values).
+    pub dimensional: Option<super::task::DimensionalTask>,
     folds: Vec<(SerModel, Option<Standardiser>)>,
     device: Device,
     frames: usize,
@@ -99,6 +103,7 @@ impl Predictor {
         };
         Ok(Self {
             classes: cfg.classes,
+            dimensional: cfg.preset.task.dimensional().cloned(),
             features: cfg.preset.features,
             preset_name: cfg.preset.name,
             folds,
@@ -107,6 +112,15 @@ impl Predictor {
             bins: cfg.bins,
             ssl,
         })
+    }
+
+    /// Output rows: class probabilities, or dimension values.
+    fn rows(&self, out: Tensor<2>) -> Vec<Vec<f32>> {
+        if self.dimensional.is_some() {
+            to_rows(out)
+        } else {
+            to_rows(softmax(out, 1))
+        }
     }
 
     /// Number of fold models averaged.
@@ -138,6 +152,7 @@ impl Predictor {
             let ex = Example {
                 values: prepare(m, &self.features, norm.as_ref(), frames),
                 label: 0,
+                target: Vec::new(),
             };
             (model, batch_inputs(&[&ex], frames, self.bins, &self.device))
         })
@@ -148,7 +163,7 @@ impl Predictor {
         let m = self.stream(samples_16k);
         let mut acc = vec![0.0f32; self.classes.len()];
         for (model, x) in self.fold_inputs(&m) {
-            let p = to_rows(softmax(model.forward(x), 1));
+            let p = self.rows(model.forward(x));
             add_mean(&mut acc, p.first(), self.folds.len());
         }
         acc
@@ -181,11 +196,7 @@ impl Predictor {
         };
         for (model, x) in self.fold_inputs(&m) {
             let (logits, trace) = model.forward_traced(x);
-            add_mean(
-                &mut out.probabilities,
-                to_rows(softmax(logits, 1)).first(),
-                n,
-            );
+            add_mean(&mut out.probabilities, self.rows(logits).first(), n);
             add(&mut out.attention, trace.attention);
             add(&mut out.gate, trace.gate);
         }
@@ -204,7 +215,7 @@ impl Predictor {
         let m = self.stream(samples_16k);
         self.fold_inputs(&m)
             .map(|(model, x)| {
-                to_rows(softmax(model.forward(x), 1))
+                self.rows(model.forward(x))
                     .into_iter()
                     .next()
                     .expect("one row per input")

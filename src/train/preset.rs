@@ -141,16 +141,22 @@ pub enum SelectBy {
     /// Highest validation UA (ties: lower validation loss).
     #[default]
     ValidUa,
-    /// Lowest validation loss (ties: higher UA).
+    /// Lowest validation loss (ties: the higher UA or mean CCC).
     ValidLoss,
+    /// Highest validation CCC averaged over the dimensions (dimensional tasks; ties: lower
+    /// validation loss).
+    ValidCcc,
 }
 
 impl SelectBy {
-    /// Whether (ua, loss) is better than the best so far.
-    pub fn improves(self, ua: f64, loss: f64, best_ua: f64, best_loss: f64) -> bool {
+    /// Whether (score, loss) is better than the best so far; the score is UA for categorical
+    /// runs and the mean CCC for dimensional ones.
+    pub fn improves(self, score: f64, loss: f64, best_score: f64, best_loss: f64) -> bool {
         match self {
-            SelectBy::ValidUa => ua > best_ua || (ua == best_ua && loss < best_loss),
-            SelectBy::ValidLoss => loss < best_loss || (loss == best_loss && ua > best_ua),
+            SelectBy::ValidUa | SelectBy::ValidCcc => {
+                score > best_score || (score == best_score && loss < best_loss)
+            }
+            SelectBy::ValidLoss => loss < best_loss || (loss == best_loss && score > best_score),
         }
     }
 
@@ -159,6 +165,7 @@ impl SelectBy {
         match self {
             SelectBy::ValidUa => "validation UA",
             SelectBy::ValidLoss => "validation loss",
+            SelectBy::ValidCcc => "validation mean CCC",
         }
     }
 }
@@ -205,6 +212,13 @@ pub struct Preset {
     /// Training.
     #[serde(default)]
     pub training: TrainingConfig,
+    /// What the run predicts (absent in presets of earlier versions: categorical).
+    #[serde(default, skip_serializing_if = "is_categorical")]
+    pub task: super::task::Task,
+}
+
+fn is_categorical(t: &super::task::Task) -> bool {
+    *t == super::task::Task::Categorical
 }
 
 /// Problems reading a preset.
@@ -272,6 +286,32 @@ impl Preset {
         if waveform && !fine_tune {
             return Err("the waveform stream feeds only the SslFineTune model".into());
         }
+        match (&self.task, self.training.select_by) {
+            (super::task::Task::Categorical, SelectBy::ValidCcc) => {
+                return Err("select_by: ValidCcc needs a dimensional task (categorical runs select by ValidUa or ValidLoss)".into());
+            }
+            (super::task::Task::Dimensional(_), SelectBy::ValidUa) => {
+                return Err("select_by: ValidUa does not apply to a dimensional task; use ValidCcc or ValidLoss".into());
+            }
+            (super::task::Task::Dimensional(d), _) => {
+                d.validate()?;
+                if d.per_dimension_layer_weights && !fine_tune {
+                    return Err("per_dimension_layer_weights needs the SslFineTune model (its weighted layer sum); the frozen layer-weighted model shares one set".into());
+                }
+                if let Some(a) = &self.training.adaptation
+                    && matches!(a.method, AdaptMethod::Lmmd | AdaptMethod::CentroidLmmd)
+                {
+                    return Err(
+                        "LMMD aligns classes: a dimensional task can use Mmd or Coral adaptation"
+                            .into(),
+                    );
+                }
+                if self.training.class_weighted_loss {
+                    return Err("class_weighted_loss does not apply to a dimensional task".into());
+                }
+            }
+            _ => {}
+        }
         if fine_tune && self.features.ssl_weights.is_none() {
             return Err(
                 "the SslFineTune model needs features.ssl_weights (the encoder's model folder)"
@@ -328,7 +368,7 @@ impl Preset {
 }
 
 /// The files of `presets/`, compiled in (a test checks that the list matches the folder).
-pub const BUILTIN: [(&str, &str); 16] = [
+pub const BUILTIN: [(&str, &str); 21] = [
     ("presets/demo.ron", include_str!("../../presets/demo.ron")),
     (
         "presets/demo_cross_corpus_lmmd.ron",
@@ -389,6 +429,26 @@ pub const BUILTIN: [(&str, &str); 16] = [
     (
         "presets/seed002_ravdess_speaker_independent.ron",
         include_str!("../../presets/seed002_ravdess_speaker_independent.ron"),
+    ),
+    (
+        "presets/seed003_logmel_avd.ron",
+        include_str!("../../presets/seed003_logmel_avd.ron"),
+    ),
+    (
+        "presets/seed003_hubert_base_avd.ron",
+        include_str!("../../presets/seed003_hubert_base_avd.ron"),
+    ),
+    (
+        "presets/seed003_distilhubert_avd.ron",
+        include_str!("../../presets/seed003_distilhubert_avd.ron"),
+    ),
+    (
+        "presets/seed003_w2v2_large_pruned12_avd.ron",
+        include_str!("../../presets/seed003_w2v2_large_pruned12_avd.ron"),
+    ),
+    (
+        "presets/seed003_hubert_base_layer_importance.ron",
+        include_str!("../../presets/seed003_hubert_base_layer_importance.ron"),
     ),
 ];
 

@@ -95,6 +95,9 @@ pub fn execute(
         )));
     }
     let data = label_and_split(req, &loaded, extracted, protocol, seed)?;
+    for n in &data.notes {
+        emit(Event::Log(n.clone()));
+    }
     announce_adaptation(preset, !loaded.target_names.is_empty(), emit);
     let (run, shape) = write_run_header(req, &loaded, &data, seed, &backend, emit)?;
 
@@ -104,10 +107,12 @@ pub fn execute(
         match train_fold(req, &data, fi, shape, seed, &backend, controller, emit)? {
             Some(fold) => {
                 let report = fold.out.report.clone();
+                let dims = fold.out.dims.clone();
                 done.add(fold, &data, &run)?;
                 emit(Event::FoldDone {
                     fold: fi,
                     report: Box::new(report),
+                    dims,
                 });
             }
             None => {
@@ -123,7 +128,8 @@ pub fn execute(
     }
     emit(Event::Finished {
         run_dir: run.path.clone(),
-        report: Box::new(pooled),
+        report: Box::new(pooled.pooled),
+        dimensional: pooled.dimensional.map(Box::new),
     });
     emit(Event::State(RunState::Finished));
     Ok(RunEnd::Finished(run.path))
@@ -198,14 +204,37 @@ pub fn load_corpora(
             s.reason
         )));
     }
-    let label_map = label_map_for(
-        req.label_map
-            .as_ref()
-            .or(req.preset.training.label_map.as_ref()),
-        &manifest,
-    )?;
-    let label_report = label_map.apply(&mut manifest);
-    emit(Event::Log(label_report.summary()));
+    let (label_map, label_report) = if let Some(d) = req.preset.task.dimensional() {
+        // Dimensional runs keep every utterance with the dimensions (classes do not matter,
+        // no-agreement rows included).
+        let n = manifest.uncategorised.len();
+        manifest.utterances.append(&mut manifest.uncategorised);
+        manifest.utterances.sort_by(|a, b| a.path.cmp(&b.path));
+        emit(Event::Log(format!(
+            "dimensional task ({}): label map not applied; {n} utterances without an emotion class (no agreement) are included",
+            d.dimensions.join(", ")
+        )));
+        let map = corpus::label_map::LabelMap {
+            name: "none (dimensional)".into(),
+            ..Default::default()
+        };
+        let report = corpus::label_map::LabelReport {
+            map: map.name.clone(),
+            kept: manifest.utterances.len(),
+            ..Default::default()
+        };
+        (map, report)
+    } else {
+        let label_map = label_map_for(
+            req.label_map
+                .as_ref()
+                .or(req.preset.training.label_map.as_ref()),
+            &manifest,
+        )?;
+        let label_report = label_map.apply(&mut manifest);
+        emit(Event::Log(label_report.summary()));
+        (label_map, label_report)
+    };
     if manifest.utterances.is_empty() {
         return Err(format!("{description}: no loadable utterances"));
     }
@@ -236,6 +265,14 @@ pub struct RunData {
     pub cross_corpus: bool,
     /// The fine-tuning settings of a fine-tuning run.
     pub fine_tune: Option<crate::ssl::classifier::FineTuneConfig>,
+    /// Dimensional runs: the task (then `classes` names the dimensions and `labels` are 0).
+    pub dimensional: Option<super::task::DimensionalTask>,
+    /// Dimensional runs: scaled targets per utterance (empty otherwise).
+    pub targets: Vec<Vec<f32>>,
+    /// Dimensional runs: the scaling applied.
+    pub scales: Vec<super::task::ScaleRow>,
+    /// What the owner should read about the data (utterances left out and why).
+    pub notes: Vec<String>,
 }
 
 /// Phase 3: keeps the utterances with features, orders the classes and plans the folds
@@ -255,6 +292,9 @@ pub fn label_and_split(
         .zip(extracted.features)
         .filter_map(|(u, f)| f.map(|f| (u, f)))
         .unzip();
+    if let Some(task) = req.preset.task.dimensional() {
+        return dimensional_data(req, loaded, task, utts, feats, protocol, seed);
+    }
     let classes_e = class_order(utts.iter().map(|u| u.emotion));
     let classes: Vec<String> = classes_e.iter().map(|e| e.name().to_string()).collect();
     if classes.len() < 2 {
@@ -290,9 +330,87 @@ pub fn label_and_split(
         fold_names: plan.folds.iter().map(|f| f.name.clone()).collect(),
         plan,
         cross_corpus: !loaded.target_names.is_empty(),
-        fine_tune: match &req.preset.model {
-            crate::model::ModelConfig::SslFineTune(ft) => Some((**ft).clone()),
-            _ => None,
+        fine_tune: fine_tune_of(req),
+        dimensional: None,
+        targets: Vec::new(),
+        scales: Vec::new(),
+        notes: Vec::new(),
+    })
+}
+
+fn fine_tune_of(req: &RunRequest) -> Option<crate::ssl::classifier::FineTuneConfig> {
+    match &req.preset.model {
+        crate::model::ModelConfig::SslFineTune(ft) => Some((**ft).clone()),
+        _ => None,
+    }
+}
+
+/// Phase 3 of a dimensional run: keeps the utterances that have every dimension, scales their
+/// targets and plans the folds.
+fn dimensional_data(
+    req: &RunRequest,
+    loaded: &LoadedCorpora,
+    task: &super::task::DimensionalTask,
+    utts: Vec<Utterance>,
+    feats: Vec<FeatureMatrix>,
+    protocol: Protocol,
+    seed: u64,
+) -> Result<RunData, String> {
+    let t = super::task::targets(&utts, task);
+    if t.kept.len() < 2 {
+        return Err(format!(
+            "{}: {} of {} utterances have every dimension of the task ({}); missing per dimension: {:?}",
+            loaded.description,
+            t.kept.len(),
+            utts.len(),
+            task.dimensions.join(", "),
+            t.missing
+        ));
+    }
+    let mut keep = vec![false; utts.len()];
+    for &i in &t.kept {
+        keep[i] = true;
+    }
+    let (utts, feats): (Vec<Utterance>, Vec<FeatureMatrix>) = utts
+        .into_iter()
+        .zip(feats)
+        .zip(&keep)
+        .filter_map(|(uf, k)| k.then_some(uf))
+        .unzip();
+    let valid_fraction = req.preset.training.valid_fraction;
+    let plan = if loaded.target_names.is_empty() {
+        corpus::split::plan(&utts, protocol, seed, valid_fraction)?
+    } else {
+        let is_target: Vec<bool> = utts
+            .iter()
+            .map(|u| loaded.target_names.contains(&u.corpus))
+            .collect();
+        corpus::split::cross_corpus_plan(&utts, &is_target, seed, valid_fraction)?
+    };
+    Ok(RunData {
+        labels: vec![0; utts.len()],
+        utts,
+        feats,
+        classes: task.dimensions.clone(),
+        fold_names: plan.folds.iter().map(|f| f.name.clone()).collect(),
+        plan,
+        cross_corpus: !loaded.target_names.is_empty(),
+        fine_tune: fine_tune_of(req),
+        dimensional: Some(task.clone()),
+        targets: t.values,
+        scales: t.scales,
+        notes: if t.missing.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!(
+                "{} utterances left out: a dimension of the task is not annotated (per dimension: {})",
+                keep.iter().filter(|k| !**k).count(),
+                t.missing
+                    .iter()
+                    .map(|(d, n)| format!("{d} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )]
         },
     })
 }
@@ -396,6 +514,7 @@ fn write_run_header(
             None => backend.description.clone(),
         },
         epochs: preset.training.epochs,
+        dimensional: data.dimensional.is_some(),
     })));
     Ok((run, shape))
 }
@@ -438,6 +557,7 @@ fn train_fold(
                     prepare(&data.feats[i], fcfg, standardiser.as_ref(), shape.frames)
                 },
                 label: data.labels[i],
+                target: data.targets.get(i).cloned().unwrap_or_default(),
             })
             .collect()
     };
@@ -466,6 +586,7 @@ fn train_fold(
         frames: shape.frames,
         bins: shape.bins,
         seed: seed.wrapping_add(fi as u64),
+        dimensional: data.dimensional.as_ref().map(|d| d.loss),
     };
     let train_device = backend.device.clone().autodiff();
     train_device.seed(seed.wrapping_add(fi as u64));
@@ -541,6 +662,7 @@ struct FoldsDone {
     predictions: Vec<PredictionRow>,
     truth: Vec<usize>,
     predicted: Vec<usize>,
+    dim_rows: Vec<super::dim_report::DimPredictionRow>,
     cost: ModelCost,
     checkpoint_bytes_sum: u64,
 }
@@ -592,6 +714,17 @@ impl FoldsDone {
             run.write_json(&format!("fold{}.norm.json", fi + 1), s)?;
         }
         for (&i, p) in fold.test.iter().zip(&out.test_probs) {
+            if data.dimensional.is_some() {
+                self.dim_rows.push(super::dim_report::DimPredictionRow {
+                    fold: fold.name.clone(),
+                    corpus: data.utts[i].corpus.clone(),
+                    path: data.utts[i].path.display().to_string(),
+                    speaker: data.utts[i].speaker_id.clone().unwrap_or_default(),
+                    truth: data.targets[i].clone(),
+                    predicted: p.clone(),
+                });
+                continue;
+            }
             let k = argmax(p);
             self.truth.push(data.labels[i]);
             self.predicted.push(k);
@@ -608,6 +741,8 @@ impl FoldsDone {
             });
         }
         self.reports.push(FoldReport {
+            dimension_layer_weights: out.model.layer_weights_per_output(),
+            dims: out.dims.clone(),
             layer_weights: out.model.layer_weights(),
             fusion_alpha: out.model.fusion_alpha(),
             gate_per_class: best.and_then(|m| {
@@ -620,10 +755,18 @@ impl FoldsDone {
             report: out.report,
         });
         write_interpretability(run, &self.epochs, &data.fold_names)?;
-        run.write_metrics(&self.epochs, &data.fold_names)?;
+        run.write_metrics(&self.epochs, &data.fold_names, &dimension_names(data))?;
         run.write_steps(&self.steps, &data.fold_names)?;
-        run.write_predictions(&self.predictions, &data.classes)?;
-        Ok(())
+        self.write_predictions(run, data)
+    }
+
+    fn write_predictions(&self, run: &RunDir, data: &RunData) -> Result<(), String> {
+        if data.dimensional.is_some() {
+            let bytes = super::dim_report::predictions_csv(&self.dim_rows, &data.classes)?;
+            run.write_bytes("predictions.csv", &bytes)
+        } else {
+            run.write_predictions(&self.predictions, &data.classes)
+        }
     }
 }
 
@@ -637,11 +780,36 @@ fn write_final_report(
     done: FoldsDone,
     stopped: bool,
     started: Instant,
-) -> Result<ClassificationReport, String> {
-    run.write_metrics(&done.epochs, &data.fold_names)?;
-    run.write_predictions(&done.predictions, &data.classes)?;
-    let pooled =
-        ClassificationReport::from_predictions(&data.classes, &done.truth, &done.predicted);
+) -> Result<RunReport, String> {
+    run.write_metrics(&done.epochs, &data.fold_names, &dimension_names(data))?;
+    done.write_predictions(run, data)?;
+    let dimensional = data.dimensional.as_ref().map(|task| {
+        let folds: Vec<Vec<crate::eval::regression::DimensionReport>> = done
+            .reports
+            .iter()
+            .map(|f| f.dims.clone().unwrap_or_default())
+            .collect();
+        super::dim_report::DimensionalSummary::of(
+            &data.classes,
+            &folds,
+            &done.dim_rows,
+            data.scales.clone(),
+            super::dim_report::scale_note(&task.scale),
+            task.loss.describe(),
+            mean_rows(
+                &done
+                    .reports
+                    .iter()
+                    .filter_map(|f| f.dimension_layer_weights.clone())
+                    .collect::<Vec<_>>(),
+            ),
+        )
+    });
+    let pooled = if dimensional.is_some() {
+        ClassificationReport::from_predictions(&[], &[], &[])
+    } else {
+        ClassificationReport::from_predictions(&data.classes, &done.truth, &done.predicted)
+    };
     let any_fold = !done.reports.is_empty();
     let report = RunReport {
         preset: preset.name.clone(),
@@ -667,9 +835,33 @@ fn write_final_report(
             c
         }),
         members: Vec::new(),
+        dimensional,
     };
     run.write_report(&report)?;
-    Ok(pooled)
+    Ok(report)
+}
+
+/// Dimension names of a dimensional run (empty for categorical runs).
+fn dimension_names(data: &RunData) -> Vec<String> {
+    if data.dimensional.is_some() {
+        data.classes.clone()
+    } else {
+        Vec::new()
+    }
+}
+
+/// Element-wise mean of equally shaped row sets (None when there are none).
+fn mean_rows(sets: &[Vec<Vec<f32>>]) -> Option<Vec<Vec<f32>>> {
+    let first = sets.first()?;
+    let mut mean: Vec<Vec<f32>> = first.iter().map(|r| vec![0.0; r.len()]).collect();
+    for set in sets {
+        for (m, r) in mean.iter_mut().zip(set) {
+            for (a, b) in m.iter_mut().zip(r) {
+                *a += b / sets.len() as f32;
+            }
+        }
+    }
+    Some(mean)
 }
 
 /// `interpretability.json`: per fold and epoch, fusion α, gate per class, layer/block weights

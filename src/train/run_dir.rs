@@ -70,7 +70,13 @@ pub struct FoldReport {
     /// validation utterances).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate_per_class: Option<Vec<Option<f32>>>,
-    /// Test report with the best checkpoint.
+    /// Per-dimension layer weights of the best checkpoint (one row per dimension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dimension_layer_weights: Option<Vec<Vec<f32>>>,
+    /// Test metrics per dimension (dimensional runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dims: Option<Vec<crate::eval::regression::DimensionReport>>,
+    /// Test report with the best checkpoint (empty in dimensional runs).
     #[serde(flatten)]
     pub report: ClassificationReport,
 }
@@ -111,6 +117,20 @@ pub struct RunReport {
     /// Ensembles: the member runs, with their cost and pooled metrics.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<EnsembleMember>,
+    /// Dimensional runs: per-dimension metrics (the classification fields above are then
+    /// empty, `n` = 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dimensional: Option<super::dim_report::DimensionalSummary>,
+}
+
+impl RunReport {
+    /// The headline figure: pooled UA, or the pooled mean CCC of a dimensional run.
+    pub fn headline(&self) -> (&'static str, f64) {
+        match &self.dimensional {
+            Some(d) => ("mean CCC", d.mean_ccc),
+            None => ("UA", self.pooled.ua),
+        }
+    }
 }
 
 /// Runtime and size of a run's models (seed 002's comparison table).
@@ -379,14 +399,39 @@ impl RunDir {
         &self,
         rows: &[EpochMetrics],
         fold_names: &[String],
+        dimension_names: &[String],
     ) -> Result<(), String> {
         let mut s = String::from(
-            "fold,epoch,train_loss,train_wa,valid_loss,valid_wa,valid_ua,valid_macro_f1,learning_rate,epoch_secs,is_best,adapt_loss,fusion_alpha,step\n",
+            "fold,epoch,train_loss,train_wa,valid_loss,valid_wa,valid_ua,valid_macro_f1,learning_rate,epoch_secs,is_best,adapt_loss,fusion_alpha,step",
         );
+        // Dimensional runs: validation CCC per dimension and its mean.
+        let n_dims = rows
+            .iter()
+            .find_map(|m| m.valid_ccc.as_ref().map(Vec::len))
+            .unwrap_or(0);
+        for names in dimension_names.iter().take(n_dims) {
+            s.push_str(&format!(",valid_ccc_{names}"));
+        }
+        if n_dims > 0 {
+            s.push_str(",valid_mean_ccc");
+        }
+        s.push('\n');
         for m in rows {
             let name = fold_names.get(m.fold).cloned().unwrap_or_default();
+            let mut ccc = String::new();
+            if n_dims > 0 {
+                let v = m
+                    .valid_ccc
+                    .clone()
+                    .unwrap_or_else(|| vec![f64::NAN; n_dims]);
+                for c in &v {
+                    ccc.push_str(&format!(",{c:.6}"));
+                }
+                let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+                ccc.push_str(&format!(",{mean:.6}"));
+            }
             s.push_str(&format!(
-                "{name},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{},{:.3},{},{},{},{}\n",
+                "{name},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{},{:.3},{},{},{},{}{ccc}\n",
                 m.epoch,
                 m.train_loss,
                 m.train_wa,
@@ -497,6 +542,41 @@ fn cost_markdown(r: &RunReport) -> String {
 
 /// The Markdown report.
 pub fn report_markdown(r: &RunReport) -> String {
+    if let Some(d) = &r.dimensional {
+        let mut s = format!("# Run report — {} (dimensional)\n\n", r.preset);
+        s.push_str(&format!(
+            "- protocol: `{}` (**{}**)\n- seed: {}\n- test utterances: {}\n- training time: {:.1} s\n{}\n",
+            r.protocol,
+            r.independence,
+            r.seed,
+            d.pooled.first().map_or(0, |p| p.n),
+            r.train_secs,
+            if r.incomplete { "- **incomplete: the run was stopped before all folds finished**\n" } else { "" }
+        ));
+        let folds: Vec<(String, usize, Vec<crate::eval::regression::DimensionReport>)> = r
+            .folds
+            .iter()
+            .map(|f| {
+                (
+                    f.name.clone(),
+                    f.best_epoch,
+                    f.dims.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        s.push_str(&d.markdown(&folds));
+        if let Some(c) = &r.cost {
+            s.push_str(&format!(
+                "\n## Runtime and model size\n\n- parameters: {} ({} trainable)\n- checkpoint: {:.2} MB\n- training: {:.1} s\n- inference: {:.4} s per s of audio\n",
+                c.params,
+                c.trainable_params,
+                c.checkpoint_bytes as f64 / 1e6,
+                c.train_secs,
+                c.inference_secs_per_audio_sec
+            ));
+        }
+        return s;
+    }
     let mut s = format!("# Run report — {}\n\n", r.preset);
     s.push_str(&format!(
         "- protocol: `{}` (**{}**)\n- seed: {}\n- test utterances: {}\n- training time: {:.1} s\n{}\n",

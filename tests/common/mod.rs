@@ -21,6 +21,7 @@ pub fn small_demo() -> &'static Path {
                 seed: 11,
                 emodb_texts: 1,
                 ravdess_actors: 2,
+                dimensional_speakers: 0,
             },
         )
         .expect("demo corpus");
