@@ -17,4 +17,5 @@ pub mod paths;
 pub mod rng;
 pub mod ssl;
 pub mod tensor;
+pub mod text;
 pub mod train;

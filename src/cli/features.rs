@@ -1,4 +1,5 @@
-//! `ser-workbench features`: one file's features as a float32 .npy.
+//! `ser-workbench features`: one file's features as a float32 .npy, or a text's embedding from
+//! a BERT-family encoder (`--stream text --weights DIR --text "…"`).
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,8 @@ pub enum StreamArg {
     /// frames [frames, mels + dim].
     #[value(name = "logmel+ssl")]
     LogmelSsl,
+    /// A text's pooled embedding from a BERT-family encoder [hidden] (needs --text).
+    Text,
 }
 
 /// Options of `features`.
@@ -39,33 +42,94 @@ pub struct FeaturesArgs {
     /// docs/design.md "Features").
     #[arg(long)]
     pub preset: Option<PathBuf>,
-    /// Input WAV.
-    pub file: PathBuf,
-    /// Output .npy.
+    /// text: the text to embed.
     #[arg(long)]
-    pub out: PathBuf,
+    pub text: Option<String>,
+    /// text: pooling of the last hidden state: mean (over tokens) or cls (the first token).
+    #[arg(long, default_value = "mean")]
+    pub pooling: String,
+    /// Input WAV (audio streams).
+    pub file: Option<PathBuf>,
+    /// Output .npy (audio streams: required; text: optional, the vector is printed).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Writes the .npy and prints its shape.
 pub fn run(a: FeaturesArgs) -> Result<()> {
+    if a.stream == StreamArg::Text {
+        return text_features(&a);
+    }
+    let (Some(file), Some(out)) = (a.file.clone(), a.out.clone()) else {
+        anyhow::bail!("audio streams need an input file and --out F.npy");
+    };
+    let a = FeaturesArgs {
+        file: Some(file.clone()),
+        out: Some(out.clone()),
+        ..a
+    };
+    let (file, out) = (&file, &out);
     let stream = match a.stream {
         StreamArg::Ssl => {
             let w = a.weights.ok_or_else(|| {
                 anyhow::anyhow!("--stream ssl needs --weights PATH (model folder or .safetensors)")
             })?;
-            return ssl_features(&w, &a.layers, &a.file, &a.out);
+            return ssl_features(&w, &a.layers, file, out);
         }
         StreamArg::Logmel => StreamKind::LogMel,
         StreamArg::Mfcc => StreamKind::Mfcc,
         StreamArg::LogmelSsl => StreamKind::LogMelSsl,
+        StreamArg::Text => unreachable!("handled above"),
     };
-    features(
-        stream,
-        a.preset.as_deref(),
-        a.weights.as_deref(),
-        &a.file,
-        &a.out,
-    )
+    features(stream, a.preset.as_deref(), a.weights.as_deref(), file, out)
+}
+
+/// Embeds `--text` with the encoder in `--weights`; prints the tokens and the vector.
+fn text_features(a: &FeaturesArgs) -> Result<()> {
+    let w = a.weights.as_ref().ok_or_else(|| {
+        anyhow::anyhow!(
+            "--stream text needs --weights DIR (config.json, model.safetensors, tokenizer.json)"
+        )
+    })?;
+    let text = a
+        .text
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("--stream text needs --text \"…\""))?;
+    let pooling = match a.pooling.as_str() {
+        "mean" => crate::text::TextPooling::Mean,
+        "cls" => crate::text::TextPooling::Cls,
+        other => anyhow::bail!("--pooling must be mean or cls, got '{other}'"),
+    };
+    let device = burn::prelude::Device::flex();
+    let stream = crate::text::TextStream::load(w, &device).map_err(anyhow::Error::msg)?;
+    let (ids, _) = stream.tokenizer.encode(text).map_err(anyhow::Error::msg)?;
+    let v = stream
+        .embed(&[text], pooling)
+        .map_err(anyhow::Error::msg)?
+        .remove(0);
+    println!(
+        "{:?} encoder, {} layers, hidden {}; {} tokens: {:?}",
+        stream.config.family,
+        stream.config.num_hidden_layers,
+        stream.config.hidden_size,
+        ids.len(),
+        ids
+    );
+    println!(
+        "{} pooled embedding [{}]: {}",
+        a.pooling,
+        v.len(),
+        v.iter()
+            .map(|x| format!("{x:.5}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    if let Some(out) = &a.out {
+        crate::features::npy::write(out, &[v.len()], &v)
+            .with_context(|| format!("writing {}", out.display()))?;
+        println!("wrote {}", out.display());
+    }
+    Ok(())
 }
 
 fn ssl_features(weights: &Path, layers: &str, file: &Path, out: &Path) -> Result<()> {

@@ -32,9 +32,10 @@ pub struct LoadReport {
     pub weight_norm_keys: String,
 }
 
-struct Tensors {
-    file: String,
-    map: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+/// The tensors of a checkpoint by key (model prefix stripped), taken one by one.
+pub(crate) struct Tensors {
+    pub(crate) file: String,
+    pub(crate) map: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
     used: std::collections::BTreeSet<String>,
 }
 
@@ -48,6 +49,10 @@ fn strip_prefix(name: &str) -> String {
         "unispeech_sat.",
         "unispeech.",
         "model.",
+        // Text encoders (BERT family).
+        "bert.",
+        "roberta.",
+        "distilbert.",
     ]
     .iter()
     .find_map(|p| name.strip_prefix(p))
@@ -56,7 +61,8 @@ fn strip_prefix(name: &str) -> String {
 }
 
 impl Tensors {
-    fn read(path: &Path) -> Result<Self, String> {
+    /// Reads a safetensors or PyTorch file.
+    pub(crate) fn read(path: &Path) -> Result<Self, String> {
         let is_torch = path
             .extension()
             .and_then(|e| e.to_str())
@@ -141,7 +147,7 @@ impl Tensors {
     }
 
     /// Moves a tensor out of the map (no copy: peak memory stays near one copy of the weights).
-    fn take(&mut self, key: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
+    pub(crate) fn take(&mut self, key: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
         let (s, _) = self.map.get(key).ok_or_else(|| {
             format!(
                 "{}: missing tensor '{key}' (expected shape {shape:?})",
@@ -158,17 +164,17 @@ impl Tensors {
         Ok(self.map.remove(key).map(|(_, d)| d).unwrap_or_default())
     }
 
-    fn has(&self, key: &str) -> bool {
+    pub(crate) fn has(&self, key: &str) -> bool {
         self.map.contains_key(key)
     }
 }
 
-fn t1(v: Vec<f32>, device: &Device) -> Param<Tensor<1>> {
+pub(crate) fn t1(v: Vec<f32>, device: &Device) -> Param<Tensor<1>> {
     let n = v.len();
     Param::from_tensor(Tensor::from_data(TensorData::new(v, [n]), device))
 }
 
-fn linear(
+pub(crate) fn linear(
     ts: &mut Tensors,
     key: &str,
     d_in: usize,
@@ -197,7 +203,7 @@ fn torch_linear(w: &[f32], b: Vec<f32>, d_in: usize, d_out: usize, device: &Devi
     }
 }
 
-fn layer_norm(
+pub(crate) fn layer_norm(
     ts: &mut Tensors,
     key: &str,
     n: usize,
