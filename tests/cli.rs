@@ -43,7 +43,12 @@ fn demo_inspect_train_predict_features() {
             .arg(&demo)
             .args(["--seed", "3"]),
     );
-    assert!(out.contains("wrote 520 files"), "{out}");
+    // 280 EMODB-named + 240 RAVDESS-named + 120 MSP-Podcast-layout + 120 IEMOCAP-layout files.
+    assert!(out.contains("wrote 760 files"), "{out}");
+    assert!(
+        out.contains("msp-podcast") && out.contains("iemocap"),
+        "{out}"
+    );
 
     let out = run_ok(bin().arg("inspect").arg(demo.join("emodb")).arg("--json"));
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("inspect json");

@@ -106,13 +106,15 @@ fn iemocap_labels_speakers_sessions_transcripts() {
         CorpusType::Iemocap
     );
     let m = corpus::load(d.path(), None).expect("load");
-    // 2 sessions × 2 dialogs × 8 utterances, minus the xxx rows, minus the missing file.
-    let xxx = m
-        .skipped
-        .iter()
-        .filter(|s| s.reason.contains("'xxx'"))
-        .count();
+    // 2 sessions × 2 dialogs × 8 utterances, minus the xxx rows (no majority emotion: kept
+    // apart for dimensional runs, with their V/A/D), minus the missing file.
+    let xxx = m.uncategorised.len();
     assert!(xxx >= 2);
+    assert!(
+        m.uncategorised
+            .iter()
+            .all(|u| u.raw_label == "xxx" && u.valence == Some(2.5))
+    );
     assert_eq!(m.utterances.len(), 32 - xxx - 1);
     assert!(reason(&m, "Ses02F_impro01_M001.wav").contains("cannot read"));
     let u = m
@@ -205,7 +207,10 @@ fn msp_podcast_official_split_old_spelling() {
     );
     let m = corpus::load(d.path(), None).expect("load");
     assert_eq!(m.utterances.len(), 48);
-    assert!(m.skipped.iter().any(|s| s.reason.contains("class 'X'")));
+    // The no-agreement row is not a class but keeps its dimensions.
+    assert_eq!(m.uncategorised.len(), 1);
+    assert_eq!(m.uncategorised[0].raw_label, "X");
+    assert_eq!(m.uncategorised[0].arousal, Some(4.0));
     let u = &m.utterances[0];
     assert_eq!(
         (u.arousal, u.valence, u.dominance),

@@ -473,3 +473,62 @@ fn ensemble_of_saved_runs_from_the_results_panel() {
     h.run_steps(2);
     assert!(h.state().opened.is_none());
 }
+
+/// A dimensional run opens in Results as per-dimension metrics, per-fold CCCs, scatter plots and
+/// the utterance table with true and predicted values; the saved-runs list shows its mean CCC,
+/// and "Compare layer weights" on a run without layer weights says why.
+#[test]
+fn dimensional_run_opens_in_results() {
+    let data = tempfile::tempdir().expect("tmp");
+    let paths = ser_workbench::paths::Paths::under(data.path());
+    let dims =
+        ser_workbench::corpus::demo_dimensional::generate(&data.path().join("dim"), 4, 6, 1, 6)
+            .expect("dimensional demo");
+    let mut preset = ser_workbench::train::Preset::builtin()
+        .into_iter()
+        .find(|p| p.name == "seed003-logmel-avd")
+        .expect("preset");
+    preset.training.epochs = 2;
+    preset.training.protocol = "speaker-kfold:2".parse().expect("protocol");
+    let mut req = common::demo_request(
+        preset,
+        &paths.runs.join("17000000000-avd"),
+        &paths.features(),
+    );
+    req.corpus_dirs = vec![dims.msp_podcast_dir.clone()];
+    let h = ser_workbench::train::spawn_training(req, None).expect("spawn");
+    let evs: Vec<_> = h.events.iter().collect();
+    assert!(
+        evs.iter().any(|e| matches!(
+            e,
+            ser_workbench::train::Event::State(ser_workbench::train::RunState::Finished)
+        )),
+        "run did not finish: {evs:?}"
+    );
+    let mut h = app(data.path());
+    h.run_steps(2);
+    h.get_by_label("Results").click();
+    h.run_steps(2);
+    h.get_by_label("Saved runs and ensembles").click();
+    wait_until(&mut h, "run list", 30, |a| {
+        a.results.saved.runs.as_ref().is_some_and(|r| r.len() == 1)
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("CCC 0.");
+    h.get_by_label("Open").click();
+    wait_until(&mut h, "dimensional predictions", 30, |a| {
+        !a.results.dimensional.rows.is_empty()
+    });
+    h.run_steps(3);
+    h.get_by_label("Results — dimensional");
+    h.get_by_label_contains("Pooled test predictions — mean CCC");
+    h.get_by_label("Per fold (test CCC)");
+    h.get_by_label_contains("Predicted vs true");
+    h.get_by_label_contains("Utterances (36 test predictions)");
+    h.get_by_label("arousal true / predicted");
+    h.state_mut().results.saved.ticked.insert(0);
+    h.run_steps(2);
+    h.get_by_label("Compare layer weights").click();
+    h.run_steps(2);
+    h.get_by_label_contains("learned no layer weights");
+}

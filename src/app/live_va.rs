@@ -3,7 +3,7 @@
 //! time.
 
 use eframe::egui;
-use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Corner, Legend, Line, Plot, PlotPoints, Points};
 
 use crate::live::LiveFrame;
 
@@ -36,8 +36,11 @@ pub fn va_ui(ui: &mut egui::Ui, dims: &[String], frames: &[LiveFrame]) {
         if let Some((x, y)) = plane_axes(dims) {
             ui.vertical(|ui| {
                 ui.label(
-                    egui::RichText::new(format!("{} (→) and {} (↑), smoothed", dims[x], dims[y]))
-                        .strong(),
+                    egui::RichText::new(format!(
+                        "{} (x axis) and {} (y axis), smoothed",
+                        dims[x], dims[y]
+                    ))
+                    .strong(),
                 );
                 Plot::new("live_va_plane")
                     .width(320.0)
@@ -108,7 +111,7 @@ pub fn va_ui(ui: &mut egui::Ui, dims: &[String], frames: &[LiveFrame]) {
     Plot::new("live_dims_timeline")
         .allow_scroll(false)
         .height(160.0)
-        .legend(Legend::default())
+        .legend(Legend::default().position(Corner::LeftTop))
         .include_y(0.0)
         .include_y(1.0)
         .include_x((t_end - 30.0).max(0.0))

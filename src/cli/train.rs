@@ -139,7 +139,12 @@ pub(super) fn follow(handle: crate::train::TrainHandle) -> Result<()> {
                 println!("run folder: {}", plan.run_dir.display());
                 println!("backend: {}", plan.backend);
                 println!(
-                    "classes ({}): {}",
+                    "{} ({}): {}",
+                    if plan.dimensional {
+                        "dimensions"
+                    } else {
+                        "classes"
+                    },
                     plan.classes.len(),
                     plan.classes.join(", ")
                 );
