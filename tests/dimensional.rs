@@ -465,3 +465,72 @@ fn frozen_encoder_layer_weights_per_dimension_run() {
     let svg = std::fs::read_to_string(stem.with_extension("svg")).expect("svg");
     assert_eq!(svg.matches("<polyline").count(), 3);
 }
+
+/// The cached (frozen utterance-mean) layer-weighted model with one set of layer weights per
+/// dimension: the weights are saved per dimension and the checkpoints predict.
+#[test]
+fn cached_ssl_layer_weights_per_dimension_run() {
+    let _g = serial();
+    let d = corpora();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut p = Preset::builtin()
+        .into_iter()
+        .find(|p| p.name == "seed003-hubert-base-layer-importance-cached")
+        .expect("preset");
+    p.features.ssl_weights =
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ssl/hubert_tiny"));
+    p.training.epochs = 4;
+    p.training.protocol = "speaker-kfold:2".parse().expect("protocol");
+    let (dir, _) = run(&request(p, &d.msp_podcast_dir, &tmp.path().join("run")));
+    let report = read_report(&dir).expect("report");
+    let dim = report.dimensional.expect("dimensional");
+    let w = dim.layer_weights.expect("layer weights per dimension");
+    assert_eq!(w.len(), 3);
+    assert!(w.iter().all(|r| (r.iter().sum::<f32>() - 1.0).abs() < 1e-5));
+    let cfg = ser_workbench::train::run::read_resolved(&dir).expect("config");
+    match cfg.preset.model {
+        ser_workbench::model::ModelConfig::LayerWeighted(c) => {
+            assert!(c.per_output_layer_weights, "the flag is saved with the run")
+        }
+        other => panic!("{other:?}"),
+    }
+    let p = ser_workbench::train::predict::Predictor::load(&dir).expect("predictor");
+    let rows = read_predictions(&dir, &dim.dimensions).expect("rows");
+    assert_eq!(
+        p.predict_file(Path::new(&rows[0].path))
+            .expect("predict")
+            .len(),
+        3
+    );
+}
+
+/// `inspect` counts transcripts (MSP-Podcast `Transcripts/`) and attaches a user `file,text`
+/// CSV, naming rows that match no file.
+#[test]
+fn inspect_counts_and_attaches_transcripts() {
+    let d = corpora();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let csv = tmp.path().join("t.csv");
+    std::fs::write(
+        &csv,
+        "file,text\nMSP-PODCAST_0001_0000.wav,a new transcript\nnot-there.wav,lost\n",
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_ser-workbench"))
+        .arg("inspect")
+        .arg(&d.msp_podcast_dir)
+        .arg("--transcripts")
+        .arg(&csv)
+        .output()
+        .expect("inspect");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("transcripts: 96 of 96 utterances have text (0 without)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("attached 1, 1 rows matched no file (e.g. not-there.wav)"),
+        "{text}"
+    );
+}

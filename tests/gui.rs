@@ -491,7 +491,7 @@ fn dimensional_run_opens_in_results() {
     preset.training.epochs = 2;
     preset.training.protocol = "speaker-kfold:2".parse().expect("protocol");
     let mut req = common::demo_request(
-        preset,
+        preset.clone(),
         &paths.runs.join("17000000000-avd"),
         &paths.features(),
     );
@@ -505,8 +505,13 @@ fn dimensional_run_opens_in_results() {
         )),
         "run did not finish: {evs:?}"
     );
-    let mut h = app(data.path());
+    let mut h = app_with(data.path(), vec![preset]);
     h.run_steps(2);
+    // The Training panel names the task instead of offering label maps.
+    h.get_by_label("Training").click();
+    h.run_steps(2);
+    h.get_by_label("Task: dimensional (arousal, valence, dominance)");
+    assert!(h.query_by_label("Label map").is_none());
     h.get_by_label("Results").click();
     h.run_steps(2);
     h.get_by_label("Saved runs and ensembles").click();
@@ -514,7 +519,10 @@ fn dimensional_run_opens_in_results() {
         a.results.saved.runs.as_ref().is_some_and(|r| r.len() == 1)
     });
     h.run_steps(2);
-    h.get_by_label_contains("CCC 0.");
+    let ccc = h.state().results.saved.runs.as_ref().expect("runs")[0]
+        .mean_ccc
+        .expect("a dimensional run lists its mean CCC");
+    h.get_by_label(&format!("CCC {ccc:.3}"));
     h.get_by_label("Open").click();
     wait_until(&mut h, "dimensional predictions", 30, |a| {
         !a.results.dimensional.rows.is_empty()

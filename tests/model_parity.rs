@@ -260,6 +260,7 @@ fn layer_weighted_sum_with_and_without_layer_norm_matches_pytorch() {
             layer_norm: ln,
             hidden: 8,
             dropout: 0.2,
+            ..Default::default()
         };
         let m = load(cfg.init(4, 6, 3, &device), case);
         check(

@@ -435,14 +435,28 @@ impl TrainingPanel {
                     ui.selectable_value(&mut self.backend, BackendChoice::Gpu, "GPU");
                 });
 
-                egui::ComboBox::from_label("Label map")
-                    .selected_text(self.label_map.as_deref().unwrap_or("all classes"))
-                    .show_ui(ui, |ui| {
-                        ui.selectable_value(&mut self.label_map, None, "all classes");
-                        for name in crate::corpus::label_map::NAMED.iter().filter(|n| **n != "all") {
-                            ui.selectable_value(&mut self.label_map, Some(name.to_string()), *name);
-                        }
-                    });
+                let dims = self
+                    .presets
+                    .get(self.selected)
+                    .and_then(|p| p.task.dimensional())
+                    .map(|d| d.dimensions.join(", "));
+                match dims {
+                    // Dimensional presets regress; no label map applies.
+                    Some(d) => {
+                        ui.label(format!("Task: dimensional ({d})"))
+                            .on_hover_text("regression with the 1 − CCC loss; classes and label maps do not apply");
+                    }
+                    None => {
+                        egui::ComboBox::from_label("Label map")
+                            .selected_text(self.label_map.as_deref().unwrap_or("all classes"))
+                            .show_ui(ui, |ui| {
+                                ui.selectable_value(&mut self.label_map, None, "all classes");
+                                for name in crate::corpus::label_map::NAMED.iter().filter(|n| **n != "all") {
+                                    ui.selectable_value(&mut self.label_map, Some(name.to_string()), *name);
+                                }
+                            });
+                    }
+                }
             });
             self.adaptation_ui(ui);
         });

@@ -24,6 +24,9 @@ pub struct InspectArgs {
     /// Show what this label map keeps, merges and drops.
     #[arg(long)]
     pub label_map: Option<String>,
+    /// Attach transcripts from a `file,text` CSV and say how many utterances have text.
+    #[arg(long)]
+    pub transcripts: Option<PathBuf>,
 }
 
 /// Prints the inspection.
@@ -34,6 +37,7 @@ pub fn run(a: InspectArgs) -> Result<()> {
         a.json,
         a.scan_audio,
         a.label_map.as_deref(),
+        a.transcripts.as_deref(),
     )
 }
 
@@ -43,9 +47,14 @@ fn inspect(
     json: bool,
     scan_audio: bool,
     label_map: Option<&str>,
+    transcripts: Option<&Path>,
 ) -> Result<()> {
     corpus::header_cache::enable(&crate::paths::Paths::from_env().headers());
     let mut m = corpus::load(dir, corpus_type)?;
+    let attached = match transcripts {
+        Some(p) => Some(corpus::transcripts::attach(&mut m, p).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
     // A failed cache write only costs speed next time.
     let _ = corpus::header_cache::save();
     let report = match label_map {
@@ -58,6 +67,7 @@ fn inspect(
     };
     let mut ins = corpus::inspect::inspect(&m);
     ins.label_map = report;
+    ins.transcripts = attached;
     if scan_audio {
         ins.silent = Some(corpus::inspect::scan_silence(&m));
     }
@@ -119,6 +129,25 @@ fn inspect(
                 st.n, st.min, st.mean, st.max
             );
         }
+    }
+    let total = ins.utterances + ins.uncategorised;
+    println!(
+        "\ntranscripts: {} of {total} utterances have text ({} without)",
+        ins.with_text,
+        total - ins.with_text
+    );
+    if let Some(t) = &ins.transcripts {
+        println!(
+            "  {}: attached {}, {} rows matched no file{}",
+            t.file,
+            t.attached,
+            t.unmatched,
+            if t.unmatched_examples.is_empty() {
+                String::new()
+            } else {
+                format!(" (e.g. {})", t.unmatched_examples.join(", "))
+            }
+        );
     }
     println!("\nper speaker:");
     for (s, sum) in &ins.per_speaker {

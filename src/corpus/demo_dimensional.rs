@@ -1,5 +1,5 @@
 //! Synthetic corpora with continuous arousal / valence / dominance, laid out like MSP-Podcast
-//! (`Audios/` + `Labels/labels_consensus.csv`, 1–7 scale) and IEMOCAP (`Session*/…` with
+//! (`Audios/` + `Labels/labels_consensus.csv`, 1–7 scale, `Transcripts/`) and IEMOCAP (`Session*/…` with
 //! EmoEvaluation files, 1–5 scale, and transcripts), for dimensional runs without downloads
 //! (docs/design.md, "Dimensional emotion").
 //!
@@ -8,7 +8,7 @@
 //! loudness and tenses the voice; dominance adds loudness and removes breathiness; valence widens
 //! the pitch range and brightens the voice only slightly, so (as in real speech) valence is the
 //! hardest dimension to hear. The annotations are the point plus annotator noise, on the corpus's
-//! scale. IEMOCAP transcripts carry valence in their words (for text-stream experiments).
+//! scale. Transcripts (both layouts) carry valence in their words (for text-stream experiments).
 
 use std::path::{Path, PathBuf};
 
@@ -153,6 +153,7 @@ pub fn generate(
     let iem = out.join("iemocap");
     mkdir(&msp.join("Audios"))?;
     mkdir(&msp.join("Labels"))?;
+    mkdir(&msp.join("Transcripts"))?;
     let mut jobs = Vec::new();
     let mut rng = SplitMix64::derive(seed, "dimensional-demo");
     let mut csv = String::from("FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set\n");
@@ -188,6 +189,11 @@ pub fn generate(
                     "Male"
                 }
             ));
+            write(
+                &msp.join("Transcripts")
+                    .join(Path::new(&name).with_extension("txt")),
+                &format!("{}.\n", transcript(p[1], &mut rng)),
+            )?;
             jobs.push(Job {
                 path: msp.join("Audios").join(name),
                 point: p,
@@ -279,7 +285,9 @@ mod tests {
         assert_eq!(m.utterances.len() + m.uncategorised.len(), 36);
         assert!(m.skipped.is_empty(), "{:?}", m.skipped);
         assert!(m.utterances.iter().all(|u| {
-            u.arousal.is_some_and(|a| (1.0..=7.0).contains(&a)) && u.valence.is_some()
+            u.arousal.is_some_and(|a| (1.0..=7.0).contains(&a))
+                && u.valence.is_some()
+                && u.transcript.is_some()
         }));
         let i = corpus::load(&d.iemocap_dir, None).expect("iemocap");
         assert_eq!(i.corpus_type, "iemocap");

@@ -71,6 +71,12 @@ pub struct Inspection {
     /// classified or not.
     #[serde(default)]
     pub dimensions: BTreeMap<String, DimensionStats>,
+    /// Loaded files (classified or not) with a transcript.
+    #[serde(default)]
+    pub with_text: usize,
+    /// What attaching a transcript CSV did (`inspect --transcripts`).
+    #[serde(default)]
+    pub transcripts: Option<super::transcripts::TranscriptReport>,
 }
 
 /// How one numeric annotation is distributed.
@@ -197,6 +203,8 @@ pub fn inspect(m: &Manifest) -> Inspection {
         label_map: None,
         uncategorised: m.uncategorised.len(),
         dimensions: dimension_stats(m),
+        with_text: m.utterances.len() + m.uncategorised.len() - super::transcripts::without_text(m),
+        transcripts: None,
     }
 }
 

@@ -20,6 +20,7 @@ pub mod ravdess;
 pub mod savee;
 pub mod split;
 pub mod tess;
+pub mod transcripts;
 pub mod user;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! MSP-Podcast reader: `Audios/*.wav` + `Labels/labels_consensus.csv` (also the old
 //! `labels_concensus.csv` spelling) with `FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,
-//! Split_Set`; official splits Train / Development / Test1 / Test2.
+//! Split_Set`; official splits Train / Development / Test1 / Test2; transcripts from
+//! `Transcripts/<name>.txt` where present.
 
 use std::path::{Path, PathBuf};
 
@@ -119,6 +120,13 @@ pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
             .map(str::to_string);
         u.gender = get(gen_col).and_then(Gender::parse);
         u.split = get(split).and_then(split_of);
+        u.transcript = std::fs::read_to_string(
+            root.join("Transcripts")
+                .join(Path::new(name).with_extension("txt")),
+        )
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
         // Class X (no agreement) still has dimensional labels.
         if emotion.is_some() {
             push_checked(&mut m, u);

@@ -289,6 +289,7 @@ impl SerModel {
             SerModel::SslClassifier(m) if m.head.output_layer_weights.is_some() => {
                 m.head.layer_weight_rows()
             }
+            SerModel::LayerWeighted(m) => m.layer_weights_per_output(),
             _ => None,
         }
     }

@@ -295,8 +295,13 @@ impl Preset {
             }
             (super::task::Task::Dimensional(d), _) => {
                 d.validate()?;
-                if d.per_dimension_layer_weights && !fine_tune {
-                    return Err("per_dimension_layer_weights needs the SslFineTune model (its weighted layer sum); the frozen layer-weighted model shares one set".into());
+                if d.per_dimension_layer_weights
+                    && !matches!(
+                        self.model,
+                        ModelConfig::SslFineTune(_) | ModelConfig::LayerWeighted(_)
+                    )
+                {
+                    return Err("per_dimension_layer_weights needs a model with a layer-weighted sum (LayerWeighted on the ssl stream, or SslFineTune)".into());
                 }
                 if let Some(a) = &self.training.adaptation
                     && matches!(a.method, AdaptMethod::Lmmd | AdaptMethod::CentroidLmmd)
@@ -319,6 +324,20 @@ impl Preset {
             );
         }
         Ok(())
+    }
+
+    /// The preset with the task's per-dimension layer weights passed to a layer-weighted model
+    /// (the model builds one set per output).
+    pub fn with_task_in_model(&self) -> Preset {
+        let mut p = self.clone();
+        let per_dim = self
+            .task
+            .dimensional()
+            .is_some_and(|d| d.per_dimension_layer_weights);
+        if let ModelConfig::LayerWeighted(c) = &mut p.model {
+            c.per_output_layer_weights = per_dim;
+        }
+        p
     }
 
     /// Whether this preset fine-tunes an SSL encoder end to end.
@@ -368,7 +387,7 @@ impl Preset {
 }
 
 /// The files of `presets/`, compiled in (a test checks that the list matches the folder).
-pub const BUILTIN: [(&str, &str); 21] = [
+pub const BUILTIN: [(&str, &str); 22] = [
     ("presets/demo.ron", include_str!("../../presets/demo.ron")),
     (
         "presets/demo_cross_corpus_lmmd.ron",
@@ -449,6 +468,10 @@ pub const BUILTIN: [(&str, &str); 21] = [
     (
         "presets/seed003_hubert_base_layer_importance.ron",
         include_str!("../../presets/seed003_hubert_base_layer_importance.ron"),
+    ),
+    (
+        "presets/seed003_hubert_base_layer_importance_cached.ron",
+        include_str!("../../presets/seed003_hubert_base_layer_importance_cached.ron"),
     ),
 ];
 

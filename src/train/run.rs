@@ -56,17 +56,17 @@ pub fn execute(
         emit(Event::Log(n.clone()));
     }
     // Fine-tuning: the encoder's architecture goes into the run's preset, and a model that
-    // cannot fit in memory is refused now rather than killed later.
-    let resolved;
-    let req = if req.preset.is_fine_tune() {
-        resolved = RunRequest {
-            preset: super::finetune::resolve_preset(&req.preset, &backend, emit)?,
-            ..req.clone()
-        };
-        &resolved
-    } else {
-        req
+    // cannot fit in memory is refused now rather than killed later. Per-dimension layer weights
+    // of the task reach the model's configuration (saved with the run, so it rebuilds).
+    let resolved = RunRequest {
+        preset: if req.preset.is_fine_tune() {
+            super::finetune::resolve_preset(&req.preset, &backend, emit)?
+        } else {
+            req.preset.with_task_in_model()
+        },
+        ..req.clone()
     };
+    let req = &resolved;
     let preset = &req.preset;
     let loaded = load_corpora(req, emit)?;
     let cache = FeatureCache::new(req.cache_dir.clone());
