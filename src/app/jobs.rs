@@ -269,7 +269,13 @@ impl Jobs {
     /// Reads a finished run's `predictions.csv` and `report.json`.
     pub fn run_files(&self, run_dir: PathBuf, ctx: &egui::Context) {
         self.spawn("ser-run-files", ctx, move || {
-            let dims = crate::train::run_dir::read_report(&run_dir)
+            // report.json once: it says whether the run is dimensional and what it learned.
+            let report = crate::train::run_dir::read_report(&run_dir);
+            let learned = report
+                .as_ref()
+                .map(super::interpret::LearnedWeights::from_report)
+                .map_err(Clone::clone);
+            let dims = report
                 .ok()
                 .and_then(|r| r.dimensional.map(|d| d.dimensions));
             JobResult::RunFiles(Box::new(match dims {
@@ -278,13 +284,13 @@ impl Jobs {
                     dim_predictions: Some(crate::train::dim_report::read_predictions(
                         &run_dir, &dims,
                     )),
-                    learned: super::interpret::LearnedWeights::read(&run_dir),
+                    learned,
                     run_dir,
                 },
                 None => RunFiles {
                     predictions: crate::train::run_dir::read_predictions(&run_dir),
                     dim_predictions: None,
-                    learned: super::interpret::LearnedWeights::read(&run_dir),
+                    learned,
                     run_dir,
                 },
             }))

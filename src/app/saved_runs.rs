@@ -175,6 +175,15 @@ impl SavedRunsPanel {
             });
     }
 
+    /// Folders of the ticked runs.
+    fn ticked_dirs(&self) -> Vec<PathBuf> {
+        let runs = self.runs.as_deref().unwrap_or_default();
+        self.ticked
+            .iter()
+            .filter_map(|&i| runs.get(i).map(|r| r.dir.clone()))
+            .collect()
+    }
+
     /// Takes a listing.
     pub fn take_list(&mut self, runs: Vec<SavedRun>, problems: Vec<String>) {
         self.ticked.clear();
@@ -201,14 +210,8 @@ impl SavedRunsPanel {
                         n >= 2 && !self.busy,
                         egui::Button::new(format!("Ensemble ({n} ticked)")),
                     );
-                    if go.clicked()
-                        && let Some(runs) = &self.runs
-                    {
-                        let dirs: Vec<PathBuf> = self
-                            .ticked
-                            .iter()
-                            .filter_map(|&i| runs.get(i).map(|r| r.dir.clone()))
-                            .collect();
+                    if go.clicked() {
+                        let dirs = self.ticked_dirs();
                         self.busy = true;
                         self.message = None;
                         cmds.push(super::AppCommand::Ensemble {
@@ -223,13 +226,8 @@ impl SavedRunsPanel {
                         .add_enabled(n >= 1, egui::Button::new("Compare layer weights"))
                         .on_hover_text("the learned layer weights of the ticked runs (per dimension where learned per dimension) over each other")
                         .clicked()
-                        && let Some(runs) = &self.runs
                     {
-                        let dirs: Vec<PathBuf> = self
-                            .ticked
-                            .iter()
-                            .filter_map(|&i| runs.get(i).map(|r| r.dir.clone()))
-                            .collect();
+                        let dirs = self.ticked_dirs();
                         self.profiles = Some(crate::train::layer_profiles::profiles(&dirs));
                     }
                 });

@@ -252,15 +252,7 @@ pub fn read_predictions(run_dir: &Path, dims: &[String]) -> Result<Vec<DimPredic
         let line = k + 2;
         let rec = rec.map_err(|e| format!("{} line {line}: {e}", p.display()))?;
         let text = |i: usize| rec.get(i).unwrap_or_default().to_string();
-        let number = |i: usize, name: &str| -> Result<f32, String> {
-            let v = rec.get(i).unwrap_or_default();
-            v.parse::<f32>().map_err(|_| {
-                format!(
-                    "{} line {line}: column '{name}' holds '{v}', not a number",
-                    p.display()
-                )
-            })
-        };
+        let number = |i: usize, name: &str| super::run_dir::csv_number(&rec, i, name, &p, line);
         let mut truth = Vec::new();
         let mut predicted = Vec::new();
         for (t, pr, tn, pn) in &pairs {

@@ -312,16 +312,7 @@ pub fn label_and_split(
                 .expect("class_order lists every emotion present")
         })
         .collect();
-    let valid_fraction = req.preset.training.valid_fraction;
-    let plan = if loaded.target_names.is_empty() {
-        corpus::split::plan(&utts, protocol, seed, valid_fraction)?
-    } else {
-        let is_target: Vec<bool> = utts
-            .iter()
-            .map(|u| loaded.target_names.contains(&u.corpus))
-            .collect();
-        corpus::split::cross_corpus_plan(&utts, &is_target, seed, valid_fraction)?
-    };
+    let plan = plan_folds(req, loaded, &utts, protocol, seed)?;
     Ok(RunData {
         utts,
         feats,
@@ -336,6 +327,26 @@ pub fn label_and_split(
         scales: Vec::new(),
         notes: Vec::new(),
     })
+}
+
+/// The folds of `utts` (cross-corpus: train on the source, test on the target).
+fn plan_folds(
+    req: &RunRequest,
+    loaded: &LoadedCorpora,
+    utts: &[Utterance],
+    protocol: Protocol,
+    seed: u64,
+) -> Result<corpus::SplitPlan, String> {
+    let valid_fraction = req.preset.training.valid_fraction;
+    if loaded.target_names.is_empty() {
+        corpus::split::plan(utts, protocol, seed, valid_fraction)
+    } else {
+        let is_target: Vec<bool> = utts
+            .iter()
+            .map(|u| loaded.target_names.contains(&u.corpus))
+            .collect();
+        corpus::split::cross_corpus_plan(utts, &is_target, seed, valid_fraction)
+    }
 }
 
 fn fine_tune_of(req: &RunRequest) -> Option<crate::ssl::classifier::FineTuneConfig> {
@@ -377,16 +388,7 @@ fn dimensional_data(
         .zip(&keep)
         .filter_map(|(uf, k)| k.then_some(uf))
         .unzip();
-    let valid_fraction = req.preset.training.valid_fraction;
-    let plan = if loaded.target_names.is_empty() {
-        corpus::split::plan(&utts, protocol, seed, valid_fraction)?
-    } else {
-        let is_target: Vec<bool> = utts
-            .iter()
-            .map(|u| loaded.target_names.contains(&u.corpus))
-            .collect();
-        corpus::split::cross_corpus_plan(&utts, &is_target, seed, valid_fraction)?
-    };
+    let plan = plan_folds(req, loaded, &utts, protocol, seed)?;
     Ok(RunData {
         labels: vec![0; utts.len()],
         utts,

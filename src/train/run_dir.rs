@@ -230,6 +230,24 @@ const PREDICTION_COLUMNS: [&str; 8] = [
     "correct",
 ];
 
+/// Field `i` (column `name`) of a CSV record as a number; otherwise an error naming the file,
+/// the line and the column.
+pub(crate) fn csv_number(
+    rec: &csv::StringRecord,
+    i: usize,
+    name: &str,
+    file: &Path,
+    line: usize,
+) -> Result<f32, String> {
+    let v = rec.get(i).unwrap_or_default();
+    v.parse::<f32>().map_err(|_| {
+        format!(
+            "{} line {line}: column '{name}' holds '{v}', not a number",
+            file.display()
+        )
+    })
+}
+
 /// Reads `report.json` of a run folder.
 pub fn read_report(run_dir: &Path) -> Result<RunReport, String> {
     let p = run_dir.join("report.json");
@@ -272,15 +290,7 @@ pub fn read_predictions(run_dir: &Path) -> Result<Vec<PredictionRow>, String> {
         let line = k + 2;
         let rec = rec.map_err(|e| format!("{} line {line}: {e}", p.display()))?;
         let text = |i: usize| rec.get(i).unwrap_or_default().to_string();
-        let number = |i: usize, name: &str| -> Result<f32, String> {
-            let v = rec.get(i).unwrap_or_default();
-            v.parse::<f32>().map_err(|_| {
-                format!(
-                    "{} line {line}: column '{name}' holds '{v}', not a number",
-                    p.display()
-                )
-            })
-        };
+        let number = |i: usize, name: &str| csv_number(&rec, i, name, &p, line);
         rows.push(PredictionRow {
             fold: text(fold),
             corpus: text(corpus),

@@ -139,7 +139,6 @@ pub fn dimension_value(u: &Utterance, name: &str) -> Option<f32> {
         _ => None,
     };
     canonical
-        .or_else(|| u.values.get(name).copied())
         .or_else(|| {
             u.values
                 .iter()
