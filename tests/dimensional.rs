@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use burn::prelude::*;
 use ser_workbench::corpus::demo_dimensional;
 use ser_workbench::eval::regression::ccc;
+use ser_workbench::text::TextBatch;
 use ser_workbench::train::dim_report::read_predictions;
 use ser_workbench::train::run::{RunEnd, execute};
 use ser_workbench::train::run_dir::read_report;
@@ -305,7 +306,7 @@ fn mean_max_head_per_dimension_matches_a_loop_reference() {
     }
     let valid = [model.frames_of(l1), model.frames_of(l2)];
     let xt = Tensor::<2>::from_data(TensorData::new(x.clone(), [2, l1]), &device);
-    let got = read_f32(model.forward_batch(xt.clone(), &valid, None));
+    let got = read_f32(model.forward_batch(xt.clone(), &valid, &TextBatch::None, None));
     // Reference: the same encoder call, then loops.
     let t = model.frames_of(l1);
     let mut m = vec![0.0f32; 2 * t];
@@ -377,7 +378,7 @@ fn mean_max_head_per_dimension_matches_a_loop_reference() {
     assert!(err < 1e-5, "{got:?} vs {want:?}");
     // Chunked evaluation of the first (unpadded) item = the batch output of that item.
     let one = Tensor::<2>::from_data(TensorData::new(x[..l1].to_vec(), [1, l1]), &device);
-    let chunked = read_f32(model.forward_chunked(one));
+    let chunked = read_f32(model.forward_chunked(one, &TextBatch::None));
     let err = ser_workbench::eval::compare::max_abs_diff(&chunked, &got[..3]);
     assert!(err < 1e-5, "chunked {chunked:?} vs {:?}", &got[..3]);
 }

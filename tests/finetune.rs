@@ -13,6 +13,7 @@ use burn::prelude::*;
 use ser_workbench::eval::compare::max_abs_diff;
 use ser_workbench::features::npy;
 use ser_workbench::ssl::classifier::{FineTuneConfig, SslClassifier};
+use ser_workbench::text::TextBatch;
 use ser_workbench::train::finetune::FineTuner;
 use ser_workbench::train::{Control, Event, Preset, RunState, spawn_training};
 
@@ -54,7 +55,7 @@ fn classification_heads_match_transformers() {
         );
         assert!(resolved.encoder.is_some());
         let input = Tensor::<2>::from_data(TensorData::new(x, [x_shape[0], x_shape[1]]), &device);
-        let got = ser_workbench::tensor::read_f32(model.forward_chunked(input));
+        let got = ser_workbench::tensor::read_f32(model.forward_chunked(input, &TextBatch::None));
         let err = max_abs_diff(&got, &want);
         eprintln!("{name}: logits max abs error {err:e}");
         assert!(
@@ -120,7 +121,7 @@ fn frozen_parts_stay_bit_identical_and_the_loss_falls() {
         grad_clip_norm: None,
         ..Default::default()
     };
-    let mut tuner = FineTuner::new(model, &training, &ft);
+    let mut tuner = FineTuner::new(model, &training, &ft, None);
     let mut rng = ser_workbench::rng::SplitMix64::new(9);
     let clips: Vec<Vec<f32>> = (0..4)
         .map(|i| {
@@ -148,7 +149,9 @@ fn frozen_parts_stay_bit_identical_and_the_loss_falls() {
             }),
             rng: &mut rng,
         };
-        let logits = tuner.model().forward_batch(x, &frames, Some(augment));
+        let logits = tuner
+            .model()
+            .forward_batch(x, &frames, &TextBatch::None, Some(augment));
         let loss = ser_workbench::train::fit::cross_entropy(logits, labels.clone(), None);
         losses.push(loss.clone().into_scalar::<f32>());
         tuner.backward(loss);
@@ -414,7 +417,7 @@ fn fine_tuning_step_on_wgpu_matches_flex() {
             grad_clip_norm: None,
             ..Default::default()
         };
-        let mut tuner = FineTuner::new(model, &training, &ft);
+        let mut tuner = FineTuner::new(model, &training, &ft, None);
         let clips: Vec<Vec<f32>> = (0..2)
             .map(|i| {
                 (0..2000 + 400 * i)
@@ -425,7 +428,9 @@ fn fine_tuning_step_on_wgpu_matches_flex() {
         let refs: Vec<&[f32]> = clips.iter().map(Vec::as_slice).collect();
         let (x, frames) =
             ser_workbench::train::finetune::audio_batch(&refs, false, tuner.model(), &train);
-        let logits = tuner.model().forward_batch(x, &frames, None);
+        let logits = tuner
+            .model()
+            .forward_batch(x, &frames, &TextBatch::None, None);
         let y = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 2], [2]), &train);
         let loss = ser_workbench::train::fit::cross_entropy(logits, y, None);
         let l = loss.clone().into_scalar::<f32>();

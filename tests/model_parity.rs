@@ -244,7 +244,7 @@ fn pooled_fc_gated_fusion_attention_pooling_matches_pytorch() {
         mean_max_pooling: false,
         head: head_config(),
     };
-    let m = load(cfg.init(9, Some(4), 3, &device), case);
+    let m = load(cfg.init(9, Some(4), 0, 3, &device), case);
     let x: Tensor<3> = input(case, &device);
     let (_, w, _) = m.embed_traced(x.clone());
     check(case, "pool_weights", w);

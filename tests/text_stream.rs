@@ -75,8 +75,91 @@ fn tokenizers_and_hidden_states_match_transformers() {
             assert!(err < 1e-4, "{name}: {key} pooling max abs error {err}");
             worst = worst.max(err);
         }
+        // Mean and max over the real tokens of transformers' last hidden state, concatenated
+        // (the distilled audio-textual paper's pooling), computed here from the reference.
+        let last = want_states
+            .last()
+            .expect("last state")
+            .as_array()
+            .expect("rows");
+        let mut want_mm = Vec::new();
+        for (row, real) in last.iter().zip(&ids) {
+            let tokens: Vec<Vec<f32>> = row
+                .as_array()
+                .expect("tokens")
+                .iter()
+                .take(real.len())
+                .map(flat)
+                .collect();
+            let d = tokens[0].len();
+            let mean: Vec<f32> = (0..d)
+                .map(|k| tokens.iter().map(|t| t[k]).sum::<f32>() / tokens.len() as f32)
+                .collect();
+            let max: Vec<f32> = (0..d)
+                .map(|k| {
+                    tokens
+                        .iter()
+                        .map(|t| t[k])
+                        .fold(f32::NEG_INFINITY, f32::max)
+                })
+                .collect();
+            want_mm.extend(mean);
+            want_mm.extend(max);
+        }
+        let got: Vec<f32> = stream
+            .embed(&refs, TextPooling::MeanMax)
+            .expect("embed")
+            .into_iter()
+            .flatten()
+            .collect();
+        let err = max_abs_diff(&got, &want_mm);
+        assert!(err < 1e-4, "{name}: mean+max pooling max abs error {err}");
+        worst = worst.max(err);
         eprintln!("{name}: ids exact, hidden states and pooled vectors max abs error {worst:e}");
     }
+}
+
+/// A BERT folder with only `vocab.txt` (no tokenizer.json, as TinyBERT ships on the hub) gets
+/// the same ids as the fixture's tokenizer.json, which transformers wrote.
+#[test]
+fn vocab_txt_gives_the_wordpiece_ids_of_transformers() {
+    let dir = fixture("bert_tiny");
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("reference.json")).expect("reference"),
+    )
+    .expect("json");
+    let tok: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("tokenizer.json")).expect("tokenizer"),
+    )
+    .expect("json");
+    let vocab = tok["model"]["vocab"].as_object().expect("vocab");
+    let mut by_id: Vec<(u64, &String)> = vocab
+        .iter()
+        .map(|(t, id)| (id.as_u64().expect("id"), t))
+        .collect();
+    by_id.sort();
+    let d = tempfile::tempdir().expect("tmp");
+    let lines: Vec<&str> = by_id.iter().map(|(_, t)| t.as_str()).collect();
+    std::fs::write(d.path().join("vocab.txt"), lines.join("\n") + "\n").expect("vocab");
+    let t = ser_workbench::text::TextTokenizer::load(d.path(), 64).expect("vocab.txt tokenizer");
+    for (text, want) in reference["texts"]
+        .as_array()
+        .expect("texts")
+        .iter()
+        .zip(reference["ids"].as_array().expect("ids"))
+    {
+        let want: Vec<u32> = want
+            .as_array()
+            .expect("row")
+            .iter()
+            .map(|v| v.as_u64().expect("id") as u32)
+            .collect();
+        let (ids, _) = t.encode(text.as_str().expect("text")).expect("encode");
+        assert_eq!(ids, want, "{text}");
+    }
+    // Unknown words split into pieces or become [UNK], as BertTokenizerFast does.
+    let (ids, _) = t.encode("Gladness xyz").expect("encode");
+    assert_eq!(ids.len(), 5, "[CLS] glad ##ness [UNK] [SEP]: {ids:?}");
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub fn run(a: AblationArgs) -> Result<()> {
     } = a;
     let presets = presets
         .iter()
-        .map(|p| source.apply_ssl_weights(Preset::load(p)?))
+        .map(|p| source.apply(Preset::load(p)?))
         .collect::<Result<Vec<_>>>()?;
     let out = match out {
         Some(o) => o,

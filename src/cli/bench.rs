@@ -292,7 +292,7 @@ pub fn finetune(
         grad_clip_norm: None,
         ..Default::default()
     };
-    let mut tuner = FineTuner::new(model, &training, &ft);
+    let mut tuner = FineTuner::new(model, &training, &ft, None);
     let n = (secs * 16_000.0) as usize;
     let clips: Vec<Vec<f32>> = (0..batch.max(1))
         .map(|i| test_signal(secs, i as u64))
@@ -301,7 +301,9 @@ pub fn finetune(
     let labels: Vec<i64> = (0..batch.max(1) as i64).map(|i| i % 8).collect();
     let mut step = || {
         let (x, frames) = audio_batch(&refs, false, tuner.model(), &device);
-        let logits = tuner.model().forward_batch(x, &frames, None);
+        let logits = tuner
+            .model()
+            .forward_batch(x, &frames, &crate::text::TextBatch::None, None);
         let y =
             Tensor::<1, Int>::from_data(TensorData::new(labels.clone(), [labels.len()]), &device);
         let loss = crate::train::fit::cross_entropy(logits, y, None);
@@ -367,6 +369,7 @@ pub fn epoch(
                     .collect(),
                 label: i % classes.len(),
                 target: Vec::new(),
+                text: Default::default(),
             })
             .collect()
     };
@@ -386,6 +389,7 @@ pub fn epoch(
             frames,
             bins,
             split,
+            text: 0,
         },
         classes.len(),
         &train_device,

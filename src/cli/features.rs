@@ -45,7 +45,8 @@ pub struct FeaturesArgs {
     /// text: the text to embed.
     #[arg(long)]
     pub text: Option<String>,
-    /// text: pooling of the last hidden state: mean (over tokens) or cls (the first token).
+    /// text: pooling of the last hidden state: mean (over tokens), cls (the first token) or
+    /// mean-max (mean and maximum concatenated, the distilled audio-textual paper's pooling).
     #[arg(long, default_value = "mean")]
     pub pooling: String,
     /// Input WAV (audio streams).
@@ -98,7 +99,8 @@ fn text_features(a: &FeaturesArgs) -> Result<()> {
     let pooling = match a.pooling.as_str() {
         "mean" => crate::text::TextPooling::Mean,
         "cls" => crate::text::TextPooling::Cls,
-        other => anyhow::bail!("--pooling must be mean or cls, got '{other}'"),
+        "mean-max" => crate::text::TextPooling::MeanMax,
+        other => anyhow::bail!("--pooling must be mean, cls or mean-max, got '{other}'"),
     };
     let device = burn::prelude::Device::flex();
     let stream = crate::text::TextStream::load(w, &device).map_err(anyhow::Error::msg)?;

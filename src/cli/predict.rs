@@ -21,18 +21,83 @@ pub struct PredictArgs {
     /// Add the models' attention per input frame and the fusion gate per frame (JSON output).
     #[arg(long)]
     pub trace: bool,
+    /// Runs with a text stream: the transcript of the files (the same for each).
+    #[arg(long, conflicts_with = "transcripts")]
+    pub text: Option<String>,
+    /// Runs with a text stream: a `file,text` CSV with each file's transcript (matched by path,
+    /// else by file name; a file without a row gets the empty text).
+    #[arg(long)]
+    pub transcripts: Option<PathBuf>,
 }
 
 /// Predicts every file; an error when any could not be read.
 pub fn run(a: PredictArgs) -> Result<()> {
-    predict(&a.run, &a.files, a.json, a.trace)
+    let mut p = crate::train::predict::Predictor::load(&a.run).map_err(|e| anyhow::anyhow!(e))?;
+    let texts = Transcripts::new(&p, a.text, a.transcripts.as_deref())?;
+    predict(&mut p, &a.files, &texts, a.json, a.trace)
 }
 
-fn predict(run_dir: &Path, files: &[PathBuf], json: bool, trace: bool) -> Result<()> {
-    let p = crate::train::predict::Predictor::load(run_dir).map_err(|e| anyhow::anyhow!(e))?;
+/// Where each file's transcript comes from.
+enum Transcripts {
+    /// The run reads no text.
+    None,
+    /// One text for every file.
+    Same(String),
+    /// `(file, text)` rows of a CSV.
+    PerFile(Vec<(String, String)>),
+}
+
+impl Transcripts {
+    fn new(
+        p: &crate::train::predict::Predictor,
+        text: Option<String>,
+        csv: Option<&Path>,
+    ) -> Result<Self> {
+        if !p.reads_text() {
+            if text.is_some() || csv.is_some() {
+                bail!(
+                    "this run is audio-only: --text and --transcripts apply to runs with a text stream"
+                );
+            }
+            return Ok(Self::None);
+        }
+        if let Some(csv) = csv {
+            let rows = crate::corpus::transcripts::read_rows(csv).map_err(anyhow::Error::msg)?;
+            return Ok(Self::PerFile(rows));
+        }
+        if text.is_none() {
+            eprintln!(
+                "note: this run reads a transcript beside the audio; without --text or --transcripts it predicts from the empty text"
+            );
+        }
+        Ok(Self::Same(text.unwrap_or_default()))
+    }
+
+    /// The transcript of `f`.
+    fn of(&self, f: &Path) -> Option<&str> {
+        match self {
+            Self::None => None,
+            Self::Same(t) => Some(t),
+            Self::PerFile(rows) => {
+                Some(crate::corpus::transcripts::lookup(rows, f).unwrap_or_default())
+            }
+        }
+    }
+}
+
+fn predict(
+    p: &mut crate::train::predict::Predictor,
+    files: &[PathBuf],
+    texts: &Transcripts,
+    json: bool,
+    trace: bool,
+) -> Result<()> {
     let mut errors = 0;
     if trace {
         for f in files {
+            if let Some(t) = texts.of(f) {
+                p.set_transcript(t).map_err(anyhow::Error::msg)?;
+            }
             match p.trace_file(f) {
                 Ok(t) if p.dimensional.is_some() => {
                     let dims: serde_json::Map<String, serde_json::Value> = p
@@ -81,6 +146,9 @@ fn predict(run_dir: &Path, files: &[PathBuf], json: bool, trace: bool) -> Result
         return Ok(());
     }
     for f in files {
+        if let Some(t) = texts.of(f) {
+            p.set_transcript(t).map_err(anyhow::Error::msg)?;
+        }
         match p.predict_file(f) {
             Ok(values) if p.dimensional.is_some() => {
                 // Dimensional runs: one value per dimension on the run's target scale.

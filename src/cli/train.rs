@@ -38,11 +38,41 @@ pub struct RunSourceArgs {
     /// preset's features.ssl_weights: the same preset with other weights.
     #[arg(long)]
     pub ssl_weights: Option<PathBuf>,
+    /// Presets with a text stream: a `file,text` CSV of transcripts attached to the corpora
+    /// (matched by path, else by file name; utterances without one get the empty text).
+    #[arg(long)]
+    pub transcripts: Option<PathBuf>,
+    /// Presets with a text stream: the text encoder's model folder (config.json,
+    /// model.safetensors, tokenizer.json) instead of the preset's text.weights.
+    #[arg(long)]
+    pub text_weights: Option<PathBuf>,
 }
 
 impl RunSourceArgs {
+    /// `preset` with `--ssl-weights`, `--transcripts` and `--text-weights` applied (an error
+    /// when the preset has no such stream).
+    pub fn apply(&self, preset: Preset) -> Result<Preset> {
+        let mut preset = self.apply_ssl_weights(preset)?;
+        if self.transcripts.is_none() && self.text_weights.is_none() {
+            return Ok(preset);
+        }
+        let name = preset.name.clone();
+        let Some(t) = preset.text.as_mut() else {
+            bail!(
+                "--transcripts/--text-weights: preset '{name}' has no text stream (add a text: (weights: …) section)"
+            );
+        };
+        if let Some(csv) = &self.transcripts {
+            t.transcripts = Some(csv.clone());
+        }
+        if let Some(w) = &self.text_weights {
+            t.weights = w.clone();
+        }
+        Ok(preset)
+    }
+
     /// `preset` with `--ssl-weights` applied (an error when the preset has no SSL stream).
-    pub fn apply_ssl_weights(&self, mut preset: Preset) -> Result<Preset> {
+    fn apply_ssl_weights(&self, mut preset: Preset) -> Result<Preset> {
         if let Some(w) = &self.ssl_weights {
             let f = &preset.features;
             if !(f.uses_ssl() || f.stream == crate::features::StreamKind::Waveform) {
@@ -99,7 +129,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         None => None,
     };
     let cache_dir = a.source.cache_dir();
-    let preset = a.source.apply_ssl_weights(Preset::load(&a.preset)?)?;
+    let preset = a.source.apply(Preset::load(&a.preset)?)?;
     let s = a.source;
     let req = RunRequest {
         preset,

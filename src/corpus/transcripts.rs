@@ -25,10 +25,9 @@ pub struct TranscriptReport {
     pub without_text: usize,
 }
 
-/// Reads `file,text` rows (header required; other columns ignored) and sets the transcript of
-/// every utterance whose path ends with the row's file (or whose file name equals it). A row
-/// naming no utterance is counted, never an error; a CSV without those columns is.
-pub fn attach(m: &mut Manifest, csv_path: &Path) -> Result<TranscriptReport, String> {
+/// Reads the `file,text` rows of a transcript CSV (header required, `path` accepted for `file`;
+/// other columns ignored; rows with an empty file or text skipped).
+pub fn read_rows(csv_path: &Path) -> Result<Vec<(String, String)>, String> {
     let err = |e: &dyn std::fmt::Display| format!("{}: {e}", csv_path.display());
     let mut r = csv::Reader::from_path(csv_path).map_err(|e| err(&e))?;
     let h = r.headers().map_err(|e| err(&e))?.clone();
@@ -39,6 +38,39 @@ pub fn attach(m: &mut Manifest, csv_path: &Path) -> Result<TranscriptReport, Str
             csv_path.display()
         ));
     };
+    let mut rows = Vec::new();
+    for (k, rec) in r.records().enumerate() {
+        let rec = rec.map_err(|e| format!("{} line {}: {e}", csv_path.display(), k + 2))?;
+        let file = rec.get(fc).unwrap_or_default().trim().to_string();
+        let text = rec.get(tc).unwrap_or_default().trim().to_string();
+        if !file.is_empty() && !text.is_empty() {
+            rows.push((file, text));
+        }
+    }
+    Ok(rows)
+}
+
+/// Whether a CSV row's `file` names `path`: a relative path must match the end of the audio
+/// path; a bare name matches by name.
+fn names(file: &str, path: &Path) -> bool {
+    let name = Path::new(file).file_name();
+    name.is_some()
+        && path.file_name() == name
+        && (path.ends_with(file) || Some(std::ffi::OsStr::new(file)) == name)
+}
+
+/// The text of `path` in `rows` (the first row that names it).
+pub fn lookup<'a>(rows: &'a [(String, String)], path: &Path) -> Option<&'a str> {
+    rows.iter()
+        .find(|(f, _)| names(f, path))
+        .map(|(_, t)| t.as_str())
+}
+
+/// Reads `file,text` rows ([`read_rows`]) and sets the transcript of every utterance whose path
+/// ends with the row's file (or whose file name equals it). A row naming no utterance is
+/// counted, never an error; a CSV without those columns is.
+pub fn attach(m: &mut Manifest, csv_path: &Path) -> Result<TranscriptReport, String> {
+    let rows = read_rows(csv_path)?;
     let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let all = m.utterances.len() + m.uncategorised.len();
     let path_of = |m: &Manifest, i: usize| {
@@ -60,23 +92,15 @@ pub fn attach(m: &mut Manifest, csv_path: &Path) -> Result<TranscriptReport, Str
         file: csv_path.display().to_string(),
         ..Default::default()
     };
-    for (k, rec) in r.records().enumerate() {
-        let rec = rec.map_err(|e| format!("{} line {}: {e}", csv_path.display(), k + 2))?;
-        let file = rec.get(fc).unwrap_or_default().trim().to_string();
-        let text = rec.get(tc).unwrap_or_default().trim().to_string();
-        if file.is_empty() || text.is_empty() {
-            continue;
-        }
+    for (file, text) in rows {
         let name = Path::new(&file)
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
         let candidates = by_name.get(&name).cloned().unwrap_or_default();
-        // A relative path in the CSV must match the end of the audio path; a bare name matches
-        // by name (the first such utterance when names repeat across folders).
         let hits: Vec<usize> = candidates
             .into_iter()
-            .filter(|&i| path_of(m, i).ends_with(&file) || file == name)
+            .filter(|&i| names(&file, &path_of(m, i)))
             .collect();
         if hits.is_empty() {
             report.unmatched += 1;

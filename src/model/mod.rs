@@ -16,6 +16,8 @@ pub mod timnet;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::text::TextBatch;
+
 pub use cnn::{CnnConfig, LogMelCnn};
 pub use temporal::{TemporalStack, TemporalStackConfig};
 
@@ -84,6 +86,9 @@ pub struct InputShape {
     pub bins: usize,
     /// For two-stream (`logmel_ssl`) inputs: how many leading bins are log-mel.
     pub split: Option<usize>,
+    /// Width of the text vector concatenated with the audio embedding before the head (0: no
+    /// text stream; models that take text: [`ModelConfig::takes_text`]).
+    pub text: usize,
 }
 
 impl ModelConfig {
@@ -98,6 +103,12 @@ impl ModelConfig {
             ModelConfig::TimNet(_) => "TIM-Net-style bidirectional gated dilated stack",
             ModelConfig::SslFineTune(_) => "fine-tuned SSL encoder + projector → mean → classifier",
         }
+    }
+
+    /// Whether the model can take a text vector beside the audio (the text stream's fusion:
+    /// the pooled audio embedding and the text vector, concatenated, feed the head).
+    pub fn takes_text(&self) -> bool {
+        matches!(self, ModelConfig::PooledFc(_) | ModelConfig::SslFineTune(_))
     }
 
     /// Checks the configuration; every problem names the field (called when a preset is read,
@@ -121,6 +132,7 @@ impl ModelConfig {
             frames,
             bins,
             split,
+            text,
         } = input;
         match self {
             ModelConfig::LayerWeighted(c) => {
@@ -130,7 +142,9 @@ impl ModelConfig {
             ModelConfig::TemporalStack(c) => {
                 SerModel::Temporal(c.init(bins, split, n_classes, device))
             }
-            ModelConfig::PooledFc(c) => SerModel::PooledFc(c.init(bins, split, n_classes, device)),
+            ModelConfig::PooledFc(c) => {
+                SerModel::PooledFc(c.init(bins, split, text, n_classes, device))
+            }
             ModelConfig::CnnGru(c) => SerModel::CnnGru(c.init(bins, n_classes, device)),
             ModelConfig::TimNet(c) => SerModel::TimNet(c.init(bins, n_classes, device)),
             ModelConfig::SslFineTune(c) => {
@@ -138,9 +152,10 @@ impl ModelConfig {
                 // (HuBERT-base) shapes are built and a checkpoint of another shape is refused
                 // when loaded.
                 let enc = c.encoder.clone().unwrap_or_default();
-                SerModel::SslClassifier(crate::ssl::classifier::SslClassifier::new(
-                    &enc, c, n_classes, device,
-                ))
+                SerModel::SslClassifier(
+                    crate::ssl::classifier::SslClassifier::new(&enc, c, n_classes, device)
+                        .with_text_width(text, device),
+                )
             }
         }
     }
@@ -169,10 +184,10 @@ pub enum SerModel {
 
 impl SerModel {
     /// # Shapes
-    /// - `x`: `[batch, time, bins]`
+    /// - `x`: `[batch, time, bins]`; `text`: the batch's text (see [`Self::embed_with`])
     /// - returns logits `[batch, classes]`
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
-        let (logits, _) = self.forward_with_embedding(x);
+    pub fn forward(&self, x: Tensor<3>, text: &TextBatch) -> Tensor<2> {
+        let (logits, _) = self.forward_with_embedding(x, text);
         logits
     }
 
@@ -180,15 +195,20 @@ impl SerModel {
     ///
     /// # Shapes
     /// - `x`: `[batch, time, bins]` → (`[batch, classes]`, `[batch, embedding]`)
-    pub fn forward_with_embedding(&self, x: Tensor<3>) -> (Tensor<2>, Tensor<2>) {
-        let emb = self.embed(x);
+    pub fn forward_with_embedding(&self, x: Tensor<3>, text: &TextBatch) -> (Tensor<2>, Tensor<2>) {
+        let emb = self.embed_with(x, text);
         (self.classify(emb.clone()), emb)
     }
 
     /// Logits and the features of `layer` (falls back to the embedding for models without an
     /// MLP head; see [`SerModel::has_mlp_head`]).
-    pub fn forward_aligned(&self, x: Tensor<3>, layer: AlignedLayer) -> (Tensor<2>, Tensor<2>) {
-        let emb = self.embed(x);
+    pub fn forward_aligned(
+        &self,
+        x: Tensor<3>,
+        text: &TextBatch,
+        layer: AlignedLayer,
+    ) -> (Tensor<2>, Tensor<2>) {
+        let emb = self.embed_with(x, text);
         let hidden = match self {
             SerModel::Temporal(m) => Some(m.head_hidden(emb.clone())),
             SerModel::PooledFc(m) => Some(m.head_hidden(emb.clone())),
@@ -203,6 +223,49 @@ impl SerModel {
         }
     }
 
+    /// The embedding the head receives: the audio embedding ([`Self::embed`]) followed by the
+    /// text vector when the batch has text (frozen vectors as given; token ids through the
+    /// model's own text encoder).
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, time, bins]` → `[batch, embedding + text]`
+    pub fn embed_with(&self, x: Tensor<3>, text: &TextBatch) -> Tensor<2> {
+        let audio = self.embed(x);
+        match self.text_vector(text) {
+            Some(t) => Tensor::cat(vec![audio, t], 1),
+            None => audio,
+        }
+    }
+
+    /// Adds a text encoder that trains with the model (models that run one: `SslFineTune`;
+    /// others are returned as they are).
+    pub fn with_text_encoder(
+        self,
+        encoder: crate::text::TextEncoder,
+        pooling: crate::text::TextPooling,
+    ) -> Self {
+        match self {
+            SerModel::SslClassifier(m) => {
+                SerModel::SslClassifier(m.with_text_encoder(encoder, pooling))
+            }
+            other => other,
+        }
+    }
+
+    /// The pooled text vector `[batch, width]` of a batch's text.
+    ///
+    /// # Panics
+    /// When the batch carries token ids and the model has no text encoder (a run prepares
+    /// tokens only for models that have one).
+    pub fn text_vector(&self, text: &TextBatch) -> Option<Tensor<2>> {
+        match (text, self) {
+            (TextBatch::None, _) => None,
+            (TextBatch::Vectors(v), _) => Some(v.clone()),
+            (TextBatch::Tokens(ids), SerModel::SslClassifier(m)) => m.text_vector(ids),
+            (TextBatch::Tokens(_), _) => panic!("token ids for a model without a text encoder"),
+        }
+    }
+
     /// Whether the model ends in the three-layer MLP head (so head layers can be aligned).
     pub fn has_mlp_head(&self) -> bool {
         matches!(
@@ -211,7 +274,7 @@ impl SerModel {
         )
     }
 
-    /// The utterance embedding `[batch, embedding]`.
+    /// The audio embedding `[batch, embedding]` (without text).
     pub fn embed(&self, x: Tensor<3>) -> Tensor<2> {
         match self {
             SerModel::Cnn(m) => m.embed(x),
@@ -242,7 +305,7 @@ impl SerModel {
 
     /// Logits with what the model can show about one pass: attention per input frame and the
     /// fusion gate per frame (`[batch, time]` each, where the model has them).
-    pub fn forward_traced(&self, x: Tensor<3>) -> (Tensor<2>, temporal::Trace) {
+    pub fn forward_traced(&self, x: Tensor<3>, text: &TextBatch) -> (Tensor<2>, temporal::Trace) {
         match self {
             SerModel::Temporal(m) => {
                 let (emb, trace) = m.embed_traced(x, true);
@@ -250,6 +313,10 @@ impl SerModel {
             }
             SerModel::PooledFc(m) => {
                 let (emb, w, gate) = m.embed_traced(x);
+                let emb = match self.text_vector(text) {
+                    Some(t) => Tensor::cat(vec![emb, t], 1),
+                    None => emb,
+                };
                 (
                     m.classify(emb),
                     temporal::Trace {
@@ -258,7 +325,7 @@ impl SerModel {
                     },
                 )
             }
-            _ => (self.forward(x), temporal::Trace::default()),
+            _ => (self.forward(x, text), temporal::Trace::default()),
         }
     }
 

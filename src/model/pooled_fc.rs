@@ -54,11 +54,13 @@ impl PooledFcConfig {
         self.head.validate()
     }
 
-    /// Builds the module.
+    /// Builds the module; `text` values (a transcript's pooled vector, 0 without text) join the
+    /// pooled audio embedding at the head's input.
     pub fn init(
         &self,
         n_bins: usize,
         split: Option<usize>,
+        text: usize,
         n_classes: usize,
         device: &Device,
     ) -> PooledFc {
@@ -68,7 +70,7 @@ impl PooledFcConfig {
                 .attention_pooling
                 .then(|| LinearConfig::new(self.channels, 1).init(device)),
             head: self.head.init(
-                self.channels * if self.mean_max_pooling { 2 } else { 1 },
+                self.channels * if self.mean_max_pooling { 2 } else { 1 } + text,
                 n_classes,
                 device,
             ),

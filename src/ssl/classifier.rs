@@ -11,6 +11,10 @@
 //! → Linear (one output per dimension). With one set of layer weights per output, each output
 //! reads its own weighted sum of hidden states (layer importance per dimension).
 //!
+//! With a text stream (the paper's figure 1b), the pooled transcript vector joins the pooled
+//! audio before the head's first layer: given as a fixed vector (frozen text encoder) or computed
+//! by the model's own [`TextEncoder`] from token ids (fine-tuned text encoder).
+//!
 //! What stays frozen, the learning rates and the training-time regularisation are set by
 //! [`FineTuneConfig`] (docs/design.md, "Fine-tuning" and "Dimensional emotion").
 
@@ -25,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use super::config::{EncoderConfig, FeatExtractNorm};
 use super::extract::conv_frames;
 use super::wav2vec2::{TimeMask, TrainAugment, Wav2Vec2Encoder};
+use crate::text::{TextBatch, TextEncoder, TextPooling};
 
 /// How a preset fine-tunes its SSL encoder (the model folder is `features.ssl_weights`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -222,11 +227,16 @@ impl ClassifierHead {
     }
 
     /// Outputs from pooled features `[groups, batch, E]` (E = projector width, doubled for the
-    /// mean-and-max head): each output reads its own group when there are several.
+    /// mean-and-max head) and the text vector `[batch, T]` when there is one (one group then):
+    /// each output reads its own group when there are several.
     ///
     /// # Shapes
-    /// - `pooled`: `[groups, batch, E]` → `[batch, outputs]`
-    pub fn finish(&self, pooled: Tensor<3>) -> Tensor<2> {
+    /// - `pooled`: `[groups, batch, E]`, `text`: `[batch, T]` → `[batch, outputs]`
+    pub fn finish(&self, pooled: Tensor<3>, text: Option<Tensor<2>>) -> Tensor<2> {
+        let pooled = match text {
+            Some(t) => Tensor::cat(vec![pooled, t.unsqueeze_dim(0)], 2),
+            None => pooled,
+        };
         let [g, b, _] = pooled.dims();
         let y = match &self.hidden {
             Some(h) => self.classifier.forward(tanh(h.forward(pooled))),
@@ -259,6 +269,11 @@ pub struct SslClassifier {
     pub uses_attention_mask: bool,
     /// Evaluation chunk, samples (a multiple of the conv stride).
     pub eval_chunk_samples: usize,
+    /// A fine-tuned text encoder (the text stream with `fine_tune`).
+    pub text_encoder: Option<TextEncoder>,
+    /// Its pooling over tokens.
+    #[module(skip)]
+    pub text_pooling: TextPooling,
 }
 
 /// What building an [`SslClassifier`] found and set.
@@ -344,6 +359,50 @@ impl SslClassifier {
             conv_stride: enc_cfg.conv_stride.clone(),
             uses_attention_mask: enc_cfg.feat_extract_norm == FeatExtractNorm::Layer,
             eval_chunk_samples: chunk,
+            text_encoder: None,
+            text_pooling: TextPooling::default(),
+        }
+    }
+
+    /// Widens the head's first layer by `text` inputs for the text vector (a new, randomly
+    /// initialised layer: a checkpoint's head never takes text). `0` leaves the model as it is.
+    pub fn with_text_width(mut self, text: usize, device: &Device) -> Self {
+        if text == 0 {
+            return self;
+        }
+        let widen = |l: &Linear| {
+            let [d_in, d_out] = l.weight.dims();
+            LinearConfig::new(d_in + text, d_out).init(device)
+        };
+        match &self.head.hidden {
+            Some(h) => self.head.hidden = Some(widen(h)),
+            None => self.head.classifier = widen(&self.head.classifier),
+        }
+        self
+    }
+
+    /// Adds a text encoder that trains with the model (the text batch then carries token ids).
+    pub fn with_text_encoder(mut self, encoder: TextEncoder, pooling: TextPooling) -> Self {
+        self.text_encoder = Some(encoder);
+        self.text_pooling = pooling;
+        self
+    }
+
+    /// The pooled text vector `[batch, width]` of token ids through the model's text encoder
+    /// (`None` without one).
+    pub fn text_vector(&self, ids: &[Vec<u32>]) -> Option<Tensor<2>> {
+        let enc = self.text_encoder.as_ref()?;
+        let mask: Vec<Vec<u32>> = ids.iter().map(|r| vec![1; r.len()]).collect();
+        let device = self.head.projector.weight.device();
+        Some(enc.pooled(ids, &mask, self.text_pooling, &device))
+    }
+
+    /// The text vector of a batch's text.
+    fn batch_text(&self, text: &TextBatch) -> Option<Tensor<2>> {
+        match text {
+            TextBatch::None => None,
+            TextBatch::Vectors(v) => Some(v.clone()),
+            TextBatch::Tokens(ids) => self.text_vector(ids),
         }
     }
 
@@ -416,11 +475,15 @@ impl SslClassifier {
         Ok((model, resolved, report))
     }
 
-    /// Replaces the encoder and the head by what `f` makes of them (an optimiser step takes
-    /// modules by value); the other fields stay.
+    /// Replaces the encoder, the head and the text encoder by what `f` makes of them (an
+    /// optimiser step takes modules by value); the other fields stay.
     pub fn map_parts(
         self,
-        f: impl FnOnce(Wav2Vec2Encoder, ClassifierHead) -> (Wav2Vec2Encoder, ClassifierHead),
+        f: impl FnOnce(
+            Wav2Vec2Encoder,
+            ClassifierHead,
+            Option<TextEncoder>,
+        ) -> (Wav2Vec2Encoder, ClassifierHead, Option<TextEncoder>),
     ) -> Self {
         let Self {
             encoder,
@@ -430,8 +493,10 @@ impl SslClassifier {
             conv_stride,
             uses_attention_mask,
             eval_chunk_samples,
+            text_encoder,
+            text_pooling,
         } = self;
-        let (encoder, head) = f(encoder, head);
+        let (encoder, head, text_encoder) = f(encoder, head, text_encoder);
         Self {
             encoder,
             head,
@@ -440,6 +505,8 @@ impl SslClassifier {
             conv_stride,
             uses_attention_mask,
             eval_chunk_samples,
+            text_encoder,
+            text_pooling,
         }
     }
 
@@ -482,7 +549,7 @@ impl SslClassifier {
     pub fn trainable_under(&self, ft: &FineTuneConfig) -> usize {
         let e = &self.encoder;
         if ft.freeze_encoder {
-            return self.head.num_params();
+            return self.head.num_params() + self.text_encoder.num_params();
         }
         let mut frozen = 0;
         if ft.freeze_feature_encoder {
@@ -614,6 +681,7 @@ impl SslClassifier {
         &self,
         x: Tensor<2>,
         valid_frames: &[usize],
+        text: &TextBatch,
         augment: Option<TrainAugment>,
     ) -> Tensor<2> {
         let device = x.device();
@@ -621,7 +689,8 @@ impl SslClassifier {
         let counts: Vec<f32> = valid_frames.iter().map(|&v| v.max(1) as f32).collect();
         let counts = Tensor::<3>::from_data(TensorData::new(counts, [1, b, 1]), &device);
         let (sum, max) = self.pooled_parts(x, valid_frames, augment);
-        self.head.finish(Self::pooled(sum, counts, max))
+        self.head
+            .finish(Self::pooled(sum, counts, max), self.batch_text(text))
     }
 
     /// The pooled head input of raw (not yet normalised) utterances of equal length, encoded in
@@ -675,19 +744,25 @@ impl SslClassifier {
         pooled.swap_dims(0, 1).reshape([b, g * e])
     }
 
-    /// Outputs from an embedding of [`Self::embed_chunked`].
+    /// Outputs from an embedding of [`Self::embed_chunked`] (followed by the text vector when
+    /// there is text: one group then).
     ///
     /// # Shapes
-    /// - `emb`: `[batch, groups · E]` → `[batch, outputs]`
+    /// - `emb`: `[batch, groups · E (+ T)]` → `[batch, outputs]`
     pub fn classify_embedding(&self, emb: Tensor<2>) -> Tensor<2> {
         let [b, ge] = emb.dims();
         let g = self.head.groups();
         let pooled = emb.reshape([b, g, ge / g]).swap_dims(0, 1);
-        self.head.finish(pooled)
+        self.head.finish(pooled, None)
     }
 
     /// Outputs of raw utterances of equal length (evaluation and prediction).
-    pub fn forward_chunked(&self, x: Tensor<2>) -> Tensor<2> {
-        self.classify_embedding(self.embed_chunked(x))
+    pub fn forward_chunked(&self, x: Tensor<2>, text: &TextBatch) -> Tensor<2> {
+        let emb = self.embed_chunked(x);
+        let emb = match self.batch_text(text) {
+            Some(t) => Tensor::cat(vec![emb, t], 1),
+            None => emb,
+        };
+        self.classify_embedding(emb)
     }
 }

@@ -1,5 +1,5 @@
 //! Downloading a model folder from the HuggingFace hub: `config.json`, `preprocessor_config.json`
-//! (optional) and the weights (`model.safetensors`, else `pytorch_model.bin`) of `repo` at
+//! and a text model's tokenizer files (optional) and the weights (`model.safetensors`, else `pytorch_model.bin`) of `repo` at
 //! `revision` into `<cache>/models--<owner>--<name>/<revision>/`.
 //!
 //! - Resumable: bytes go to `<file>.part`; a later call asks for the rest with `Range` and
@@ -86,9 +86,18 @@ pub fn download_model(
         }
         Err(FetchError::Other(e)) => return Err(e),
     }
-    match get("preprocessor_config.json") {
-        Ok(()) | Err(FetchError::NotFound) => {}
-        Err(FetchError::Other(e)) => return Err(e),
+    // Optional: the audio preprocessor's settings; a text model's tokenizer (tokenizer.json, or
+    // BERT's vocab.txt with its casing in tokenizer_config.json).
+    for optional in [
+        "preprocessor_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "vocab.txt",
+    ] {
+        match get(optional) {
+            Ok(()) | Err(FetchError::NotFound) => {}
+            Err(FetchError::Other(e)) => return Err(e),
+        }
     }
     for weights in ["model.safetensors", "pytorch_model.bin"] {
         match get(weights) {

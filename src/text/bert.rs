@@ -122,6 +122,28 @@ pub enum TextPooling {
     Mean,
     /// The first token (`[CLS]` / `<s>`).
     Cls,
+    /// The mean and the maximum over the real tokens, concatenated (twice the hidden size: the
+    /// distilled audio-textual paper's pooling block).
+    MeanMax,
+}
+
+impl TextPooling {
+    /// Width of the pooled vector of an encoder with `hidden` units.
+    pub fn width(self, hidden: usize) -> usize {
+        match self {
+            TextPooling::MeanMax => 2 * hidden,
+            TextPooling::Mean | TextPooling::Cls => hidden,
+        }
+    }
+
+    /// Short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TextPooling::Mean => "mean",
+            TextPooling::Cls => "cls",
+            TextPooling::MeanMax => "mean+max",
+        }
+    }
 }
 
 /// A BERT-family encoder.
@@ -351,7 +373,7 @@ impl TextEncoder {
         let [b, l, d] = last.dims();
         match pooling {
             TextPooling::Cls => last.narrow(1, 0, 1).reshape([b, d]),
-            TextPooling::Mean => {
+            TextPooling::Mean | TextPooling::MeanMax => {
                 let mut m = vec![0.0f32; b * l];
                 for (r, row) in mask.iter().enumerate() {
                     for (t, &v) in row.iter().enumerate() {
@@ -360,7 +382,16 @@ impl TextEncoder {
                 }
                 let m = Tensor::<2>::from_data(TensorData::new(m, [b, l]), device);
                 let count = m.clone().sum_dim(1).clamp_min(1.0); // [b, 1]
-                (last * m.reshape([b, l, 1])).sum_dim(1).reshape([b, d]) / count
+                let m3 = m.reshape([b, l, 1]);
+                let mean = (last.clone() * m3.clone()).sum_dim(1).reshape([b, d]) / count;
+                if pooling == TextPooling::Mean {
+                    return mean;
+                }
+                // Padding tokens can never be the maximum.
+                let max = (last + m3.sub_scalar(1.0).mul_scalar(1e30))
+                    .max_dim(1)
+                    .reshape([b, d]);
+                Tensor::cat(vec![mean, max], 1)
             }
         }
     }

@@ -2,6 +2,7 @@
 //! (the distilled audio-textual paper's SSL_T; docs/design.md, "Text stream").
 
 pub mod bert;
+pub mod fusion;
 pub mod tokenizer;
 
 use std::path::Path;
@@ -9,6 +10,7 @@ use std::path::Path;
 use burn::prelude::*;
 
 pub use bert::{TextConfig, TextEncoder, TextFamily, TextPooling};
+pub use fusion::{ExampleText, TextBatch, TextFusionConfig};
 pub use tokenizer::TextTokenizer;
 
 /// An encoder with its tokenizer: text → one pooled vector.
@@ -26,12 +28,7 @@ impl TextStream {
     /// Loads a model folder with `tokenizer.json` on `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self, String> {
         let (encoder, config) = TextEncoder::load(dir, device)?;
-        let offset = if config.family == TextFamily::Roberta {
-            config.pad_token_id + 1
-        } else {
-            0
-        };
-        let tokenizer = TextTokenizer::load(dir, config.max_position_embeddings - offset)?;
+        let tokenizer = fusion::tokenizer_for(dir, &config)?;
         Ok(Self {
             encoder,
             config,
@@ -50,7 +47,7 @@ impl TextStream {
             mask.push(m);
         }
         let pooled = self.encoder.pooled(&ids, &mask, pooling, &self.device);
-        let d = self.config.hidden_size;
+        let d = pooling.width(self.config.hidden_size);
         Ok(crate::tensor::read_f32(pooled)
             .chunks(d)
             .map(<[f32]>::to_vec)

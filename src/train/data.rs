@@ -4,6 +4,7 @@ use burn::prelude::*;
 
 use crate::features::norm::cmvn;
 use crate::features::{FeatureConfig, FeatureMatrix, Normalisation, Standardiser, StreamKind};
+use crate::text::{ExampleText, TextBatch};
 
 /// Applies the configured normalisation and crops/pads to `frames` rows: the values of one
 /// example, exactly as training, evaluation and prediction see them.
@@ -46,6 +47,8 @@ pub struct Example {
     pub label: usize,
     /// Scaled targets of a dimensional run, in dimension order (empty in categorical runs).
     pub target: Vec<f32>,
+    /// The transcript's vector or tokens when the run has a text stream.
+    pub text: ExampleText,
 }
 
 /// Builds the input tensor of a batch.
@@ -66,6 +69,11 @@ pub fn batch_inputs(
         TensorData::new(flat, [examples.len(), frames, bins]),
         device,
     )
+}
+
+/// The text of a batch (see [`TextBatch`]).
+pub fn batch_text(examples: &[&Example], device: &Device) -> TextBatch {
+    TextBatch::of(examples.iter().map(|e| &e.text), device)
 }
 
 /// Class indices of a batch as an Int tensor `[batch]`.

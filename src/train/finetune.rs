@@ -17,7 +17,7 @@ use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::prelude::*;
 
 use super::control::{Controller, Interrupt};
-use super::data::Example;
+use super::data::{Example, batch_text};
 use super::fit::{FoldInput, FoldOutput, StepRecord, Tracker, Validation, metrics_row};
 use super::messages::Event;
 use super::objective::Objective;
@@ -107,7 +107,7 @@ pub fn evaluate(
             TensorData::new(e.values.clone(), [1, e.values.len()]),
             device,
         );
-        let out = model.forward_chunked(x);
+        let out = model.forward_chunked(x, &batch_text(&[e], device));
         if !plain.is_dimensional() {
             loss_sum += plain.loss(out.clone(), &[e]).into_scalar::<f32>() as f64;
         }
@@ -135,32 +135,47 @@ fn validate(
     Validation::of(objective, input.classes, input.valid, loss, &rows)
 }
 
-/// The optimisation state of a fine-tuning run: the model, one optimiser for the encoder and one
-/// for the head (each with its learning rate), and the gradients summed since the last step.
+/// The optimisation state of a fine-tuning run: the model, one optimiser each for the encoder,
+/// the head and a fine-tuned text encoder (each with its learning rate), and the gradients summed
+/// since the last step.
 pub struct FineTuner {
     model: Option<SslClassifier>,
     optim_enc: burn::optim::ModuleOptimizer,
     optim_head: burn::optim::ModuleOptimizer,
+    optim_text: burn::optim::ModuleOptimizer,
     acc_enc: GradientsAccumulator<crate::ssl::wav2vec2::Wav2Vec2Encoder>,
     acc_head: GradientsAccumulator<crate::ssl::classifier::ClassifierHead>,
+    acc_text: GradientsAccumulator<crate::text::TextEncoder>,
     /// Encoder learning rate before the schedule.
     pub lr_encoder: f64,
     /// Head learning rate before the schedule.
     pub lr_head: f64,
+    /// Text encoder learning rate before the schedule (fine-tuned text only).
+    pub lr_text: f64,
     pending: usize,
 }
 
 impl FineTuner {
-    /// Optimisers as `t` describes them; rates from `ft` (else `t.learning_rate`).
-    pub fn new(model: SslClassifier, t: &super::TrainingConfig, ft: &FineTuneConfig) -> Self {
+    /// Optimisers as `t` describes them; rates from `ft` (else `t.learning_rate`) and the text
+    /// stream's own rate (else the encoder's).
+    pub fn new(
+        model: SslClassifier,
+        t: &super::TrainingConfig,
+        ft: &FineTuneConfig,
+        text_lr: Option<f64>,
+    ) -> Self {
+        let lr_encoder = ft.encoder_learning_rate.unwrap_or(t.learning_rate);
         Self {
             model: Some(model),
             optim_enc: super::optim::build(t),
             optim_head: super::optim::build(t),
+            optim_text: super::optim::build(t),
             acc_enc: GradientsAccumulator::new(),
             acc_head: GradientsAccumulator::new(),
-            lr_encoder: ft.encoder_learning_rate.unwrap_or(t.learning_rate),
+            acc_text: GradientsAccumulator::new(),
+            lr_encoder,
             lr_head: ft.head_learning_rate.unwrap_or(t.learning_rate),
+            lr_text: text_lr.unwrap_or(lr_encoder),
             pending: 0,
         }
     }
@@ -184,6 +199,10 @@ impl FineTuner {
             &model.head,
             GradientsParams::from_module(&mut grads, &model.head),
         );
+        if let Some(text) = &model.text_encoder {
+            self.acc_text
+                .accumulate(text, GradientsParams::from_module(&mut grads, text));
+        }
         self.pending += 1;
     }
 
@@ -195,13 +214,23 @@ impl FineTuner {
     /// One optimiser step with the summed gradients, the rates scaled by `factor`.
     pub fn step(&mut self, factor: f64) {
         let model = self.model.take().expect("model present");
-        let (optim_enc, optim_head) = (&mut self.optim_enc, &mut self.optim_head);
-        let (acc_enc, acc_head) = (&mut self.acc_enc, &mut self.acc_head);
-        let (lr_enc, lr_head) = (self.lr_encoder * factor, self.lr_head * factor);
-        self.model = Some(model.map_parts(|encoder, head| {
+        let (optim_enc, optim_head, optim_text) = (
+            &mut self.optim_enc,
+            &mut self.optim_head,
+            &mut self.optim_text,
+        );
+        let (acc_enc, acc_head, acc_text) =
+            (&mut self.acc_enc, &mut self.acc_head, &mut self.acc_text);
+        let (lr_enc, lr_head, lr_text) = (
+            self.lr_encoder * factor,
+            self.lr_head * factor,
+            self.lr_text * factor,
+        );
+        self.model = Some(model.map_parts(|encoder, head, text| {
             (
                 optim_enc.step(lr_enc, encoder, acc_enc.grads()),
                 optim_head.step(lr_head, head, acc_head.grads()),
+                text.map(|t| optim_text.step(lr_text, t, acc_text.grads())),
             )
         }));
         self.pending = 0;
@@ -231,7 +260,8 @@ pub fn fit_fold(
             "domain adaptation is not applied when fine-tuning an encoder: this run trains on the source only".into(),
         ));
     }
-    let mut tuner = FineTuner::new(model, t, ft);
+    let text_lr = preset.text.as_ref().and_then(|x| x.learning_rate);
+    let mut tuner = FineTuner::new(model, t, ft, text_lr);
     let accum = ft.grad_accumulation.max(1);
     let batch_size = t.batch_size.max(1);
     let max_samples = (ft.max_train_secs as f64 * 16_000.0) as usize;
@@ -275,7 +305,10 @@ pub fn fit_fold(
                 time_mask,
                 rng: &mut rng,
             };
-            let logits = tuner.model().forward_batch(x, &frames, Some(augment));
+            let text = batch_text(&refs, &train_device);
+            let logits = tuner
+                .model()
+                .forward_batch(x, &frames, &text, Some(augment));
             let loss = objective.loss(logits.clone(), &refs);
             let loss_value = loss.clone().into_scalar::<f32>() as f64;
             correct += objective.correct(logits, &refs);

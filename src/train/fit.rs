@@ -9,7 +9,7 @@ use burn::tensor::activation::{log_softmax, softmax};
 
 use super::adapt as adapt_loss;
 use super::control::{Controller, Interrupt};
-use super::data::{Example, batch_inputs, batch_targets, to_rows};
+use super::data::{Example, batch_inputs, batch_targets, batch_text, to_rows};
 use super::messages::{EpochMetrics, Event, ScatterPoint};
 use super::objective::Objective;
 use super::preset::{AdaptMethod, AlignedLayer, Preset};
@@ -353,7 +353,7 @@ pub fn evaluate(
     for chunk in examples.chunks(batch_size.max(1)) {
         let refs: Vec<&Example> = chunk.iter().collect();
         let x = batch_inputs(&refs, input.frames, input.bins, device);
-        let out = model.forward(x);
+        let out = model.forward(x, &batch_text(&refs, device));
         if !plain.is_dimensional() {
             let loss = plain.loss(out.clone(), &refs);
             loss_sum += loss.into_scalar::<f32>() as f64 * chunk.len() as f64;
@@ -397,7 +397,7 @@ fn gate_by_class(
     for chunk in input.valid.chunks(batch_size.max(1)) {
         let refs: Vec<&Example> = chunk.iter().collect();
         let x = batch_inputs(&refs, input.frames, input.bins, device);
-        let gate = model.forward_traced(x).1.gate?;
+        let gate = model.forward_traced(x, &batch_text(&refs, device)).1.gate?;
         let per_utt = crate::tensor::read_f32(gate.mean_dim(1));
         for (e, g) in chunk.iter().zip(per_utt) {
             sum[e.label] += g;
@@ -431,7 +431,7 @@ fn embedding_scatter(
         for chunk in ex[..ex.len().min(MAX)].chunks(batch_size.max(1)) {
             let refs: Vec<&Example> = chunk.iter().collect();
             let x = batch_inputs(&refs, input.frames, input.bins, device);
-            rows.extend(to_rows(model.embed(x)));
+            rows.extend(to_rows(model.embed_with(x, &batch_text(&refs, device))));
         }
         rows
     };
@@ -493,7 +493,8 @@ pub fn fit_fold(
             let refs: Vec<&Example> = idx.iter().map(|&i| &input.train[i]).collect();
             let x = batch_inputs(&refs, input.frames, input.bins, &train_device);
             let aligned = adapt.map_or(AlignedLayer::Embedding, |a| a.aligned_layer);
-            let (logits, source_emb) = model.forward_aligned(x, aligned);
+            let text = batch_text(&refs, &train_device);
+            let (logits, source_emb) = model.forward_aligned(x, &text, aligned);
             let mut loss = objective.loss(logits.clone(), &refs);
             if let Some(a) = adapt {
                 // A target batch of the same size, cycling through the shuffled target set.
@@ -503,7 +504,8 @@ pub fn fit_fold(
                     })
                     .collect();
                 let xt = batch_inputs(&trefs, input.frames, input.bins, &train_device);
-                let (t_logits, target_emb) = model.forward_aligned(xt, aligned);
+                let t_text = batch_text(&trefs, &train_device);
+                let (t_logits, target_emb) = model.forward_aligned(xt, &t_text, aligned);
                 let t_probs = to_rows(softmax(t_logits.detach(), 1));
                 let labels: Vec<usize> = refs.iter().map(|e| e.label).collect();
                 let da = match a.method {

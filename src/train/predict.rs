@@ -15,6 +15,7 @@ use super::data::{Example, batch_inputs, to_rows};
 use super::run::read_resolved;
 use crate::features::{FeatureConfig, Normalisation, Standardiser, compute};
 use crate::model::SerModel;
+use crate::text::{ExampleText, TextBatch};
 
 /// A loaded run, ready to predict.
 pub struct Predictor {
@@ -32,6 +33,10 @@ pub struct Predictor {
     frames: usize,
     bins: usize,
     ssl: Option<crate::ssl::stream::SslStream>,
+    /// Runs with a text stream: turns the transcript into the models' text input.
+    text: Option<crate::text::fusion::TextEmbedder>,
+    /// The transcript predictions read (runs with a text stream; empty when not set).
+    transcript: ExampleText,
 }
 
 impl Predictor {
@@ -45,6 +50,17 @@ impl Predictor {
         }
         let cfg = read_resolved(run_dir)?;
         let device = Device::flex();
+        // The text stream's encoder folder gives the text width (and the tokenizer or the
+        // frozen encoder that turns a transcript into the models' input).
+        let text = match &cfg.preset.text {
+            Some(t) => {
+                let tc = crate::text::TextConfig::load(&t.weights)
+                    .map_err(|e| format!("the run's text stream: {e}"))?;
+                Some((t.clone(), tc))
+            }
+            None => None,
+        };
+        let text_width = text.as_ref().map_or(0, |(t, tc)| t.width(tc));
         let mut folds = Vec::new();
         for n in 1..=cfg.folds {
             let ckpt = run_dir.join(format!("fold{n}.bpk"));
@@ -54,18 +70,21 @@ impl Predictor {
             let bytes = std::fs::read(&ckpt).map_err(|e| format!("{}: {e}", ckpt.display()))?;
             let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
                 .map_err(|e| format!("{}: not a valid checkpoint: {e}", ckpt.display()))?;
-            let model = cfg
-                .preset
-                .model
-                .init(
-                    crate::model::InputShape {
-                        frames: cfg.frames,
-                        bins: cfg.bins,
-                        split: cfg.preset.features.stream_split(),
-                    },
-                    cfg.classes.len(),
-                    &device,
-                )
+            let mut model = cfg.preset.model.init(
+                crate::model::InputShape {
+                    frames: cfg.frames,
+                    bins: cfg.bins,
+                    split: cfg.preset.features.stream_split(),
+                    text: text_width,
+                },
+                cfg.classes.len(),
+                &device,
+            );
+            if let Some((t, tc)) = text.as_ref().filter(|(t, _)| t.fine_tune) {
+                model =
+                    model.with_text_encoder(crate::text::TextEncoder::new(tc, &device), t.pooling);
+            }
+            let model = model
                 .try_load_record(record)
                 .map_err(|e| {
                     format!(
@@ -101,7 +120,20 @@ impl Predictor {
             }
             (false, _) => None,
         };
+        let text = match &text {
+            Some((t, _)) => Some(
+                crate::text::fusion::TextEmbedder::load(t, &device)
+                    .map_err(|e| format!("the run's text stream: {e}"))?,
+            ),
+            None => None,
+        };
+        let transcript = match &text {
+            Some(e) => e.example("")?,
+            None => ExampleText::None,
+        };
         Ok(Self {
+            text,
+            transcript,
             classes: cfg.classes,
             dimensional: cfg.preset.task.dimensional().cloned(),
             features: cfg.preset.features,
@@ -112,6 +144,21 @@ impl Predictor {
             bins: cfg.bins,
             ssl,
         })
+    }
+
+    /// Whether the run's models read a transcript beside the audio.
+    pub fn reads_text(&self) -> bool {
+        self.text.is_some()
+    }
+
+    /// Sets the transcript the next predictions read (runs with a text stream; the empty text
+    /// when never set, as for training utterances without a transcript). Ignored by audio-only
+    /// runs.
+    pub fn set_transcript(&mut self, text: &str) -> Result<(), String> {
+        if let Some(e) = &self.text {
+            self.transcript = e.example(text)?;
+        }
+        Ok(())
     }
 
     /// Output rows: class probabilities, or dimension values.
@@ -153,9 +200,15 @@ impl Predictor {
                 values: prepare(m, &self.features, norm.as_ref(), frames),
                 label: 0,
                 target: Vec::new(),
+                text: ExampleText::None,
             };
             (model, batch_inputs(&[&ex], frames, self.bins, &self.device))
         })
+    }
+
+    /// The text input of one prediction.
+    fn text_batch(&self) -> TextBatch {
+        TextBatch::of([&self.transcript], &self.device)
     }
 
     /// Class probabilities of 16 kHz mono samples (mean over fold models).
@@ -163,7 +216,7 @@ impl Predictor {
         let m = self.stream(samples_16k);
         let mut acc = vec![0.0f32; self.classes.len()];
         for (model, x) in self.fold_inputs(&m) {
-            let p = self.rows(model.forward(x));
+            let p = self.rows(model.forward(x, &self.text_batch()));
             add_mean(&mut acc, p.first(), self.folds.len());
         }
         acc
@@ -195,7 +248,7 @@ impl Predictor {
             }
         };
         for (model, x) in self.fold_inputs(&m) {
-            let (logits, trace) = model.forward_traced(x);
+            let (logits, trace) = model.forward_traced(x, &self.text_batch());
             add_mean(&mut out.probabilities, self.rows(logits).first(), n);
             add(&mut out.attention, trace.attention);
             add(&mut out.gate, trace.gate);
@@ -215,7 +268,7 @@ impl Predictor {
         let m = self.stream(samples_16k);
         self.fold_inputs(&m)
             .map(|(model, x)| {
-                self.rows(model.forward(x))
+                self.rows(model.forward(x, &self.text_batch()))
                     .into_iter()
                     .next()
                     .expect("one row per input")

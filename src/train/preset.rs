@@ -215,6 +215,10 @@ pub struct Preset {
     /// What the run predicts (absent in presets of earlier versions: categorical).
     #[serde(default, skip_serializing_if = "is_categorical")]
     pub task: super::task::Task,
+    /// A text stream beside the audio: transcripts encoded by a BERT-family model, pooled and
+    /// concatenated with the audio embedding before the head (absent: audio only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<crate::text::TextFusionConfig>,
 }
 
 fn is_categorical(t: &super::task::Task) -> bool {
@@ -323,6 +327,34 @@ impl Preset {
                     .into(),
             );
         }
+        if let Some(t) = &self.text {
+            self.validate_text(t)?;
+        }
+        Ok(())
+    }
+
+    /// The text stream fits the model: a model that takes a text vector, one group of head
+    /// inputs, and an encoder inside the model only when it fine-tunes.
+    fn validate_text(&self, t: &crate::text::TextFusionConfig) -> Result<(), String> {
+        if !self.model.takes_text() {
+            return Err(format!(
+                "text: the {} model does not take a text vector; use PooledFc or SslFineTune",
+                self.model.name()
+            ));
+        }
+        if t.fine_tune && !self.is_fine_tune() {
+            return Err("text.fine_tune trains the text encoder with the model: it needs the SslFineTune model (with PooledFc the text encoder stays frozen)".into());
+        }
+        if self
+            .task
+            .dimensional()
+            .is_some_and(|d| d.per_dimension_layer_weights)
+        {
+            return Err("text: per_dimension_layer_weights gives each dimension its own audio input; with a text stream use shared layer weights".into());
+        }
+        if t.learning_rate.is_some_and(|lr| lr.is_nan() || lr <= 0.0) {
+            return Err("text.learning_rate must be > 0".into());
+        }
         Ok(())
     }
 
@@ -387,7 +419,7 @@ impl Preset {
 }
 
 /// The files of `presets/`, compiled in (a test checks that the list matches the folder).
-pub const BUILTIN: [(&str, &str); 22] = [
+pub const BUILTIN: [(&str, &str); 23] = [
     ("presets/demo.ron", include_str!("../../presets/demo.ron")),
     (
         "presets/demo_cross_corpus_lmmd.ron",
@@ -456,6 +488,10 @@ pub const BUILTIN: [(&str, &str); 22] = [
     (
         "presets/seed003_hubert_base_avd.ron",
         include_str!("../../presets/seed003_hubert_base_avd.ron"),
+    ),
+    (
+        "presets/seed003_distilhubert_tinybert_avd.ron",
+        include_str!("../../presets/seed003_distilhubert_tinybert_avd.ron"),
     ),
     (
         "presets/seed003_distilhubert_avd.ron",

@@ -94,7 +94,10 @@ pub fn execute(
             loaded.manifest.utterances[*i].path.display()
         )));
     }
-    let data = label_and_split(req, &loaded, extracted, protocol, seed)?;
+    let mut data = label_and_split(req, &loaded, extracted, protocol, seed)?;
+    if let Some(t) = &preset.text {
+        prepare_text(t, &mut data, &backend.device, emit)?;
+    }
     for n in &data.notes {
         emit(Event::Log(n.clone()));
     }
@@ -189,6 +192,24 @@ pub fn load_corpora(
         }
         manifest.skipped.extend(tm.skipped);
     }
+    if let Some(csv) = req
+        .preset
+        .text
+        .as_ref()
+        .and_then(|t| t.transcripts.as_ref())
+    {
+        let r = corpus::transcripts::attach(&mut manifest, csv)?;
+        emit(Event::Log(format!(
+            "transcripts {}: {} utterances received text, {} rows matched no utterance{}",
+            r.file,
+            r.attached,
+            r.unmatched,
+            r.unmatched_examples
+                .first()
+                .map(|f| format!(" (first: {f})"))
+                .unwrap_or_default()
+        )));
+    }
     emit(Event::Log(format!(
         "{}: {} corpus, {} utterances, {} speakers, {} skipped",
         description,
@@ -273,6 +294,50 @@ pub struct RunData {
     pub scales: Vec<super::task::ScaleRow>,
     /// What the owner should read about the data (utterances left out and why).
     pub notes: Vec<String>,
+    /// Runs with a text stream: each utterance's text vector or tokens (empty otherwise).
+    pub texts: Vec<crate::text::ExampleText>,
+    /// Width of the text vector the head receives (0 without text).
+    pub text_width: usize,
+}
+
+/// Phase 3b: encodes (frozen) or tokenizes (fine-tuned) every utterance's transcript; a missing
+/// transcript becomes the empty text, counted in a log line.
+fn prepare_text(
+    cfg: &crate::text::TextFusionConfig,
+    data: &mut RunData,
+    device: &Device,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<(), String> {
+    let transcripts: Vec<Option<&str>> =
+        data.utts.iter().map(|u| u.transcript.as_deref()).collect();
+    emit(Event::Log(format!(
+        "{}: preparing {} transcripts",
+        cfg.describe(),
+        transcripts.len()
+    )));
+    let prepared = crate::text::fusion::prepare(cfg, &transcripts, device, &mut |done, all| {
+        if done == all || done % 512 < 16 {
+            emit(Event::Log(format!("text: {done}/{all} transcripts")));
+        }
+    })
+    .map_err(|e| format!("text stream: {e}"))?;
+    if prepared.missing > 0 {
+        data.notes.push(format!(
+            "text: {} of {} utterances have no transcript; they get the empty text (attach a file,text CSV with --transcripts)",
+            prepared.missing,
+            transcripts.len()
+        ));
+    }
+    emit(Event::Log(format!(
+        "text: {:?} encoder, {} layers, hidden {} → {} values per utterance beside the audio",
+        prepared.config.family,
+        prepared.config.num_hidden_layers,
+        prepared.config.hidden_size,
+        prepared.width
+    )));
+    data.texts = prepared.texts;
+    data.text_width = prepared.width;
+    Ok(())
 }
 
 /// Phase 3: keeps the utterances with features, orders the classes and plans the folds
@@ -326,6 +391,8 @@ pub fn label_and_split(
         targets: Vec::new(),
         scales: Vec::new(),
         notes: Vec::new(),
+        texts: Vec::new(),
+        text_width: 0,
     })
 }
 
@@ -414,6 +481,8 @@ fn dimensional_data(
                     .join(", ")
             )]
         },
+        texts: Vec::new(),
+        text_width: 0,
     })
 }
 
@@ -560,6 +629,7 @@ fn train_fold(
                 },
                 label: data.labels[i],
                 target: data.targets.get(i).cloned().unwrap_or_default(),
+                text: data.texts.get(i).cloned().unwrap_or_default(),
             })
             .collect()
     };
@@ -603,6 +673,19 @@ fn train_fold(
             data.classes.len(),
             &train_device,
         )?;
+        let mut model = model.with_text_width(data.text_width, &train_device);
+        if let Some(t) = preset.text.as_ref().filter(|t| t.fine_tune) {
+            let (enc, _) = crate::text::TextEncoder::load(&t.weights, &train_device)
+                .map_err(|e| format!("text stream: {e}"))?;
+            if fi == 0 {
+                emit(Event::Log(format!(
+                    "fine-tuning the text encoder {} too: {} parameters",
+                    t.weights.display(),
+                    enc.num_params()
+                )));
+            }
+            model = model.with_text_encoder(enc, t.pooling);
+        }
         if fi == 0 {
             emit(Event::Log(format!(
                 "fine-tuning {}: {} parameters, {} trainable; {}",
@@ -641,6 +724,7 @@ fn train_fold(
             frames: shape.frames,
             bins: shape.bins,
             split: fcfg.stream_split(),
+            text: data.text_width,
         },
         data.classes.len(),
         &train_device,
