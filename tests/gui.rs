@@ -540,3 +540,90 @@ fn dimensional_run_opens_in_results() {
     h.run_steps(2);
     h.get_by_label_contains("learned no layer weights");
 }
+
+/// A preset with a text stream: the Training panel names it, counts the corpus's transcripts and
+/// takes a transcript CSV; the run trains from the panel; the Live panel on that run offers a
+/// Transcript field whose words change the live valence.
+#[test]
+fn text_stream_run_from_the_training_panel_and_live_transcript() {
+    let data = tempfile::tempdir().expect("tmp");
+    let dims =
+        ser_workbench::corpus::demo_dimensional::generate(&data.path().join("dim"), 4, 6, 1, 6)
+            .expect("dimensional demo");
+    let mut preset = ser_workbench::train::Preset::builtin()
+        .into_iter()
+        .find(|p| p.name == "seed003-logmel-avd")
+        .expect("preset");
+    preset.training.epochs = 2;
+    preset.training.protocol = "speaker-kfold:2".parse().expect("protocol");
+    preset.text = Some(ser_workbench::text::TextFusionConfig {
+        weights: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/text/bert_tiny"),
+        pooling: ser_workbench::text::TextPooling::MeanMax,
+        fine_tune: false,
+        learning_rate: None,
+        transcripts: None,
+    });
+    let mut h = app_with(data.path(), vec![preset]);
+    h.state_mut().training.backend = BackendChoice::Cpu;
+    h.run_steps(2);
+    h.state_mut().corpora.path = dims.msp_podcast_dir.display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Load corpus").click();
+    wait_until(&mut h, "corpus", 60, |a| a.corpora.manifest.is_some());
+    h.get_by_label("Training").click();
+    h.run_steps(2);
+    h.get_by_label_contains("Text stream: text");
+    h.get_by_label_contains("36 of 36 utterances of the corpus have a transcript");
+    // A CSV typed into the field is attached when the run starts.
+    let first = dims
+        .msp_podcast_dir
+        .join("Audios/MSP-PODCAST_0001_0000.wav");
+    let csv = data.path().join("t.csv");
+    std::fs::write(
+        &csv,
+        "file,text\nMSP-PODCAST_0001_0000.wav,wonderful glad\n",
+    )
+    .expect("csv");
+    h.get_by_label("Transcripts CSV").focus();
+    h.run_steps(1);
+    h.get_by_label("Transcripts CSV")
+        .type_text(&csv.display().to_string());
+    h.run_steps(2);
+    h.get_by_label_contains("the CSV is attached when the run starts");
+    h.get_by_label("Start training").click();
+    wait_until(&mut h, "end of run", 300, |a| {
+        a.training.view.dimensional_summary.is_some()
+    });
+    assert!(
+        h.state()
+            .training
+            .view
+            .log
+            .iter()
+            .any(|l| l.contains("1 utterances received text")),
+        "{:?}",
+        h.state().training.view.log
+    );
+    // Live: the run reads text, so the panel asks for a transcript.
+    h.get_by_label("Live").click();
+    h.run_steps(2);
+    h.get_by_label("Use latest run").click();
+    h.state_mut().live.wav_path = first.display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Start file").click();
+    wait_until(&mut h, "live frames", 60, |a| !a.live.frames.is_empty());
+    h.run_steps(2);
+    assert!(h.state().live.reads_text);
+    h.get_by_label("Transcript").focus();
+    h.run_steps(1);
+    h.get_by_label("Transcript").type_text("wonderful glad");
+    h.run_steps(1);
+    h.get_by_label("Use transcript").click();
+    h.run_steps(1);
+    assert_eq!(
+        h.state().live.cfg.transcript.as_deref(),
+        Some("wonderful glad")
+    );
+    wait_until(&mut h, "end of file", 60, |a| !a.live.running());
+}

@@ -102,6 +102,7 @@ fn streaming_windows_gating_smoothing_and_emotion_change() {
         hop_secs: 0.25,
         smoothing_windows: 3,
         gate_dbfs: -45.0,
+        transcript: None,
     };
     let (classes, fr) = frames(&run, &input, cfg.clone());
     assert_eq!(classes, vec!["anger".to_string(), "sadness".to_string()]);

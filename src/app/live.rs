@@ -34,6 +34,10 @@ pub struct LivePanel {
     pub classes: Vec<String>,
     /// The running model predicts dimension values: the valence–arousal view is shown.
     pub dimensional: bool,
+    /// The running model reads a transcript beside the audio.
+    pub reads_text: bool,
+    /// The transcript typed for it.
+    pub transcript: String,
     /// Newest input level, dBFS.
     pub level_dbfs: f32,
     /// All frames of this session.
@@ -66,6 +70,8 @@ impl LivePanel {
             source: String::new(),
             classes: Vec::new(),
             dimensional: false,
+            reads_text: false,
+            transcript: String::new(),
             level_dbfs: -120.0,
             frames: Vec::new(),
             overruns: 0,
@@ -139,10 +145,12 @@ impl LivePanel {
                     input_rate_hz,
                     classes,
                     dimensional,
+                    reads_text,
                 } => {
                     self.source = format!("{source} ({input_rate_hz} Hz)");
                     self.classes = classes;
                     self.dimensional = dimensional;
+                    self.reads_text = reads_text;
                 }
                 LiveEvent::Level(l) => self.level_dbfs = l,
                 LiveEvent::Frame(f) => self.frames.push(f),
@@ -270,6 +278,9 @@ impl LivePanel {
                 cmds.push(AppCommand::StopLive);
             }
         });
+        if self.reads_text {
+            self.transcript_ui(ui, cmds);
+        }
         ui.add_enabled_ui(!running, |ui| {
             ui.horizontal(|ui| {
                 let l = ui.label("Window (s)");
@@ -403,6 +414,30 @@ impl LivePanel {
                     );
                 }
             });
+    }
+
+    /// Runs with a text stream: the words the windows are predicted with (live audio has no
+    /// transcript; type what is said, or try other words on the same voice).
+    fn transcript_ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<AppCommand>) {
+        ui.horizontal(|ui| {
+            let l = ui.label("Transcript");
+            let r = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.transcript)
+                        .desired_width(360.0)
+                        .hint_text("what is being said (the run reads text beside the audio)"),
+                )
+                .labelled_by(l.id);
+            let entered = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui.button("Use transcript").clicked() || entered {
+                self.cfg.transcript = Some(self.transcript.clone());
+                cmds.push(AppCommand::LiveControl(LiveControl::Transcript(
+                    self.transcript.clone(),
+                )));
+            }
+        })
+        .response
+        .on_hover_text("This run's models read a transcript beside the audio; without one they predict from the empty text.");
     }
 
     fn recording_ui(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<AppCommand>) {

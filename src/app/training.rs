@@ -146,6 +146,56 @@ impl TrainingPanel {
     }
 
     /// Cross-corpus target and domain adaptation (the Adaptation controls).
+    /// The selected preset's text stream: its encoder, and a transcript CSV for corpora that do
+    /// not ship transcripts (attached when the run starts; the count the corpus has now).
+    fn text_ui(&mut self, ui: &mut egui::Ui, manifest: Option<&Manifest>) {
+        let Some(t) = self
+            .presets
+            .get_mut(self.selected)
+            .and_then(|p| p.text.as_mut())
+        else {
+            return;
+        };
+        ui.horizontal(|ui| {
+            ui.label(format!("Text stream: {}", t.describe()))
+                .on_hover_text("each utterance's transcript is encoded, pooled and concatenated with the pooled audio before the head (the distilled audio-textual paper, figure 1b)");
+            let l = ui.label("Transcripts CSV");
+            let mut path = t
+                .transcripts
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            if ui
+                .add(
+                    egui::TextEdit::singleline(&mut path)
+                        .desired_width(260.0)
+                        .hint_text("file,text (optional)"),
+                )
+                .labelled_by(l.id)
+                .changed()
+            {
+                t.transcripts = (!path.trim().is_empty()).then(|| path.trim().into());
+            }
+        });
+        if let Some(m) = manifest {
+            let all = m.utterances.len() + m.uncategorised.len();
+            let with = all - crate::corpus::transcripts::without_text(m);
+            let note = if t.transcripts.is_some() {
+                " (the CSV is attached when the run starts)"
+            } else if with < all {
+                " (the rest get the empty text)"
+            } else {
+                ""
+            };
+            ui.label(
+                egui::RichText::new(format!(
+                    "{with} of {all} utterances of the corpus have a transcript{note}"
+                ))
+                .small(),
+            );
+        }
+    }
+
     fn adaptation_ui(&mut self, ui: &mut egui::Ui) {
         use crate::train::preset::{AdaptMethod, AdaptationConfig, AlignedLayer};
         ui.horizontal(|ui| {
@@ -459,6 +509,7 @@ impl TrainingPanel {
                 }
             });
             self.adaptation_ui(ui);
+            self.text_ui(ui, manifest);
         });
         ui.horizontal(|ui| {
             let can_start = !running && manifest.is_some();

@@ -29,6 +29,10 @@ pub struct LiveArgs {
     /// As fast as possible instead of paced in real time.
     #[arg(long)]
     pub fast: bool,
+    /// Runs with a text stream: the transcript every window is predicted with (default: the
+    /// empty text).
+    #[arg(long)]
+    pub text: Option<String>,
 }
 
 /// Streams the file; an error for invalid settings or a failed session.
@@ -38,6 +42,7 @@ pub fn run(a: LiveArgs) -> Result<()> {
         hop_secs: a.hop_secs,
         smoothing_windows: a.smoothing,
         gate_dbfs: a.gate_dbfs,
+        transcript: a.text,
     };
     live(a.run, a.input, cfg, !a.fast)
 }
@@ -67,7 +72,13 @@ fn live(run: PathBuf, input: PathBuf, cfg: crate::live::LiveConfig, realtime: bo
                 input_rate_hz,
                 classes: c,
                 dimensional,
+                reads_text,
             } => {
+                if reads_text {
+                    println!(
+                        "the run reads a transcript beside the audio (--text; default: the empty text)"
+                    );
+                }
                 println!(
                     "input: {source} ({input_rate_hz} Hz → 16 kHz); {}: {}",
                     if dimensional { "dimensions" } else { "classes" },

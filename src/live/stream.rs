@@ -19,6 +19,10 @@ pub struct LiveConfig {
     pub smoothing_windows: usize,
     /// Windows whose RMS level is below this are reported as silence, not classified.
     pub gate_dbfs: f32,
+    /// Runs with a text stream: the transcript windows are predicted with from the start
+    /// (changed later with [`crate::live::LiveControl::Transcript`]; absent: the empty text).
+    #[serde(default)]
+    pub transcript: Option<String>,
 }
 
 impl Default for LiveConfig {
@@ -28,6 +32,7 @@ impl Default for LiveConfig {
             hop_secs: 0.5,
             smoothing_windows: 4,
             gate_dbfs: -45.0,
+            transcript: None,
         }
     }
 }
@@ -140,6 +145,16 @@ impl StreamingPredictor {
     /// last windows).
     pub fn dimensional(&self) -> bool {
         self.predictor.dimensional.is_some()
+    }
+
+    /// Whether the run's models read a transcript beside the audio.
+    pub fn reads_text(&self) -> bool {
+        self.predictor.reads_text()
+    }
+
+    /// The transcript the next windows are predicted with (runs with a text stream).
+    pub fn set_transcript(&mut self, text: &str) -> Result<(), String> {
+        self.predictor.set_transcript(text)
     }
 
     /// Adds samples whose last one arrived at `arrival` (the others one sample period apart

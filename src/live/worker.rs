@@ -31,12 +31,15 @@ pub enum LiveInput {
 }
 
 /// Owner → worker.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LiveControl {
     /// Start keeping the incoming 16 kHz audio.
     StartRecording,
     /// Stop keeping it; the clip arrives as [`LiveEvent::Recorded`].
     StopRecording,
+    /// Runs with a text stream: the transcript the next predictions read (live audio has no
+    /// transcript of its own; until one is set, the empty text).
+    Transcript(String),
 }
 
 /// Worker → owner.
@@ -52,6 +55,8 @@ pub enum LiveEvent {
         classes: Vec<String>,
         /// The model predicts dimension values (arousal, valence, …), not class probabilities.
         dimensional: bool,
+        /// The models read a transcript beside the audio (see [`LiveControl::Transcript`]).
+        reads_text: bool,
     },
     /// Input level of the newest audio, dBFS (several per second).
     Level(f32),
@@ -126,6 +131,11 @@ impl Session {
                         self.send(LiveEvent::Recorded(clip));
                     }
                 }
+                LiveControl::Transcript(t) => {
+                    if let Err(e) = self.sp.set_transcript(&t) {
+                        self.send(LiveEvent::Failed(format!("transcript: {e}")));
+                    }
+                }
             }
         }
         if let Some(r) = self.recording.as_mut() {
@@ -164,10 +174,16 @@ pub fn spawn_live(
                 Ok(p) => p,
                 Err(e) => return fail(e),
             };
-            let sp = match StreamingPredictor::new(predictor, cfg) {
+            let transcript = cfg.transcript.clone();
+            let mut sp = match StreamingPredictor::new(predictor, cfg) {
                 Ok(sp) => sp,
                 Err(e) => return fail(e),
             };
+            if let Some(t) = transcript
+                && let Err(e) = sp.set_transcript(&t)
+            {
+                return fail(format!("transcript: {e}"));
+            }
             let mut s = Session {
                 sp,
                 tx: tx.clone(),
@@ -215,6 +231,7 @@ fn run_file(
         input_rate_hz: rate,
         classes: s.sp.classes().to_vec(),
         dimensional: s.sp.dimensional(),
+        reads_text: s.sp.reads_text(),
     });
     // 20 ms chunks, as a capture callback would deliver them. In real time, every 20 ms feeds
     // all samples due by then (as the microphone path drains its ring), each stamped with the
@@ -253,6 +270,7 @@ fn run_mic(s: &mut Session, device_id: Option<&str>, stop: &AtomicBool) -> Resul
         input_rate_hz: cap.sample_rate_hz,
         classes: s.sp.classes().to_vec(),
         dimensional: s.sp.dimensional(),
+        reads_text: s.sp.reads_text(),
     });
     let mut rs = StreamResampler::new(cap.sample_rate_hz, crate::audio::TARGET_SAMPLE_RATE_HZ)?;
     let mut raw = Vec::new();

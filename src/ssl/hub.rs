@@ -86,15 +86,20 @@ pub fn download_model(
         }
         Err(FetchError::Other(e)) => return Err(e),
     }
-    // Optional: the audio preprocessor's settings; a text model's tokenizer (tokenizer.json, or
-    // BERT's vocab.txt with its casing in tokenizer_config.json).
-    for optional in [
-        "preprocessor_config.json",
-        "tokenizer.json",
-        "tokenizer_config.json",
-        "vocab.txt",
-    ] {
-        match get(optional) {
+    // Optional: the audio preprocessor's settings, or a text model's tokenizer (tokenizer.json,
+    // or BERT's vocab.txt with its casing in tokenizer_config.json).
+    let model_type = std::fs::read_to_string(dir.join("config.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["model_type"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let optional: &[&str] = if ["bert", "roberta", "distilbert"].contains(&model_type.as_str()) {
+        &["tokenizer.json", "tokenizer_config.json", "vocab.txt"]
+    } else {
+        &["preprocessor_config.json"]
+    };
+    for f in optional {
+        match get(f) {
             Ok(()) | Err(FetchError::NotFound) => {}
             Err(FetchError::Other(e)) => return Err(e),
         }
