@@ -573,7 +573,8 @@ fn text_stream_run_from_the_training_panel_and_live_transcript() {
     wait_until(&mut h, "corpus", 60, |a| a.corpora.manifest.is_some());
     h.get_by_label("Training").click();
     h.run_steps(2);
-    h.get_by_label_contains("Text stream: text");
+    h.get_by_label_contains("Text stream: ");
+    h.get_by_label_contains("bert_tiny (mean+max pooling, frozen)");
     h.get_by_label_contains("36 of 36 utterances of the corpus have a transcript");
     // A CSV typed into the field is attached when the run starts.
     let first = dims

@@ -45,10 +45,10 @@ impl TextFusionConfig {
         self.pooling.width(cfg.hidden_size)
     }
 
-    /// One line for logs and reports.
+    /// The encoder folder, pooling and whether it trains, for logs and the GUI.
     pub fn describe(&self) -> String {
         format!(
-            "text {} ({} pooling, {})",
+            "{} ({} pooling, {})",
             self.weights.display(),
             self.pooling.name(),
             if self.fine_tune {

@@ -311,7 +311,7 @@ fn prepare_text(
     let transcripts: Vec<Option<&str>> =
         data.utts.iter().map(|u| u.transcript.as_deref()).collect();
     emit(Event::Log(format!(
-        "{}: preparing {} transcripts",
+        "text stream {}: preparing {} transcripts",
         cfg.describe(),
         transcripts.len()
     )));
