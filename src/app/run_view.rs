@@ -142,7 +142,9 @@ impl TrainingView {
                 }
             }
             Event::Epoch(m) => self.epoch_metrics.push(*m),
-            Event::FoldDone { fold, report, dims } => {
+            Event::FoldDone {
+                fold, report, dims, ..
+            } => {
                 if let Some(d) = dims {
                     self.fold_dims.push((fold, d));
                 }

@@ -395,6 +395,7 @@ pub fn epoch(
         &train_device,
     );
     let input = FoldInput {
+        multi_label: None,
         fold: 0,
         train: &train,
         valid: &[],

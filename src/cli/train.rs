@@ -213,6 +213,18 @@ pub(super) fn follow(handle: crate::train::TrainHandle) -> Result<()> {
                 if m.is_best { " *" } else { "" },
                 m.epoch_secs
             ),
+            Event::Epoch(m) if m.valid_ua.is_nan() && !m.valid_macro_f1.is_nan() => println!(
+                "fold {} epoch {:>3} step {:>5}: train loss {:.4} exact {:.3} | valid loss {:.4} macro-F1 {:.3}{} ({:.1} s)",
+                m.fold + 1,
+                m.epoch,
+                m.step,
+                m.train_loss,
+                m.train_wa,
+                m.valid_loss,
+                m.valid_macro_f1,
+                if m.is_best { " *" } else { "" },
+                m.epoch_secs
+            ),
             Event::Epoch(m) => println!(
                 "fold {} epoch {:>3} step {:>5}: train loss {:.4} WA {:.3} | valid loss {:.4} WA {:.3} UA {:.3} F1 {:.3}{} ({:.1} s)",
                 m.fold + 1,
@@ -229,6 +241,22 @@ pub(super) fn follow(handle: crate::train::TrainHandle) -> Result<()> {
                     None => (if m.is_best { " *" } else { "" }).to_string(),
                 },
                 m.epoch_secs
+            ),
+            Event::FoldDone {
+                fold,
+                labels: Some(l),
+                ..
+            } => println!(
+                "fold {} test: macro-F1 {:.4} micro-F1 {:.4} — {} (n = {})",
+                fold + 1,
+                l.macro_f1,
+                l.micro_f1,
+                l.labels
+                    .iter()
+                    .map(|m| format!("{} {:.3}", m.name, m.f1))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                l.n
             ),
             Event::FoldDone {
                 fold,
@@ -251,6 +279,24 @@ pub(super) fn follow(handle: crate::train::TrainHandle) -> Result<()> {
                 report.macro_f1,
                 report.n
             ),
+            Event::Finished {
+                run_dir,
+                multi_label: Some(m),
+                ..
+            } => {
+                let p = &m.pooled;
+                println!(
+                    "\npooled test: macro-F1 {:.4} micro-F1 {:.4} mean AP {:.4} exact set {:.4} (n = {})",
+                    p.macro_f1, p.micro_f1, p.mean_average_precision, p.exact_match, p.n
+                );
+                for l in &p.labels {
+                    println!(
+                        "  {:<12} P {:.4}  R {:.4}  F1 {:.4}  AP {:.4}  (support {})",
+                        l.name, l.precision, l.recall, l.f1, l.average_precision, l.support
+                    );
+                }
+                println!("report: {}", run_dir.join("report.md").display());
+            }
             Event::Finished {
                 run_dir,
                 dimensional: Some(d),

@@ -3,6 +3,12 @@
 //! dimensional runs). Without a `label` column, or with an empty label, rows that have numeric
 //! values are kept for dimensional runs (`Manifest::uncategorised`). Paths are relative to the
 //! CSV's folder (absolute paths also work).
+//!
+//! Multi-label manifests (speaking styles): `file` (or `path`), optional `speaker`, and either one
+//! integer column per label counting the annotators who chose it plus `annotators` (the
+//! DreamVoice form: `file,speaker,annotators,Female,Male,…`), or a `labels` column of
+//! `;`-separated label names (one vote each). Their rows have no emotion class and are kept in
+//! `Manifest::uncategorised`, with the votes as numeric values.
 
 use std::path::{Path, PathBuf};
 
@@ -14,8 +20,8 @@ use super::{
 pub const DEFAULT_NAME: &str = "manifest.csv";
 
 /// Columns that are not numeric annotations.
-const TEXT_COLUMNS: [&str; 7] = [
-    "path", "label", "speaker", "gender", "split", "text", "corpus",
+const TEXT_COLUMNS: [&str; 9] = [
+    "path", "file", "label", "labels", "speaker", "gender", "split", "text", "corpus",
 ];
 
 /// Column names that make a manifest without `label` usable (dimensional annotations).
@@ -31,7 +37,11 @@ pub fn looks_like_manifest(p: &Path) -> bool {
         .and_then(|mut r| r.headers().cloned())
         .is_ok_and(|h| {
             let has = |n: &str| h.iter().any(|c| c.trim().eq_ignore_ascii_case(n));
-            has("path") && (has("label") || DIMENSION_COLUMNS.iter().any(|d| has(d)))
+            (has("path") || has("file"))
+                && (has("label")
+                    || has("labels")
+                    || has(crate::train::multilabel::ANNOTATORS)
+                    || DIMENSION_COLUMNS.iter().any(|d| has(d)))
         })
 }
 
@@ -87,9 +97,11 @@ pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
         })
         .map(|(i, h)| (i, h.trim().to_string()))
         .collect();
-    let path_col = col("path");
+    let path_col = col("path").or(col("file"));
     let label_col = col("label");
-    let Some(path_col) = path_col.filter(|_| label_col.is_some() || !numeric_cols.is_empty())
+    let labels_col = col("labels");
+    let Some(path_col) = path_col
+        .filter(|_| label_col.is_some() || labels_col.is_some() || !numeric_cols.is_empty())
     else {
         return Err(merr(format!(
             "header must name a 'path' column and a 'label' column (or numeric annotation columns such as arousal, valence, dominance), got: {}",
@@ -144,6 +156,19 @@ pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
         if let Some(reason) = bad {
             m.skipped.push(Skipped { path, reason });
             continue;
+        }
+        // A `labels` column: one vote per listed label.
+        for name in field(labels_col)
+            .unwrap_or("")
+            .split(';')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            *values.entry(name.to_string()).or_insert(0.0) += 1.0;
+        }
+        if labels_col.is_some() && values.is_empty() {
+            // A row with no label listed is a valid all-negative row.
+            values.insert(crate::train::multilabel::ANNOTATORS.to_string(), 1.0);
         }
         let label = field(label_col).unwrap_or("");
         let emotion = Emotion::from_label(label);

@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod metrics;
+pub mod multilabel;
 pub mod pca;
 pub mod regression;
 

@@ -223,6 +223,7 @@ pub fn ensemble(runs: &[PathBuf], vote: Vote, out: &Path) -> Result<EnsembleOutp
                 .map(|(_, (t, p))| (*t, *p))
                 .unzip();
             FoldReport {
+                labels: None,
                 name: f.clone(),
                 best_epoch: 0,
                 layer_weights: None,
@@ -258,6 +259,7 @@ pub fn ensemble(runs: &[PathBuf], vote: Vote, out: &Path) -> Result<EnsembleOutp
         .iter()
         .all(|(_, r, _)| r.independence == crate::corpus::split::independence_label(true));
     let report = RunReport {
+        multi_label: None,
         preset: format!(
             "{}-vote ensemble of {}",
             vote.name(),

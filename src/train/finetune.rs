@@ -96,19 +96,14 @@ pub fn evaluate(
 ) -> (f64, Vec<Vec<f32>>) {
     let mut rows = Vec::with_capacity(examples.len());
     let mut loss_sum = 0.0;
-    let plain = match objective {
-        Objective::Classes { .. } => Objective::Classes {
-            class_weights: None,
-        },
-        o => o.clone(),
-    };
+    let plain = objective.plain();
     for e in examples {
         let x = Tensor::<2>::from_data(
             TensorData::new(e.values.clone(), [1, e.values.len()]),
             device,
         );
         let out = model.forward_chunked(x, &batch_text(&[e], device));
-        if !plain.is_dimensional() {
+        if !plain.whole_set_loss() {
             loss_sum += plain.loss(out.clone(), &[e]).into_scalar::<f32>() as f64;
         }
         rows.extend(plain.rows(out));
@@ -117,7 +112,7 @@ pub fn evaluate(
         Objective::Dimensions(kind) => {
             super::fit::whole_set_regression_loss(examples, &rows, *kind, device)
         }
-        Objective::Classes { .. } => loss_sum / examples.len().max(1) as f64,
+        _ => loss_sum / examples.len().max(1) as f64,
     };
     (loss, rows)
 }
@@ -392,13 +387,19 @@ pub fn fit_fold(
     let tested = Instant::now();
     let (_, test_probs) = evaluate(&best, input.test, &objective, device);
     let test_secs = tested.elapsed().as_secs_f64();
-    let (report, dims) = super::fit::test_reports(&objective, input, &test_probs);
+    let thresholds = input.multi_label.map(|m| {
+        super::fit::fold_thresholds(m, input, || {
+            evaluate(&best, input.valid, &objective, device).1
+        })
+    });
+    let tests = super::fit::test_reports(&objective, input, &test_probs, thresholds.as_deref());
     Ok(FoldOutput {
         model: SerModel::SslClassifier(best),
         epochs: epochs_out,
         test_probs,
-        report,
-        dims,
+        report: tests.report,
+        dims: tests.dims,
+        labels: tests.labels,
         steps,
         test_secs,
     })

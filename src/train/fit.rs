@@ -13,6 +13,7 @@ use super::data::{Example, batch_inputs, batch_targets, batch_text, to_rows};
 use super::messages::{EpochMetrics, Event, ScatterPoint};
 use super::objective::Objective;
 use super::preset::{AdaptMethod, AlignedLayer, Preset};
+use crate::eval::multilabel::MultiLabelReport;
 use crate::eval::regression::{DimensionReport, dimension_reports, mean_ccc};
 use crate::eval::{ClassificationReport, argmax};
 use crate::model::SerModel;
@@ -40,11 +41,23 @@ pub struct FoldInput<'a> {
     pub seed: u64,
     /// Dimensional runs: the regression loss (`classes` then names the dimensions).
     pub dimensional: Option<super::task::RegressionLoss>,
+    /// Multi-label runs: the task (`classes` then names the labels).
+    pub multi_label: Option<&'a super::multilabel::MultiLabelTask>,
 }
 
 impl FoldInput<'_> {
     /// The objective of this fold under training settings `t`.
     pub fn objective(&self, t: &super::TrainingConfig) -> Objective {
+        if let Some(m) = self.multi_label {
+            let targets: Vec<&[f32]> = self.train.iter().map(|e| e.target.as_slice()).collect();
+            return Objective::Labels {
+                loss: m.loss,
+                pos_weight: m
+                    .positive_weights
+                    .then(|| super::multilabel::positive_weights(&targets, self.classes.len())),
+                threshold: m.threshold,
+            };
+        }
         match self.dimensional {
             Some(loss) => Objective::Dimensions(loss),
             None => Objective::Classes {
@@ -69,6 +82,8 @@ pub struct FoldOutput {
     pub report: ClassificationReport,
     /// Test metrics per dimension (dimensional runs).
     pub dims: Option<Vec<DimensionReport>>,
+    /// Test metrics per label (multi-label runs), at the thresholds it states.
+    pub labels: Option<MultiLabelReport>,
     /// Every optimiser step: loss and the learning rate actually used.
     pub steps: Vec<StepRecord>,
     /// Wall time of the test evaluation, seconds (model inference on the fold's test inputs).
@@ -100,6 +115,8 @@ pub struct Validation {
     pub report: Option<ClassificationReport>,
     /// Metrics per dimension (dimensional runs with a validation part).
     pub dims: Option<Vec<DimensionReport>>,
+    /// Metrics per label (multi-label runs with a validation part).
+    pub labels: Option<MultiLabelReport>,
 }
 
 impl Validation {
@@ -109,6 +126,7 @@ impl Validation {
             loss: f64::NAN,
             report: None,
             dims: None,
+            labels: None,
         }
     }
 
@@ -120,31 +138,32 @@ impl Validation {
         loss: f64,
         outputs: &[Vec<f32>],
     ) -> Self {
-        if objective.is_dimensional() {
-            Self {
-                loss,
-                report: None,
-                dims: Some(dims_of(names, examples, outputs)),
+        let mut v = Self {
+            loss,
+            ..Self::none()
+        };
+        match objective {
+            Objective::Dimensions(_) => v.dims = Some(dims_of(names, examples, outputs)),
+            Objective::Labels { threshold, .. } => {
+                v.labels = Some(labels_of(names, examples, outputs, &vec![*threshold; names.len()]))
             }
-        } else {
-            Self {
-                loss,
-                report: Some(report_of(names, examples, outputs)),
-                dims: None,
-            }
+            Objective::Classes { .. } => v.report = Some(report_of(names, examples, outputs)),
         }
+        v
     }
 
     /// Whether there was a validation part.
     pub fn exists(&self) -> bool {
-        self.report.is_some() || self.dims.is_some()
+        self.report.is_some() || self.dims.is_some() || self.labels.is_some()
     }
 
-    /// The selection score: UA, or the mean CCC over dimensions (NaN without validation).
+    /// The selection score: UA, the mean CCC over dimensions, or the macro F1 over labels (NaN
+    /// without validation).
     pub fn score(&self) -> f64 {
-        match (&self.report, &self.dims) {
-            (Some(r), _) => r.ua,
-            (None, Some(d)) => mean_ccc(d),
+        match (&self.report, &self.dims, &self.labels) {
+            (Some(r), _, _) => r.ua,
+            (None, Some(d), _) => mean_ccc(d),
+            (None, None, Some(l)) => l.macro_f1,
             _ => f64::NAN,
         }
     }
@@ -158,6 +177,32 @@ pub fn dims_of(
 ) -> Vec<DimensionReport> {
     let truth: Vec<Vec<f32>> = examples.iter().map(|e| e.target.clone()).collect();
     dimension_reports(names, outputs, &truth)
+}
+
+/// Per-label metrics of predicted probabilities against the examples' 0/1 targets.
+pub fn labels_of(
+    names: &[String],
+    examples: &[Example],
+    outputs: &[Vec<f32>],
+    thresholds: &[f32],
+) -> MultiLabelReport {
+    let truth: Vec<Vec<f32>> = examples.iter().map(|e| e.target.clone()).collect();
+    crate::eval::multilabel::multilabel_report(names, outputs, &truth, thresholds)
+}
+
+/// The decision thresholds of a multi-label fold: the task's threshold for every label, or per
+/// label the best F1 on the validation rows (`valid_rows`, computed only when asked).
+pub fn fold_thresholds(
+    task: &super::multilabel::MultiLabelTask,
+    input: &FoldInput,
+    valid_rows: impl FnOnce() -> Vec<Vec<f32>>,
+) -> Vec<f32> {
+    if task.tune_thresholds && !input.valid.is_empty() {
+        let truth: Vec<Vec<f32>> = input.valid.iter().map(|e| e.target.clone()).collect();
+        crate::eval::multilabel::tune_thresholds(&valid_rows(), &truth, input.classes.len())
+    } else {
+        vec![task.threshold; input.classes.len()]
+    }
 }
 
 /// Keeps the best weights by the preset's criterion and counts evaluations since.
@@ -236,6 +281,8 @@ pub fn metrics_row(
             crate::eval::ConfusionMatrix::new(input.classes.len()),
         ));
     let valid_ccc = v.dims.as_ref().map(|d| d.iter().map(|r| r.ccc).collect());
+    // Multi-label runs report their validation macro F1 in the same column.
+    let f1 = v.labels.as_ref().map_or(f1, |l| l.macro_f1);
     EpochMetrics {
         valid_ccc,
         fold: input.fold,
@@ -344,17 +391,12 @@ pub fn evaluate(
 ) -> (f64, Vec<Vec<f32>>) {
     let mut rows = Vec::with_capacity(examples.len());
     let mut loss_sum = 0.0;
-    let plain = match objective {
-        Objective::Classes { .. } => Objective::Classes {
-            class_weights: None,
-        },
-        o => o.clone(),
-    };
+    let plain = objective.plain();
     for chunk in examples.chunks(batch_size.max(1)) {
         let refs: Vec<&Example> = chunk.iter().collect();
         let x = batch_inputs(&refs, input.frames, input.bins, device);
         let out = model.forward(x, &batch_text(&refs, device));
-        if !plain.is_dimensional() {
+        if !plain.whole_set_loss() {
             let loss = plain.loss(out.clone(), &refs);
             loss_sum += loss.into_scalar::<f32>() as f64 * chunk.len() as f64;
         }
@@ -362,7 +404,7 @@ pub fn evaluate(
     }
     let loss = match &plain {
         Objective::Dimensions(kind) => whole_set_regression_loss(examples, &rows, *kind, device),
-        Objective::Classes { .. } => loss_sum / examples.len().max(1) as f64,
+        _ => loss_sum / examples.len().max(1) as f64,
     };
     (loss, rows)
 }
@@ -609,32 +651,66 @@ pub fn fit_fold(
     let tested = Instant::now();
     let (_, test_probs) = evaluate(&model, input.test, input, &objective, batch_size, device);
     let test_secs = tested.elapsed().as_secs_f64();
-    let (report, dims) = test_reports(&objective, input, &test_probs);
+    let thresholds = input.multi_label.map(|m| {
+        fold_thresholds(m, input, || {
+            evaluate(&model, input.valid, input, &objective, batch_size, device).1
+        })
+    });
+    let tests = test_reports(&objective, input, &test_probs, thresholds.as_deref());
     Ok(FoldOutput {
         model,
         epochs,
         test_probs,
-        report,
-        dims,
+        report: tests.report,
+        dims: tests.dims,
+        labels: tests.labels,
         steps,
         test_secs,
     })
 }
 
-/// The test report of a fold: classification, or per dimension (with an empty classification
-/// report).
+/// The test reports of a fold.
+pub struct TestReports {
+    /// Classification (empty in dimensional and multi-label runs).
+    pub report: ClassificationReport,
+    /// Per dimension (dimensional runs).
+    pub dims: Option<Vec<DimensionReport>>,
+    /// Per label (multi-label runs).
+    pub labels: Option<MultiLabelReport>,
+}
+
+/// The test reports of a fold's output rows (multi-label: decided at `thresholds`).
 pub fn test_reports(
     objective: &Objective,
     input: &FoldInput,
     rows: &[Vec<f32>],
-) -> (ClassificationReport, Option<Vec<DimensionReport>>) {
-    if objective.is_dimensional() {
-        (
-            ClassificationReport::from_predictions(&[], &[], &[]),
-            Some(dims_of(input.classes, input.test, rows)),
-        )
-    } else {
-        (report_of(input.classes, input.test, rows), None)
+    thresholds: Option<&[f32]>,
+) -> TestReports {
+    let empty = || ClassificationReport::from_predictions(&[], &[], &[]);
+    match objective {
+        Objective::Dimensions(_) => TestReports {
+            report: empty(),
+            dims: Some(dims_of(input.classes, input.test, rows)),
+            labels: None,
+        },
+        Objective::Labels { threshold, .. } => {
+            let uniform = vec![*threshold; input.classes.len()];
+            TestReports {
+                report: empty(),
+                dims: None,
+                labels: Some(labels_of(
+                    input.classes,
+                    input.test,
+                    rows,
+                    thresholds.unwrap_or(&uniform),
+                )),
+            }
+        }
+        Objective::Classes { .. } => TestReports {
+            report: report_of(input.classes, input.test, rows),
+            dims: None,
+            labels: None,
+        },
     }
 }
 

@@ -218,6 +218,8 @@ pub enum Event {
         report: Box<ClassificationReport>,
         /// Dimensional runs: test metrics per dimension.
         dims: Option<Vec<crate::eval::regression::DimensionReport>>,
+        /// Multi-label runs: test metrics per label.
+        labels: Option<Box<crate::eval::multilabel::MultiLabelReport>>,
     },
     /// All folds done; pooled test report.
     Finished {
@@ -227,5 +229,7 @@ pub enum Event {
         report: Box<ClassificationReport>,
         /// Dimensional runs: the per-dimension summary.
         dimensional: Option<Box<super::dim_report::DimensionalSummary>>,
+        /// Multi-label runs: the per-label summary.
+        multi_label: Option<Box<super::ml_report::MultiLabelSummary>>,
     },
 }

@@ -13,6 +13,8 @@ pub mod finetune;
 pub mod fit;
 pub mod layer_profiles;
 pub mod messages;
+pub mod ml_report;
+pub mod multilabel;
 pub mod objective;
 pub mod optim;
 pub mod predict;

@@ -18,12 +18,49 @@ pub enum Objective {
     },
     /// Regression of the examples' targets.
     Dimensions(RegressionLoss),
+    /// One sigmoid per label against the examples' 0/1 targets.
+    Labels {
+        /// The loss.
+        loss: super::multilabel::MultiLabelLoss,
+        /// BCE weights of each label's positives.
+        pos_weight: Option<Vec<f32>>,
+        /// Per-label decision thresholds (accuracy shown during training).
+        threshold: f32,
+    },
 }
 
 impl Objective {
     /// Whether the outputs are dimension values.
     pub fn is_dimensional(&self) -> bool {
         matches!(self, Objective::Dimensions(_))
+    }
+
+    /// Whether the outputs are per-label logits.
+    pub fn is_multi_label(&self) -> bool {
+        matches!(self, Objective::Labels { .. })
+    }
+
+    /// Whether the loss is computed over a whole set at once (not a mean of per-batch losses):
+    /// the CCC of a set is not the mean of batch CCCs.
+    pub fn whole_set_loss(&self) -> bool {
+        self.is_dimensional()
+    }
+
+    /// The objective without training-only weights (evaluation losses are unweighted).
+    pub fn plain(&self) -> Objective {
+        match self {
+            Objective::Classes { .. } => Objective::Classes {
+                class_weights: None,
+            },
+            Objective::Labels {
+                loss, threshold, ..
+            } => Objective::Labels {
+                loss: *loss,
+                pos_weight: None,
+                threshold: *threshold,
+            },
+            o => o.clone(),
+        }
     }
 
     /// The loss of `outputs` for the examples.
@@ -41,6 +78,14 @@ impl Objective {
             Objective::Dimensions(kind) => {
                 regression_loss(outputs, batch_targets(refs, &device), *kind)
             }
+            Objective::Labels {
+                loss, pos_weight, ..
+            } => super::multilabel::loss(
+                outputs,
+                batch_targets(refs, &device),
+                *loss,
+                pos_weight.as_deref(),
+            ),
         }
     }
 
@@ -49,10 +94,12 @@ impl Objective {
         match self {
             Objective::Classes { .. } => to_rows(softmax(outputs, 1)),
             Objective::Dimensions(_) => to_rows(outputs),
+            Objective::Labels { .. } => to_rows(burn::tensor::activation::sigmoid(outputs)),
         }
     }
 
-    /// Correct top-1 predictions among the examples (0 for dimensions).
+    /// Correct predictions among the examples: top-1 for classes, the exact label set for
+    /// multi-label (0 for dimensions).
     pub fn correct(&self, outputs: Tensor<2>, refs: &[&Example]) -> usize {
         match self {
             Objective::Classes { .. } => crate::tensor::read_i64(outputs.argmax(1))
@@ -61,6 +108,18 @@ impl Objective {
                 .filter(|(p, e)| **p as usize == e.label)
                 .count(),
             Objective::Dimensions(_) => 0,
+            Objective::Labels { threshold, .. } => {
+                let probs = to_rows(burn::tensor::activation::sigmoid(outputs));
+                probs
+                    .iter()
+                    .zip(refs)
+                    .filter(|(p, e)| {
+                        p.iter()
+                            .zip(&e.target)
+                            .all(|(p, t)| (*p >= *threshold) == (*t >= 0.5))
+                    })
+                    .count()
+            }
         }
     }
 }

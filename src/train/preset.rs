@@ -146,6 +146,9 @@ pub enum SelectBy {
     /// Highest validation CCC averaged over the dimensions (dimensional tasks; ties: lower
     /// validation loss).
     ValidCcc,
+    /// Highest validation macro F1 over the labels (multi-label tasks; ties: lower validation
+    /// loss).
+    ValidMacroF1,
 }
 
 impl SelectBy {
@@ -153,7 +156,7 @@ impl SelectBy {
     /// runs and the mean CCC for dimensional ones.
     pub fn improves(self, score: f64, loss: f64, best_score: f64, best_loss: f64) -> bool {
         match self {
-            SelectBy::ValidUa | SelectBy::ValidCcc => {
+            SelectBy::ValidUa | SelectBy::ValidCcc | SelectBy::ValidMacroF1 => {
                 score > best_score || (score == best_score && loss < best_loss)
             }
             SelectBy::ValidLoss => loss < best_loss || (loss == best_loss && score > best_score),
@@ -166,6 +169,7 @@ impl SelectBy {
             SelectBy::ValidUa => "validation UA",
             SelectBy::ValidLoss => "validation loss",
             SelectBy::ValidCcc => "validation mean CCC",
+            SelectBy::ValidMacroF1 => "validation macro F1",
         }
     }
 }
@@ -291,6 +295,26 @@ impl Preset {
             return Err("the waveform stream feeds only the SslFineTune model".into());
         }
         match (&self.task, self.training.select_by) {
+            (super::task::Task::MultiLabel(m), s) => {
+                m.validate()?;
+                if matches!(s, SelectBy::ValidUa | SelectBy::ValidCcc) {
+                    return Err("a multi-label task selects by ValidMacroF1 or ValidLoss".into());
+                }
+                if let Some(a) = &self.training.adaptation
+                    && matches!(a.method, AdaptMethod::Lmmd | AdaptMethod::CentroidLmmd)
+                {
+                    return Err(
+                        "LMMD aligns classes: a multi-label task can use Mmd or Coral adaptation"
+                            .into(),
+                    );
+                }
+                if self.training.class_weighted_loss {
+                    return Err("class_weighted_loss does not apply to a multi-label task (use the task's positive_weights)".into());
+                }
+            }
+            (_, SelectBy::ValidMacroF1) => {
+                return Err("select_by: ValidMacroF1 needs a multi-label task".into());
+            }
             (super::task::Task::Categorical, SelectBy::ValidCcc) => {
                 return Err("select_by: ValidCcc needs a dimensional task (categorical runs select by ValidUa or ValidLoss)".into());
             }

@@ -111,11 +111,13 @@ pub fn execute(
             Some(fold) => {
                 let report = fold.out.report.clone();
                 let dims = fold.out.dims.clone();
+                let labels = fold.out.labels.clone().map(Box::new);
                 done.add(fold, &data, &run)?;
                 emit(Event::FoldDone {
                     fold: fi,
                     report: Box::new(report),
                     dims,
+                    labels,
                 });
             }
             None => {
@@ -133,6 +135,7 @@ pub fn execute(
         run_dir: run.path.clone(),
         report: Box::new(pooled.pooled),
         dimensional: pooled.dimensional.map(Box::new),
+        multi_label: pooled.multi_label.map(Box::new),
     });
     emit(Event::State(RunState::Finished));
     Ok(RunEnd::Finished(run.path))
@@ -225,7 +228,29 @@ pub fn load_corpora(
             s.reason
         )));
     }
-    let (label_map, label_report) = if let Some(d) = req.preset.task.dimensional() {
+    let (label_map, label_report) = if let Some(m) = req.preset.task.multi_label() {
+        // Multi-label runs read the label columns; emotion classes and label maps do not apply.
+        manifest.utterances.append(&mut manifest.uncategorised);
+        manifest.utterances.sort_by(|a, b| a.path.cmp(&b.path));
+        emit(Event::Log(format!(
+            "multi-label task ({}): label map not applied",
+            if m.labels.is_empty() {
+                "every vote column".to_string()
+            } else {
+                m.labels.join(", ")
+            }
+        )));
+        let map = corpus::label_map::LabelMap {
+            name: "none (multi-label)".into(),
+            ..Default::default()
+        };
+        let report = corpus::label_map::LabelReport {
+            map: map.name.clone(),
+            kept: manifest.utterances.len(),
+            ..Default::default()
+        };
+        (map, report)
+    } else if let Some(d) = req.preset.task.dimensional() {
         // Dimensional runs keep every utterance with the dimensions (classes do not matter,
         // no-agreement rows included).
         let n = manifest.uncategorised.len();
@@ -288,7 +313,12 @@ pub struct RunData {
     pub fine_tune: Option<crate::ssl::classifier::FineTuneConfig>,
     /// Dimensional runs: the task (then `classes` names the dimensions and `labels` are 0).
     pub dimensional: Option<super::task::DimensionalTask>,
-    /// Dimensional runs: scaled targets per utterance (empty otherwise).
+    /// Multi-label runs: the task (then `classes` names the labels and `labels` are 0).
+    pub multi_label: Option<super::multilabel::MultiLabelTask>,
+    /// Multi-label runs: annotator votes per utterance and label (empty otherwise).
+    pub votes: Vec<Vec<f32>>,
+    /// Dimensional runs: scaled targets per utterance; multi-label runs: 0/1 per label (empty
+    /// otherwise).
     pub targets: Vec<Vec<f32>>,
     /// Dimensional runs: the scaling applied.
     pub scales: Vec<super::task::ScaleRow>,
@@ -360,6 +390,9 @@ pub fn label_and_split(
     if let Some(task) = req.preset.task.dimensional() {
         return dimensional_data(req, loaded, task, utts, feats, protocol, seed);
     }
+    if let Some(task) = req.preset.task.multi_label() {
+        return multilabel_data(req, loaded, task, utts, feats, protocol, seed);
+    }
     let classes_e = class_order(utts.iter().map(|u| u.emotion));
     let classes: Vec<String> = classes_e.iter().map(|e| e.name().to_string()).collect();
     if classes.len() < 2 {
@@ -388,6 +421,8 @@ pub fn label_and_split(
         cross_corpus: !loaded.target_names.is_empty(),
         fine_tune: fine_tune_of(req),
         dimensional: None,
+        multi_label: None,
+        votes: Vec::new(),
         targets: Vec::new(),
         scales: Vec::new(),
         notes: Vec::new(),
@@ -421,6 +456,55 @@ fn fine_tune_of(req: &RunRequest) -> Option<crate::ssl::classifier::FineTuneConf
         crate::model::ModelConfig::SslFineTune(ft) => Some((**ft).clone()),
         _ => None,
     }
+}
+
+/// Phase 3 of a multi-label run: the labels (the task's or every vote column), 0/1 targets at
+/// the task's agreement, and the folds.
+fn multilabel_data(
+    req: &RunRequest,
+    loaded: &LoadedCorpora,
+    task: &super::multilabel::MultiLabelTask,
+    utts: Vec<Utterance>,
+    feats: Vec<FeatureMatrix>,
+    protocol: Protocol,
+    seed: u64,
+) -> Result<RunData, String> {
+    let labels = super::multilabel::resolve_labels(&utts, task)
+        .map_err(|e| format!("{}: {e}", loaded.description))?;
+    let (targets, votes) = super::multilabel::targets(&utts, &labels, task.min_agreement);
+    let positives: Vec<String> = labels
+        .iter()
+        .enumerate()
+        .map(|(k, l)| {
+            format!(
+                "{l} {}",
+                targets.iter().filter(|t| t[k] >= 0.5).count()
+            )
+        })
+        .collect();
+    let plan = plan_folds(req, loaded, &utts, protocol, seed)?;
+    Ok(RunData {
+        labels: vec![0; utts.len()],
+        utts,
+        feats,
+        classes: labels,
+        fold_names: plan.folds.iter().map(|f| f.name.clone()).collect(),
+        plan,
+        cross_corpus: !loaded.target_names.is_empty(),
+        fine_tune: fine_tune_of(req),
+        dimensional: None,
+        multi_label: Some(task.clone()),
+        votes,
+        targets,
+        scales: Vec::new(),
+        notes: vec![format!(
+            "multi-label task: positives at ≥ {} votes — {}",
+            task.min_agreement,
+            positives.join(", ")
+        )],
+        texts: Vec::new(),
+        text_width: 0,
+    })
 }
 
 /// Phase 3 of a dimensional run: keeps the utterances that have every dimension, scales their
@@ -466,6 +550,8 @@ fn dimensional_data(
         cross_corpus: !loaded.target_names.is_empty(),
         fine_tune: fine_tune_of(req),
         dimensional: Some(task.clone()),
+        multi_label: None,
+        votes: Vec::new(),
         targets: t.values,
         scales: t.scales,
         notes: if t.missing.is_empty() {
@@ -659,6 +745,7 @@ fn train_fold(
         bins: shape.bins,
         seed: seed.wrapping_add(fi as u64),
         dimensional: data.dimensional.as_ref().map(|d| d.loss),
+        multi_label: data.multi_label.as_ref(),
     };
     let train_device = backend.device.clone().autodiff();
     train_device.seed(seed.wrapping_add(fi as u64));
@@ -749,6 +836,7 @@ struct FoldsDone {
     truth: Vec<usize>,
     predicted: Vec<usize>,
     dim_rows: Vec<super::dim_report::DimPredictionRow>,
+    label_rows: Vec<super::ml_report::LabelPredictionRow>,
     cost: ModelCost,
     checkpoint_bytes_sum: u64,
 }
@@ -799,7 +887,25 @@ impl FoldsDone {
         if let Some(s) = &standardiser {
             run.write_json(&format!("fold{}.norm.json", fi + 1), s)?;
         }
+        let thresholds: Vec<f32> = out
+            .labels
+            .as_ref()
+            .map(|l| l.labels.iter().map(|m| m.threshold).collect())
+            .unwrap_or_default();
         for (&i, p) in fold.test.iter().zip(&out.test_probs) {
+            if data.multi_label.is_some() {
+                self.label_rows.push(super::ml_report::LabelPredictionRow {
+                    fold: fold.name.clone(),
+                    corpus: data.utts[i].corpus.clone(),
+                    path: data.utts[i].path.display().to_string(),
+                    speaker: data.utts[i].speaker_id.clone().unwrap_or_default(),
+                    truth: data.targets[i].clone(),
+                    votes: data.votes[i].clone(),
+                    probs: p.clone(),
+                    thresholds: thresholds.clone(),
+                });
+                continue;
+            }
             if data.dimensional.is_some() {
                 self.dim_rows.push(super::dim_report::DimPredictionRow {
                     fold: fold.name.clone(),
@@ -827,6 +933,7 @@ impl FoldsDone {
             });
         }
         self.reports.push(FoldReport {
+            labels: out.labels.clone(),
             dimension_layer_weights: out.model.layer_weights_per_output(),
             dims: out.dims.clone(),
             layer_weights: out.model.layer_weights(),
@@ -847,6 +954,10 @@ impl FoldsDone {
     }
 
     fn write_predictions(&self, run: &RunDir, data: &RunData) -> Result<(), String> {
+        if data.multi_label.is_some() {
+            let bytes = super::ml_report::predictions_csv(&self.label_rows, &data.classes)?;
+            return run.write_bytes("predictions.csv", &bytes);
+        }
         if data.dimensional.is_some() {
             let bytes = super::dim_report::predictions_csv(&self.dim_rows, &data.classes)?;
             run.write_bytes("predictions.csv", &bytes)
@@ -891,7 +1002,15 @@ fn write_final_report(
             ),
         )
     });
-    let pooled = if dimensional.is_some() {
+    let multi_label = data.multi_label.as_ref().map(|task| {
+        let folds: Vec<crate::eval::multilabel::MultiLabelReport> = done
+            .reports
+            .iter()
+            .filter_map(|f| f.labels.clone())
+            .collect();
+        super::ml_report::MultiLabelSummary::of(&data.classes, &folds, &done.label_rows, task)
+    });
+    let pooled = if dimensional.is_some() || multi_label.is_some() {
         ClassificationReport::from_predictions(&[], &[], &[])
     } else {
         ClassificationReport::from_predictions(&data.classes, &done.truth, &done.predicted)
@@ -922,6 +1041,7 @@ fn write_final_report(
         }),
         members: Vec::new(),
         dimensional,
+        multi_label,
     };
     run.write_report(&report)?;
     Ok(report)

@@ -76,6 +76,9 @@ pub struct FoldReport {
     /// Test metrics per dimension (dimensional runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dims: Option<Vec<crate::eval::regression::DimensionReport>>,
+    /// Test metrics per label (multi-label runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<crate::eval::multilabel::MultiLabelReport>,
     /// Test report with the best checkpoint (empty in dimensional runs).
     #[serde(flatten)]
     pub report: ClassificationReport,
@@ -121,14 +124,19 @@ pub struct RunReport {
     /// empty, `n` = 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dimensional: Option<super::dim_report::DimensionalSummary>,
+    /// Multi-label runs: per-label metrics (the classification fields above are then empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_label: Option<super::ml_report::MultiLabelSummary>,
 }
 
 impl RunReport {
-    /// The headline figure: pooled UA, or the pooled mean CCC of a dimensional run.
+    /// The headline figure: pooled UA, the pooled mean CCC of a dimensional run, or the pooled
+    /// macro F1 of a multi-label run.
     pub fn headline(&self) -> (&'static str, f64) {
-        match &self.dimensional {
-            Some(d) => ("mean CCC", d.mean_ccc),
-            None => ("UA", self.pooled.ua),
+        match (&self.dimensional, &self.multi_label) {
+            (Some(d), _) => ("mean CCC", d.mean_ccc),
+            (None, Some(m)) => ("macro F1", m.pooled.macro_f1),
+            (None, None) => ("UA", self.pooled.ua),
         }
     }
 }
@@ -552,6 +560,25 @@ fn cost_markdown(r: &RunReport) -> String {
 
 /// The Markdown report.
 pub fn report_markdown(r: &RunReport) -> String {
+    if let Some(m) = &r.multi_label {
+        let mut s = format!("# Run report — {} (multi-label)\n\n", r.preset);
+        s.push_str(&format!(
+            "- protocol: `{}` (**{}**)\n- seed: {}\n- test utterances: {}\n- training time: {:.1} s\n{}\n",
+            r.protocol,
+            r.independence,
+            r.seed,
+            m.pooled.n,
+            r.train_secs,
+            if r.incomplete { "- **incomplete: the run was stopped before all folds finished**\n" } else { "" }
+        ));
+        let folds: Vec<_> = r
+            .folds
+            .iter()
+            .map(|f| (f.name.clone(), f.best_epoch, f.labels.clone()))
+            .collect();
+        s.push_str(&m.markdown(&folds));
+        return s;
+    }
     if let Some(d) = &r.dimensional {
         let mut s = format!("# Run report — {} (dimensional)\n\n", r.preset);
         s.push_str(&format!(

@@ -15,22 +15,34 @@ pub enum Task {
     Categorical,
     /// Continuous dimensions (regression, CCC).
     Dimensional(DimensionalTask),
+    /// Several labels per utterance, each with its own probability (speaking styles; F1 per
+    /// label).
+    MultiLabel(super::multilabel::MultiLabelTask),
 }
 
 impl Task {
     /// The dimensional settings, if dimensional.
     pub fn dimensional(&self) -> Option<&DimensionalTask> {
         match self {
-            Task::Categorical => None,
             Task::Dimensional(d) => Some(d),
+            _ => None,
         }
     }
 
-    /// `categorical` or `dimensional`.
+    /// The multi-label settings, if multi-label.
+    pub fn multi_label(&self) -> Option<&super::multilabel::MultiLabelTask> {
+        match self {
+            Task::MultiLabel(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// `categorical`, `dimensional` or `multi-label`.
     pub fn name(&self) -> &'static str {
         match self {
             Task::Categorical => "categorical",
             Task::Dimensional(_) => "dimensional",
+            Task::MultiLabel(_) => "multi-label",
         }
     }
 }

@@ -1,0 +1,334 @@
+//! Multi-label runs (SpeechMLC, seed 001): several labels per utterance (speaking styles such as
+//! Female, Teenager, Bright, Rough), each positive where at least `min_agreement` annotators chose
+//! it; a sigmoid per label, trained with binary cross-entropy, focal or asymmetric loss
+//! (docs/design.md, "Multi-label").
+
+use burn::prelude::*;
+use burn::tensor::activation::{log_sigmoid, sigmoid};
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::Utterance;
+
+/// The column of a multi-label manifest that counts the annotators of a row (not a label).
+pub const ANNOTATORS: &str = "annotators";
+
+/// Loss of a multi-label run (every element averaged over labels and items).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum MultiLabelLoss {
+    /// Binary cross-entropy on the logits (per-label positive weights where the task asks).
+    #[default]
+    Bce,
+    /// Focal loss (Lin et al.): BCE scaled by `(1 − p_t)^gamma`.
+    Focal {
+        /// Focusing exponent.
+        gamma: f32,
+    },
+    /// Asymmetric loss (Ridnik et al., Query2Label's default): positives
+    /// `(1 − p)^gamma_pos · log p`, negatives `p_m^gamma_neg · log(1 − p_m)` with the shifted
+    /// probability `p_m = max(p − clip, 0)`.
+    Asymmetric {
+        /// Exponent of the negatives (4 in the ASL paper, 2 in Query2Label).
+        gamma_neg: f32,
+        /// Exponent of the positives.
+        gamma_pos: f32,
+        /// Probability margin that discards easy negatives.
+        clip: f32,
+    },
+}
+
+impl MultiLabelLoss {
+    /// Short name for reports.
+    pub fn describe(self) -> String {
+        match self {
+            MultiLabelLoss::Bce => "binary cross-entropy".into(),
+            MultiLabelLoss::Focal { gamma } => format!("focal loss (γ = {gamma})"),
+            MultiLabelLoss::Asymmetric {
+                gamma_neg,
+                gamma_pos,
+                clip,
+            } => format!("asymmetric loss (γ− = {gamma_neg}, γ+ = {gamma_pos}, clip {clip})"),
+        }
+    }
+}
+
+/// Settings of a multi-label run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MultiLabelTask {
+    /// Labels in output order (empty: every vote column of the manifest, alphabetically).
+    pub labels: Vec<String>,
+    /// A label is positive where at least this many annotators chose it (a `labels` column
+    /// counts as one vote per listed label).
+    pub min_agreement: f32,
+    /// Loss.
+    pub loss: MultiLabelLoss,
+    /// Binary cross-entropy: weight each label's positives by negatives / positives of the
+    /// training part.
+    pub positive_weights: bool,
+    /// Probability at or above which a label is predicted.
+    pub threshold: f32,
+    /// Tune each label's threshold on the validation part (then frozen for the test part).
+    pub tune_thresholds: bool,
+}
+
+impl Default for MultiLabelTask {
+    fn default() -> Self {
+        Self {
+            labels: Vec::new(),
+            min_agreement: 1.0,
+            loss: MultiLabelLoss::Bce,
+            positive_weights: false,
+            threshold: 0.5,
+            tune_thresholds: false,
+        }
+    }
+}
+
+impl MultiLabelTask {
+    /// Checks the settings; every problem names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.min_agreement > 0.0 && self.min_agreement.is_finite()) {
+            return Err(format!(
+                "task: min_agreement must be > 0, got {}",
+                self.min_agreement
+            ));
+        }
+        if !(self.threshold > 0.0 && self.threshold < 1.0) {
+            return Err(format!(
+                "task: threshold must be in (0, 1), got {}",
+                self.threshold
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for l in &self.labels {
+            if l.trim().is_empty() || l.eq_ignore_ascii_case(ANNOTATORS) {
+                return Err(format!("task: '{l}' cannot be a label"));
+            }
+            if !seen.insert(l.to_ascii_lowercase()) {
+                return Err(format!("task: label '{l}' is listed twice"));
+            }
+        }
+        match self.loss {
+            MultiLabelLoss::Focal { gamma } if !(gamma >= 0.0) => {
+                Err(format!("task: focal gamma must be ≥ 0, got {gamma}"))
+            }
+            MultiLabelLoss::Asymmetric {
+                gamma_neg,
+                gamma_pos,
+                clip,
+            } if !(gamma_neg >= 0.0 && gamma_pos >= 0.0 && (0.0..1.0).contains(&clip)) => {
+                Err("task: asymmetric loss needs γ− ≥ 0, γ+ ≥ 0 and clip in [0, 1)".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Votes of `label` for `u` (absent: 0).
+pub fn votes(u: &Utterance, label: &str) -> f32 {
+    u.values
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(label))
+        .map_or(0.0, |(_, v)| *v)
+}
+
+/// The labels of a run: the task's, else every vote column present in the utterances.
+pub fn resolve_labels(utts: &[Utterance], task: &MultiLabelTask) -> Result<Vec<String>, String> {
+    if !task.labels.is_empty() {
+        let known: std::collections::BTreeSet<String> = utts
+            .iter()
+            .flat_map(|u| u.values.keys().map(|k| k.to_ascii_lowercase()))
+            .collect();
+        if let Some(missing) = task
+            .labels
+            .iter()
+            .find(|l| !known.contains(&l.to_ascii_lowercase()))
+        {
+            return Err(format!(
+                "task: label '{missing}' is not a column of the manifest (columns: {})",
+                known.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        return Ok(task.labels.clone());
+    }
+    let all: std::collections::BTreeSet<String> = utts
+        .iter()
+        .flat_map(|u| u.values.keys().cloned())
+        .filter(|k| !k.eq_ignore_ascii_case(ANNOTATORS))
+        .collect();
+    if all.is_empty() {
+        return Err("a multi-label task needs vote columns (one per label, with 'annotators') or a 'labels' column in the manifest".into());
+    }
+    Ok(all.into_iter().collect())
+}
+
+/// 0/1 targets per utterance (a label is positive at `min_agreement` votes or more) and the
+/// raw votes.
+pub fn targets(utts: &[Utterance], labels: &[String], min_agreement: f32) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let votes: Vec<Vec<f32>> = utts
+        .iter()
+        .map(|u| labels.iter().map(|l| votes(u, l)).collect())
+        .collect();
+    let targets = votes
+        .iter()
+        .map(|v| {
+            v.iter()
+                .map(|&x| if x >= min_agreement { 1.0 } else { 0.0 })
+                .collect()
+        })
+        .collect();
+    (targets, votes)
+}
+
+/// Per label: negatives / positives among `targets` (1 where a label has no positive).
+pub fn positive_weights(targets: &[&[f32]], labels: usize) -> Vec<f32> {
+    (0..labels)
+        .map(|k| {
+            let pos = targets.iter().filter(|t| t[k] >= 0.5).count();
+            let neg = targets.len() - pos;
+            if pos == 0 { 1.0 } else { neg as f32 / pos as f32 }
+        })
+        .collect()
+}
+
+/// The loss of `logits` against 0/1 `targets`, averaged over every element.
+///
+/// # Shapes
+/// - `logits`, `targets`: `[batch, labels]`; `pos_weight`: one per label → scalar `[1]`
+pub fn loss(
+    logits: Tensor<2>,
+    targets: Tensor<2>,
+    kind: MultiLabelLoss,
+    pos_weight: Option<&[f32]>,
+) -> Tensor<1> {
+    let device = logits.device();
+    let [_, l] = logits.dims();
+    // log σ(x) and log(1 − σ(x)) = log σ(−x), both stable.
+    let log_p = log_sigmoid(logits.clone());
+    let log_q = log_sigmoid(logits.clone().neg());
+    let neg_t = targets.clone().neg().add_scalar(1.0);
+    match kind {
+        MultiLabelLoss::Bce => {
+            let pos = match pos_weight {
+                Some(w) => {
+                    let w = Tensor::<1>::from_data(TensorData::new(w.to_vec(), [l]), &device);
+                    targets * w.reshape([1, l])
+                }
+                None => targets,
+            };
+            (pos * log_p + neg_t * log_q).neg().mean()
+        }
+        MultiLabelLoss::Focal { gamma } => {
+            let p = sigmoid(logits);
+            // 1 − p_t = p for negatives, 1 − p for positives.
+            let one_minus_pt = p.clone() * neg_t.clone() + p.neg().add_scalar(1.0) * targets.clone();
+            let bce = (targets * log_p + neg_t * log_q).neg();
+            (one_minus_pt.powf_scalar(gamma) * bce).mean()
+        }
+        MultiLabelLoss::Asymmetric {
+            gamma_neg,
+            gamma_pos,
+            clip,
+        } => {
+            let p = sigmoid(logits);
+            let pos = p.clone().neg().add_scalar(1.0).powf_scalar(gamma_pos)
+                * p.clone().clamp_min(1e-8).log();
+            let pm = p.sub_scalar(clip).clamp_min(0.0);
+            let neg = pm.clone().powf_scalar(gamma_neg)
+                * pm.neg().add_scalar(1.0).clamp_min(1e-8).log();
+            (targets * pos + neg_t * neg).neg().mean()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t2(v: &[f32], r: usize, c: usize) -> Tensor<2> {
+        Tensor::from_data(TensorData::new(v.to_vec(), [r, c]), &Device::flex())
+    }
+
+    fn sig(x: f64) -> f64 {
+        1.0 / (1.0 + (-x).exp())
+    }
+
+    /// Each loss against its formula evaluated element by element in f64.
+    #[test]
+    fn losses_match_their_formulas() {
+        let x = [2.0f32, -1.0, 0.3, -3.0];
+        let y = [1.0f32, 0.0, 0.0, 1.0];
+        let w = [3.0f32, 0.5];
+        let elems = |f: &dyn Fn(f64, f64, usize) -> f64| -> f64 {
+            x.iter()
+                .zip(&y)
+                .enumerate()
+                .map(|(i, (&x, &y))| f(x as f64, y as f64, i % 2))
+                .sum::<f64>()
+                / 4.0
+        };
+        let cases: [(MultiLabelLoss, Option<&[f32]>, f64); 4] = [
+            (
+                MultiLabelLoss::Bce,
+                None,
+                elems(&|x, y, _| -(y * sig(x).ln() + (1.0 - y) * (1.0 - sig(x)).ln())),
+            ),
+            (
+                MultiLabelLoss::Bce,
+                Some(&w),
+                elems(&|x, y, k| {
+                    -(w[k] as f64 * y * sig(x).ln() + (1.0 - y) * (1.0 - sig(x)).ln())
+                }),
+            ),
+            (
+                MultiLabelLoss::Focal { gamma: 2.0 },
+                None,
+                elems(&|x, y, _| {
+                    let p = sig(x);
+                    let pt = if y > 0.5 { p } else { 1.0 - p };
+                    -(1.0 - pt).powi(2) * pt.ln()
+                }),
+            ),
+            (
+                MultiLabelLoss::Asymmetric {
+                    gamma_neg: 4.0,
+                    gamma_pos: 1.0,
+                    clip: 0.05,
+                },
+                None,
+                elems(&|x, y, _| {
+                    let p = sig(x);
+                    if y > 0.5 {
+                        -(1.0 - p) * p.ln()
+                    } else {
+                        let pm = (p - 0.05).max(0.0);
+                        -pm.powi(4) * (1.0 - pm).ln()
+                    }
+                }),
+            ),
+        ];
+        for (kind, pw, want) in cases {
+            let got = loss(t2(&x, 2, 2), t2(&y, 2, 2), kind, pw).into_scalar::<f32>() as f64;
+            assert!((got - want).abs() < 1e-5, "{kind:?}: {got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn targets_at_the_agreement_threshold() {
+        let mut u = crate::corpus::utterance(
+            "csv",
+            "a.wav".into(),
+            "",
+            crate::corpus::Emotion::Other,
+        );
+        u.values.insert("Bright".into(), 5.0);
+        u.values.insert("Dark".into(), 3.0);
+        u.values.insert(ANNOTATORS.into(), 8.0);
+        let labels = resolve_labels(std::slice::from_ref(&u), &MultiLabelTask::default()).expect("labels");
+        assert_eq!(labels, ["Bright", "Dark"]);
+        let (t, v) = targets(&[u], &labels, 5.0);
+        assert_eq!(t, vec![vec![1.0, 0.0]]);
+        assert_eq!(v, vec![vec![5.0, 3.0]]);
+        assert_eq!(positive_weights(&[&[1.0, 0.0], &[0.0, 0.0], &[1.0, 1.0]], 2), [0.5, 2.0]);
+    }
+}
