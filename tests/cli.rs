@@ -44,7 +44,7 @@ fn demo_inspect_train_predict_features() {
             .args(["--seed", "3"]),
     );
     // 280 EMODB-named + 240 RAVDESS-named + 120 MSP-Podcast-layout + 120 IEMOCAP-layout files.
-    assert!(out.contains("wrote 760 files"), "{out}");
+    assert!(out.contains("wrote 880 files"), "{out}");
     assert!(
         out.contains("msp-podcast") && out.contains("iemocap"),
         "{out}"

@@ -628,3 +628,64 @@ fn text_stream_run_from_the_training_panel_and_live_transcript() {
     );
     wait_until(&mut h, "end of file", 60, |a| !a.live.running());
 }
+
+/// A multi-label run: the Training panel names the task, and the saved run opens in Results with
+/// the per-label table and every test utterance's true and predicted label sets.
+#[test]
+fn multi_label_run_opens_in_results() {
+    let data = tempfile::tempdir().expect("tmp");
+    let paths = ser_workbench::paths::Paths::under(data.path());
+    let styles = ser_workbench::corpus::demo_styles::generate(&data.path().join("styles"), 4, 4, 6)
+        .expect("styles");
+    let mut preset = ser_workbench::train::Preset::builtin()
+        .into_iter()
+        .find(|p| p.name == "seed001-speechmlc-logmel")
+        .expect("preset");
+    preset.training.epochs = 2;
+    preset.training.protocol = "speaker-kfold:2".parse().expect("protocol");
+    preset.features.max_secs = 1.0;
+    if let ser_workbench::model::ModelConfig::LabelQuery(c) = &mut preset.model {
+        c.d_model = 16;
+        c.layers = 1;
+        c.heads = 2;
+        c.ffn_dim = 16;
+    }
+    let mut req = common::demo_request(
+        preset.clone(),
+        &paths.runs.join("17000000000-styles"),
+        &paths.features(),
+    );
+    req.corpus_dirs = vec![styles.dir.clone()];
+    let h = ser_workbench::train::spawn_training(req, None).expect("spawn");
+    let evs: Vec<_> = h.events.iter().collect();
+    assert!(
+        evs.iter().any(|e| matches!(
+            e,
+            ser_workbench::train::Event::State(ser_workbench::train::RunState::Finished)
+        )),
+        "run did not finish: {evs:?}"
+    );
+    let mut h = app_with(data.path(), vec![preset]);
+    h.run_steps(2);
+    h.get_by_label("Training").click();
+    h.run_steps(2);
+    h.get_by_label("Task: multi-label (positive at ≥ 5 votes; every vote column)");
+    assert!(h.query_by_label("Label map").is_none());
+    h.get_by_label("Results").click();
+    h.run_steps(2);
+    h.get_by_label("Saved runs and ensembles").click();
+    wait_until(&mut h, "run list", 30, |a| {
+        a.results.saved.runs.as_ref().is_some_and(|r| r.len() == 1)
+    });
+    h.run_steps(2);
+    h.get_by_label("Open").click();
+    wait_until(&mut h, "multi-label predictions", 30, |a| {
+        !a.results.multi_label.rows.is_empty()
+    });
+    h.run_steps(3);
+    h.get_by_label("Results — multi-label");
+    h.get_by_label_contains("Pooled test predictions — macro F1");
+    h.get_by_label("Teenager");
+    h.get_by_label("Utterances (24 test predictions)");
+    h.get_by_label("spk01_000.wav");
+}

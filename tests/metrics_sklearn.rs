@@ -120,3 +120,82 @@ fn regression_metrics_match_numpy() {
     }
     assert_eq!(n, 4);
 }
+
+/// Multi-label metrics against scikit-learn (`tools/make_multilabel_fixtures.py`): per-label
+/// precision/recall/F1/support (`zero_division=0`), macro F1, micro P/R/F1 and per-label
+/// average precision, with a label that is never true, one never predicted, tied scores and
+/// per-label thresholds. Tolerance 1e-9 (probabilities are f32, sklearn works in f64).
+#[test]
+fn multilabel_report_matches_sklearn() {
+    use ser_workbench::eval::multilabel::multilabel_report;
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/metrics/multilabel_cases.json");
+    let fx: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    let rows = |v: &serde_json::Value| -> Vec<Vec<f32>> {
+        v.as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| f64s(r).into_iter().map(|x| x as f32).collect())
+            .collect()
+    };
+    let near = |what: &str, got: f64, want: f64| {
+        assert!(
+            (got - want).abs() <= 1e-9,
+            "{what}: {got} vs scikit-learn {want}"
+        );
+    };
+    for c in fx["cases"].as_array().expect("cases") {
+        let name = c["name"].as_str().expect("name");
+        let probs = rows(&c["probs"]);
+        let truth = rows(&c["truth"]);
+        let th: Vec<f32> = f64s(&c["thresholds"])
+            .into_iter()
+            .map(|x| x as f32)
+            .collect();
+        let labels: Vec<String> = (0..th.len()).map(|k| format!("l{k}")).collect();
+        let r = multilabel_report(&labels, &probs, &truth, &th);
+        for (k, l) in r.labels.iter().enumerate() {
+            near(
+                &format!("{name} precision {k}"),
+                l.precision,
+                c["precision"][k].as_f64().expect("p"),
+            );
+            near(
+                &format!("{name} recall {k}"),
+                l.recall,
+                c["recall"][k].as_f64().expect("r"),
+            );
+            near(
+                &format!("{name} f1 {k}"),
+                l.f1,
+                c["f1"][k].as_f64().expect("f"),
+            );
+            assert_eq!(l.support as u64, c["support"][k].as_u64().expect("s"));
+            match c["average_precision"][k].as_f64() {
+                Some(ap) => near(&format!("{name} AP {k}"), l.average_precision, ap),
+                None => assert!(l.average_precision.is_nan(), "{name} AP {k}"),
+            }
+        }
+        near(
+            &format!("{name} macro F1"),
+            r.macro_f1,
+            c["macro_f1"].as_f64().expect("m"),
+        );
+        near(
+            &format!("{name} micro P"),
+            r.micro_precision,
+            c["micro_precision"].as_f64().expect("m"),
+        );
+        near(
+            &format!("{name} micro R"),
+            r.micro_recall,
+            c["micro_recall"].as_f64().expect("m"),
+        );
+        near(
+            &format!("{name} micro F1"),
+            r.micro_f1,
+            c["micro_f1"].as_f64().expect("m"),
+        );
+    }
+}

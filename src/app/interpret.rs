@@ -220,6 +220,7 @@ mod learned_tests {
         let classes = vec!["a".to_string(), "b".to_string()];
         let pooled = ClassificationReport::from_predictions(&classes, &[0, 1], &[0, 1]);
         RunReport {
+            multi_label: None,
             preset: "p".into(),
             protocol: "loso".into(),
             independence: "speaker-independent".into(),
@@ -241,6 +242,7 @@ mod learned_tests {
     fn fold(alpha: Option<f32>, gate: Option<Vec<Option<f32>>>) -> FoldReport {
         let classes = vec!["a".to_string(), "b".to_string()];
         FoldReport {
+            labels: None,
             name: "f".into(),
             best_epoch: 1,
             layer_weights: None,

@@ -61,6 +61,9 @@ pub struct RunFiles {
     /// Dimensional runs: true and predicted values per test utterance (`predictions` is then
     /// empty).
     pub dim_predictions: Option<Result<Vec<crate::train::dim_report::DimPredictionRow>, String>>,
+    /// Multi-label runs: each test utterance's truth, votes and probabilities with its
+    /// predicted label set (`predictions` is then empty).
+    pub label_predictions: Option<Result<Vec<super::multilabel::LabelRow>, String>>,
 }
 
 /// Which panel asked for a spectrogram.
@@ -275,21 +278,38 @@ impl Jobs {
                 .as_ref()
                 .map(super::interpret::LearnedWeights::from_report)
                 .map_err(Clone::clone);
-            let dims = report
-                .ok()
-                .and_then(|r| r.dimensional.map(|d| d.dimensions));
-            JobResult::RunFiles(Box::new(match dims {
-                Some(dims) => RunFiles {
+            let report = report.ok();
+            let labels = report
+                .as_ref()
+                .and_then(|r| r.multi_label.as_ref().map(|m| m.labels.clone()));
+            let dims = report.and_then(|r| r.dimensional.map(|d| d.dimensions));
+            JobResult::RunFiles(Box::new(match (dims, labels) {
+                (_, Some(labels)) => RunFiles {
+                    predictions: Ok(Vec::new()),
+                    dim_predictions: None,
+                    label_predictions: Some(
+                        crate::train::ml_report::read_predictions(&run_dir, &labels).map(|rows| {
+                            rows.into_iter()
+                                .map(super::multilabel::LabelRow::from)
+                                .collect()
+                        }),
+                    ),
+                    learned,
+                    run_dir,
+                },
+                (Some(dims), None) => RunFiles {
                     predictions: Ok(Vec::new()),
                     dim_predictions: Some(crate::train::dim_report::read_predictions(
                         &run_dir, &dims,
                     )),
+                    label_predictions: None,
                     learned,
                     run_dir,
                 },
-                None => RunFiles {
+                (None, None) => RunFiles {
                     predictions: crate::train::run_dir::read_predictions(&run_dir),
                     dim_predictions: None,
+                    label_predictions: None,
                     learned,
                     run_dir,
                 },

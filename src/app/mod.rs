@@ -12,6 +12,7 @@ pub mod interpret;
 pub mod jobs;
 pub mod live;
 pub mod live_va;
+pub mod multilabel;
 pub mod plots;
 pub mod results;
 pub mod run_view;

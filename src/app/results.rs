@@ -52,6 +52,8 @@ pub struct ResultsPanel {
     pub saved: super::saved_runs::SavedRunsPanel,
     /// The view of a dimensional run.
     pub dimensional: super::dimensional::DimensionalResults,
+    /// The view of a multi-label run.
+    pub multi_label: super::multilabel::MultiLabelResults,
 }
 
 impl Default for ResultsPanel {
@@ -70,6 +72,7 @@ impl Default for ResultsPanel {
             learned: None,
             saved: Default::default(),
             dimensional: Default::default(),
+            multi_label: Default::default(),
         }
     }
 }
@@ -142,6 +145,7 @@ impl ResultsPanel {
             self.selected = None;
             self.utterances.clear();
             self.dimensional = Default::default();
+            self.multi_label = Default::default();
             self.utterances_error = None;
             self.learned = None;
             if let Some(dir) = &v.run_dir {
@@ -150,7 +154,9 @@ impl ResultsPanel {
                 cmds.push(super::AppCommand::LoadRunFiles(dir.clone()));
             }
         }
-        if v.dimensional {
+        if v.multi_label_summary.is_some() {
+            self.multi_label.ui(ui, v);
+        } else if v.dimensional {
             self.dimensional.ui(ui, v, cmds);
         } else {
             self.results_ui(ui, v);
@@ -469,6 +475,11 @@ impl ResultsPanel {
         }
         match files.dim_predictions {
             Some(Ok(rows)) => self.dimensional.rows = rows,
+            Some(Err(e)) => self.utterances_error = Some(e),
+            None => {}
+        }
+        match files.label_predictions {
+            Some(Ok(rows)) => self.multi_label.rows = rows,
             Some(Err(e)) => self.utterances_error = Some(e),
             None => {}
         }

@@ -68,6 +68,8 @@ pub struct TrainingView {
     pub fold_dims: Vec<(usize, Vec<crate::eval::regression::DimensionReport>)>,
     /// Dimensional runs: the pooled summary when finished.
     pub dimensional_summary: Option<crate::train::dim_report::DimensionalSummary>,
+    /// Multi-label runs: the per-label summary (when finished).
+    pub multi_label_summary: Option<crate::train::ml_report::MultiLabelSummary>,
     /// Log lines.
     pub log: Vec<String>,
     /// When training started.
@@ -102,6 +104,7 @@ impl TrainingView {
                 self.fold_reports.clear();
                 self.fold_dims.clear();
                 self.dimensional_summary = None;
+                self.multi_label_summary = None;
                 self.dimensional = dimensional;
                 self.pooled = None;
                 self.position = Position::default();
@@ -153,10 +156,12 @@ impl TrainingView {
             Event::Finished {
                 report,
                 dimensional,
+                multi_label,
                 ..
             } => {
                 self.pooled = Some(*report);
                 self.dimensional_summary = dimensional.map(|d| *d);
+                self.multi_label_summary = multi_label.map(|m| *m);
             }
         }
     }

@@ -96,6 +96,10 @@ pub fn view_of(dir: &Path) -> Result<TrainingView, String> {
             .collect();
         v.dimensional_summary = Some(d);
     }
+    if let Some(m) = r.multi_label {
+        v.classes = m.labels.clone();
+        v.multi_label_summary = Some(m);
+    }
     v.pooled = Some(r.pooled);
     Ok(v)
 }

@@ -485,16 +485,30 @@ impl TrainingPanel {
                     ui.selectable_value(&mut self.backend, BackendChoice::Gpu, "GPU");
                 });
 
-                let dims = self
-                    .presets
-                    .get(self.selected)
-                    .and_then(|p| p.task.dimensional())
-                    .map(|d| d.dimensions.join(", "));
-                match dims {
-                    // Dimensional presets regress; no label map applies.
-                    Some(d) => {
-                        ui.label(format!("Task: dimensional ({d})"))
-                            .on_hover_text("regression with the 1 − CCC loss; classes and label maps do not apply");
+                let task = self.presets.get(self.selected).map(|p| &p.task);
+                let task_line = match task {
+                    Some(crate::train::task::Task::Dimensional(d)) => Some((
+                        format!("Task: dimensional ({})", d.dimensions.join(", ")),
+                        "regression with the 1 − CCC loss; classes and label maps do not apply",
+                    )),
+                    Some(crate::train::task::Task::MultiLabel(m)) => Some((
+                        format!(
+                            "Task: multi-label (positive at ≥ {} votes; {})",
+                            m.min_agreement,
+                            if m.labels.is_empty() {
+                                "every vote column".to_string()
+                            } else {
+                                m.labels.join(", ")
+                            }
+                        ),
+                        "one sigmoid per label from the manifest's vote or labels columns; label maps do not apply",
+                    )),
+                    _ => None,
+                };
+                match task_line {
+                    // Dimensional and multi-label presets read their own targets; no label map applies.
+                    Some((line, hover)) => {
+                        ui.label(line).on_hover_text(hover);
                     }
                     None => {
                         egui::ComboBox::from_label("Label map")

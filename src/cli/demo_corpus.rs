@@ -10,7 +10,7 @@ use crate::corpus;
 /// Options of `demo-corpus`.
 #[derive(Args, Debug)]
 pub struct DemoCorpusArgs {
-    /// Output folder (gets `emodb/` and `ravdess/`, and the dimensional `msp-podcast/` and
+    /// Output folder (gets `emodb/` and `ravdess/`, the multi-label `styles/`, and the dimensional `msp-podcast/` and
     /// `iemocap/`).
     #[arg(long)]
     pub out: PathBuf,
@@ -54,6 +54,12 @@ pub fn run(a: DemoCorpusArgs) -> Result<()> {
         println!(
             "  IEMOCAP layout (A/V/D 1–5, transcripts):         {}",
             dim.iemocap_dir.display()
+        );
+    }
+    if let Some(st) = &d.styles {
+        println!(
+            "  speaking styles (multi-label, 8 annotators):   {}",
+            st.dir.display()
         );
     }
     Ok(())

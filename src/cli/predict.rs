@@ -150,6 +150,38 @@ fn predict(
             p.set_transcript(t).map_err(anyhow::Error::msg)?;
         }
         match p.predict_file(f) {
+            Ok(probs) if p.multi_label.is_some() => {
+                // Multi-label runs: independent per-label probabilities and the label set at
+                // the task's threshold.
+                let th = p.multi_label.as_ref().map_or(0.5, |m| m.threshold);
+                let set: Vec<&str> = p
+                    .classes
+                    .iter()
+                    .zip(&probs)
+                    .filter(|(_, v)| **v >= th)
+                    .map(|(c, _)| c.as_str())
+                    .collect();
+                if json {
+                    let map: serde_json::Map<String, serde_json::Value> = p
+                        .classes
+                        .iter()
+                        .zip(&probs)
+                        .map(|(c, v)| (c.clone(), serde_json::json!(v)))
+                        .collect();
+                    println!(
+                        "{}",
+                        serde_json::json!({"file": f, "labels": set, "threshold": th, "probabilities": map})
+                    );
+                } else {
+                    let parts: Vec<String> = p
+                        .classes
+                        .iter()
+                        .zip(&probs)
+                        .map(|(c, v)| format!("{c}={v:.3}"))
+                        .collect();
+                    println!("{}\t{}\t{}", f.display(), set.join(";"), parts.join(" "));
+                }
+            }
             Ok(values) if p.dimensional.is_some() => {
                 // Dimensional runs: one value per dimension on the run's target scale.
                 if json {

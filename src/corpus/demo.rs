@@ -72,6 +72,9 @@ pub struct DemoConfig {
     /// Speakers of the dimensional MSP-Podcast-layout corpus (and IEMOCAP-layout sessions:
     /// half as many); 0 writes no dimensional corpora.
     pub dimensional_speakers: usize,
+    /// Speakers of the multi-label speaking-style corpus (`styles/`, 12 utterances each); 0
+    /// writes none.
+    pub style_speakers: usize,
 }
 
 impl Default for DemoConfig {
@@ -81,6 +84,7 @@ impl Default for DemoConfig {
             emodb_texts: 4,
             ravdess_actors: 8,
             dimensional_speakers: 10,
+            style_speakers: 10,
         }
     }
 }
@@ -88,6 +92,8 @@ impl Default for DemoConfig {
 /// Paths and counts of a written demo corpus.
 #[derive(Clone, Debug)]
 pub struct DemoCorpus {
+    /// The multi-label speaking-style corpus (`styles/`), when written.
+    pub styles: Option<super::demo_styles::StyleDemo>,
     /// EMODB-named corpus folder (`<out>/emodb`).
     pub emodb_dir: PathBuf,
     /// RAVDESS-named corpus folder (`<out>/ravdess`).
@@ -440,11 +446,19 @@ pub fn generate(out: &Path, cfg: &DemoConfig) -> Result<DemoCorpus, String> {
             )
         })
         .transpose()?;
+    let styles = (cfg.style_speakers > 0)
+        .then(|| {
+            super::demo_styles::generate(&out.join("styles"), cfg.seed, cfg.style_speakers, 12)
+        })
+        .transpose()?;
     Ok(DemoCorpus {
         emodb_dir,
         ravdess_dir,
-        files: jobs.len() + dimensional.as_ref().map_or(0, |d| d.files),
+        files: jobs.len()
+            + dimensional.as_ref().map_or(0, |d| d.files)
+            + styles.as_ref().map_or(0, |s| s.utterances),
         dimensional,
+        styles,
     })
 }
 
@@ -461,6 +475,7 @@ mod tests {
             emodb_texts: 1,
             ravdess_actors: 2,
             dimensional_speakers: 0,
+            style_speakers: 0,
         };
         let d = generate(dir.path(), &cfg).expect("generate");
         let a = corpus::load(&d.emodb_dir, None).expect("emodb");

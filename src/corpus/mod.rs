@@ -5,6 +5,7 @@ pub mod cremad;
 pub mod csv_manifest;
 pub mod demo;
 pub mod demo_dimensional;
+pub mod demo_styles;
 pub mod emodb;
 pub mod emotion;
 pub mod esd;

@@ -23,8 +23,10 @@ pub struct LabelMetrics {
     /// Average precision of the probabilities (`null` without true positives).
     #[serde(with = "nan_as_null")]
     pub average_precision: f64,
-    /// Threshold applied to this label's probability.
-    pub threshold: f32,
+    /// Threshold applied to this label's probability (`null` for pooled rows of folds with
+    /// their own thresholds).
+    #[serde(with = "nan_as_null")]
+    pub threshold: f64,
 }
 
 /// Metrics of a multi-label prediction set.
@@ -130,10 +132,13 @@ pub fn multilabel_report(
             f1: f1(precision, recall),
             support: tp + fnn,
             average_precision: average_precision(&scores, &pos),
-            threshold: thresholds[k],
+            threshold: thresholds[k] as f64,
         });
     }
-    let (mp, mr) = (ratio(tp_all, tp_all + fp_all), ratio(tp_all, tp_all + fn_all));
+    let (mp, mr) = (
+        ratio(tp_all, tp_all + fp_all),
+        ratio(tp_all, tp_all + fn_all),
+    );
     let aps: Vec<f64> = labels
         .iter()
         .map(|l| l.average_precision)
@@ -218,7 +223,8 @@ mod tests {
         assert!((r.micro_precision - 0.5).abs() < 1e-12);
         assert!((r.micro_recall - 1.0 / 3.0).abs() < 1e-12);
         assert!((r.micro_f1 - 0.4).abs() < 1e-12);
-        assert_eq!(r.exact_match, 0.0);
+        // Row 1 ({a} predicted, {a} true) is the only exact label set.
+        assert!((r.exact_match - 1.0 / 3.0).abs() < 1e-12);
     }
 
     /// AP of a perfect ranking is 1; of scores [0.1, 0.4, 0.35, 0.8] with truth [0, 0, 1, 1]

@@ -8,6 +8,7 @@ pub mod dtcn;
 pub mod dtpm;
 pub mod fusion;
 pub mod head;
+pub mod label_query;
 pub mod layer_weighted;
 pub mod pooled_fc;
 pub mod temporal;
@@ -52,6 +53,9 @@ pub enum ModelConfig {
     /// (projector → mean over valid frames → classifier). Needs the `waveform` stream and
     /// `features.ssl_weights`.
     SslFineTune(Box<crate::ssl::classifier::FineTuneConfig>),
+    /// SpeechMLC's label-query decoder: one learnable query per output (label) cross-attends
+    /// the frames; a logit per query (multi-label runs; any frame stream).
+    LabelQuery(label_query::LabelQueryConfig),
 }
 
 /// Features a domain-adaptation loss aligns (see [`SerModel::forward_aligned`]).
@@ -102,6 +106,7 @@ impl ModelConfig {
             ModelConfig::CnnGru(_) => "CNN+GRU",
             ModelConfig::TimNet(_) => "TIM-Net-style bidirectional gated dilated stack",
             ModelConfig::SslFineTune(_) => "fine-tuned SSL encoder + projector → mean → classifier",
+            ModelConfig::LabelQuery(_) => "label queries cross-attending frames (SpeechMLC)",
         }
     }
 
@@ -122,6 +127,7 @@ impl ModelConfig {
             ModelConfig::CnnGru(c) => c.validate(),
             ModelConfig::TimNet(c) => c.validate(),
             ModelConfig::SslFineTune(c) => c.validate(),
+            ModelConfig::LabelQuery(c) => c.validate(),
         }
     }
 
@@ -147,6 +153,7 @@ impl ModelConfig {
             }
             ModelConfig::CnnGru(c) => SerModel::CnnGru(c.init(bins, n_classes, device)),
             ModelConfig::TimNet(c) => SerModel::TimNet(c.init(bins, n_classes, device)),
+            ModelConfig::LabelQuery(c) => SerModel::LabelQuery(c.init(bins, n_classes, device)),
             ModelConfig::SslFineTune(c) => {
                 // The run fills in the encoder's architecture; without it the default
                 // (HuBERT-base) shapes are built and a checkpoint of another shape is refused
@@ -180,6 +187,8 @@ pub enum SerModel {
     TimNet(timnet::TimNet),
     /// See [`crate::ssl::classifier::SslClassifier`]; input `[batch, samples, 1]` raw 16 kHz.
     SslClassifier(crate::ssl::classifier::SslClassifier),
+    /// See [`label_query::LabelQueryDecoder`].
+    LabelQuery(label_query::LabelQueryDecoder),
 }
 
 impl SerModel {
@@ -283,6 +292,7 @@ impl SerModel {
             SerModel::PooledFc(m) => m.embed(x),
             SerModel::CnnGru(m) => m.embed(x),
             SerModel::TimNet(m) => m.embed(x),
+            SerModel::LabelQuery(m) => m.embed(x),
             SerModel::SslClassifier(m) => {
                 let [b, l, _] = x.dims();
                 m.embed_chunked(x.reshape([b, l]))
@@ -299,6 +309,7 @@ impl SerModel {
             SerModel::PooledFc(m) => m.classify(emb),
             SerModel::CnnGru(m) => m.classify(emb),
             SerModel::TimNet(m) => m.classify(emb),
+            SerModel::LabelQuery(m) => m.classify(emb),
             SerModel::SslClassifier(m) => m.classify_embedding(emb),
         }
     }

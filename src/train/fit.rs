@@ -145,7 +145,12 @@ impl Validation {
         match objective {
             Objective::Dimensions(_) => v.dims = Some(dims_of(names, examples, outputs)),
             Objective::Labels { threshold, .. } => {
-                v.labels = Some(labels_of(names, examples, outputs, &vec![*threshold; names.len()]))
+                v.labels = Some(labels_of(
+                    names,
+                    examples,
+                    outputs,
+                    &vec![*threshold; names.len()],
+                ))
             }
             Objective::Classes { .. } => v.report = Some(report_of(names, examples, outputs)),
         }

@@ -124,7 +124,7 @@ impl MultiLabelSummary {
         let with_ap = multilabel_report(labels, &probs, &truth, &vec![0.5; labels.len()]);
         for (l, a) in pooled.labels.iter_mut().zip(&with_ap.labels) {
             l.average_precision = a.average_precision;
-            l.threshold = f32::NAN;
+            l.threshold = f64::NAN;
         }
         pooled.mean_average_precision = with_ap.mean_average_precision;
         let fold_mean_std = labels
@@ -154,10 +154,8 @@ impl MultiLabelSummary {
                     n: at.len(),
                     mean_probability: at.iter().map(|r| r.probs[k] as f64).sum::<f64>()
                         / at.len() as f64,
-                    predicted_positive: at
-                        .iter()
-                        .filter(|r| r.probs[k] >= r.thresholds[k])
-                        .count() as f64
+                    predicted_positive: at.iter().filter(|r| r.probs[k] >= r.thresholds[k]).count()
+                        as f64
                         / at.len() as f64,
                 });
             }
@@ -214,10 +212,17 @@ impl MultiLabelSummary {
         for l in &self.labels {
             s.push_str(&format!(" {l} |"));
         }
-        s.push_str(&format!("\n|---|---:|---:|---:|{}\n", "---:|".repeat(self.labels.len())));
+        s.push_str(&format!(
+            "\n|---|---:|---:|---:|{}\n",
+            "---:|".repeat(self.labels.len())
+        ));
         for (name, best, r) in folds {
             let Some(r) = r else { continue };
-            s.push_str(&format!("| {name} | {best} | {} | {} |", r.n, f(r.macro_f1)));
+            s.push_str(&format!(
+                "| {name} | {best} | {} | {} |",
+                r.n,
+                f(r.macro_f1)
+            ));
             for l in &r.labels {
                 s.push_str(&format!(" {} |", f(l.f1)));
             }
@@ -307,7 +312,13 @@ pub fn read_predictions(
     );
     let per: Vec<[usize; 3]> = labels
         .iter()
-        .map(|l| Ok([col(&format!("true_{l}"))?, col(&format!("votes_{l}"))?, col(&format!("p_{l}"))?]))
+        .map(|l| {
+            Ok([
+                col(&format!("true_{l}"))?,
+                col(&format!("votes_{l}"))?,
+                col(&format!("p_{l}"))?,
+            ])
+        })
         .collect::<Result<_, String>>()?;
     let mut out = Vec::new();
     for (i, rec) in r.records().enumerate() {

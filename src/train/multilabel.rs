@@ -87,13 +87,16 @@ impl Default for MultiLabelTask {
 impl MultiLabelTask {
     /// Checks the settings; every problem names the field.
     pub fn validate(&self) -> Result<(), String> {
-        if !(self.min_agreement > 0.0 && self.min_agreement.is_finite()) {
+        if self.min_agreement.is_nan()
+            || self.min_agreement <= 0.0
+            || self.min_agreement.is_infinite()
+        {
             return Err(format!(
                 "task: min_agreement must be > 0, got {}",
                 self.min_agreement
             ));
         }
-        if !(self.threshold > 0.0 && self.threshold < 1.0) {
+        if self.threshold.is_nan() || self.threshold <= 0.0 || self.threshold >= 1.0 {
             return Err(format!(
                 "task: threshold must be in (0, 1), got {}",
                 self.threshold
@@ -109,14 +112,19 @@ impl MultiLabelTask {
             }
         }
         match self.loss {
-            MultiLabelLoss::Focal { gamma } if !(gamma >= 0.0) => {
+            MultiLabelLoss::Focal { gamma } if gamma.is_nan() || gamma < 0.0 => {
                 Err(format!("task: focal gamma must be ≥ 0, got {gamma}"))
             }
             MultiLabelLoss::Asymmetric {
                 gamma_neg,
                 gamma_pos,
                 clip,
-            } if !(gamma_neg >= 0.0 && gamma_pos >= 0.0 && (0.0..1.0).contains(&clip)) => {
+            } if gamma_neg.is_nan()
+                || gamma_pos.is_nan()
+                || gamma_neg < 0.0
+                || gamma_pos < 0.0
+                || !(0.0..1.0).contains(&clip) =>
+            {
                 Err("task: asymmetric loss needs γ− ≥ 0, γ+ ≥ 0 and clip in [0, 1)".into())
             }
             _ => Ok(()),
@@ -164,7 +172,11 @@ pub fn resolve_labels(utts: &[Utterance], task: &MultiLabelTask) -> Result<Vec<S
 
 /// 0/1 targets per utterance (a label is positive at `min_agreement` votes or more) and the
 /// raw votes.
-pub fn targets(utts: &[Utterance], labels: &[String], min_agreement: f32) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+pub fn targets(
+    utts: &[Utterance],
+    labels: &[String],
+    min_agreement: f32,
+) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
     let votes: Vec<Vec<f32>> = utts
         .iter()
         .map(|u| labels.iter().map(|l| votes(u, l)).collect())
@@ -186,7 +198,11 @@ pub fn positive_weights(targets: &[&[f32]], labels: usize) -> Vec<f32> {
         .map(|k| {
             let pos = targets.iter().filter(|t| t[k] >= 0.5).count();
             let neg = targets.len() - pos;
-            if pos == 0 { 1.0 } else { neg as f32 / pos as f32 }
+            if pos == 0 {
+                1.0
+            } else {
+                neg as f32 / pos as f32
+            }
         })
         .collect()
 }
@@ -221,7 +237,8 @@ pub fn loss(
         MultiLabelLoss::Focal { gamma } => {
             let p = sigmoid(logits);
             // 1 − p_t = p for negatives, 1 − p for positives.
-            let one_minus_pt = p.clone() * neg_t.clone() + p.neg().add_scalar(1.0) * targets.clone();
+            let one_minus_pt =
+                p.clone() * neg_t.clone() + p.neg().add_scalar(1.0) * targets.clone();
             let bce = (targets * log_p + neg_t * log_q).neg();
             (one_minus_pt.powf_scalar(gamma) * bce).mean()
         }
@@ -234,8 +251,8 @@ pub fn loss(
             let pos = p.clone().neg().add_scalar(1.0).powf_scalar(gamma_pos)
                 * p.clone().clamp_min(1e-8).log();
             let pm = p.sub_scalar(clip).clamp_min(0.0);
-            let neg = pm.clone().powf_scalar(gamma_neg)
-                * pm.neg().add_scalar(1.0).clamp_min(1e-8).log();
+            let neg =
+                pm.clone().powf_scalar(gamma_neg) * pm.neg().add_scalar(1.0).clamp_min(1e-8).log();
             (targets * pos + neg_t * neg).neg().mean()
         }
     }
@@ -315,20 +332,20 @@ mod tests {
 
     #[test]
     fn targets_at_the_agreement_threshold() {
-        let mut u = crate::corpus::utterance(
-            "csv",
-            "a.wav".into(),
-            "",
-            crate::corpus::Emotion::Other,
-        );
+        let mut u =
+            crate::corpus::utterance("csv", "a.wav".into(), "", crate::corpus::Emotion::Other);
         u.values.insert("Bright".into(), 5.0);
         u.values.insert("Dark".into(), 3.0);
         u.values.insert(ANNOTATORS.into(), 8.0);
-        let labels = resolve_labels(std::slice::from_ref(&u), &MultiLabelTask::default()).expect("labels");
+        let labels =
+            resolve_labels(std::slice::from_ref(&u), &MultiLabelTask::default()).expect("labels");
         assert_eq!(labels, ["Bright", "Dark"]);
         let (t, v) = targets(&[u], &labels, 5.0);
         assert_eq!(t, vec![vec![1.0, 0.0]]);
         assert_eq!(v, vec![vec![5.0, 3.0]]);
-        assert_eq!(positive_weights(&[&[1.0, 0.0], &[0.0, 0.0], &[1.0, 1.0]], 2), [0.5, 2.0]);
+        assert_eq!(
+            positive_weights(&[&[1.0, 0.0], &[0.0, 0.0], &[1.0, 1.0]], 2),
+            [0.5, 2.0]
+        );
     }
 }

@@ -28,6 +28,9 @@ pub struct Predictor {
     /// Dimensional runs: the task (then `classes` names the dimensions and every "probability"
     /// row holds the predicted values).
     pub dimensional: Option<super::task::DimensionalTask>,
+    /// Multi-label runs: the task (then `classes` names the labels and every row holds
+    /// independent per-label probabilities).
+    pub multi_label: Option<super::multilabel::MultiLabelTask>,
     folds: Vec<(SerModel, Option<Standardiser>)>,
     device: Device,
     frames: usize,
@@ -136,6 +139,7 @@ impl Predictor {
             transcript,
             classes: cfg.classes,
             dimensional: cfg.preset.task.dimensional().cloned(),
+            multi_label: cfg.preset.task.multi_label().cloned(),
             features: cfg.preset.features,
             preset_name: cfg.preset.name,
             folds,
@@ -165,6 +169,8 @@ impl Predictor {
     fn rows(&self, out: Tensor<2>) -> Vec<Vec<f32>> {
         if self.dimensional.is_some() {
             to_rows(out)
+        } else if self.multi_label.is_some() {
+            to_rows(burn::tensor::activation::sigmoid(out))
         } else {
             to_rows(softmax(out, 1))
         }

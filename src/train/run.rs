@@ -475,12 +475,7 @@ fn multilabel_data(
     let positives: Vec<String> = labels
         .iter()
         .enumerate()
-        .map(|(k, l)| {
-            format!(
-                "{l} {}",
-                targets.iter().filter(|t| t[k] >= 0.5).count()
-            )
-        })
+        .map(|(k, l)| format!("{l} {}", targets.iter().filter(|t| t[k] >= 0.5).count()))
         .collect();
     let plan = plan_folds(req, loaded, &utts, protocol, seed)?;
     Ok(RunData {
@@ -890,7 +885,7 @@ impl FoldsDone {
         let thresholds: Vec<f32> = out
             .labels
             .as_ref()
-            .map(|l| l.labels.iter().map(|m| m.threshold).collect())
+            .map(|l| l.labels.iter().map(|m| m.threshold as f32).collect())
             .unwrap_or_default();
         for (&i, p) in fold.test.iter().zip(&out.test_probs) {
             if data.multi_label.is_some() {

@@ -22,6 +22,7 @@ pub fn small_demo() -> &'static Path {
                 emodb_texts: 1,
                 ravdess_actors: 2,
                 dimensional_speakers: 0,
+                style_speakers: 0,
             },
         )
         .expect("demo corpus");

@@ -1,0 +1,163 @@
+//! Results of a multi-label run: pooled per-label precision, recall, F1 and average precision,
+//! the folds' macro F1, the probability by annotator votes, and each test utterance's true and
+//! predicted label sets with every label's probability.
+
+use eframe::egui;
+
+use crate::train::ml_report::LabelPredictionRow;
+
+use super::run_view::TrainingView;
+
+/// One test utterance as the table shows it.
+#[derive(Clone, Debug)]
+pub struct LabelRow {
+    /// The row of `predictions.csv`.
+    pub row: LabelPredictionRow,
+    /// The predicted label set as written (each fold's thresholds).
+    pub predicted: Vec<String>,
+}
+
+impl From<(LabelPredictionRow, Vec<String>)> for LabelRow {
+    fn from((row, predicted): (LabelPredictionRow, Vec<String>)) -> Self {
+        Self { row, predicted }
+    }
+}
+
+/// State of the multi-label view.
+#[derive(Default)]
+pub struct MultiLabelResults {
+    /// Test utterances (read from `predictions.csv` on a helper thread).
+    pub rows: Vec<LabelRow>,
+}
+
+fn fmt(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.3}")
+    } else {
+        "–".into()
+    }
+}
+
+impl MultiLabelResults {
+    /// Draws the view.
+    pub fn ui(&mut self, ui: &mut egui::Ui, v: &TrainingView) {
+        ui.heading("Results — multi-label");
+        if !v.independence.is_empty() {
+            ui.label(format!("({})", v.independence));
+        }
+        let Some(s) = &v.multi_label_summary else {
+            return;
+        };
+        let p = &s.pooled;
+        ui.label(
+            egui::RichText::new(format!(
+                "Pooled test predictions — macro F1 {}, micro F1 {}, mean AP {}, exact label set {} (n = {})",
+                fmt(p.macro_f1),
+                fmt(p.micro_f1),
+                fmt(p.mean_average_precision),
+                fmt(p.exact_match),
+                p.n
+            ))
+            .strong(),
+        );
+        ui.label(
+            egui::RichText::new(format!(
+                "positive at ≥ {} annotator votes · thresholds: {} · loss: {} · folds' macro F1 {} ± {}",
+                s.min_agreement,
+                s.thresholds,
+                s.loss,
+                fmt(s.macro_f1.0),
+                fmt(s.macro_f1.1)
+            ))
+            .small(),
+        );
+        egui::Grid::new("ml_labels").striped(true).show(ui, |ui| {
+            for h in ["label", "precision", "recall", "F1", "AP", "support", ""] {
+                ui.label(egui::RichText::new(h).strong());
+            }
+            ui.end_row();
+            for l in &p.labels {
+                ui.label(&l.name);
+                ui.label(fmt(l.precision));
+                ui.label(fmt(l.recall));
+                ui.label(fmt(l.f1));
+                ui.label(fmt(l.average_precision));
+                ui.label(l.support.to_string());
+                ui.add(
+                    egui::ProgressBar::new(l.f1 as f32)
+                        .desired_width(160.0)
+                        .text(format!("F1 {}", fmt(l.f1))),
+                );
+                ui.end_row();
+            }
+        });
+        egui::CollapsingHeader::new("Probability by annotator votes").show(ui, |ui| {
+            egui::Grid::new("ml_votes").striped(true).show(ui, |ui| {
+                for h in [
+                    "label",
+                    "votes",
+                    "n",
+                    "mean probability",
+                    "predicted positive",
+                ] {
+                    ui.label(egui::RichText::new(h).strong());
+                }
+                ui.end_row();
+                for lv in &s.by_votes {
+                    ui.label(&lv.label);
+                    ui.label(format!("{}", lv.votes));
+                    ui.label(lv.n.to_string());
+                    ui.label(fmt(lv.mean_probability));
+                    ui.label(fmt(lv.predicted_positive));
+                    ui.end_row();
+                }
+            });
+        });
+        if self.rows.is_empty() {
+            return;
+        }
+        ui.separator();
+        ui.label(
+            egui::RichText::new(format!("Utterances ({} test predictions)", self.rows.len()))
+                .strong(),
+        );
+        egui::ScrollArea::vertical()
+            .id_salt("ml_rows")
+            .max_height(320.0)
+            .show(ui, |ui| {
+                egui::Grid::new("ml_utts").striped(true).show(ui, |ui| {
+                    for h in [
+                        "file",
+                        "fold",
+                        "true labels",
+                        "predicted labels",
+                        "probabilities",
+                    ] {
+                        ui.label(egui::RichText::new(h).strong());
+                    }
+                    ui.end_row();
+                    for r in &self.rows {
+                        let name = std::path::Path::new(&r.row.path)
+                            .file_name()
+                            .map_or(r.row.path.clone(), |n| n.to_string_lossy().to_string());
+                        ui.label(name);
+                        ui.label(&r.row.fold);
+                        ui.label(r.row.true_set(&s.labels).join(", "));
+                        ui.label(r.predicted.join(", "));
+                        ui.label(
+                            egui::RichText::new(
+                                s.labels
+                                    .iter()
+                                    .zip(&r.row.probs)
+                                    .map(|(l, p)| format!("{l} {p:.2}"))
+                                    .collect::<Vec<_>>()
+                                    .join(" · "),
+                            )
+                            .small(),
+                        );
+                        ui.end_row();
+                    }
+                });
+            });
+    }
+}

@@ -1,0 +1,285 @@
+//! Multi-label speaking styles end to end (seed 001): a generated DreamVoice-form manifest
+//! (`file,speaker,annotators,Female,Male,…`), the label-query decoder on log-mel, positives at
+//! an annotator agreement, per-label reports equal to the metric functions on predictions.csv,
+//! validation macro F1 selection, thresholds tuned on validation, `predict` label sets, and the
+//! `labels`-column manifest form.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use ser_workbench::corpus::demo_styles;
+use ser_workbench::eval::multilabel::multilabel_report;
+use ser_workbench::train::ml_report::read_predictions;
+use ser_workbench::train::run::{RunEnd, execute};
+use ser_workbench::train::run_dir::read_report;
+use ser_workbench::train::{Event, Preset, RunRequest};
+
+mod common;
+
+static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    TRAINING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn corpus() -> &'static Path {
+    static D: OnceLock<PathBuf> = OnceLock::new();
+    D.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("ser-wb-test-styles-{}", std::process::id()));
+        demo_styles::generate(&dir, 5, 6, 10).expect("styles");
+        dir
+    })
+}
+
+/// The shipped preset, made small for the CPU.
+fn preset(tune: bool) -> Preset {
+    let mut p = Preset::builtin()
+        .into_iter()
+        .find(|p| p.name == "seed001-speechmlc-logmel")
+        .expect("builtin preset");
+    p.training.epochs = 20;
+    p.training.protocol = "speaker-kfold:3".parse().expect("protocol");
+    p.training.learning_rate = 2e-3;
+    p.features.max_secs = 2.0;
+    if let ser_workbench::model::ModelConfig::LabelQuery(c) = &mut p.model {
+        c.d_model = 32;
+        c.layers = 2;
+        c.heads = 4;
+        c.ffn_dim = 64;
+    }
+    if let ser_workbench::train::task::Task::MultiLabel(m) = &mut p.task {
+        m.tune_thresholds = tune;
+    }
+    p
+}
+
+fn run(preset: Preset, corpus: &Path, out: &Path) -> (PathBuf, Vec<String>) {
+    let req = RunRequest {
+        preset,
+        corpus_dirs: vec![corpus.to_path_buf()],
+        label_map: None,
+        target_corpus: None,
+        corpus_type: None,
+        protocol: None,
+        seed: None,
+        out_dir: Some(out.to_path_buf()),
+        cache_dir: out.with_extension("cache"),
+        backend: ser_workbench::train::BackendChoice::Cpu,
+    };
+    let logs = std::sync::Mutex::new(Vec::new());
+    let (_tx, rx) = crossbeam_channel::unbounded();
+    let controller = ser_workbench::train::control::Controller::new(rx);
+    let end = execute(&req, &controller, &|e| {
+        if let Event::Log(l) = e {
+            logs.lock().expect("lock").push(l);
+        }
+    })
+    .expect("run");
+    let RunEnd::Finished(dir) = end else {
+        panic!("not finished: {end:?}")
+    };
+    (dir, logs.into_inner().expect("logs"))
+}
+
+#[test]
+fn label_query_run_on_a_dreamvoice_manifest() {
+    let _g = serial();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, logs) = run(preset(false), corpus(), &tmp.path().join("run"));
+    assert!(
+        logs.iter().any(|l| l.contains("positives at ≥ 5 votes")),
+        "{logs:?}"
+    );
+    let report = read_report(&dir).expect("report");
+    assert_eq!(report.independence, "speaker-independent");
+    let ml = report.multi_label.as_ref().expect("multi-label summary");
+    let mut want: Vec<String> = demo_styles::STYLE_LABELS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    want.sort();
+    assert_eq!(ml.labels, want);
+    assert_eq!(report.headline().0, "macro F1");
+    // Every utterance tested once; the pooled report = the metric functions on the CSV rows.
+    let rows = read_predictions(&dir, &ml.labels).expect("predictions");
+    assert_eq!(rows.len(), 60);
+    let probs: Vec<Vec<f32>> = rows.iter().map(|(r, _)| r.probs.clone()).collect();
+    let truth: Vec<Vec<f32>> = rows.iter().map(|(r, _)| r.truth.clone()).collect();
+    let again = multilabel_report(&ml.labels, &probs, &truth, &[0.5; 8]);
+    assert!(
+        (again.macro_f1 - ml.pooled.macro_f1).abs() < 1e-9,
+        "{} vs {}",
+        again.macro_f1,
+        ml.pooled.macro_f1
+    );
+    for (a, b) in again.labels.iter().zip(&ml.pooled.labels) {
+        assert_eq!(a.support, b.support);
+        assert!((a.f1 - b.f1).abs() < 1e-9, "{}", a.name);
+    }
+    // Truth follows the votes at the agreement of 5.
+    for (r, _) in &rows {
+        for (t, v) in r.truth.iter().zip(&r.votes) {
+            assert_eq!(*t >= 0.5, *v >= 5.0);
+        }
+    }
+    // The predicted set column follows the probabilities.
+    for (r, set) in &rows {
+        let mine: Vec<String> = ml
+            .labels
+            .iter()
+            .zip(&r.probs)
+            .filter(|(_, p)| **p >= 0.5)
+            .map(|(l, _)| l.clone())
+            .collect();
+        assert_eq!(&mine, set);
+    }
+    // Sex is what the generator makes unmistakable: it is learnt (average precision well above
+    // the 0.5 a random ranking gets for these balanced labels; F1 would not show it, since
+    // predicting every utterance positive already scores 0.67).
+    let ap = |n: &str| {
+        ml.pooled
+            .labels
+            .iter()
+            .find(|l| l.name == n)
+            .expect("label")
+            .average_precision
+    };
+    eprintln!(
+        "pooled F1 per label: {:?}; macro {:.3}",
+        ml.pooled
+            .labels
+            .iter()
+            .map(|l| (l.name.clone(), (l.f1 * 1000.0).round() / 1000.0))
+            .collect::<Vec<_>>(),
+        ml.pooled.macro_f1
+    );
+    eprintln!("AP Female {:.3}, Male {:.3}", ap("Female"), ap("Male"));
+    assert!(ap("Female") > 0.6 && ap("Male") > 0.6, "{:?}", ml.pooled);
+    // Selection by validation macro F1.
+    let metrics = common::csv_rows(&dir.join("metrics.csv"));
+    for fold in report.folds.iter().map(|f| f.name.clone()) {
+        let of_fold: Vec<_> = metrics.iter().filter(|r| r["fold"] == fold).collect();
+        let f1 = |r: &&std::collections::HashMap<String, String>| -> f64 {
+            r["valid_macro_f1"].parse().expect("number")
+        };
+        let best = of_fold
+            .iter()
+            .rfind(|r| r["is_best"] == "true")
+            .expect("best");
+        let top = of_fold.iter().map(f1).fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!(f1(best), top, "fold {fold}");
+    }
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("md");
+    assert!(md.contains("Probability by annotator votes") && md.contains("| Female |"));
+    // predict: the label set and the probabilities, as the library gives them.
+    let wav = &rows[0].0.path;
+    let out = Command::new(env!("CARGO_BIN_EXE_ser-workbench"))
+        .env("SER_WORKBENCH_BACKEND", "cpu")
+        .args(["predict", "--json", "--run"])
+        .arg(&dir)
+        .arg(wav)
+        .output()
+        .expect("predict");
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("json");
+    let p = ser_workbench::train::predict::Predictor::load(&dir).expect("predictor");
+    let lib = p.predict_file(Path::new(wav)).expect("predict");
+    for (k, l) in ml.labels.iter().enumerate() {
+        let got = v["probabilities"][l].as_f64().expect("p");
+        assert!((got - lib[k] as f64).abs() < 1e-6);
+        let listed = v["labels"]
+            .as_array()
+            .expect("labels")
+            .iter()
+            .any(|x| x == l);
+        assert_eq!(listed, lib[k] >= 0.5, "{l}");
+    }
+}
+
+/// Thresholds tuned per label on each fold's validation part are recorded and applied; a
+/// `labels`-column manifest (one vote per listed label) trains with agreement 1.
+#[test]
+fn tuned_thresholds_and_the_labels_column_form() {
+    let _g = serial();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, _) = run(preset(true), corpus(), &tmp.path().join("tuned"));
+    let report = read_report(&dir).expect("report");
+    let ml = report.multi_label.expect("summary");
+    assert!(ml.thresholds.contains("tuned"), "{}", ml.thresholds);
+    for f in &report.folds {
+        let l = f.labels.as_ref().expect("fold labels");
+        assert!(
+            l.labels
+                .iter()
+                .all(|m| (0.05..=0.95).contains(&m.threshold))
+        );
+    }
+    // The same audio as a `labels` manifest: the labels with ≥ 5 votes, listed by name.
+    let src = std::fs::read_to_string(corpus().join("manifest.csv")).expect("manifest");
+    let mut lines = src.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let mut csv = String::from("file,speaker,labels\n");
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let on: Vec<&str> = (3..header.len())
+            .filter(|&k| f[k].parse::<f32>().expect("votes") >= 5.0)
+            .map(|k| header[k])
+            .collect();
+        csv.push_str(&format!(
+            "{},{},{}\n",
+            corpus().join(f[0]).display(),
+            f[1],
+            on.join(";")
+        ));
+    }
+    let manifest = tmp.path().join("labels");
+    std::fs::create_dir_all(&manifest).expect("mkdir");
+    std::fs::write(manifest.join("manifest.csv"), csv).expect("csv");
+    let mut p = preset(false);
+    p.training.epochs = 1;
+    if let ser_workbench::train::task::Task::MultiLabel(m) = &mut p.task {
+        m.min_agreement = 1.0;
+    }
+    let (dir, _) = run(p, &manifest, &tmp.path().join("labels"));
+    let report = read_report(&dir).expect("report");
+    let ml = report.multi_label.expect("summary");
+    let ours = read_predictions(&dir, &ml.labels).expect("rows");
+    let theirs = read_report(&tmp.path().join("tuned")).expect("report");
+    let theirs_ml = theirs.multi_label.expect("summary");
+    // The same positives per label as the vote form at agreement 5.
+    for (a, b) in ml.pooled.labels.iter().zip(&theirs_ml.pooled.labels) {
+        assert_eq!(a.name, b.name);
+        assert_eq!(a.support, b.support, "{}", a.name);
+    }
+    assert_eq!(ours.len(), 60);
+}
+
+/// Presets that cannot work are refused with the reason.
+#[test]
+fn multi_label_presets_are_checked() {
+    let mut p = preset(false);
+    p.training.select_by = ser_workbench::train::preset::SelectBy::ValidUa;
+    let err = p.validate().expect_err("ValidUa");
+    assert!(err.contains("ValidMacroF1"), "{err}");
+    let mut p = preset(false);
+    if let ser_workbench::train::task::Task::MultiLabel(m) = &mut p.task {
+        m.min_agreement = 0.0;
+    }
+    assert!(
+        p.validate()
+            .expect_err("agreement")
+            .contains("min_agreement")
+    );
+    let mut c = Preset::builtin()
+        .into_iter()
+        .find(|p| p.name == "demo")
+        .expect("demo");
+    c.training.select_by = ser_workbench::train::preset::SelectBy::ValidMacroF1;
+    assert!(
+        c.validate()
+            .expect_err("categorical")
+            .contains("multi-label")
+    );
+}
