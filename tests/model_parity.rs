@@ -21,6 +21,7 @@ use ser_workbench::model::fusion::{self, FusionMode};
 use ser_workbench::model::head::MlpHeadConfig;
 use ser_workbench::model::layer_weighted::LayerWeightedConfig;
 use ser_workbench::model::pooled_fc::PooledFcConfig;
+use ser_workbench::model::resnet::ResNetConfig;
 use ser_workbench::model::temporal::TemporalStackConfig;
 use ser_workbench::model::timnet::TimNetConfig;
 
@@ -269,4 +270,23 @@ fn layer_weighted_sum_with_and_without_layer_norm_matches_pytorch() {
             m.forward(input(case, &device)),
         );
     }
+}
+
+/// ResNet (SpeechMLC's baseline structure: 7×7/2 stem, max-pool, basic blocks with 1×1/2
+/// shortcuts, global average, linear) against torchvision-style PyTorch code
+/// (`tools/make_resnet_fixture.py`), stages [2, 1, 1] of width 4 on a [2, 37, 20] input.
+#[test]
+fn resnet_matches_pytorch() {
+    let device = Device::flex();
+    let cfg = ResNetConfig {
+        blocks: vec![2, 1, 1],
+        width: 4,
+        dropout: 0.0,
+    };
+    let m = load(cfg.init(3, &device), "resnet");
+    let x: Tensor<3> = input("resnet", &device);
+    let emb = m.embed(x);
+    let e1 = check("resnet", "embedding", emb.clone());
+    let e2 = check("resnet", "output", m.classify(emb));
+    eprintln!("resnet: embedding max abs diff {e1:e}, output {e2:e}");
 }

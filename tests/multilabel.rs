@@ -283,3 +283,55 @@ fn multi_label_presets_are_checked() {
             .contains("multi-label")
     );
 }
+
+/// The other two models of the paper's table: ResNet over log-mel, and the label queries over
+/// one SSL layer's frames (`ssl_frames`: 50 frames per second, the encoder's width per frame;
+/// a tiny random HuBERT here) — both train and report per label.
+#[test]
+fn resnet_and_ssl_frame_label_queries_run() {
+    let _g = serial();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut r = Preset::builtin()
+        .into_iter()
+        .find(|p| p.name == "seed001-resnet34-mel80")
+        .expect("resnet preset");
+    r.training.epochs = 2;
+    r.training.protocol = "speaker-kfold:2".parse().expect("protocol");
+    r.features.max_secs = 1.0;
+    r.model =
+        ser_workbench::model::ModelConfig::ResNet(ser_workbench::model::resnet::ResNetConfig {
+            blocks: vec![1, 1],
+            width: 4,
+            dropout: 0.0,
+        });
+    let (dir, _) = run(r, corpus(), &tmp.path().join("resnet"));
+    assert!(read_report(&dir).expect("report").multi_label.is_some());
+
+    let mut q = preset(false);
+    q.training.epochs = 2;
+    q.features.stream = ser_workbench::features::StreamKind::SslFrames;
+    q.features.ssl_weights =
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/finetune/hubert_cls_tiny"));
+    q.features.ssl_layers = "1".into();
+    q.features.max_secs = 1.0;
+    q.validate().expect("valid preset");
+    let (dir, logs) = run(q, corpus(), &tmp.path().join("ssl"));
+    assert!(logs.iter().any(|l| l.contains("SSL encoder")), "{logs:?}");
+    let cfg = ser_workbench::train::run::read_resolved(&dir).expect("resolved");
+    assert_eq!(cfg.frames, 50, "1 s at 50 frames per second");
+    let (_, enc, _) = ser_workbench::ssl::load_encoder(
+        cfg.preset.features.ssl_weights.as_ref().expect("weights"),
+        &burn::prelude::Device::flex(),
+    )
+    .expect("encoder");
+    assert_eq!(cfg.bins, enc.hidden_size);
+    let report = read_report(&dir).expect("report");
+    assert_eq!(report.multi_label.expect("summary").pooled.n, 60);
+    // Prediction reads the same stream from the audio.
+    let p = ser_workbench::train::predict::Predictor::load(&dir).expect("predictor");
+    let v = p
+        .predict_file(&corpus().join("wav/spk01_000.wav"))
+        .expect("predict");
+    assert_eq!(v.len(), 8);
+    assert!(v.iter().all(|x| (0.0..=1.0).contains(x)));
+}

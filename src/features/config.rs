@@ -22,6 +22,11 @@ pub enum StreamKind {
     /// The 16 kHz waveform itself (`[samples, 1]`), for models that fine-tune an SSL encoder
     /// end to end. Never cached: decoding is cheap next to the encoder.
     Waveform,
+    /// SSL frame embeddings on the encoder's own time axis (50 per second for HuBERT and
+    /// wav2vec2), the selected hidden states averaged per frame: `[frames, dim]` (SpeechMLC's
+    /// HuBERT layer 6 with `ssl_layers: "6"`).
+    #[serde(rename = "ssl_frames")]
+    SslFrames,
 }
 
 /// How the SSL part of the fused `logmel_ssl` stream is laid over time.
@@ -44,8 +49,9 @@ impl std::str::FromStr for StreamKind {
             "ssl" => Ok(StreamKind::Ssl),
             "logmel+ssl" | "logmel_ssl" => Ok(StreamKind::LogMelSsl),
             "waveform" => Ok(StreamKind::Waveform),
+            "ssl_frames" | "ssl-frames" => Ok(StreamKind::SslFrames),
             _ => Err(format!(
-                "unknown stream '{s}' (known: logmel, mfcc, ssl, logmel+ssl, waveform)"
+                "unknown stream '{s}' (known: logmel, mfcc, ssl, ssl_frames, logmel+ssl, waveform)"
             )),
         }
     }
@@ -164,7 +170,10 @@ impl FeatureConfig {
 
     /// Whether the stream needs an SSL encoder.
     pub fn uses_ssl(&self) -> bool {
-        matches!(self.stream, StreamKind::Ssl | StreamKind::LogMelSsl)
+        matches!(
+            self.stream,
+            StreamKind::Ssl | StreamKind::LogMelSsl | StreamKind::SslFrames
+        )
     }
 
     /// The log-mel-only configuration behind a fused stream (same log-mel parameters).
@@ -180,7 +189,7 @@ impl FeatureConfig {
         match self.stream {
             StreamKind::LogMel => self.logmel.n_mels,
             StreamKind::Mfcc => self.n_mfcc * if self.mfcc_deltas { 3 } else { 1 },
-            StreamKind::Ssl | StreamKind::LogMelSsl => 0,
+            StreamKind::Ssl | StreamKind::LogMelSsl | StreamKind::SslFrames => 0,
             StreamKind::Waveform => 1,
         }
     }
@@ -189,6 +198,8 @@ impl FeatureConfig {
     pub fn max_frames(&self) -> usize {
         let rate = match self.stream {
             StreamKind::Waveform => 16_000.0,
+            // The conv feature encoders of HuBERT / wav2vec2 / WavLM stride 320 samples.
+            StreamKind::SslFrames => 50.0,
             _ => self.logmel.frames_per_sec(),
         };
         ((self.max_secs as f64 * rate).ceil() as usize).max(1)
@@ -221,6 +232,7 @@ impl FeatureConfig {
                 self.ssl_pooling, self.ssl_layers
             ),
             StreamKind::Waveform => "waveform-16k-v1".into(),
+            StreamKind::SslFrames => format!("ssl-frames-v1 layers={}", self.ssl_layers),
         }
     }
 }

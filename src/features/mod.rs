@@ -55,7 +55,9 @@ pub fn compute(samples_16k: &[f32], cfg: &FeatureConfig) -> FeatureMatrix {
     }
     let logmel = mel::log_mel(samples_16k, &cfg.logmel);
     match cfg.stream {
-        StreamKind::LogMel | StreamKind::Ssl | StreamKind::LogMelSsl => logmel,
+        StreamKind::LogMel | StreamKind::Ssl | StreamKind::LogMelSsl | StreamKind::SslFrames => {
+            logmel
+        }
         StreamKind::Mfcc => mfcc::mfcc(&logmel, cfg.n_mfcc, cfg.mfcc_deltas),
         StreamKind::Waveform => unreachable!("returned above"),
     }

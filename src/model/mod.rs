@@ -11,6 +11,7 @@ pub mod head;
 pub mod label_query;
 pub mod layer_weighted;
 pub mod pooled_fc;
+pub mod resnet;
 pub mod temporal;
 pub mod timnet;
 
@@ -56,6 +57,9 @@ pub enum ModelConfig {
     /// SpeechMLC's label-query decoder: one learnable query per output (label) cross-attends
     /// the frames; a logit per query (multi-label runs; any frame stream).
     LabelQuery(label_query::LabelQueryConfig),
+    /// ResNet with basic blocks over the time × frequency plane (SpeechMLC's ResNet-34
+    /// baseline on 80-band log-mel).
+    ResNet(resnet::ResNetConfig),
 }
 
 /// Features a domain-adaptation loss aligns (see [`SerModel::forward_aligned`]).
@@ -107,6 +111,7 @@ impl ModelConfig {
             ModelConfig::TimNet(_) => "TIM-Net-style bidirectional gated dilated stack",
             ModelConfig::SslFineTune(_) => "fine-tuned SSL encoder + projector → mean → classifier",
             ModelConfig::LabelQuery(_) => "label queries cross-attending frames (SpeechMLC)",
+            ModelConfig::ResNet(_) => "ResNet (basic blocks) over time × frequency",
         }
     }
 
@@ -128,6 +133,7 @@ impl ModelConfig {
             ModelConfig::TimNet(c) => c.validate(),
             ModelConfig::SslFineTune(c) => c.validate(),
             ModelConfig::LabelQuery(c) => c.validate(),
+            ModelConfig::ResNet(c) => c.validate(),
         }
     }
 
@@ -154,6 +160,7 @@ impl ModelConfig {
             ModelConfig::CnnGru(c) => SerModel::CnnGru(c.init(bins, n_classes, device)),
             ModelConfig::TimNet(c) => SerModel::TimNet(c.init(bins, n_classes, device)),
             ModelConfig::LabelQuery(c) => SerModel::LabelQuery(c.init(bins, n_classes, device)),
+            ModelConfig::ResNet(c) => SerModel::ResNet(c.init(n_classes, device)),
             ModelConfig::SslFineTune(c) => {
                 // The run fills in the encoder's architecture; without it the default
                 // (HuBERT-base) shapes are built and a checkpoint of another shape is refused
@@ -189,6 +196,8 @@ pub enum SerModel {
     SslClassifier(crate::ssl::classifier::SslClassifier),
     /// See [`label_query::LabelQueryDecoder`].
     LabelQuery(label_query::LabelQueryDecoder),
+    /// See [`resnet::ResNet`].
+    ResNet(resnet::ResNet),
 }
 
 impl SerModel {
@@ -293,6 +302,7 @@ impl SerModel {
             SerModel::CnnGru(m) => m.embed(x),
             SerModel::TimNet(m) => m.embed(x),
             SerModel::LabelQuery(m) => m.embed(x),
+            SerModel::ResNet(m) => m.embed(x),
             SerModel::SslClassifier(m) => {
                 let [b, l, _] = x.dims();
                 m.embed_chunked(x.reshape([b, l]))
@@ -310,6 +320,7 @@ impl SerModel {
             SerModel::CnnGru(m) => m.classify(emb),
             SerModel::TimNet(m) => m.classify(emb),
             SerModel::LabelQuery(m) => m.classify(emb),
+            SerModel::ResNet(m) => m.classify(emb),
             SerModel::SslClassifier(m) => m.classify_embedding(emb),
         }
     }

@@ -147,7 +147,8 @@ impl SslStream {
         cfg: &FeatureConfig,
         cache: &FeatureCache,
     ) -> Result<(FeatureMatrix, CacheOutcome), String> {
-        let frames = cfg.stream == StreamKind::LogMelSsl && cfg.ssl_pooling == SslPooling::Frames;
+        let frames = (cfg.stream == StreamKind::LogMelSsl && cfg.ssl_pooling == SslPooling::Frames)
+            || cfg.stream == StreamKind::SslFrames;
         let key = if frames { &self.frames_key } else { &self.key };
         cache.get_or_compute_with(path, key, |p| {
             let x = crate::audio::load_mono_16k(p).map_err(|e| e.to_string())?;
@@ -176,10 +177,10 @@ impl SslStream {
 
     /// `cfg`'s stream of 16 kHz samples (no cache).
     pub fn stream(&self, samples_16k: &[f32], cfg: &FeatureConfig) -> FeatureMatrix {
-        if cfg.stream == StreamKind::LogMelSsl {
-            self.fused(samples_16k, cfg)
-        } else {
-            self.embed(samples_16k)
+        match cfg.stream {
+            StreamKind::LogMelSsl => self.fused(samples_16k, cfg),
+            StreamKind::SslFrames => self.embed_frames(samples_16k),
+            _ => self.embed(samples_16k),
         }
     }
 

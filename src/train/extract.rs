@@ -213,8 +213,9 @@ pub fn cache_status(
         .as_ref()
         .ok_or("the SSL stream has no model folder (ssl_weights)")?;
     let stream = crate::ssl::stream::SslStream::load(weights, &cfg.ssl_layers)?;
-    let frames = cfg.stream == StreamKind::LogMelSsl
-        && cfg.ssl_pooling == crate::features::SslPooling::Frames;
+    let frames = (cfg.stream == StreamKind::LogMelSsl
+        && cfg.ssl_pooling == crate::features::SslPooling::Frames)
+        || cfg.stream == StreamKind::SslFrames;
     let key = if frames {
         &stream.frames_key
     } else {

@@ -443,7 +443,7 @@ impl Preset {
 }
 
 /// The files of `presets/`, compiled in (a test checks that the list matches the folder).
-pub const BUILTIN: [(&str, &str); 24] = [
+pub const BUILTIN: [(&str, &str); 26] = [
     ("presets/demo.ron", include_str!("../../presets/demo.ron")),
     (
         "presets/demo_cross_corpus_lmmd.ron",
@@ -504,6 +504,14 @@ pub const BUILTIN: [(&str, &str); 24] = [
     (
         "presets/seed002_ravdess_speaker_independent.ron",
         include_str!("../../presets/seed002_ravdess_speaker_independent.ron"),
+    ),
+    (
+        "presets/seed001_speechmlc_hubert_l6.ron",
+        include_str!("../../presets/seed001_speechmlc_hubert_l6.ron"),
+    ),
+    (
+        "presets/seed001_resnet34_mel80.ron",
+        include_str!("../../presets/seed001_resnet34_mel80.ron"),
     ),
     (
         "presets/seed001_speechmlc_logmel.ron",

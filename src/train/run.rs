@@ -622,7 +622,7 @@ fn write_run_header(
             frames: first.map_or(1, |m| m.n_frames),
             bins: first.map_or(0, |m| m.n_bins),
         },
-        StreamKind::LogMelSsl => ExampleShape {
+        StreamKind::LogMelSsl | StreamKind::SslFrames => ExampleShape {
             frames: fcfg.max_frames(),
             bins: first.map_or(0, |m| m.n_bins),
         },
