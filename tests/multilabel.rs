@@ -335,3 +335,78 @@ fn resnet_and_ssl_frame_label_queries_run() {
     assert_eq!(v.len(), 8);
     assert!(v.iter().all(|x| (0.0..=1.0).contains(x)));
 }
+
+/// The unseen-corpus probe: a multi-label run over a categorical corpus gives each emotion
+/// class's mean label probabilities (the mean of what `predict` gives its files); a folder that
+/// is not a run is refused; `inspect` counts positives at an agreement.
+#[test]
+fn probe_tabulates_label_probabilities_per_emotion() {
+    let _g = serial();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut p = preset(false);
+    p.training.epochs = 1;
+    let (dir, _) = run(p, corpus(), &tmp.path().join("run"));
+    let emodb = common::small_demo().join("emodb");
+    let out = Command::new(env!("CARGO_BIN_EXE_ser-workbench"))
+        .env("SER_WORKBENCH_BACKEND", "cpu")
+        .args(["probe", "--json", "--run"])
+        .arg(&dir)
+        .arg("--corpus")
+        .arg(&emodb)
+        .arg("--out")
+        .arg(tmp.path().join("probe.csv"))
+        .output()
+        .expect("probe");
+    assert!(out.status.success(), "{out:?}");
+    let t: ser_workbench::train::probe::ProbeTable =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("json");
+    assert_eq!(t.counts.iter().sum::<usize>(), 70);
+    assert_eq!(t.labels.len(), 8);
+    // Row "anger": the mean of predict's probabilities over the anger files.
+    let m = ser_workbench::corpus::load(&emodb, None).expect("emodb");
+    let pred = ser_workbench::train::predict::Predictor::load(&dir).expect("predictor");
+    let anger: Vec<Vec<f32>> = m
+        .utterances
+        .iter()
+        .filter(|u| u.emotion == ser_workbench::corpus::Emotion::Anger)
+        .map(|u| pred.predict_file(&u.path).expect("predict"))
+        .collect();
+    let row = t
+        .classes
+        .iter()
+        .position(|c| c == "anger")
+        .expect("anger row");
+    assert_eq!(t.counts[row], anger.len());
+    for k in 0..8 {
+        let want = anger.iter().map(|p| p[k] as f64).sum::<f64>() / anger.len() as f64;
+        assert!((t.mean[row][k] - want).abs() < 1e-6);
+    }
+    let csv = std::fs::read_to_string(tmp.path().join("probe.csv")).expect("csv");
+    assert_eq!(csv.lines().count(), 1 + t.classes.len());
+    // A folder that is not a run is refused.
+    let err = ser_workbench::train::probe::probe(
+        &dir.with_file_name("nonexistent"),
+        &emodb,
+        &mut |_, _| {},
+    );
+    assert!(err.is_err());
+    // inspect: positives at the asked agreement.
+    let out = Command::new(env!("CARGO_BIN_EXE_ser-workbench"))
+        .args(["inspect", "--json", "--min-agreement", "5"])
+        .arg(corpus())
+        .output()
+        .expect("inspect");
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("json");
+    let report = read_report(&dir).expect("report");
+    let ml = report.multi_label.expect("summary");
+    for l in &ml.pooled.labels {
+        assert_eq!(
+            v["votes"]["positives"][&l.name].as_u64().expect("count") as usize,
+            l.support,
+            "{}",
+            l.name
+        );
+    }
+}

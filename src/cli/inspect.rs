@@ -27,6 +27,9 @@ pub struct InspectArgs {
     /// Attach transcripts from a `file,text` CSV and say how many utterances have text.
     #[arg(long)]
     pub transcripts: Option<PathBuf>,
+    /// Multi-label manifests: count a label positive at this many annotator votes.
+    #[arg(long, default_value_t = 1.0)]
+    pub min_agreement: f32,
 }
 
 /// Prints the inspection.
@@ -38,6 +41,7 @@ pub fn run(a: InspectArgs) -> Result<()> {
         a.scan_audio,
         a.label_map.as_deref(),
         a.transcripts.as_deref(),
+        a.min_agreement,
     )
 }
 
@@ -48,6 +52,7 @@ fn inspect(
     scan_audio: bool,
     label_map: Option<&str>,
     transcripts: Option<&Path>,
+    min_agreement: f32,
 ) -> Result<()> {
     corpus::header_cache::enable(&crate::paths::Paths::from_env().headers());
     let mut m = corpus::load(dir, corpus_type)?;
@@ -68,6 +73,7 @@ fn inspect(
     let mut ins = corpus::inspect::inspect(&m);
     ins.label_map = report;
     ins.transcripts = attached;
+    ins.votes = corpus::inspect::vote_stats(&m, min_agreement);
     if scan_audio {
         ins.silent = Some(corpus::inspect::scan_silence(&m));
     }
@@ -117,7 +123,7 @@ fn inspect(
     }
     if ins.uncategorised > 0 {
         println!(
-            "  (no class)   {:>6}  (no agreement: used by dimensional runs only)",
+            "  (no class)   {:>6}  (no emotion class: used by dimensional and multi-label runs)",
             ins.uncategorised
         );
     }
@@ -127,6 +133,27 @@ fn inspect(
             println!(
                 "  {d:<12} {:>6} files  min {:.2}  mean {:.2}  max {:.2}",
                 st.n, st.min, st.mean, st.max
+            );
+        }
+    }
+    if let Some(v) = &ins.votes {
+        println!(
+            "\nmulti-label votes (annotators per utterance: {}):",
+            v.annotators
+                .iter()
+                .map(|(a, n)| format!("{a} × {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for (l, n) in &v.positives {
+            let hist: Vec<String> = v.histogram[l]
+                .iter()
+                .map(|(votes, k)| format!("{votes}:{k}"))
+                .collect();
+            println!(
+                "  {l:<12} {n:>6} positive at ≥ {} votes   votes:utterances {}",
+                v.min_agreement,
+                hist.join(" ")
             );
         }
     }

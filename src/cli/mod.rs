@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod layer_weights;
 pub mod live;
 pub mod predict;
+pub mod probe;
 pub mod train;
 
 use anyhow::Result;
@@ -53,6 +54,9 @@ pub enum Command {
     /// Learned layer-weight profiles of several runs side by side (per dimension where learned
     /// per dimension), as text, CSV and SVG.
     LayerWeights(layer_weights::LayerWeightsArgs),
+    /// A multi-label run applied to a categorical emotion corpus: the mean probability of each
+    /// style label per emotion class (SpeechMLC's unseen-corpus probe).
+    Probe(probe::ProbeArgs),
     /// Feed an audio file through the live streaming path of a trained run; one line per hop,
     /// then latency statistics as one JSON line.
     Live(live::LiveArgs),
@@ -82,6 +86,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::DownloadModel(a) => download::run(a),
         Command::Predict(a) => predict::run(a),
         Command::LayerWeights(a) => layer_weights::run(a),
+        Command::Probe(a) => probe::run(a),
         Command::Live(a) => live::run(a),
         Command::Features(a) => features::run(a),
         Command::Bench(a) => bench::run(a),

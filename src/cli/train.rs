@@ -46,6 +46,10 @@ pub struct RunSourceArgs {
     /// model.safetensors, tokenizer.json) instead of the preset's text.weights.
     #[arg(long)]
     pub text_weights: Option<PathBuf>,
+    /// Multi-label presets: a label is positive at this many annotator votes (instead of the
+    /// preset's min_agreement).
+    #[arg(long)]
+    pub min_agreement: Option<f32>,
 }
 
 impl RunSourceArgs {
@@ -53,6 +57,13 @@ impl RunSourceArgs {
     /// when the preset has no such stream).
     pub fn apply(&self, preset: Preset) -> Result<Preset> {
         let mut preset = self.apply_ssl_weights(preset)?;
+        if let Some(k) = self.min_agreement {
+            let name = preset.name.clone();
+            let crate::train::task::Task::MultiLabel(m) = &mut preset.task else {
+                bail!("--min-agreement: preset '{name}' is not a multi-label task");
+            };
+            m.min_agreement = k;
+        }
         if self.transcripts.is_none() && self.text_weights.is_none() {
             return Ok(preset);
         }

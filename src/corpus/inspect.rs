@@ -77,6 +77,69 @@ pub struct Inspection {
     /// What attaching a transcript CSV did (`inspect --transcripts`).
     #[serde(default)]
     pub transcripts: Option<super::transcripts::TranscriptReport>,
+    /// Multi-label manifests (an `annotators` or `labels` column): votes per label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub votes: Option<VoteStats>,
+}
+
+/// How the annotators voted, per label (multi-label manifests).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct VoteStats {
+    /// The agreement the positives are counted at.
+    pub min_agreement: f32,
+    /// Per label: utterances with at least `min_agreement` votes.
+    pub positives: BTreeMap<String, usize>,
+    /// Per label: utterances per vote count (`[votes, utterances]`, ascending).
+    pub histogram: BTreeMap<String, Vec<(f32, usize)>>,
+    /// Annotators per utterance (`[annotators, utterances]`), where the manifest says.
+    pub annotators: Vec<(f32, usize)>,
+}
+
+/// Vote statistics of a multi-label manifest (`None` without an `annotators` column or
+/// `labels` votes).
+pub fn vote_stats(m: &Manifest, min_agreement: f32) -> Option<VoteStats> {
+    use crate::train::multilabel::ANNOTATORS;
+    let utts: Vec<&super::Utterance> = m.utterances.iter().chain(&m.uncategorised).collect();
+    if !utts.iter().any(|u| u.values.contains_key(ANNOTATORS)) {
+        return None;
+    }
+    let all: Vec<super::Utterance> = utts.iter().map(|u| (*u).clone()).collect();
+    let labels = crate::train::multilabel::resolve_labels(
+        &all,
+        &crate::train::multilabel::MultiLabelTask::default(),
+    )
+    .ok()?;
+    let count = |values: Vec<f32>| -> Vec<(f32, usize)> {
+        let mut h: Vec<(f32, usize)> = Vec::new();
+        let mut v = values;
+        v.sort_by(f32::total_cmp);
+        for x in v {
+            match h.last_mut() {
+                Some((y, n)) if *y == x => *n += 1,
+                _ => h.push((x, 1)),
+            }
+        }
+        h
+    };
+    let mut s = VoteStats {
+        min_agreement,
+        annotators: count(
+            utts.iter()
+                .filter_map(|u| u.values.get(ANNOTATORS).copied())
+                .collect(),
+        ),
+        ..Default::default()
+    };
+    for l in labels {
+        let v: Vec<f32> = utts
+            .iter()
+            .map(|u| crate::train::multilabel::votes(u, &l))
+            .collect();
+        s.positives
+            .insert(l.clone(), v.iter().filter(|x| **x >= min_agreement).count());
+        s.histogram.insert(l, count(v));
+    }
+    Some(s)
 }
 
 /// How one numeric annotation is distributed.
@@ -117,7 +180,9 @@ fn dimension_stats(m: &Manifest) -> BTreeMap<String, DimensionStats> {
             }
         }
         for (k, v) in &u.values {
-            add(k, *v);
+            if !u.values.contains_key(crate::train::multilabel::ANNOTATORS) {
+                add(k, *v);
+            }
         }
     }
     for e in out.values_mut() {
@@ -205,6 +270,7 @@ pub fn inspect(m: &Manifest) -> Inspection {
         dimensions: dimension_stats(m),
         with_text: m.utterances.len() + m.uncategorised.len() - super::transcripts::without_text(m),
         transcripts: None,
+        votes: vote_stats(m, 1.0),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod objective;
 pub mod optim;
 pub mod predict;
 pub mod preset;
+pub mod probe;
 pub mod run;
 pub mod run_dir;
 pub mod schedule;
