@@ -113,6 +113,12 @@ impl CorporaPanel {
             ))
             .strong(),
         );
+        if !m.uncategorised.is_empty() {
+            ui.label(format!(
+                "+ {} utterances without an emotion class (annotated dimensions or style votes): used by dimensional and multi-label runs",
+                m.uncategorised.len()
+            ));
+        }
         self.stats_ui(ui);
         if !m.speakers_known() {
             ui.colored_label(

@@ -36,6 +36,8 @@ pub struct LivePanel {
     pub dimensional: bool,
     /// The running model reads a transcript beside the audio.
     pub reads_text: bool,
+    /// The running model gives independent per-label probabilities (multi-label).
+    pub multi_label: bool,
     /// The transcript typed for it.
     pub transcript: String,
     /// Newest input level, dBFS.
@@ -71,6 +73,7 @@ impl LivePanel {
             classes: Vec::new(),
             dimensional: false,
             reads_text: false,
+            multi_label: false,
             transcript: String::new(),
             level_dbfs: -120.0,
             frames: Vec::new(),
@@ -146,7 +149,9 @@ impl LivePanel {
                     classes,
                     dimensional,
                     reads_text,
+                    multi_label,
                 } => {
+                    self.multi_label = multi_label;
                     self.source = format!("{source} ({input_rate_hz} Hz)");
                     self.classes = classes;
                     self.dimensional = dimensional;
@@ -344,6 +349,29 @@ impl LivePanel {
         if last.silent {
             ui.label(
                 egui::RichText::new(format!("silence ({:.1} dBFS)", last.level_dbfs)).strong(),
+            );
+        } else if self.multi_label {
+            // Independent labels: the set whose smoothed probability is at least one half.
+            let set: Vec<&str> = self
+                .classes
+                .iter()
+                .zip(&last.smoothed)
+                .filter(|(_, p)| **p >= 0.5)
+                .map(|(c, _)| c.as_str())
+                .collect();
+            ui.label(
+                egui::RichText::new(if set.is_empty() {
+                    "no label ≥ 50%".to_string()
+                } else {
+                    set.join(" · ")
+                })
+                .heading(),
+            );
+            ui.label(
+                egui::RichText::new(
+                    "multi-label: each bar is its own probability (they do not sum to 100%)",
+                )
+                .small(),
             );
         } else if let Some(t) = last.top {
             ui.label(

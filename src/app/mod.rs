@@ -360,7 +360,7 @@ impl WorkbenchApp {
                     self.status = format!(
                         "loaded {} ({} utterances)",
                         m.root.display(),
-                        m.utterances.len()
+                        m.utterances.len() + m.uncategorised.len()
                     );
                     self.corpora.set_manifest(m);
                     if std::mem::take(&mut self.train_after_load) {

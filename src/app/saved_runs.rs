@@ -26,6 +26,8 @@ pub struct SavedRun {
     pub ensemble: bool,
     /// Dimensional runs: the pooled mean CCC (then UA and WA do not apply).
     pub mean_ccc: Option<f64>,
+    /// Multi-label runs: the pooled macro F1 over labels (then UA and WA do not apply).
+    pub macro_f1: Option<f64>,
 }
 
 /// The run folders under `root` that hold a `report.json`, newest first (folder names start
@@ -51,10 +53,13 @@ pub fn list(root: &Path) -> (Vec<SavedRun>, Vec<String>) {
                 preset: r.preset.clone(),
                 ua: r.pooled.ua,
                 wa: r.pooled.wa,
-                n: r.dimensional
-                    .as_ref()
-                    .map_or(r.pooled.n as usize, |d| d.pooled.first().map_or(0, |p| p.n)),
+                n: match (&r.dimensional, &r.multi_label) {
+                    (Some(d), _) => d.pooled.first().map_or(0, |p| p.n),
+                    (None, Some(m)) => m.pooled.n,
+                    (None, None) => r.pooled.n as usize,
+                },
                 mean_ccc: r.dimensional.as_ref().map(|d| d.mean_ccc),
+                macro_f1: r.multi_label.as_ref().map(|m| m.pooled.macro_f1),
                 ensemble: !r.members.is_empty(),
                 dir,
             }),
@@ -281,13 +286,18 @@ impl SavedRunsPanel {
                             } else {
                                 r.preset.clone()
                             });
-                            match r.mean_ccc {
-                                Some(c) => {
+                            match (r.mean_ccc, r.macro_f1) {
+                                (Some(c), _) => {
                                     ui.label(format!("CCC {c:.3}"))
                                         .on_hover_text("dimensional run: pooled CCC averaged over the dimensions");
                                     ui.label("–");
                                 }
-                                None => {
+                                (None, Some(f)) => {
+                                    ui.label(format!("F1 {f:.3}"))
+                                        .on_hover_text("multi-label run: pooled macro F1 over the labels");
+                                    ui.label("–");
+                                }
+                                (None, None) => {
                                     ui.label(format!("{:.3}", r.ua));
                                     ui.label(format!("{:.3}", r.wa));
                                 }

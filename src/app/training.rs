@@ -549,9 +549,17 @@ impl TrainingPanel {
             }
             match manifest {
                 Some(m) => ui.label(format!(
-                    "corpus: {} ({} utterances)",
+                    "corpus: {} ({} utterances{})",
                     m.root.display(),
-                    m.utterances.len()
+                    m.utterances.len(),
+                    if m.uncategorised.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " + {} without an emotion class, for dimensional and multi-label runs",
+                            m.uncategorised.len()
+                        )
+                    }
                 )),
                 None => ui.label("open a corpus in the Corpora panel first"),
             };
@@ -709,6 +717,15 @@ impl TrainingPanel {
                 }),
             ];
             let dimensional = v.dimensional;
+            // Multi-label runs: exact label-set accuracy in training, validation macro F1.
+            let multi_label = v
+                .epoch_metrics
+                .last()
+                .is_some_and(|m| m.valid_ua.is_nan() && !m.valid_macro_f1.is_nan());
+            let f1 = [
+                ("train exact set", (|m: &EpochMetrics| m.train_wa) as Metric),
+                ("valid macro F1", |m: &EpochMetrics| m.valid_macro_f1),
+            ];
             fold_curves(
                 ui,
                 "loss_plot",
@@ -720,7 +737,19 @@ impl TrainingPanel {
                 false,
                 x_label,
             );
-            if dimensional {
+            if multi_label {
+                fold_curves(
+                    ui,
+                    "f1_plot",
+                    "Multi-label (solid = train exact label set, dashed = validation macro F1)",
+                    [width, height],
+                    n_folds,
+                    &series,
+                    f1,
+                    true,
+                    x_label,
+                );
+            } else if dimensional {
                 fold_curves(
                     ui,
                     "ccc_plot",
@@ -757,6 +786,20 @@ impl TrainingPanel {
         let Some(m) = v.epoch_metrics.last() else {
             return;
         };
+        if m.valid_ua.is_nan() && !m.valid_macro_f1.is_nan() {
+            // Multi-label: no confusion matrix (labels are not exclusive).
+            ui.label(
+                egui::RichText::new(format!(
+                    "Validation macro F1 over {} labels, fold {} epoch {} (live): {:.3}",
+                    v.classes.len(),
+                    m.fold + 1,
+                    m.epoch,
+                    m.valid_macro_f1
+                ))
+                .strong(),
+            );
+            return;
+        }
         if v.dimensional {
             // No confusion matrix: validation CCC per dimension and the finished folds.
             ui.label(

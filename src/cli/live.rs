@@ -73,6 +73,7 @@ fn live(run: PathBuf, input: PathBuf, cfg: crate::live::LiveConfig, realtime: bo
                 classes: c,
                 dimensional,
                 reads_text,
+                ..
             } => {
                 if reads_text {
                     println!(

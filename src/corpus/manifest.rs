@@ -149,7 +149,8 @@ impl Manifest {
 
     /// True when every utterance has a speaker id (speaker-independent protocols possible).
     pub fn speakers_known(&self) -> bool {
-        !self.utterances.is_empty() && self.utterances.iter().all(|u| u.speaker_id.is_some())
+        let mut all = self.utterances.iter().chain(&self.uncategorised).peekable();
+        all.peek().is_some() && all.all(|u| u.speaker_id.is_some())
     }
 
     /// Total duration in seconds.

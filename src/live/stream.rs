@@ -147,6 +147,11 @@ impl StreamingPredictor {
         self.predictor.dimensional.is_some()
     }
 
+    /// Whether the run predicts independent per-label probabilities.
+    pub fn multi_label(&self) -> bool {
+        self.predictor.multi_label.is_some()
+    }
+
     /// Whether the run's models read a transcript beside the audio.
     pub fn reads_text(&self) -> bool {
         self.predictor.reads_text()

@@ -57,6 +57,8 @@ pub enum LiveEvent {
         dimensional: bool,
         /// The models read a transcript beside the audio (see [`LiveControl::Transcript`]).
         reads_text: bool,
+        /// The model gives independent per-label probabilities (multi-label), not a softmax.
+        multi_label: bool,
     },
     /// Input level of the newest audio, dBFS (several per second).
     Level(f32),
@@ -232,6 +234,7 @@ fn run_file(
         classes: s.sp.classes().to_vec(),
         dimensional: s.sp.dimensional(),
         reads_text: s.sp.reads_text(),
+        multi_label: s.sp.multi_label(),
     });
     // 20 ms chunks, as a capture callback would deliver them. In real time, every 20 ms feeds
     // all samples due by then (as the microphone path drains its ring), each stamped with the
@@ -271,6 +274,7 @@ fn run_mic(s: &mut Session, device_id: Option<&str>, stop: &AtomicBool) -> Resul
         classes: s.sp.classes().to_vec(),
         dimensional: s.sp.dimensional(),
         reads_text: s.sp.reads_text(),
+        multi_label: s.sp.multi_label(),
     });
     let mut rs = StreamResampler::new(cap.sample_rate_hz, crate::audio::TARGET_SAMPLE_RATE_HZ)?;
     let mut raw = Vec::new();
