@@ -688,4 +688,25 @@ fn multi_label_run_opens_in_results() {
     h.get_by_label("Teenager");
     h.get_by_label("Utterances (24 test predictions)");
     h.get_by_label("spk01_000.wav");
+    // The unseen-corpus probe from the view.
+    h.get_by_label("Probe on a categorical corpus").click();
+    h.run_steps(2);
+    h.state_mut().results.multi_label.probe_corpus =
+        common::small_demo().join("emodb").display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Probe").click();
+    wait_until(&mut h, "probe", 60, |a| {
+        a.results.multi_label.probe.is_some()
+    });
+    h.run_steps(2);
+    h.get_by_label("Mean label probability per emotion class");
+    let t = h
+        .state()
+        .results
+        .multi_label
+        .probe
+        .clone()
+        .expect("probe")
+        .expect("probe table");
+    assert_eq!(t.counts.iter().sum::<usize>(), 70);
 }

@@ -19,6 +19,7 @@ use ser_workbench::model::dtcn::DtcnConfig;
 use ser_workbench::model::dtpm::{SegmentPool, pyramid_pool};
 use ser_workbench::model::fusion::{self, FusionMode};
 use ser_workbench::model::head::MlpHeadConfig;
+use ser_workbench::model::label_query::LabelQueryConfig;
 use ser_workbench::model::layer_weighted::LayerWeightedConfig;
 use ser_workbench::model::pooled_fc::PooledFcConfig;
 use ser_workbench::model::resnet::ResNetConfig;
@@ -289,4 +290,26 @@ fn resnet_matches_pytorch() {
     let e1 = check("resnet", "embedding", emb.clone());
     let e2 = check("resnet", "output", m.classify(emb));
     eprintln!("resnet: embedding max abs diff {e1:e}, output {e2:e}");
+}
+
+/// SpeechMLC's label-query decoder against a PyTorch reference written from Query2Label's
+/// decoder (`tools/make_label_query_fixture.py`): 2 post-norm layers, d = 8, 2 heads, 3 labels,
+/// with the second item's last 4 frames padding (masked out of the attention).
+#[test]
+fn label_query_decoder_matches_pytorch() {
+    let device = Device::flex();
+    let cfg = LabelQueryConfig {
+        d_model: 8,
+        layers: 2,
+        heads: 2,
+        ffn_dim: 16,
+        dropout: 0.1,
+        self_attention: false,
+    };
+    let m = load(cfg.init(6, 3, &device), "label_query");
+    let x: Tensor<3> = input("label_query", &device);
+    let emb = m.embed(x);
+    let e1 = check("label_query", "embedding", emb.clone());
+    let e2 = check("label_query", "output", m.classify(emb));
+    eprintln!("label_query: embedding max abs diff {e1:e}, output {e2:e}");
 }

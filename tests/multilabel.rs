@@ -241,6 +241,8 @@ fn tuned_thresholds_and_the_labels_column_form() {
     p.training.epochs = 1;
     if let ser_workbench::train::task::Task::MultiLabel(m) = &mut p.task {
         m.min_agreement = 1.0;
+        // Label-balanced draws train too (the supports below do not depend on training).
+        m.balanced_sampling = true;
     }
     let (dir, _) = run(p, &manifest, &tmp.path().join("labels"));
     let report = read_report(&dir).expect("report");

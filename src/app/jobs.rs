@@ -143,6 +143,8 @@ pub enum JobResult {
     RunFiles(Box<RunFiles>),
     /// A hub download ended.
     Downloaded(Result<PathBuf, String>),
+    /// A multi-label run was probed on a categorical corpus.
+    Probed(Result<crate::train::probe::ProbeTable, String>),
     /// One utterance was traced through a run's models: (audio path, trace or error).
     Trace(String, Result<crate::train::predict::Trace, String>),
     /// The runs folder was listed: finished runs and unreadable reports.
@@ -335,6 +337,14 @@ impl Jobs {
     }
 
     /// Combines finished runs by voting into `<runs>/<timestamp>-ensemble`.
+    /// Runs the unseen-corpus probe of a multi-label run.
+    pub fn probe(&self, run: PathBuf, corpus: PathBuf, ctx: &egui::Context) {
+        self.spawn("ser-probe", ctx, move || {
+            JobResult::Probed(crate::train::probe::probe(&run, &corpus, &mut |_, _| {}))
+        });
+    }
+
+    /// Votes finished runs into an ensemble run folder.
     pub fn ensemble(
         &self,
         runs: Vec<PathBuf>,

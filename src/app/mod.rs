@@ -105,6 +105,13 @@ pub enum AppCommand {
     OpenRun(PathBuf),
     /// Show the current (or last) training run in the Results panel again.
     CloseOpenedRun,
+    /// Apply a multi-label run to a categorical corpus (mean label probability per class).
+    Probe {
+        /// The multi-label run.
+        run: PathBuf,
+        /// The categorical corpus.
+        corpus: PathBuf,
+    },
     /// Combine finished runs by voting into a new run folder, then show it.
     Ensemble {
         /// Member run folders.
@@ -337,6 +344,10 @@ impl WorkbenchApp {
                 self.results.follow_latest();
             }
             AppCommand::Ensemble { runs, vote } => self.jobs.ensemble(runs, vote, &self.ctx),
+            AppCommand::Probe { run, corpus } => {
+                self.results.multi_label.probing = true;
+                self.jobs.probe(run, corpus, &self.ctx)
+            }
             AppCommand::Spectrogram(target, path) => {
                 self.jobs.spectrogram(target, path, &self.ctx);
             }
@@ -403,6 +414,10 @@ impl WorkbenchApp {
                     self.pending.push(AppCommand::CheckWeights(dir));
                 }
                 JobResult::Devices(d) => self.live.devices = Some(d),
+                JobResult::Probed(r) => {
+                    self.results.multi_label.probing = false;
+                    self.results.multi_label.probe = Some(r);
+                }
                 JobResult::Trace(path, r) => {
                     if let Some(t) = &mut self.results.trace {
                         t.finish(&path, r);

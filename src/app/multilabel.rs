@@ -28,6 +28,12 @@ impl From<(LabelPredictionRow, Vec<String>)> for LabelRow {
 pub struct MultiLabelResults {
     /// Test utterances (read from `predictions.csv` on a helper thread).
     pub rows: Vec<LabelRow>,
+    /// The categorical corpus to probe.
+    pub probe_corpus: String,
+    /// A probe is running.
+    pub probing: bool,
+    /// The last probe's table (or why it failed).
+    pub probe: Option<Result<crate::train::probe::ProbeTable, String>>,
 }
 
 fn fmt(v: f64) -> String {
@@ -39,8 +45,68 @@ fn fmt(v: f64) -> String {
 }
 
 impl MultiLabelResults {
+    /// The unseen-corpus probe: the run over an emotion corpus, mean probability of each label
+    /// per emotion class (bars in the label's colour).
+    fn probe_ui(&mut self, ui: &mut egui::Ui, v: &TrainingView, cmds: &mut Vec<super::AppCommand>) {
+        ui.horizontal(|ui| {
+            let l = ui.label("Emotion corpus");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.probe_corpus)
+                    .desired_width(320.0)
+                    .hint_text("a corpus with emotion classes, e.g. demo/emodb"),
+            )
+            .labelled_by(l.id);
+            let can = !self.probing && !self.probe_corpus.trim().is_empty() && v.run_dir.is_some();
+            if ui.add_enabled(can, egui::Button::new("Probe")).clicked()
+                && let Some(run) = &v.run_dir
+            {
+                cmds.push(super::AppCommand::Probe {
+                    run: run.clone(),
+                    corpus: self.probe_corpus.trim().into(),
+                });
+            }
+            if self.probing {
+                ui.spinner();
+            }
+        });
+        match &self.probe {
+            Some(Ok(t)) => {
+                ui.label(egui::RichText::new("Mean label probability per emotion class").strong());
+                egui::Grid::new("ml_probe").striped(true).show(ui, |ui| {
+                    ui.label(egui::RichText::new("class").strong());
+                    ui.label(egui::RichText::new("n").strong());
+                    for l in &t.labels {
+                        ui.label(egui::RichText::new(l).strong());
+                    }
+                    ui.end_row();
+                    for ((c, n), row) in t.classes.iter().zip(&t.counts).zip(&t.mean) {
+                        ui.label(c);
+                        ui.label(n.to_string());
+                        for (k, p) in row.iter().enumerate() {
+                            ui.add(
+                                egui::ProgressBar::new(*p as f32)
+                                    .desired_width(70.0)
+                                    .text(fmt(*p))
+                                    .fill(super::plots::fold_color(k)),
+                            );
+                        }
+                        ui.end_row();
+                    }
+                });
+                if !t.failed.is_empty() {
+                    ui.label(format!("{} files could not be read", t.failed.len()))
+                        .on_hover_text(t.failed.join("\n"));
+                }
+            }
+            Some(Err(e)) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            None => {}
+        }
+    }
+
     /// Draws the view.
-    pub fn ui(&mut self, ui: &mut egui::Ui, v: &TrainingView) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, v: &TrainingView, cmds: &mut Vec<super::AppCommand>) {
         ui.heading("Results — multi-label");
         if !v.independence.is_empty() {
             ui.label(format!("({})", v.independence));
@@ -113,6 +179,9 @@ impl MultiLabelResults {
                 }
             });
         });
+        egui::CollapsingHeader::new("Probe on a categorical corpus")
+            .default_open(self.probe.is_some())
+            .show(ui, |ui| self.probe_ui(ui, v, cmds));
         if self.rows.is_empty() {
             return;
         }

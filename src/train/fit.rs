@@ -526,9 +526,25 @@ pub fn fit_fold(
     let mut stop_early = false;
     for epoch in 1..=t.epochs.max(1) {
         let started = Instant::now();
-        let mut order: Vec<usize> = (0..input.train.len()).collect();
-        SplitMix64::derive(input.seed, &format!("fold{}/epoch{epoch}", input.fold))
-            .shuffle(&mut order);
+        let mut epoch_rng =
+            SplitMix64::derive(input.seed, &format!("fold{}/epoch{epoch}", input.fold));
+        let order: Vec<usize> = match input.multi_label.filter(|m| m.balanced_sampling) {
+            // Label-balanced: drawn with replacement, rare labels more often.
+            Some(_) => {
+                let targets: Vec<&[f32]> =
+                    input.train.iter().map(|e| e.target.as_slice()).collect();
+                super::multilabel::weighted_draw(
+                    &super::multilabel::balanced_weights(&targets),
+                    input.train.len(),
+                    &mut epoch_rng,
+                )
+            }
+            None => {
+                let mut order: Vec<usize> = (0..input.train.len()).collect();
+                epoch_rng.shuffle(&mut order);
+                order
+            }
+        };
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         let mut adapt_sum = 0.0f64;
         let mut target_order: Vec<usize> = (0..input.target.len()).collect();

@@ -69,6 +69,9 @@ pub struct MultiLabelTask {
     pub threshold: f32,
     /// Tune each label's threshold on the validation part (then frozen for the test part).
     pub tune_thresholds: bool,
+    /// Draw training examples with replacement, rare labels more often (each example weighted
+    /// by the mean inverse frequency of its positive labels); an epoch keeps its size.
+    pub balanced_sampling: bool,
 }
 
 impl Default for MultiLabelTask {
@@ -80,6 +83,7 @@ impl Default for MultiLabelTask {
             positive_weights: false,
             threshold: 0.5,
             tune_thresholds: false,
+            balanced_sampling: false,
         }
     }
 }
@@ -207,6 +211,51 @@ pub fn positive_weights(targets: &[&[f32]], labels: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Sampling weights of training examples for label-balanced sampling: each example gets the
+/// mean of 1 / (positives of the label) over its positive labels; an example without positives
+/// gets 1 / (examples without positives). Weights sum to the number of groups drawn from.
+pub fn balanced_weights(targets: &[&[f32]]) -> Vec<f64> {
+    let labels = targets.first().map_or(0, |t| t.len());
+    let pos: Vec<usize> = (0..labels)
+        .map(|k| targets.iter().filter(|t| t[k] >= 0.5).count())
+        .collect();
+    let none = targets
+        .iter()
+        .filter(|t| t.iter().all(|v| *v < 0.5))
+        .count();
+    targets
+        .iter()
+        .map(|t| {
+            let inv: Vec<f64> = (0..labels)
+                .filter(|&k| t[k] >= 0.5)
+                .map(|k| 1.0 / pos[k] as f64)
+                .collect();
+            if inv.is_empty() {
+                1.0 / none.max(1) as f64
+            } else {
+                inv.iter().sum::<f64>() / inv.len() as f64
+            }
+        })
+        .collect()
+}
+
+/// `n` indices drawn with replacement in proportion to `weights`.
+pub fn weighted_draw(weights: &[f64], n: usize, rng: &mut crate::rng::SplitMix64) -> Vec<usize> {
+    let total: f64 = weights.iter().sum();
+    let mut cum = Vec::with_capacity(weights.len());
+    let mut acc = 0.0;
+    for w in weights {
+        acc += w / total;
+        cum.push(acc);
+    }
+    (0..n)
+        .map(|_| {
+            let u = rng.uniform();
+            cum.partition_point(|c| *c < u).min(weights.len() - 1)
+        })
+        .collect()
+}
+
 /// The loss of `logits` against 0/1 `targets`, averaged over every element.
 ///
 /// # Shapes
@@ -328,6 +377,20 @@ mod tests {
             let got = loss(t2(&x, 2, 2), t2(&y, 2, 2), kind, pw).into_scalar::<f32>() as f64;
             assert!((got - want).abs() < 1e-5, "{kind:?}: {got} vs {want}");
         }
+    }
+
+    /// A label on 1 of 10 examples is drawn about as often as one on 9 of 10.
+    #[test]
+    fn balanced_draws_even_out_label_frequencies() {
+        let mut t: Vec<Vec<f32>> = (0..9).map(|_| vec![1.0, 0.0]).collect();
+        t.push(vec![0.0, 1.0]);
+        let refs: Vec<&[f32]> = t.iter().map(Vec::as_slice).collect();
+        let w = balanced_weights(&refs);
+        assert!((w[0] - 1.0 / 9.0).abs() < 1e-12 && (w[9] - 1.0).abs() < 1e-12);
+        let mut rng = crate::rng::SplitMix64::new(1);
+        let draws = weighted_draw(&w, 20_000, &mut rng);
+        let rare = draws.iter().filter(|&&i| i == 9).count() as f64 / 20_000.0;
+        assert!((rare - 0.5).abs() < 0.02, "{rare}");
     }
 
     #[test]

@@ -300,6 +300,9 @@ impl Preset {
                 if matches!(s, SelectBy::ValidUa | SelectBy::ValidCcc) {
                     return Err("a multi-label task selects by ValidMacroF1 or ValidLoss".into());
                 }
+                if m.balanced_sampling && self.is_fine_tune() {
+                    return Err("task: balanced_sampling applies to models on cached features; fine-tuning batches by length".into());
+                }
                 if let Some(a) = &self.training.adaptation
                     && matches!(a.method, AdaptMethod::Lmmd | AdaptMethod::CentroidLmmd)
                 {
