@@ -45,18 +45,7 @@ fn logmel_preset(epochs: usize, protocol: &str) -> Preset {
 }
 
 fn request(preset: Preset, corpus: &Path, out: &Path) -> RunRequest {
-    RunRequest {
-        preset,
-        corpus_dirs: vec![corpus.to_path_buf()],
-        label_map: None,
-        target_corpus: None,
-        corpus_type: None,
-        protocol: None,
-        seed: None,
-        out_dir: Some(out.to_path_buf()),
-        cache_dir: out.with_extension("cache"),
-        backend: ser_workbench::train::BackendChoice::Cpu,
-    }
+    common::corpus_request(preset, corpus, out)
 }
 
 fn run(req: &RunRequest) -> (PathBuf, Vec<Event>) {

@@ -10,10 +10,9 @@ use std::sync::OnceLock;
 
 use ser_workbench::corpus::demo_styles;
 use ser_workbench::eval::multilabel::multilabel_report;
+use ser_workbench::train::Preset;
 use ser_workbench::train::ml_report::read_predictions;
-use ser_workbench::train::run::{RunEnd, execute};
 use ser_workbench::train::run_dir::read_report;
-use ser_workbench::train::{Event, Preset, RunRequest};
 
 mod common;
 
@@ -55,31 +54,7 @@ fn preset(tune: bool) -> Preset {
 }
 
 fn run(preset: Preset, corpus: &Path, out: &Path) -> (PathBuf, Vec<String>) {
-    let req = RunRequest {
-        preset,
-        corpus_dirs: vec![corpus.to_path_buf()],
-        label_map: None,
-        target_corpus: None,
-        corpus_type: None,
-        protocol: None,
-        seed: None,
-        out_dir: Some(out.to_path_buf()),
-        cache_dir: out.with_extension("cache"),
-        backend: ser_workbench::train::BackendChoice::Cpu,
-    };
-    let logs = std::sync::Mutex::new(Vec::new());
-    let (_tx, rx) = crossbeam_channel::unbounded();
-    let controller = ser_workbench::train::control::Controller::new(rx);
-    let end = execute(&req, &controller, &|e| {
-        if let Event::Log(l) = e {
-            logs.lock().expect("lock").push(l);
-        }
-    })
-    .expect("run");
-    let RunEnd::Finished(dir) = end else {
-        panic!("not finished: {end:?}")
-    };
-    (dir, logs.into_inner().expect("logs"))
+    common::run_logged(&common::corpus_request(preset, corpus, out))
 }
 
 #[test]

@@ -13,9 +13,10 @@ use burn::prelude::*;
 use ser_workbench::corpus::demo_dimensional;
 use ser_workbench::train::dim_report::read_predictions;
 use ser_workbench::train::predict::Predictor;
-use ser_workbench::train::run::{RunEnd, execute};
 use ser_workbench::train::run_dir::read_report;
-use ser_workbench::train::{Event, Preset, RunRequest};
+use ser_workbench::train::{Preset, RunRequest};
+
+mod common;
 
 static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -42,34 +43,11 @@ fn bert_tiny() -> PathBuf {
 }
 
 fn request(preset: Preset, corpus: &Path, out: &Path) -> RunRequest {
-    RunRequest {
-        preset,
-        corpus_dirs: vec![corpus.to_path_buf()],
-        label_map: None,
-        target_corpus: None,
-        corpus_type: None,
-        protocol: None,
-        seed: None,
-        out_dir: Some(out.to_path_buf()),
-        cache_dir: out.with_extension("cache"),
-        backend: ser_workbench::train::BackendChoice::Cpu,
-    }
+    common::corpus_request(preset, corpus, out)
 }
 
 fn run(req: &RunRequest) -> (PathBuf, Vec<String>) {
-    let logs = std::sync::Mutex::new(Vec::new());
-    let (_tx, rx) = crossbeam_channel::unbounded();
-    let controller = ser_workbench::train::control::Controller::new(rx);
-    let end = execute(req, &controller, &|e| {
-        if let Event::Log(l) = e {
-            logs.lock().expect("lock").push(l);
-        }
-    })
-    .expect("run");
-    let RunEnd::Finished(dir) = end else {
-        panic!("not finished: {end:?}")
-    };
-    (dir, logs.into_inner().expect("logs"))
+    common::run_logged(req)
 }
 
 fn logmel_preset(text: bool) -> Preset {

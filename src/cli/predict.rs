@@ -100,12 +100,7 @@ fn predict(
             }
             match p.trace_file(f) {
                 Ok(t) if p.dimensional.is_some() => {
-                    let dims: serde_json::Map<String, serde_json::Value> = p
-                        .classes
-                        .iter()
-                        .zip(&t.probabilities)
-                        .map(|(c, v)| (c.clone(), serde_json::json!(v)))
-                        .collect();
+                    let dims = named(&p.classes, &t.probabilities);
                     println!(
                         "{}",
                         serde_json::json!({
@@ -162,12 +157,7 @@ fn predict(
                     .map(|(c, _)| c.as_str())
                     .collect();
                 if json {
-                    let map: serde_json::Map<String, serde_json::Value> = p
-                        .classes
-                        .iter()
-                        .zip(&probs)
-                        .map(|(c, v)| (c.clone(), serde_json::json!(v)))
-                        .collect();
+                    let map = named(&p.classes, &probs);
                     println!(
                         "{}",
                         serde_json::json!({"file": f, "labels": set, "threshold": th, "probabilities": map})
@@ -185,12 +175,7 @@ fn predict(
             Ok(values) if p.dimensional.is_some() => {
                 // Dimensional runs: one value per dimension on the run's target scale.
                 if json {
-                    let map: serde_json::Map<String, serde_json::Value> = p
-                        .classes
-                        .iter()
-                        .zip(&values)
-                        .map(|(c, v)| (c.clone(), serde_json::json!(v)))
-                        .collect();
+                    let map = named(&p.classes, &values);
                     println!("{}", serde_json::json!({"file": f, "dimensions": map}));
                 } else {
                     let parts: Vec<String> = p
@@ -205,12 +190,7 @@ fn predict(
             Ok(probs) => {
                 let top = crate::eval::argmax(&probs);
                 if json {
-                    let map: serde_json::Map<String, serde_json::Value> = p
-                        .classes
-                        .iter()
-                        .zip(&probs)
-                        .map(|(c, v)| (c.clone(), serde_json::json!(v)))
-                        .collect();
+                    let map = named(&p.classes, &probs);
                     println!(
                         "{}",
                         serde_json::json!({"file": f, "predicted": p.classes[top], "probabilities": map})
@@ -235,4 +215,13 @@ fn predict(
         bail!("{errors} of {} file(s) could not be read", files.len());
     }
     Ok(())
+}
+
+/// `{name: value}` in the run's output order (classes, dimensions or labels).
+fn named(names: &[String], values: &[f32]) -> serde_json::Map<String, serde_json::Value> {
+    names
+        .iter()
+        .zip(values)
+        .map(|(c, v)| (c.clone(), serde_json::json!(v)))
+        .collect()
 }

@@ -103,9 +103,8 @@ pub fn vote_stats(m: &Manifest, min_agreement: f32) -> Option<VoteStats> {
     if !utts.iter().any(|u| u.values.contains_key(ANNOTATORS)) {
         return None;
     }
-    let all: Vec<super::Utterance> = utts.iter().map(|u| (*u).clone()).collect();
     let labels = crate::train::multilabel::resolve_labels(
-        &all,
+        utts.iter().copied(),
         &crate::train::multilabel::MultiLabelTask::default(),
     )
     .ok()?;

@@ -145,10 +145,13 @@ pub fn votes(u: &Utterance, label: &str) -> f32 {
 }
 
 /// The labels of a run: the task's, else every vote column present in the utterances.
-pub fn resolve_labels(utts: &[Utterance], task: &MultiLabelTask) -> Result<Vec<String>, String> {
+pub fn resolve_labels<'a>(
+    utts: impl IntoIterator<Item = &'a Utterance>,
+    task: &MultiLabelTask,
+) -> Result<Vec<String>, String> {
     if !task.labels.is_empty() {
         let known: std::collections::BTreeSet<String> = utts
-            .iter()
+            .into_iter()
             .flat_map(|u| u.values.keys().map(|k| k.to_ascii_lowercase()))
             .collect();
         if let Some(missing) = task
@@ -164,7 +167,7 @@ pub fn resolve_labels(utts: &[Utterance], task: &MultiLabelTask) -> Result<Vec<S
         return Ok(task.labels.clone());
     }
     let all: std::collections::BTreeSet<String> = utts
-        .iter()
+        .into_iter()
         .flat_map(|u| u.values.keys().cloned())
         .filter(|k| !k.eq_ignore_ascii_case(ANNOTATORS))
         .collect();
@@ -400,8 +403,7 @@ mod tests {
         u.values.insert("Bright".into(), 5.0);
         u.values.insert("Dark".into(), 3.0);
         u.values.insert(ANNOTATORS.into(), 8.0);
-        let labels =
-            resolve_labels(std::slice::from_ref(&u), &MultiLabelTask::default()).expect("labels");
+        let labels = resolve_labels([&u], &MultiLabelTask::default()).expect("labels");
         assert_eq!(labels, ["Bright", "Dark"]);
         let (t, v) = targets(&[u], &labels, 5.0);
         assert_eq!(t, vec![vec![1.0, 0.0]]);

@@ -230,46 +230,35 @@ pub fn load_corpora(
     }
     let (label_map, label_report) = if let Some(m) = req.preset.task.multi_label() {
         // Multi-label runs read the label columns; emotion classes and label maps do not apply.
-        manifest.utterances.append(&mut manifest.uncategorised);
-        manifest.utterances.sort_by(|a, b| a.path.cmp(&b.path));
-        emit(Event::Log(format!(
-            "multi-label task ({}): label map not applied",
-            if m.labels.is_empty() {
-                "every vote column".to_string()
-            } else {
-                m.labels.join(", ")
-            }
-        )));
-        let map = corpus::label_map::LabelMap {
-            name: "none (multi-label)".into(),
-            ..Default::default()
-        };
-        let report = corpus::label_map::LabelReport {
-            map: map.name.clone(),
-            kept: manifest.utterances.len(),
-            ..Default::default()
-        };
-        (map, report)
+        keep_uncategorised(
+            &mut manifest,
+            "none (multi-label)",
+            |_| {
+                format!(
+                    "multi-label task ({}): label map not applied",
+                    if m.labels.is_empty() {
+                        "every vote column".to_string()
+                    } else {
+                        m.labels.join(", ")
+                    }
+                )
+            },
+            emit,
+        )
     } else if let Some(d) = req.preset.task.dimensional() {
         // Dimensional runs keep every utterance with the dimensions (classes do not matter,
         // no-agreement rows included).
-        let n = manifest.uncategorised.len();
-        manifest.utterances.append(&mut manifest.uncategorised);
-        manifest.utterances.sort_by(|a, b| a.path.cmp(&b.path));
-        emit(Event::Log(format!(
-            "dimensional task ({}): label map not applied; {n} utterances without an emotion class (no agreement) are included",
-            d.dimensions.join(", ")
-        )));
-        let map = corpus::label_map::LabelMap {
-            name: "none (dimensional)".into(),
-            ..Default::default()
-        };
-        let report = corpus::label_map::LabelReport {
-            map: map.name.clone(),
-            kept: manifest.utterances.len(),
-            ..Default::default()
-        };
-        (map, report)
+        keep_uncategorised(
+            &mut manifest,
+            "none (dimensional)",
+            |n| {
+                format!(
+                    "dimensional task ({}): label map not applied; {n} utterances without an emotion class (no agreement) are included",
+                    d.dimensions.join(", ")
+                )
+            },
+            emit,
+        )
     } else {
         let label_map = label_map_for(
             req.label_map
@@ -291,6 +280,31 @@ pub fn load_corpora(
         label_report,
         label_map,
     })
+}
+
+/// Tasks that read their own targets (dimensional, multi-label): the utterances without an
+/// emotion class join the others (sorted by path), no label map applies; `log` is told how many
+/// joined.
+fn keep_uncategorised(
+    manifest: &mut corpus::Manifest,
+    map_name: &str,
+    log: impl FnOnce(usize) -> String,
+    emit: &(dyn Fn(Event) + Sync),
+) -> (corpus::label_map::LabelMap, corpus::label_map::LabelReport) {
+    let n = manifest.uncategorised.len();
+    manifest.utterances.append(&mut manifest.uncategorised);
+    manifest.utterances.sort_by(|a, b| a.path.cmp(&b.path));
+    emit(Event::Log(log(n)));
+    let map = corpus::label_map::LabelMap {
+        name: map_name.into(),
+        ..Default::default()
+    };
+    let report = corpus::label_map::LabelReport {
+        map: map.name.clone(),
+        kept: manifest.utterances.len(),
+        ..Default::default()
+    };
+    (map, report)
 }
 
 /// Utterances with features, their class indices and the fold plan.

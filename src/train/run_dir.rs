@@ -558,19 +558,28 @@ fn cost_markdown(r: &RunReport) -> String {
     s
 }
 
+/// Title and the protocol / seed / size / time lines of `report.md` (`kind`: " (dimensional)",
+/// " (multi-label)" or empty; `n` test utterances).
+fn report_header(r: &RunReport, kind: &str, n: usize) -> String {
+    format!(
+        "# Run report — {}{kind}\n\n- protocol: `{}` (**{}**)\n- seed: {}\n- test utterances: {n}\n- training time: {:.1} s\n{}\n",
+        r.preset,
+        r.protocol,
+        r.independence,
+        r.seed,
+        r.train_secs,
+        if r.incomplete {
+            "- **incomplete: the run was stopped before all folds finished**\n"
+        } else {
+            ""
+        }
+    )
+}
+
 /// The Markdown report.
 pub fn report_markdown(r: &RunReport) -> String {
     if let Some(m) = &r.multi_label {
-        let mut s = format!("# Run report — {} (multi-label)\n\n", r.preset);
-        s.push_str(&format!(
-            "- protocol: `{}` (**{}**)\n- seed: {}\n- test utterances: {}\n- training time: {:.1} s\n{}\n",
-            r.protocol,
-            r.independence,
-            r.seed,
-            m.pooled.n,
-            r.train_secs,
-            if r.incomplete { "- **incomplete: the run was stopped before all folds finished**\n" } else { "" }
-        ));
+        let mut s = report_header(r, " (multi-label)", m.pooled.n);
         let folds: Vec<_> = r
             .folds
             .iter()
@@ -580,16 +589,7 @@ pub fn report_markdown(r: &RunReport) -> String {
         return s;
     }
     if let Some(d) = &r.dimensional {
-        let mut s = format!("# Run report — {} (dimensional)\n\n", r.preset);
-        s.push_str(&format!(
-            "- protocol: `{}` (**{}**)\n- seed: {}\n- test utterances: {}\n- training time: {:.1} s\n{}\n",
-            r.protocol,
-            r.independence,
-            r.seed,
-            d.pooled.first().map_or(0, |p| p.n),
-            r.train_secs,
-            if r.incomplete { "- **incomplete: the run was stopped before all folds finished**\n" } else { "" }
-        ));
+        let mut s = report_header(r, " (dimensional)", d.pooled.first().map_or(0, |p| p.n));
         let folds: Vec<(String, usize, Vec<crate::eval::regression::DimensionReport>)> = r
             .folds
             .iter()
@@ -614,16 +614,7 @@ pub fn report_markdown(r: &RunReport) -> String {
         }
         return s;
     }
-    let mut s = format!("# Run report — {}\n\n", r.preset);
-    s.push_str(&format!(
-        "- protocol: `{}` (**{}**)\n- seed: {}\n- test utterances: {}\n- training time: {:.1} s\n{}\n",
-        r.protocol,
-        r.independence,
-        r.seed,
-        r.pooled.n,
-        r.train_secs,
-        if r.incomplete { "- **incomplete: the run was stopped before all folds finished**\n" } else { "" }
-    ));
+    let mut s = report_header(r, "", r.pooled.n as usize);
     s.push_str(&format!(
         "## Pooled test predictions\n\n| WA | UA | macro-F1 | weighted-F1 |\n|---:|---:|---:|---:|\n| {:.4} | {:.4} | {:.4} | {:.4} |\n\n",
         r.pooled.wa, r.pooled.ua, r.pooled.macro_f1, r.pooled.weighted_f1

@@ -47,6 +47,34 @@ pub fn demo_request(preset: Preset, out: &Path, cache: &Path) -> RunRequest {
     }
 }
 
+/// A CPU run of `preset` on `corpus` into `out`, features cached beside it (`out.cache`);
+/// protocol, seed and label map are the preset's.
+pub fn corpus_request(preset: Preset, corpus: &Path, out: &Path) -> RunRequest {
+    RunRequest {
+        corpus_dirs: vec![corpus.to_path_buf()],
+        ..demo_request(preset, out, &out.with_extension("cache"))
+    }
+}
+
+/// Runs `req` on this thread to the end; the run folder and the log lines.
+pub fn run_logged(req: &RunRequest) -> (PathBuf, Vec<String>) {
+    use ser_workbench::train::Event;
+    use ser_workbench::train::run::{RunEnd, execute};
+    let logs = std::sync::Mutex::new(Vec::new());
+    let (_tx, rx) = crossbeam_channel::unbounded();
+    let controller = ser_workbench::train::control::Controller::new(rx);
+    let end = execute(req, &controller, &|e| {
+        if let Event::Log(l) = e {
+            logs.lock().expect("lock").push(l);
+        }
+    })
+    .expect("run");
+    let RunEnd::Finished(dir) = end else {
+        panic!("not finished: {end:?}")
+    };
+    (dir, logs.into_inner().expect("logs"))
+}
+
 /// The rows of a CSV file as header → value maps.
 pub fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
     let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
