@@ -671,6 +671,21 @@ fn multi_label_run_opens_in_results() {
     h.run_steps(2);
     h.get_by_label("Task: multi-label (positive at ≥ 5 votes; every vote column)");
     assert!(h.query_by_label("Label map").is_none());
+    // The test restriction and augmentation edit the selected preset.
+    h.get_by_label("Test only utterances with annotator agreement ≥")
+        .click();
+    h.get_by_label_contains("Augment training audio").click();
+    h.run_steps(2);
+    {
+        let st = h.state();
+        let p = st.training.selected_preset().expect("preset");
+        assert_eq!(
+            p.task.multi_label().expect("ml").test_min_agreement,
+            Some(5.0)
+        );
+        assert!(p.training.augment.as_ref().is_some_and(|a| a.is_active()));
+    }
+    h.get_by_label_contains("Augment training audio: speed 0.9–1.1");
     h.get_by_label("Results").click();
     h.run_steps(2);
     h.get_by_label("Saved runs and ensembles").click();
@@ -685,8 +700,15 @@ fn multi_label_run_opens_in_results() {
     h.run_steps(3);
     h.get_by_label("Results — multi-label");
     h.get_by_label_contains("Pooled test predictions — macro F1");
-    h.get_by_label("Teenager");
+    // In the per-label table and the per-agreement table.
+    assert_eq!(h.query_all_by_label("Teenager").count(), 2);
     h.get_by_label("Utterances (24 test predictions)");
+    h.get_by_label("F1 by annotator agreement");
+    h.get_by_label("Label co-occurrence").click();
+    h.run_steps(2);
+    h.get_by_label("Label co-occurrence, predicted label sets");
+    h.get_by_label("Label co-occurrence").click();
+    h.run_steps(2);
     h.get_by_label("spk01_000.wav");
     // The unseen-corpus probe from the view.
     h.get_by_label("Probe on a categorical corpus").click();

@@ -387,3 +387,78 @@ fn probe_tabulates_label_probabilities_per_emotion() {
         );
     }
 }
+
+/// The paper's protocol pieces together: label groups, a label map (one column dropped), the
+/// test part restricted to agreement ≥ 5 on every group, per-agreement F1 and co-occurrence
+/// in the report, and on-the-fly augmentation of the log-mel training examples.
+#[test]
+fn groups_agreement_filter_label_map_and_augmentation() {
+    use ser_workbench::audio::augment::{AugmentConfig, SpeedPerturb};
+    use ser_workbench::train::multilabel::{agreed, group_indices};
+    let _g = serial();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut p = preset(false);
+    p.training.epochs = 3;
+    p.training.augment = Some(AugmentConfig {
+        speed: Some(SpeedPerturb::Range(0.9, 1.1)),
+        pitch_semitones: Some((-1.0, 1.0)),
+        noise_snr_db: Some((15.0, 30.0)),
+        probability: 0.5,
+    });
+    if let ser_workbench::train::task::Task::MultiLabel(m) = &mut p.task {
+        m.drop = vec!["Smooth".into()];
+        // Rough alone now: its agreement is max(votes, 8 − votes).
+        m.groups.retain(|g| !g.iter().any(|l| l == "Smooth"));
+        m.test_min_agreement = Some(5.0);
+    }
+    let (dir, logs) = run(p.clone(), corpus(), &tmp.path().join("agree"));
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("augmenting training examples on the fly")),
+        "{logs:?}"
+    );
+    assert!(
+        logs.iter().any(|l| l.contains("'Smooth' dropped")),
+        "{logs:?}"
+    );
+    let report = read_report(&dir).expect("report");
+    let ml = report.multi_label.as_ref().expect("summary");
+    assert!(!ml.labels.iter().any(|l| l == "Smooth"), "{:?}", ml.labels);
+    assert_eq!(ml.labels.len(), 7);
+    assert_eq!(ml.test_min_agreement, Some(5.0));
+    let rows = read_predictions(&dir, &ml.labels).expect("predictions");
+    let task = p.task.multi_label().expect("task").clone();
+    let groups = group_indices(&ml.labels, &task);
+    assert_eq!(groups.len(), 3);
+    // Every tested utterance reached the agreement; some utterances were left out.
+    let total = std::fs::read_to_string(corpus().join("manifest.csv"))
+        .expect("manifest")
+        .lines()
+        .count()
+        - 1;
+    assert!(
+        !rows.is_empty() && rows.len() < total,
+        "{} of {total}",
+        rows.len()
+    );
+    for (r, _) in &rows {
+        assert_eq!(r.annotators, 8.0);
+        assert_eq!(agreed(&r.votes, r.annotators, &groups, 5.0), Ok(true));
+    }
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("test utterances have agreement ≥ 5"))
+    );
+    // Per-agreement F1: on this test part every (label, utterance) is high-agreement or a tie.
+    assert_eq!(ml.by_agreement.len(), 7);
+    for a in &ml.by_agreement {
+        assert_eq!(a.low_n, 0, "{a:?}");
+        assert_eq!(a.high_n + a.ties, rows.len(), "{a:?}");
+    }
+    // The co-occurrence diagonal is each label's support.
+    for (k, l) in ml.pooled.labels.iter().enumerate() {
+        assert_eq!(ml.cooccurrence.truth[k][k], l.support, "{}", l.name);
+    }
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("md");
+    assert!(md.contains("## F1 by annotator agreement") && md.contains("## Label co-occurrence"));
+}

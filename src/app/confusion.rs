@@ -22,16 +22,53 @@ pub fn confusion_ui(
     max_cell: f32,
 ) -> egui::Response {
     let n = m.n_classes.max(1);
+    let norm = m.row_normalised();
+    let cells: Vec<Vec<(f64, String)>> = (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| {
+                    let v = norm.get(i).and_then(|r| r.get(j)).copied().unwrap_or(0.0);
+                    let count = m.counts.get(i).and_then(|r| r.get(j)).copied().unwrap_or(0);
+                    let txt = if normalised {
+                        format!("{:.0}%", v * 100.0)
+                    } else {
+                        count.to_string()
+                    };
+                    (v, txt)
+                })
+                .collect()
+        })
+        .collect();
+    heat_grid(
+        ui,
+        classes,
+        &cells,
+        max_cell,
+        "rows = true class, columns = predicted class",
+        "Confusion matrix",
+    )
+}
+
+/// A square heat map: `cells[i][j]` = (colour value in [0, 1], text); row and column names are
+/// `names`; `footer` under it; `title` names it for screen readers.
+pub fn heat_grid(
+    ui: &mut egui::Ui,
+    names: &[String],
+    cells: &[Vec<(f64, String)>],
+    max_cell: f32,
+    footer: &str,
+    title: &str,
+) -> egui::Response {
+    let n = cells.len().max(1);
     let label_w = 90.0;
     let header_h = 70.0;
     let cell = ((ui.available_width() - label_w - 20.0) / n as f32).clamp(24.0, max_cell.max(24.0));
     let size = vec2(label_w + cell * n as f32, header_h + cell * n as f32 + 18.0);
     let (response, painter) = ui.allocate_painter(size, Sense::hover());
     let origin = response.rect.min;
-    let norm = m.row_normalised();
     let font = FontId::proportional(12.0);
     let text_color = ui.visuals().text_color();
-    for (j, c) in classes.iter().enumerate().take(n) {
+    for (j, c) in names.iter().enumerate().take(n) {
         // Column headers, rotated text is not available: write the name above, clipped.
         let x = origin.x + label_w + cell * (j as f32 + 0.5);
         painter.text(
@@ -42,9 +79,9 @@ pub fn confusion_ui(
             text_color,
         );
     }
-    for i in 0..n {
+    for (i, row) in cells.iter().enumerate() {
         let y = origin.y + header_h + cell * i as f32;
-        if let Some(c) = classes.get(i) {
+        if let Some(c) = names.get(i) {
             painter.text(
                 pos2(origin.x + label_w - 6.0, y + cell / 2.0),
                 Align2::RIGHT_CENTER,
@@ -53,20 +90,13 @@ pub fn confusion_ui(
                 text_color,
             );
         }
-        for j in 0..n {
-            let v = norm.get(i).and_then(|r| r.get(j)).copied().unwrap_or(0.0);
+        for (j, (v, txt)) in row.iter().enumerate() {
             let rect = Rect::from_min_size(
                 pos2(origin.x + label_w + cell * j as f32, y),
                 Vec2::splat(cell),
             );
-            painter.rect_filled(rect.shrink(1.0), 2.0, ramp(v));
-            let count = m.counts.get(i).and_then(|r| r.get(j)).copied().unwrap_or(0);
-            let txt = if normalised {
-                format!("{:.0}%", v * 100.0)
-            } else {
-                count.to_string()
-            };
-            let fg = if v > 0.5 {
+            painter.rect_filled(rect.shrink(1.0), 2.0, ramp(*v));
+            let fg = if *v > 0.5 {
                 Color32::WHITE
             } else {
                 Color32::BLACK
@@ -80,10 +110,11 @@ pub fn confusion_ui(
             origin.y + header_h + cell * n as f32 + 4.0,
         ),
         Align2::LEFT_TOP,
-        "rows = true class, columns = predicted class",
+        footer,
         FontId::proportional(11.0),
         ui.visuals().weak_text_color(),
     );
-    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, "Confusion matrix"));
+    let title = title.to_string();
+    response.widget_info(move || egui::WidgetInfo::labeled(egui::Role::Image, true, &title));
     response
 }

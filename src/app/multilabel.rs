@@ -44,6 +44,17 @@ fn fmt(v: f64) -> String {
     }
 }
 
+/// Cells of a co-occurrence heat map: colour = count / the row label's count (P(column | row)).
+fn cooccurrence_cells(m: &[Vec<usize>]) -> Vec<Vec<(f64, String)>> {
+    m.iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let d = row[i].max(1) as f64;
+            row.iter().map(|&c| (c as f64 / d, c.to_string())).collect()
+        })
+        .collect()
+}
+
 impl MultiLabelResults {
     /// The unseen-corpus probe: the run over an emotion corpus, mean probability of each label
     /// per emotion class (bars in the label's colour).
@@ -179,6 +190,60 @@ impl MultiLabelResults {
                 }
             });
         });
+        if !s.by_agreement.is_empty() {
+            egui::CollapsingHeader::new("F1 by annotator agreement")
+                .default_open(true)
+                .show(ui, |ui| {
+                    ui.label(
+                        egui::RichText::new(format!(
+                            "truth = the annotators' majority; low: agreement < {0}, high: ≥ {0}; ties left out",
+                            s.min_agreement
+                        ))
+                        .small(),
+                    );
+                    egui::Grid::new("ml_agreement").striped(true).show(ui, |ui| {
+                        for h in ["label", "F1 low (n)", "F1 high (n)", "ties"] {
+                            ui.label(egui::RichText::new(h).strong());
+                        }
+                        ui.end_row();
+                        for a in &s.by_agreement {
+                            ui.label(&a.label);
+                            for (f1, n, k) in [(a.low_f1, a.low_n, 3), (a.high_f1, a.high_n, 0)] {
+                                ui.add(
+                                    egui::ProgressBar::new(if f1.is_finite() { f1 as f32 } else { 0.0 })
+                                        .desired_width(140.0)
+                                        .text(format!("{} (n = {n})", fmt(f1)))
+                                        .fill(super::plots::fold_color(k)),
+                                );
+                            }
+                            ui.label(a.ties.to_string());
+                            ui.end_row();
+                        }
+                    });
+                });
+        }
+        if !s.cooccurrence.truth.is_empty() {
+            egui::CollapsingHeader::new("Label co-occurrence").show(ui, |ui| {
+                ui.horizontal_top(|ui| {
+                    for (title, m) in [
+                        ("true label sets", &s.cooccurrence.truth),
+                        ("predicted label sets", &s.cooccurrence.predicted),
+                    ] {
+                        ui.vertical(|ui| {
+                            ui.label(egui::RichText::new(title).strong());
+                            super::confusion::heat_grid(
+                                ui,
+                                &s.labels,
+                                &cooccurrence_cells(m),
+                                42.0,
+                                "cell = utterances with both labels; colour: share of the row label's",
+                                &format!("Label co-occurrence, {title}"),
+                            );
+                        });
+                    }
+                });
+            });
+        }
         egui::CollapsingHeader::new("Probe on a categorical corpus")
             .default_open(self.probe.is_some())
             .show(ui, |ui| self.probe_ui(ui, v, cmds));

@@ -90,6 +90,11 @@ impl TrainingPanel {
         }
     }
 
+    /// The selected preset as the next run will start from it.
+    pub fn selected_preset(&self) -> Option<&Preset> {
+        self.presets.get(self.selected)
+    }
+
     /// Feature settings of the selected preset, for the Features panel to edit.
     pub fn selected_features_mut(&mut self) -> Option<&mut crate::features::FeatureConfig> {
         self.presets.get_mut(self.selected).map(|p| &mut p.features)
@@ -148,6 +153,55 @@ impl TrainingPanel {
     /// Cross-corpus target and domain adaptation (the Adaptation controls).
     /// The selected preset's text stream: its encoder, and a transcript CSV for corpora that do
     /// not ship transcripts (attached when the run starts; the count the corpus has now).
+    /// Training-time augmentation of the selected preset, and a multi-label preset's test
+    /// restriction to high annotator agreement.
+    fn augment_ui(&mut self, ui: &mut egui::Ui) {
+        use crate::audio::augment::{AugmentConfig, SpeedPerturb};
+        use crate::features::StreamKind;
+        let Some(p) = self.presets.get_mut(self.selected) else {
+            return;
+        };
+        if let crate::train::task::Task::MultiLabel(m) = &mut p.task {
+            ui.horizontal(|ui| {
+                let mut on = m.test_min_agreement.is_some();
+                if ui
+                    .checkbox(&mut on, "Test only utterances with annotator agreement ≥")
+                    .on_hover_text("every label group (and ungrouped label) reached this many agreeing annotators without a tie — the SpeechMLC paper's test set; training and validation keep everything")
+                    .changed()
+                {
+                    m.test_min_agreement = on.then_some(m.min_agreement);
+                }
+                if let Some(k) = &mut m.test_min_agreement {
+                    ui.add(egui::DragValue::new(k).range(1.0..=100.0).speed(1.0));
+                }
+            });
+        }
+        let can = matches!(p.features.stream, StreamKind::LogMel | StreamKind::Mfcc)
+            || matches!(p.model, crate::model::ModelConfig::SslFineTune(_));
+        let mut on = p
+            .training
+            .augment
+            .as_ref()
+            .is_some_and(AugmentConfig::is_active);
+        let text = match p.training.augment.as_ref().filter(|a| a.is_active()) {
+            Some(a) => format!("Augment training audio: {}", a.describe()),
+            None => "Augment training audio (speed 0.9–1.1, pitch ±1 semitone, noise 15–30 dB SNR)"
+                .into(),
+        };
+        let r = ui
+            .add_enabled(can, egui::Checkbox::new(&mut on, text))
+            .on_hover_text("training part only, a new variant every epoch; validation and test stay clean")
+            .on_disabled_hover_text("needs a log-mel or MFCC stream (computed during training) or a fine-tuned encoder; SSL streams are cached once per utterance");
+        if r.changed() {
+            p.training.augment = on.then(|| AugmentConfig {
+                speed: Some(SpeedPerturb::Range(0.9, 1.1)),
+                pitch_semitones: Some((-1.0, 1.0)),
+                noise_snr_db: Some((15.0, 30.0)),
+                probability: 0.5,
+            });
+        }
+    }
+
     fn text_ui(&mut self, ui: &mut egui::Ui, manifest: Option<&Manifest>) {
         let Some(t) = self
             .presets
@@ -524,6 +578,7 @@ impl TrainingPanel {
             });
             self.adaptation_ui(ui);
             self.text_ui(ui, manifest);
+            self.augment_ui(ui);
         });
         ui.horizontal(|ui| {
             let can_start = !running && manifest.is_some();

@@ -4,6 +4,7 @@
 //! sample per channel. Everything downstream of [`load_mono_16k`] is mono at
 //! [`TARGET_SAMPLE_RATE_HZ`].
 
+pub mod augment;
 pub mod capture;
 pub mod decode;
 pub mod playback;

@@ -406,6 +406,7 @@ pub fn epoch(
         bins,
         seed: 1,
         dimensional: None,
+        augment: None,
     };
     let (_ctx, crx) = crossbeam_channel::unbounded();
     let controller = Controller::new(crx);

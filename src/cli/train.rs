@@ -50,6 +50,11 @@ pub struct RunSourceArgs {
     /// preset's min_agreement).
     #[arg(long)]
     pub min_agreement: Option<f32>,
+    /// Multi-label presets: test only utterances whose every label group (and ungrouped
+    /// label) reached this many agreeing annotators — the SpeechMLC paper's test set
+    /// (preset field test_min_agreement).
+    #[arg(long)]
+    pub test_min_agreement: Option<f32>,
 }
 
 impl RunSourceArgs {
@@ -57,12 +62,21 @@ impl RunSourceArgs {
     /// when the preset has no such stream).
     pub fn apply(&self, preset: Preset) -> Result<Preset> {
         let mut preset = self.apply_ssl_weights(preset)?;
-        if let Some(k) = self.min_agreement {
+        for (flag, value) in [
+            ("--min-agreement", self.min_agreement),
+            ("--test-min-agreement", self.test_min_agreement),
+        ] {
+            let Some(k) = value else { continue };
             let name = preset.name.clone();
             let crate::train::task::Task::MultiLabel(m) = &mut preset.task else {
-                bail!("--min-agreement: preset '{name}' is not a multi-label task");
+                bail!("{flag}: preset '{name}' is not a multi-label task");
             };
-            m.min_agreement = k;
+            if flag == "--min-agreement" {
+                m.min_agreement = k;
+            } else {
+                m.test_min_agreement = Some(k);
+            }
+            m.validate().map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
         }
         if self.transcripts.is_none() && self.text_weights.is_none() {
             return Ok(preset);

@@ -275,6 +275,13 @@ pub fn fit_fold(
             m.prob, m.length
         ))
     )));
+    let augment_cfg = t.augment.as_ref().filter(|a| a.is_active());
+    if let Some(a) = augment_cfg {
+        emit(Event::Log(format!(
+            "augmenting training clips: {}",
+            a.describe()
+        )));
+    }
     let lengths: Vec<usize> = input.train.iter().map(|e| e.values.len()).collect();
     let mut rng = SplitMix64::derive(input.seed, &format!("finetune/fold{}", input.fold));
     let mut tracker: Tracker<SslClassifier> = Tracker::new(t.select_by, t.early_stopping_patience);
@@ -293,6 +300,16 @@ pub fn fit_fold(
                 .iter()
                 .map(|&i| random_crop(&input.train[i].values, max_samples, &mut rng))
                 .collect();
+            // Augmented after cropping (speed may then lengthen a crop by up to 1 / factor).
+            let augmented: Vec<Vec<f32>> = match augment_cfg {
+                Some(a) => clips.iter().map(|c| a.apply(c, &mut rng)).collect(),
+                None => Vec::new(),
+            };
+            let clips: Vec<&[f32]> = if augment_cfg.is_some() {
+                augmented.iter().map(Vec::as_slice).collect()
+            } else {
+                clips
+            };
             let (x, frames) = audio_batch(&clips, normalise, tuner.model(), &train_device);
             let refs: Vec<&Example> = idx.iter().map(|&i| &input.train[i]).collect();
             let augment = TrainAugment {

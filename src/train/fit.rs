@@ -43,6 +43,9 @@ pub struct FoldInput<'a> {
     pub dimensional: Option<super::task::RegressionLoss>,
     /// Multi-label runs: the task (`classes` then names the labels).
     pub multi_label: Option<&'a super::multilabel::MultiLabelTask>,
+    /// Training-time augmentation of a cached spectral stream (fine-tuning augments the
+    /// waveform itself).
+    pub augment: Option<&'a super::augment::Augmenter<'a>>,
 }
 
 impl FoldInput<'_> {
@@ -553,7 +556,18 @@ pub fn fit_fold(
         let adapt = t.adaptation.as_ref().filter(|_| !input.target.is_empty());
         for (step, idx) in order.chunks(batch_size).enumerate() {
             controller.poll(emit)?;
-            let refs: Vec<&Example> = idx.iter().map(|&i| &input.train[i]).collect();
+            let augmented: Vec<Example> = match input.augment {
+                Some(a) => idx
+                    .iter()
+                    .map(|&i| a.example(i, &input.train[i], &mut epoch_rng))
+                    .collect(),
+                None => Vec::new(),
+            };
+            let refs: Vec<&Example> = if input.augment.is_some() {
+                augmented.iter().collect()
+            } else {
+                idx.iter().map(|&i| &input.train[i]).collect()
+            };
             let x = batch_inputs(&refs, input.frames, input.bins, &train_device);
             let aligned = adapt.map_or(AlignedLayer::Embedding, |a| a.aligned_layer);
             let text = batch_text(&refs, &train_device);

@@ -24,6 +24,8 @@ pub struct LabelPredictionRow {
     pub truth: Vec<f32>,
     /// Annotator votes per label.
     pub votes: Vec<f32>,
+    /// How many annotators voted (0: unknown).
+    pub annotators: f32,
     /// Probability per label.
     pub probs: Vec<f32>,
     /// The fold's decision threshold per label.
@@ -68,6 +70,102 @@ pub struct VoteLevel {
     pub predicted_positive: f64,
 }
 
+/// F1 of one label on the test utterances with low vs high annotator agreement (the paper's
+/// figure 5: "4 or fewer vs 5 or more of 8"). Truth here is the annotators' majority decision
+/// (see [`super::multilabel::Agreement`]), so low-agreement utterances have positives too; ties
+/// are left out and counted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgreementF1 {
+    /// Label.
+    pub label: String,
+    /// Utterances with agreement below the task's `min_agreement`.
+    pub low_n: usize,
+    /// F1 on them (NaN: no positive truth nor prediction).
+    #[serde(with = "crate::eval::regression::nan_as_null")]
+    pub low_f1: f64,
+    /// Utterances with agreement at or above it.
+    pub high_n: usize,
+    /// F1 on them.
+    #[serde(with = "crate::eval::regression::nan_as_null")]
+    pub high_f1: f64,
+    /// Utterances left out because the annotators tied.
+    pub ties: usize,
+}
+
+/// Label co-occurrence counts over the pooled test utterances: `[a][b]` counts utterances with
+/// both `a` and `b` (the diagonal: with `a`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cooccurrence {
+    /// In the true label sets.
+    pub truth: Vec<Vec<usize>>,
+    /// In the predicted label sets.
+    pub predicted: Vec<Vec<usize>>,
+}
+
+fn cooccurrence(sets: impl Iterator<Item = Vec<bool>>, labels: usize) -> Vec<Vec<usize>> {
+    let mut m = vec![vec![0; labels]; labels];
+    for s in sets {
+        for a in 0..labels {
+            for b in 0..labels {
+                if s[a] && s[b] {
+                    m[a][b] += 1;
+                }
+            }
+        }
+    }
+    m
+}
+
+fn f1_of(pairs: &[(bool, bool)]) -> f64 {
+    let tp = pairs.iter().filter(|(t, p)| *t && *p).count() as f64;
+    let fp = pairs.iter().filter(|(t, p)| !*t && *p).count() as f64;
+    let fn_ = pairs.iter().filter(|(t, p)| *t && !*p).count() as f64;
+    if tp + fp + fn_ == 0.0 {
+        f64::NAN
+    } else {
+        2.0 * tp / (2.0 * tp + fp + fn_)
+    }
+}
+
+/// Per label: F1 below and at/above agreement `min` (empty when the agreement is unknown:
+/// no `annotators` column and the label is not in a group).
+pub fn agreement_f1(
+    labels: &[String],
+    rows: &[LabelPredictionRow],
+    groups: &[Vec<usize>],
+    min: f32,
+) -> Vec<AgreementF1> {
+    let mut out = Vec::new();
+    for (k, name) in labels.iter().enumerate() {
+        let (mut low, mut high, mut ties) = (Vec::new(), Vec::new(), 0);
+        for r in rows {
+            let Some(a) = super::multilabel::agreement(&r.votes, r.annotators, groups, k) else {
+                continue;
+            };
+            let pair = (a.positive, r.probs[k] >= r.thresholds[k]);
+            if a.tie {
+                ties += 1;
+            } else if a.level < min {
+                low.push(pair);
+            } else {
+                high.push(pair);
+            }
+        }
+        if low.len() + high.len() + ties == 0 {
+            continue;
+        }
+        out.push(AgreementF1 {
+            label: name.clone(),
+            low_n: low.len(),
+            low_f1: f1_of(&low),
+            high_n: high.len(),
+            high_f1: f1_of(&high),
+            ties,
+        });
+    }
+    out
+}
+
 /// Mean ± std over folds of one label's F1.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LabelStats {
@@ -96,6 +194,15 @@ pub struct MultiLabelSummary {
     pub thresholds: String,
     /// Pooled probability per label and vote count.
     pub by_votes: Vec<VoteLevel>,
+    /// Per label: F1 at low vs high annotator agreement.
+    #[serde(default)]
+    pub by_agreement: Vec<AgreementF1>,
+    /// Label co-occurrence, true vs predicted.
+    #[serde(default)]
+    pub cooccurrence: Cooccurrence,
+    /// The test part was restricted to this agreement on every label.
+    #[serde(default)]
+    pub test_min_agreement: Option<f32>,
 }
 
 impl MultiLabelSummary {
@@ -160,7 +267,29 @@ impl MultiLabelSummary {
                 });
             }
         }
+        let n = labels.len();
+        let cooccurrence = Cooccurrence {
+            truth: cooccurrence(
+                rows.iter()
+                    .map(|r| r.truth.iter().map(|t| *t >= 0.5).collect()),
+                n,
+            ),
+            predicted: cooccurrence(
+                rows.iter().map(|r| {
+                    r.probs
+                        .iter()
+                        .zip(&r.thresholds)
+                        .map(|(p, t)| p >= t)
+                        .collect()
+                }),
+                n,
+            ),
+        };
+        let groups = super::multilabel::group_indices(labels, task);
         Self {
+            by_agreement: agreement_f1(labels, rows, &groups, task.min_agreement),
+            cooccurrence,
+            test_min_agreement: task.test_min_agreement,
             labels: labels.to_vec(),
             pooled,
             fold_mean_std,
@@ -247,6 +376,45 @@ impl MultiLabelSummary {
                 f(v.predicted_positive)
             ));
         }
+        if !self.by_agreement.is_empty() {
+            s.push_str(&format!(
+                "\n## F1 by annotator agreement\n\nTruth is the annotators' majority decision; agreement is the number of annotators behind it (a grouped label: its group's top vote count). Low: < {0}, high: ≥ {0}; ties are left out.\n\n| label | n low | F1 low | n high | F1 high | ties |\n|---|---:|---:|---:|---:|---:|\n",
+                self.min_agreement
+            ));
+            for a in &self.by_agreement {
+                s.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} |\n",
+                    a.label,
+                    a.low_n,
+                    f(a.low_f1),
+                    a.high_n,
+                    f(a.high_f1),
+                    a.ties
+                ));
+            }
+        }
+        for (title, m) in [
+            ("true label sets", &self.cooccurrence.truth),
+            ("predicted label sets", &self.cooccurrence.predicted),
+        ] {
+            if m.is_empty() {
+                continue;
+            }
+            s.push_str(&format!(
+                "\n## Label co-occurrence ({title})\n\n| | {} |\n|---|{}\n",
+                self.labels.join(" | "),
+                "---:|".repeat(self.labels.len())
+            ));
+            for (l, row) in self.labels.iter().zip(m) {
+                s.push_str(&format!(
+                    "| {l} | {} |\n",
+                    row.iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                ));
+            }
+        }
         s
     }
 }
@@ -260,6 +428,7 @@ pub fn predictions_csv(rows: &[LabelPredictionRow], labels: &[String]) -> Result
         "corpus".into(),
         "path".into(),
         "speaker".into(),
+        "annotators".into(),
         "predicted".into(),
     ];
     for l in labels {
@@ -272,6 +441,7 @@ pub fn predictions_csv(rows: &[LabelPredictionRow], labels: &[String]) -> Result
             r.corpus.clone(),
             r.path.clone(),
             r.speaker.clone(),
+            format!("{}", r.annotators),
             r.predicted(labels).join(";"),
         ];
         for k in 0..labels.len() {
@@ -334,6 +504,13 @@ pub fn read_predictions(
             corpus: get(cc),
             path: get(pc),
             speaker: get(sc),
+            // Runs written before the column existed: unknown.
+            annotators: h
+                .iter()
+                .position(|c| c == "annotators")
+                .and_then(|c| rec.get(c))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0),
             truth: nums(0)?,
             votes: nums(1)?,
             probs: nums(2)?,
@@ -347,4 +524,86 @@ pub fn read_predictions(
         out.push((row, predicted));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::multilabel::MultiLabelTask;
+
+    fn row(votes: [f32; 3], probs: [f32; 3]) -> LabelPredictionRow {
+        LabelPredictionRow {
+            fold: "fold1".into(),
+            corpus: "c".into(),
+            path: "a.wav".into(),
+            speaker: "s".into(),
+            truth: votes.iter().map(|v| f32::from(*v >= 5.0)).collect(),
+            votes: votes.to_vec(),
+            annotators: 8.0,
+            probs: probs.to_vec(),
+            thresholds: vec![0.5; 3],
+        }
+    }
+
+    /// Per-agreement F1 and co-occurrence counted by hand (labels Female, Male in a group;
+    /// Rough alone; 8 annotators; low < 5 ≤ high).
+    #[test]
+    fn agreement_f1_and_cooccurrence_by_hand() {
+        let labels: Vec<String> = ["Female", "Male", "Rough"].map(String::from).to_vec();
+        let rows = [
+            row([6.0, 2.0, 1.0], [0.9, 0.1, 0.2]),
+            row([4.0, 3.0, 5.0], [0.6, 0.5, 0.7]),
+            row([3.0, 4.0, 4.0], [0.2, 0.3, 0.1]),
+            row([4.0, 4.0, 0.0], [0.7, 0.2, 0.0]),
+        ];
+        let task = MultiLabelTask {
+            min_agreement: 5.0,
+            groups: vec![vec!["Female".into(), "Male".into()]],
+            ..Default::default()
+        };
+        let s = MultiLabelSummary::of(&labels, &[], &rows, &task);
+        let got: Vec<(usize, f64, usize, f64, usize)> = s
+            .by_agreement
+            .iter()
+            .map(|a| (a.low_n, a.low_f1, a.high_n, a.high_f1, a.ties))
+            .collect();
+        let same = |a: f64, b: f64| (a.is_nan() && b.is_nan()) || a == b;
+        let want = [
+            (2, 1.0, 1, 1.0, 1),
+            (2, 0.0, 1, f64::NAN, 1),
+            (0, f64::NAN, 3, 1.0, 1),
+        ];
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                g.0 == w.0 && same(g.1, w.1) && g.2 == w.2 && same(g.3, w.3) && g.4 == w.4,
+                "{got:?}"
+            );
+        }
+        assert_eq!(
+            s.cooccurrence.truth,
+            vec![vec![1, 0, 0], vec![0, 0, 0], vec![0, 0, 1]]
+        );
+        assert_eq!(
+            s.cooccurrence.predicted,
+            vec![vec![3, 1, 1], vec![1, 1, 1], vec![1, 1, 1]]
+        );
+        let md = s.markdown(&[]);
+        assert!(
+            md.contains("## F1 by annotator agreement")
+                && md.contains("| Rough | 0 | – | 3 | 1.0000 | 1 |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn predictions_csv_round_trips_annotators() {
+        let labels: Vec<String> = ["Female", "Male", "Rough"].map(String::from).to_vec();
+        let dir = tempfile::tempdir().expect("tmp");
+        let csv = predictions_csv(&[row([6.0, 2.0, 1.0], [0.9, 0.1, 0.2])], &labels).expect("csv");
+        std::fs::write(dir.path().join("predictions.csv"), csv).expect("write");
+        let back = read_predictions(dir.path(), &labels).expect("read");
+        assert_eq!(back[0].0.annotators, 8.0);
+        assert_eq!(back[0].0.votes, vec![6.0, 2.0, 1.0]);
+        assert_eq!(back[0].1, vec!["Female".to_string()]);
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod ablation;
 pub mod adapt;
+pub mod augment;
 pub mod backend;
 pub mod control;
 pub mod data;

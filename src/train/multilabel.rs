@@ -72,6 +72,20 @@ pub struct MultiLabelTask {
     /// Draw training examples with replacement, rare labels more often (each example weighted
     /// by the mean inverse frequency of its positive labels); an epoch keeps its size.
     pub balanced_sampling: bool,
+    /// Label map: `(from, to)` adds the votes of column `from` to label `to` and drops `from`
+    /// (the paper merges Senior into Adult). Applied before `drop` and before the labels are
+    /// resolved.
+    pub rename: Vec<(String, String)>,
+    /// Vote columns left out of the run (the paper drops the ambiguous-gender votes).
+    pub drop: Vec<String>,
+    /// Mutually exclusive label groups (each annotator chose one label of a group, e.g.
+    /// `["Female", "Male"]`): the agreement of a grouped label is the group's top vote count;
+    /// an ungrouped label's is `max(votes, annotators − votes)`.
+    pub groups: Vec<Vec<String>>,
+    /// Keep only test utterances whose every label group (and ungrouped label) reaches this
+    /// agreement — the paper's test set ("agreement of 5 or more of 8"). Training and
+    /// validation keep every utterance.
+    pub test_min_agreement: Option<f32>,
 }
 
 impl Default for MultiLabelTask {
@@ -84,6 +98,10 @@ impl Default for MultiLabelTask {
             threshold: 0.5,
             tune_thresholds: false,
             balanced_sampling: false,
+            rename: Vec::new(),
+            drop: Vec::new(),
+            groups: Vec::new(),
+            test_min_agreement: None,
         }
     }
 }
@@ -105,6 +123,45 @@ impl MultiLabelTask {
                 "task: threshold must be in (0, 1), got {}",
                 self.threshold
             ));
+        }
+        if let Some(k) = self.test_min_agreement
+            && (k.is_nan() || k <= 0.0 || k.is_infinite())
+        {
+            return Err(format!("task: test_min_agreement must be > 0, got {k}"));
+        }
+        for (from, to) in &self.rename {
+            if from.trim().is_empty() || to.trim().is_empty() || from.eq_ignore_ascii_case(to) {
+                return Err(format!(
+                    "task: rename ('{from}', '{to}') needs two different label names"
+                ));
+            }
+            if [from, to]
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case(ANNOTATORS))
+            {
+                return Err(format!(
+                    "task: rename cannot touch the '{ANNOTATORS}' column"
+                ));
+            }
+        }
+        let mut grouped = std::collections::BTreeSet::new();
+        for g in &self.groups {
+            if g.len() < 2 {
+                return Err(format!(
+                    "task: a label group needs at least two labels, got {g:?}"
+                ));
+            }
+            for l in g {
+                if !grouped.insert(l.to_ascii_lowercase()) {
+                    return Err(format!("task: label '{l}' is in two groups"));
+                }
+                if !self.labels.is_empty() && !self.labels.iter().any(|x| x.eq_ignore_ascii_case(l))
+                {
+                    return Err(format!(
+                        "task: group label '{l}' is not one of the task's labels"
+                    ));
+                }
+            }
         }
         let mut seen = std::collections::BTreeSet::new();
         for l in &self.labels {
@@ -142,6 +199,121 @@ pub fn votes(u: &Utterance, label: &str) -> f32 {
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(label))
         .map_or(0.0, |(_, v)| *v)
+}
+
+/// Applies the task's label map to the utterances' vote columns: `rename` adds the votes of
+/// `from` to `to`, `drop` removes columns. Returns one log line per edit with how many
+/// utterances it touched.
+pub fn apply_label_edits(utts: &mut [Utterance], task: &MultiLabelTask) -> Vec<String> {
+    let mut log = Vec::new();
+    let take = |u: &mut Utterance, name: &str| -> Option<f32> {
+        let key = u
+            .values
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(name))
+            .cloned()?;
+        u.values.remove(&key)
+    };
+    for (from, to) in &task.rename {
+        let mut n = 0;
+        for u in utts.iter_mut() {
+            if let Some(v) = take(u, from) {
+                let key = u
+                    .values
+                    .keys()
+                    .find(|k| k.eq_ignore_ascii_case(to))
+                    .cloned()
+                    .unwrap_or_else(|| to.clone());
+                *u.values.entry(key).or_insert(0.0) += v;
+                n += 1;
+            }
+        }
+        log.push(format!(
+            "label map: votes of '{from}' added to '{to}' ({n} utterances)"
+        ));
+    }
+    for d in &task.drop {
+        let n = utts.iter_mut().filter_map(|u| take(u, d)).count();
+        log.push(format!("label map: '{d}' dropped ({n} utterances had it)"));
+    }
+    log
+}
+
+/// The task's groups as label indices; a group with a label the run does not have is left out.
+pub fn group_indices(labels: &[String], task: &MultiLabelTask) -> Vec<Vec<usize>> {
+    task.groups
+        .iter()
+        .filter_map(|g| {
+            g.iter()
+                .map(|l| labels.iter().position(|x| x.eq_ignore_ascii_case(l)))
+                .collect::<Option<Vec<usize>>>()
+        })
+        .collect()
+}
+
+/// How far the annotators agreed on label `k` of one utterance, and the majority decision.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Agreement {
+    /// Annotators behind the majority decision: a grouped label's top vote count in its group;
+    /// an ungrouped label's `max(votes, annotators − votes)`.
+    pub level: f32,
+    /// The majority decision: the label is its group's unique top choice (grouped), or more
+    /// annotators chose it than did not (ungrouped).
+    pub positive: bool,
+    /// No majority (a tie at the top).
+    pub tie: bool,
+}
+
+/// The agreement on label `k` given every label's `votes`, the number of `annotators`
+/// (0: unknown) and the groups as indices. `None` for an ungrouped label when the number of
+/// annotators is unknown.
+pub fn agreement(
+    votes: &[f32],
+    annotators: f32,
+    groups: &[Vec<usize>],
+    k: usize,
+) -> Option<Agreement> {
+    if let Some(g) = groups.iter().find(|g| g.contains(&k)) {
+        let top = g.iter().map(|&i| votes[i]).fold(f32::MIN, f32::max);
+        let at_top = g.iter().filter(|&&i| votes[i] == top).count();
+        return Some(Agreement {
+            level: top,
+            positive: top > 0.0 && at_top == 1 && votes[k] == top,
+            tie: top <= 0.0 || at_top > 1,
+        });
+    }
+    if annotators <= 0.0 {
+        return None;
+    }
+    let v = votes[k];
+    let no = annotators - v;
+    Some(Agreement {
+        level: v.max(no),
+        positive: v > no,
+        tie: v == no,
+    })
+}
+
+/// Whether every label of one utterance reaches agreement `min` (the paper's test-set rule).
+/// Fails when an ungrouped label needs the number of annotators and it is unknown.
+pub fn agreed(
+    votes: &[f32],
+    annotators: f32,
+    groups: &[Vec<usize>],
+    min: f32,
+) -> Result<bool, String> {
+    for k in 0..votes.len() {
+        match agreement(votes, annotators, groups, k) {
+            Some(a) if a.tie || a.level < min => return Ok(false),
+            Some(_) => {}
+            None => {
+                return Err(format!(
+                    "task: test_min_agreement needs an '{ANNOTATORS}' column (how many annotators voted) or every label in a group"
+                ));
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// The labels of a run: the task's, else every vote column present in the utterances.
@@ -412,5 +584,58 @@ mod tests {
             positive_weights(&[&[1.0, 0.0], &[0.0, 0.0], &[1.0, 1.0]], 2),
             [0.5, 2.0]
         );
+    }
+
+    /// Hand cases: a Female/Male group, an ungrouped label with 8 annotators, ties.
+    #[test]
+    fn agreement_follows_groups_and_annotators() {
+        let groups = vec![vec![0, 1]];
+        // Female 5, Male 3, Rough 2 of 8.
+        let v = [5.0, 3.0, 2.0];
+        let a = |k| agreement(&v, 8.0, &groups, k).expect("known");
+        assert_eq!((a(0).level, a(0).positive, a(0).tie), (5.0, true, false));
+        assert_eq!((a(1).level, a(1).positive, a(1).tie), (5.0, false, false));
+        assert_eq!((a(2).level, a(2).positive, a(2).tie), (6.0, false, false));
+        // A 4–4 tie in the group; Rough 4 of 8 ties too.
+        let t = [4.0, 4.0, 4.0];
+        assert!(agreement(&t, 8.0, &groups, 0).expect("known").tie);
+        assert!(agreement(&t, 8.0, &groups, 2).expect("known").tie);
+        // Unknown annotators: grouped labels still work, ungrouped ones do not.
+        assert!(agreement(&v, 0.0, &groups, 0).is_some());
+        assert!(agreement(&v, 0.0, &groups, 2).is_none());
+        assert_eq!(agreed(&v, 8.0, &groups, 5.0), Ok(true));
+        assert_eq!(agreed(&[5.0, 3.0, 4.0], 8.0, &groups, 5.0), Ok(false));
+        assert!(agreed(&v, 0.0, &groups, 5.0).is_err());
+    }
+
+    #[test]
+    fn label_edits_merge_and_drop_vote_columns() {
+        let mut u =
+            crate::corpus::utterance("csv", "a.wav".into(), "", crate::corpus::Emotion::Other);
+        u.values.insert("Adult".into(), 3.0);
+        u.values.insert("Senior".into(), 2.0);
+        u.values.insert("Ambiguous".into(), 1.0);
+        u.values.insert(ANNOTATORS.into(), 8.0);
+        let mut only_senior = u.clone();
+        only_senior.values.remove("Adult");
+        let task = MultiLabelTask {
+            rename: vec![("senior".into(), "Adult".into())],
+            drop: vec!["Ambiguous".into()],
+            ..Default::default()
+        };
+        let mut utts = [u, only_senior];
+        let log = apply_label_edits(&mut utts, &task);
+        assert_eq!(log.len(), 2, "{log:?}");
+        assert_eq!(votes(&utts[0], "Adult"), 5.0);
+        assert_eq!(votes(&utts[1], "Adult"), 2.0);
+        assert_eq!(
+            resolve_labels(&utts, &MultiLabelTask::default()),
+            Ok(vec!["Adult".to_string()])
+        );
+        let bad = MultiLabelTask {
+            groups: vec![vec!["Female".into()]],
+            ..Default::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("at least two"));
     }
 }

@@ -133,6 +133,9 @@ pub struct TrainingConfig {
     pub eval_every_steps: Option<usize>,
     /// What chooses the kept checkpoint and drives early stopping.
     pub select_by: SelectBy,
+    /// On-the-fly waveform augmentation of the training part (speed, pitch, noise); needs a
+    /// stream computed from the waveform here (log-mel, MFCC) or a fine-tuned encoder.
+    pub augment: Option<crate::audio::augment::AugmentConfig>,
 }
 
 /// The validation figure that chooses the kept checkpoint (ties: the other one).
@@ -196,6 +199,7 @@ impl Default for TrainingConfig {
             lr_schedule: Default::default(),
             eval_every_steps: None,
             select_by: SelectBy::ValidUa,
+            augment: None,
         }
     }
 }
@@ -293,6 +297,16 @@ impl Preset {
         }
         if waveform && !fine_tune {
             return Err("the waveform stream feeds only the SslFineTune model".into());
+        }
+        if let Some(a) = &self.training.augment {
+            a.validate()?;
+            let dsp = matches!(self.features.stream, StreamKind::LogMel | StreamKind::Mfcc);
+            if a.is_active() && !dsp && !fine_tune {
+                return Err(format!(
+                    "training.augment needs a stream computed from the waveform during training (logmel, mfcc) or the SslFineTune model; the {:?} stream is cached once per utterance",
+                    self.features.stream
+                ));
+            }
         }
         match (&self.task, self.training.select_by) {
             (super::task::Task::MultiLabel(m), s) => {

@@ -331,6 +331,8 @@ pub struct RunData {
     pub multi_label: Option<super::multilabel::MultiLabelTask>,
     /// Multi-label runs: annotator votes per utterance and label (empty otherwise).
     pub votes: Vec<Vec<f32>>,
+    /// Multi-label runs: how many annotators voted on each utterance (0: unknown).
+    pub annotators: Vec<f32>,
     /// Dimensional runs: scaled targets per utterance; multi-label runs: 0/1 per label (empty
     /// otherwise).
     pub targets: Vec<Vec<f32>>,
@@ -437,6 +439,7 @@ pub fn label_and_split(
         dimensional: None,
         multi_label: None,
         votes: Vec::new(),
+        annotators: Vec::new(),
         targets: Vec::new(),
         scales: Vec::new(),
         notes: Vec::new(),
@@ -478,20 +481,70 @@ fn multilabel_data(
     req: &RunRequest,
     loaded: &LoadedCorpora,
     task: &super::multilabel::MultiLabelTask,
-    utts: Vec<Utterance>,
+    mut utts: Vec<Utterance>,
     feats: Vec<FeatureMatrix>,
     protocol: Protocol,
     seed: u64,
 ) -> Result<RunData, String> {
-    let labels = super::multilabel::resolve_labels(&utts, task)
-        .map_err(|e| format!("{}: {e}", loaded.description))?;
-    let (targets, votes) = super::multilabel::targets(&utts, &labels, task.min_agreement);
+    use super::multilabel as ml;
+    let mut notes = ml::apply_label_edits(&mut utts, task);
+    let labels =
+        ml::resolve_labels(&utts, task).map_err(|e| format!("{}: {e}", loaded.description))?;
+    // A preset's groups name the labels of the corpus it was written for; on another corpus a
+    // group missing a label is left out, and the log says so.
+    for g in &task.groups {
+        if let Some(l) = g
+            .iter()
+            .find(|l| !labels.iter().any(|x| x.eq_ignore_ascii_case(l)))
+        {
+            notes.push(format!(
+                "label group [{}] not used: '{l}' is not a label of this run",
+                g.join(", ")
+            ));
+        }
+    }
+    let (targets, votes) = ml::targets(&utts, &labels, task.min_agreement);
+    let annotators: Vec<f32> = utts.iter().map(|u| ml::votes(u, ml::ANNOTATORS)).collect();
     let positives: Vec<String> = labels
         .iter()
         .enumerate()
         .map(|(k, l)| format!("{l} {}", targets.iter().filter(|t| t[k] >= 0.5).count()))
         .collect();
-    let plan = plan_folds(req, loaded, &utts, protocol, seed)?;
+    let mut plan = plan_folds(req, loaded, &utts, protocol, seed)?;
+    if let Some(min) = task.test_min_agreement {
+        let groups = ml::group_indices(&labels, task);
+        for fold in &mut plan.folds {
+            let before = fold.test.len();
+            let mut kept = Vec::with_capacity(before);
+            for &i in &fold.test {
+                if ml::agreed(&votes[i], annotators[i], &groups, min)
+                    .map_err(|e| format!("{}: {e}", loaded.description))?
+                {
+                    kept.push(i);
+                }
+            }
+            if kept.is_empty() {
+                return Err(format!(
+                    "{}: {}: no test utterance has agreement ≥ {min} on every label (of {before}); lower test_min_agreement",
+                    loaded.description, fold.name
+                ));
+            }
+            notes.push(format!(
+                "{}: {} of {before} test utterances have agreement ≥ {min} on every label (the others are not tested)",
+                fold.name,
+                kept.len()
+            ));
+            fold.test = kept;
+        }
+    }
+    notes.insert(
+        0,
+        format!(
+            "multi-label task: positives at ≥ {} votes — {}",
+            task.min_agreement,
+            positives.join(", ")
+        ),
+    );
     Ok(RunData {
         labels: vec![0; utts.len()],
         utts,
@@ -504,13 +557,10 @@ fn multilabel_data(
         dimensional: None,
         multi_label: Some(task.clone()),
         votes,
+        annotators,
         targets,
         scales: Vec::new(),
-        notes: vec![format!(
-            "multi-label task: positives at ≥ {} votes — {}",
-            task.min_agreement,
-            positives.join(", ")
-        )],
+        notes,
         texts: Vec::new(),
         text_width: 0,
     })
@@ -561,6 +611,7 @@ fn dimensional_data(
         dimensional: Some(task.clone()),
         multi_label: None,
         votes: Vec::new(),
+        annotators: Vec::new(),
         targets: t.values,
         scales: t.scales,
         notes: if t.missing.is_empty() {
@@ -742,6 +793,33 @@ fn train_fold(
         valid.len(),
         test.len()
     )));
+    let augment_cfg = preset.training.augment.as_ref().filter(|a| a.is_active());
+    let augmenter = match augment_cfg {
+        Some(config) if !waveform => {
+            let mut audio = Vec::with_capacity(fold.train.len());
+            for &i in &fold.train {
+                let p = &data.utts[i].path;
+                audio.push(
+                    crate::audio::load_mono_16k(p)
+                        .map_err(|e| format!("augmentation: {}: {e}", p.display()))?,
+                );
+            }
+            emit(Event::Log(format!(
+                "fold {}: augmenting training examples on the fly: {} ({:.0} MB of audio held)",
+                fi + 1,
+                config.describe(),
+                audio.iter().map(|a| a.len() * 4).sum::<usize>() as f64 / 1e6
+            )));
+            Some(super::augment::Augmenter {
+                config,
+                audio,
+                features: fcfg,
+                standardiser: standardiser.as_ref(),
+                frames: shape.frames,
+            })
+        }
+        _ => None,
+    };
     let input = FoldInput {
         fold: fi,
         train: &train,
@@ -755,6 +833,7 @@ fn train_fold(
         seed: seed.wrapping_add(fi as u64),
         dimensional: data.dimensional.as_ref().map(|d| d.loss),
         multi_label: data.multi_label.as_ref(),
+        augment: augmenter.as_ref(),
     };
     let train_device = backend.device.clone().autodiff();
     train_device.seed(seed.wrapping_add(fi as u64));
@@ -910,6 +989,7 @@ impl FoldsDone {
                     speaker: data.utts[i].speaker_id.clone().unwrap_or_default(),
                     truth: data.targets[i].clone(),
                     votes: data.votes[i].clone(),
+                    annotators: data.annotators[i],
                     probs: p.clone(),
                     thresholds: thresholds.clone(),
                 });
