@@ -709,7 +709,21 @@ fn multi_label_run_opens_in_results() {
     h.get_by_label("Label co-occurrence, predicted label sets");
     h.get_by_label("Label co-occurrence").click();
     h.run_steps(2);
-    h.get_by_label("spk01_000.wav");
+    // Where each label query looked, for a chosen utterance.
+    h.get_by_label("spk01_000.wav").click();
+    h.run_steps(2);
+    // Below the utterance table: scrolled into view first.
+    h.get_by_label("Label attention over time").scroll_to_me();
+    h.run_steps(3);
+    h.get_by_label("Label attention over time").click();
+    wait_until(&mut h, "label attention", 60, |a| {
+        a.results
+            .trace
+            .as_ref()
+            .is_some_and(|j| matches!(j.state, ser_workbench::app::jobs::JobState::Done(Ok(_))))
+    });
+    h.run_steps(2);
+    h.get_by_label("Label-query attention over time");
     // The unseen-corpus probe from the view.
     h.get_by_label("Probe on a categorical corpus").click();
     h.run_steps(2);

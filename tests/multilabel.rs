@@ -461,4 +461,43 @@ fn groups_agreement_filter_label_map_and_augmentation() {
     }
     let md = std::fs::read_to_string(dir.join("report.md")).expect("md");
     assert!(md.contains("## F1 by annotator agreement") && md.contains("## Label co-occurrence"));
+    // Each label query's attention: a distribution over the frames holding audio (padding
+    // masked), the same from the library and from `predict --trace --json`.
+    let wav = &rows[0].0.path;
+    let p = ser_workbench::train::predict::Predictor::load(&dir).expect("predictor");
+    let t = p.trace_file(Path::new(wav)).expect("trace");
+    let att = t.label_attention.as_ref().expect("label attention");
+    assert_eq!(att.len(), 7);
+    for row in att {
+        let inside: f32 = row[..t.valid_frames].iter().sum();
+        let outside: f32 = row[t.valid_frames..].iter().sum();
+        assert!(
+            (inside - 1.0).abs() < 1e-4 && outside.abs() < 1e-6,
+            "{inside} {outside}"
+        );
+    }
+    assert!(
+        (t.frames_per_sec - 100.0).abs() < 1.0,
+        "{}",
+        t.frames_per_sec
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_ser-workbench"))
+        .env("SER_WORKBENCH_BACKEND", "cpu")
+        .args(["predict", "--trace", "--json", "--run"])
+        .arg(&dir)
+        .arg(wav)
+        .output()
+        .expect("predict");
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("json");
+    for (k, l) in ml.labels.iter().enumerate() {
+        let cli: Vec<f64> = serde_json::from_value(v["label_attention"][l].clone()).expect("row");
+        assert_eq!(cli.len(), att[k].len());
+        assert!(
+            cli.iter()
+                .zip(&att[k])
+                .all(|(a, b)| (a - *b as f64).abs() < 1e-6)
+        );
+    }
 }

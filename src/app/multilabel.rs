@@ -34,6 +34,85 @@ pub struct MultiLabelResults {
     pub probing: bool,
     /// The last probe's table (or why it failed).
     pub probe: Option<Result<crate::train::probe::ProbeTable, String>>,
+    /// The utterance whose label-query attention is shown (index into `rows`).
+    pub selected: Option<usize>,
+}
+
+/// Each label query's attention over time as a heat map: one row per label, one column per
+/// input frame holding audio; each row scaled to its own peak (where that label looked).
+fn label_attention_ui(ui: &mut egui::Ui, labels: &[String], t: &crate::train::predict::Trace) {
+    use egui::{Align2, FontId, Rect, Sense, pos2, vec2};
+    let Some(att) = &t.label_attention else {
+        ui.label("This model has no label queries: no per-label attention to show.");
+        return;
+    };
+    let n = t.valid_frames.max(1);
+    let label_w = 90.0;
+    let row_h = 18.0;
+    let width = (ui.available_width() - label_w - 10.0).clamp(200.0, 900.0);
+    let (resp, painter) = ui.allocate_painter(
+        vec2(label_w + width, row_h * att.len() as f32 + 18.0),
+        Sense::hover(),
+    );
+    let o = resp.rect.min;
+    let col_w = width / n as f32;
+    let text = ui.visuals().text_color();
+    for (k, row) in att.iter().enumerate() {
+        let y = o.y + row_h * k as f32;
+        if let Some(l) = labels.get(k) {
+            painter.text(
+                pos2(o.x + label_w - 6.0, y + row_h / 2.0),
+                Align2::RIGHT_CENTER,
+                l,
+                FontId::proportional(12.0),
+                text,
+            );
+        }
+        let peak = row
+            .iter()
+            .take(n)
+            .copied()
+            .fold(0.0f32, f32::max)
+            .max(1e-12);
+        for (i, a) in row.iter().take(n).enumerate() {
+            let v = (a / peak).clamp(0.0, 1.0);
+            let c = egui::Color32::from_rgb(
+                (247.0 + (8.0 - 247.0) * v) as u8,
+                (251.0 + (48.0 - 251.0) * v) as u8,
+                (255.0 + (107.0 - 255.0) * v) as u8,
+            );
+            painter.rect_filled(
+                Rect::from_min_size(
+                    pos2(o.x + label_w + col_w * i as f32, y + 1.0),
+                    vec2(col_w.max(1.0), row_h - 2.0),
+                ),
+                0.0,
+                c,
+            );
+        }
+    }
+    let fps = t.frames_per_sec.max(1e-9);
+    let start = t.start_frame as f64 / fps;
+    let end = (t.start_frame + n) as f64 / fps;
+    let y = o.y + row_h * att.len() as f32 + 2.0;
+    let weak = ui.visuals().weak_text_color();
+    painter.text(
+        pos2(o.x + label_w, y),
+        Align2::LEFT_TOP,
+        format!("{start:.2} s"),
+        FontId::proportional(11.0),
+        weak,
+    );
+    painter.text(
+        pos2(o.x + label_w + width, y),
+        Align2::RIGHT_TOP,
+        format!("{end:.2} s"),
+        FontId::proportional(11.0),
+        weak,
+    );
+    resp.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::Role::Image, true, "Label-query attention over time")
+    });
 }
 
 fn fmt(v: f64) -> String {
@@ -117,7 +196,13 @@ impl MultiLabelResults {
     }
 
     /// Draws the view.
-    pub fn ui(&mut self, ui: &mut egui::Ui, v: &TrainingView, cmds: &mut Vec<super::AppCommand>) {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        v: &TrainingView,
+        trace: Option<&super::jobs::FileJob<crate::train::predict::Trace>>,
+        cmds: &mut Vec<super::AppCommand>,
+    ) {
         ui.heading("Results — multi-label");
         if !v.independence.is_empty() {
             ui.label(format!("({})", v.independence));
@@ -270,11 +355,17 @@ impl MultiLabelResults {
                         ui.label(egui::RichText::new(h).strong());
                     }
                     ui.end_row();
-                    for r in &self.rows {
+                    for (i, r) in self.rows.iter().enumerate() {
                         let name = std::path::Path::new(&r.row.path)
                             .file_name()
                             .map_or(r.row.path.clone(), |n| n.to_string_lossy().to_string());
-                        ui.label(name);
+                        if ui
+                            .selectable_label(self.selected == Some(i), name)
+                            .on_hover_text("show where each label query looked")
+                            .clicked()
+                        {
+                            self.selected = Some(i);
+                        }
                         ui.label(&r.row.fold);
                         ui.label(r.row.true_set(&s.labels).join(", "));
                         ui.label(r.predicted.join(", "));
@@ -293,5 +384,53 @@ impl MultiLabelResults {
                     }
                 });
             });
+        let Some(r) = self.selected.and_then(|i| self.rows.get(i)) else {
+            ui.label(
+                egui::RichText::new("Select an utterance to see where each label query looked.")
+                    .small(),
+            );
+            return;
+        };
+        ui.separator();
+        let path = r.row.path.clone();
+        ui.label(
+            egui::RichText::new(format!(
+                "{} — true: {} · predicted: {}",
+                path,
+                r.row.true_set(&s.labels).join(", "),
+                r.predicted.join(", ")
+            ))
+            .strong(),
+        );
+        let this = trace.filter(|j| j.path == path);
+        match this.map(|j| &j.state) {
+            None => {
+                if ui
+                    .button("Label attention over time")
+                    .on_hover_text("run this utterance through the run's fold models and show each label query's attention (last decoder layer, mean over heads and folds)")
+                    .clicked()
+                {
+                    cmds.push(super::AppCommand::TraceUtterance(path));
+                }
+            }
+            Some(super::jobs::JobState::Running) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("tracing…");
+                });
+            }
+            Some(super::jobs::JobState::Done(Err(e))) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            Some(super::jobs::JobState::Done(Ok(t))) => {
+                ui.label(
+                    egui::RichText::new(
+                        "each row scaled to its own peak; dark = where that label's query attended",
+                    )
+                    .small(),
+                );
+                label_attention_ui(ui, &s.labels, t);
+            }
+        }
     }
 }

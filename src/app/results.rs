@@ -155,7 +155,7 @@ impl ResultsPanel {
             }
         }
         if v.multi_label_summary.is_some() {
-            self.multi_label.ui(ui, v, cmds);
+            self.multi_label.ui(ui, v, self.trace.as_ref(), cmds);
         } else if v.dimensional {
             self.dimensional.ui(ui, v, cmds);
         } else {

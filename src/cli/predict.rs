@@ -99,6 +99,29 @@ fn predict(
                 p.set_transcript(t).map_err(anyhow::Error::msg)?;
             }
             match p.trace_file(f) {
+                Ok(t) if p.multi_label.is_some() => {
+                    // Each label query's attention per frame, keyed by label.
+                    let th = p.multi_label.as_ref().map_or(0.5, |m| m.threshold);
+                    let attention: serde_json::Map<String, serde_json::Value> = t
+                        .label_attention
+                        .iter()
+                        .flatten()
+                        .zip(&p.classes)
+                        .map(|(row, c)| (c.clone(), serde_json::json!(row)))
+                        .collect();
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "file": f,
+                            "labels": p.classes.iter().zip(&t.probabilities).filter(|(_, v)| **v >= th).map(|(c, _)| c).collect::<Vec<_>>(),
+                            "probabilities": named(&p.classes, &t.probabilities),
+                            "frames_per_sec": t.frames_per_sec,
+                            "start_frame": t.start_frame,
+                            "valid_frames": t.valid_frames,
+                            "label_attention": attention,
+                        })
+                    );
+                }
                 Ok(t) if p.dimensional.is_some() => {
                     let dims = named(&p.classes, &t.probabilities);
                     println!(

@@ -344,6 +344,17 @@ impl SerModel {
                     temporal::Trace {
                         attention: Some(w),
                         gate,
+                        label_attention: None,
+                    },
+                )
+            }
+            SerModel::LabelQuery(m) => {
+                let (emb, att) = m.embed_traced(x);
+                (
+                    m.classify(emb),
+                    temporal::Trace {
+                        label_attention: Some(att),
+                        ..Default::default()
                     },
                 )
             }

@@ -208,6 +208,7 @@ impl TemporalStack {
             Trace {
                 attention: over_time,
                 gate,
+                label_attention: None,
             },
         )
     }
@@ -240,6 +241,9 @@ pub struct Trace {
     pub attention: Option<Tensor<2>>,
     /// Fusion gate per input frame `[batch, time]` (gated fusion only).
     pub gate: Option<Tensor<2>>,
+    /// Label-query models: each label query's attention over the input frames
+    /// `[batch, labels, time]` (last decoder layer, mean over heads).
+    pub label_attention: Option<Tensor<3>>,
 }
 
 /// Spreads per-segment weights `[batch, segments]` over the `time` frames each segment covers

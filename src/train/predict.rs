@@ -242,7 +242,16 @@ impl Predictor {
             probabilities: vec![0.0; self.classes.len()],
             attention: None,
             gate: None,
+            label_attention: None,
             valid_frames: m.n_frames.min(self.frames),
+            seconds: samples_16k.len() as f64 / 16_000.0,
+            frames_per_sec: m.n_frames as f64 * 16_000.0 / samples_16k.len().max(1) as f64,
+            // Longer utterances are centre-cropped (see `fit_length`).
+            start_frame: if self.features.stream == crate::features::StreamKind::Waveform {
+                0
+            } else {
+                m.n_frames.saturating_sub(self.frames) / 2
+            },
         };
         let add = |acc: &mut Option<Vec<f32>>, t: Option<Tensor<2>>| {
             if let Some(row) = t.and_then(|t| to_rows(t).into_iter().next()) {
@@ -258,6 +267,16 @@ impl Predictor {
             add_mean(&mut out.probabilities, self.rows(logits).first(), n);
             add(&mut out.attention, trace.attention);
             add(&mut out.gate, trace.gate);
+            if let Some(a) = trace.label_attention {
+                let [_, labels, time] = a.dims();
+                let v = crate::tensor::read_f32(a);
+                let acc = out
+                    .label_attention
+                    .get_or_insert_with(|| vec![vec![0.0; time]; labels]);
+                for (k, row) in acc.iter_mut().enumerate() {
+                    add_mean(row, Some(&v[k * time..(k + 1) * time].to_vec()), n);
+                }
+            }
         }
         out
     }
@@ -313,6 +332,15 @@ pub struct Trace {
     pub attention: Option<Vec<f32>>,
     /// Fusion gate per input frame (share of the log-mel stream), gated fusion.
     pub gate: Option<Vec<f32>>,
+    /// Label-query models: per label (output order), its query's attention per input frame
+    /// (each row sums to 1 over the frames holding audio).
+    pub label_attention: Option<Vec<Vec<f32>>>,
     /// Frames holding audio (the rest is padding).
     pub valid_frames: usize,
+    /// Length of the audio in seconds.
+    pub seconds: f64,
+    /// Stream frames per second of audio (frame `i` starts near `i / frames_per_sec` s).
+    pub frames_per_sec: f64,
+    /// The stream frame the model's first input frame is (centre crop of a long utterance).
+    pub start_frame: usize,
 }
