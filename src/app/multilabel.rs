@@ -294,6 +294,10 @@ impl MultiLabelResults {
                         for a in &s.by_agreement {
                             ui.label(&a.label);
                             for (f1, n, k) in [(a.low_f1, a.low_n, 3), (a.high_f1, a.high_n, 0)] {
+                                if n == 0 {
+                                    ui.label("– (n = 0)");
+                                    continue;
+                                }
                                 ui.add(
                                     egui::ProgressBar::new(if f1.is_finite() { f1 as f32 } else { 0.0 })
                                         .desired_width(140.0)
