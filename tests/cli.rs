@@ -62,6 +62,25 @@ fn demo_inspect_train_predict_features() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("inspect json");
     assert_eq!(v["corpus_type"], "ravdess");
     assert_eq!(v["utterances"], 240);
+    // The tasks a multi-task run could train here: emotion, gender (odd actors male),
+    // speaker and intensity, with their classes.
+    let tasks: Vec<&str> = v["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .map(|t| t["task"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        tasks,
+        ["emotion", "gender", "speaker", "intensity"],
+        "{}",
+        v["tasks"]
+    );
+    assert_eq!(v["tasks"][1]["utterances"], 240);
+    assert_eq!(
+        v["tasks"][1]["classes"]["male"],
+        v["tasks"][1]["classes"]["female"]
+    );
 
     let run = d.path().join("run");
     let out = run_ok(

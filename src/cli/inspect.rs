@@ -74,6 +74,7 @@ fn inspect(
     ins.label_map = report;
     ins.transcripts = attached;
     ins.votes = corpus::inspect::vote_stats(&m, min_agreement);
+    ins.tasks = corpus::tasks::supported(&m);
     if scan_audio {
         ins.silent = Some(corpus::inspect::scan_silence(&m));
     }
@@ -154,6 +155,35 @@ fn inspect(
                 "  {l:<12} {n:>6} positive at ≥ {} votes   votes:utterances {}",
                 v.min_agreement,
                 hist.join(" ")
+            );
+        }
+    }
+    if !ins.tasks.is_empty() {
+        println!("\ntasks this corpus supports (multi-task runs):");
+        for t in &ins.tasks {
+            let classes = if t.classes.is_empty() || t.task == "speaker" {
+                if t.task == "speaker" {
+                    format!("{} speakers", t.classes.len())
+                } else {
+                    String::new()
+                }
+            } else {
+                t.classes
+                    .iter()
+                    .map(|(c, n)| format!("{c} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            println!(
+                "  {:<12} {:>6} utterances  {}{}",
+                t.task,
+                t.utterances,
+                t.kind,
+                if classes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {classes}")
+                }
             );
         }
     }

@@ -1,5 +1,7 @@
 //! ESD reader: `<spk>/<Emotion>/[train|evaluation|test/]*.wav`, speakers 0001–0020 (0001–0010
 //! Mandarin, 0011–0020 English). The official split comes from the sub-folder when present.
+//! Gender follows the corpus documentation: speakers 0004, 0005, 0006, 0008, 0010, 0011, 0012,
+//! 0013, 0014 and 0020 are male, the others female.
 
 use std::path::Path;
 
@@ -15,6 +17,24 @@ pub fn split_of(component: &str) -> Option<&'static str> {
         "test" => Some("test"),
         _ => None,
     }
+}
+
+/// Male ESD speakers (the corpus documentation); the other ten are female.
+const MALE: [&str; 10] = [
+    "0004", "0005", "0006", "0008", "0010", "0011", "0012", "0013", "0014", "0020",
+];
+
+/// Gender of an ESD speaker folder (0001–0020).
+pub fn gender_of(speaker: &str) -> Option<super::Gender> {
+    let n: u32 = speaker.parse().ok()?;
+    if !(1..=20).contains(&n) {
+        return None;
+    }
+    Some(if MALE.contains(&speaker) {
+        super::Gender::Male
+    } else {
+        super::Gender::Female
+    })
 }
 
 /// Reads `<root>/<spk>/<Emotion>/…`.
@@ -54,8 +74,28 @@ pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
             "en"
         };
         u.text_id = Some(lang.to_string());
+        u.gender = gender_of(speaker);
         u.speaker_id = Some(speaker.clone());
         push_checked(&mut m, u);
     }
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gender_from_the_speaker_table() {
+        use crate::corpus::Gender;
+        assert_eq!(gender_of("0001"), Some(Gender::Female));
+        assert_eq!(gender_of("0004"), Some(Gender::Male));
+        assert_eq!(gender_of("0015"), Some(Gender::Female));
+        assert_eq!(gender_of("0020"), Some(Gender::Male));
+        assert_eq!(gender_of("0021"), None);
+        let males = (1..=20)
+            .filter(|n| gender_of(&format!("{n:04}")) == Some(Gender::Male))
+            .count();
+        assert_eq!(males, 10);
+    }
 }

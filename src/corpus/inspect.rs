@@ -80,6 +80,9 @@ pub struct Inspection {
     /// Multi-label manifests (an `annotators` or `labels` column): votes per label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub votes: Option<VoteStats>,
+    /// Tasks a multi-task run can train on this corpus (filled after transcripts attach).
+    #[serde(default)]
+    pub tasks: Vec<super::tasks::TaskSupport>,
 }
 
 /// How the annotators voted, per label (multi-label manifests).
@@ -270,6 +273,7 @@ pub fn inspect(m: &Manifest) -> Inspection {
         with_text: m.utterances.len() + m.uncategorised.len() - super::transcripts::without_text(m),
         transcripts: None,
         votes: vote_stats(m, 1.0),
+        tasks: super::tasks::supported(m),
     }
 }
 

@@ -20,6 +20,7 @@ pub mod protocol_preset;
 pub mod ravdess;
 pub mod savee;
 pub mod split;
+pub mod tasks;
 pub mod tess;
 pub mod transcripts;
 pub mod user;

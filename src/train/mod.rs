@@ -6,6 +6,7 @@ pub mod adapt;
 pub mod augment;
 pub mod backend;
 pub mod control;
+pub mod ctc;
 pub mod data;
 pub mod dim_report;
 pub mod ensemble;
