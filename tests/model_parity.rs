@@ -313,3 +313,47 @@ fn label_query_decoder_matches_pytorch() {
     let e2 = check("label_query", "output", m.classify(emb));
     eprintln!("label_query: embedding max abs diff {e1:e}, output {e2:e}");
 }
+
+/// The metadata paper's multi-task head (`tools/make_multitask_fixture.py`): ARI over 4 layers,
+/// two auxiliary classification heads, a per-frame CTC head, co-attention and the SER
+/// classifier; the second item has 2 padding frames. The ablation case: s3prl's weighted sum and
+/// no co-attention.
+#[test]
+fn multitask_head_matches_pytorch() {
+    use ser_workbench::model::multitask::{LayerIntegration, MultiTaskHeadConfig};
+    let device = Device::flex();
+    for (case, integration, co_attention) in [
+        ("multitask", LayerIntegration::Ari, true),
+        ("multitask_ablation", LayerIntegration::WeightedSum, false),
+    ] {
+        let cfg = MultiTaskHeadConfig {
+            layers: 4,
+            dim: 8,
+            hidden: 5,
+            ser_hidden: 6,
+            classes: 4,
+            aux_classes: vec![2, 3],
+            ctc_vocab: Some(7),
+            integration,
+            co_attention,
+            dropout: 0.1,
+        };
+        cfg.validate().expect("config");
+        let m = load(cfg.init(&device), case);
+        let x: Tensor<4> = input(case, &device);
+        let [n, b, t, d] = x.dims();
+        let layers: Vec<Tensor<3>> = (0..n)
+            .map(|i| x.clone().narrow(0, i, 1).reshape([b, t, d]))
+            .collect();
+        let (mshape, mv) = array(case, "mask");
+        let mask = Tensor::<2>::from_data(TensorData::new(mv, [mshape[0], mshape[1]]), &device);
+        let out = m.forward(&layers, mask);
+        let mut worst = check(case, "ari", out.features);
+        worst = worst.max(check(case, "ser", out.ser));
+        for (k, a) in out.aux.into_iter().enumerate() {
+            worst = worst.max(check(case, &format!("aux{k}"), a));
+        }
+        worst = worst.max(check(case, "ctc", out.ctc.expect("ctc head")));
+        eprintln!("{case}: max abs diff {worst:e}");
+    }
+}

@@ -10,6 +10,7 @@ pub mod fusion;
 pub mod head;
 pub mod label_query;
 pub mod layer_weighted;
+pub mod multitask;
 pub mod pooled_fc;
 pub mod resnet;
 pub mod temporal;
