@@ -272,6 +272,22 @@ fn bench_logmel_ends_with_one_json_line() {
 }
 
 #[test]
+fn bench_augment_ends_with_one_json_line() {
+    let out = run_ok(bin().args(["bench", "augment", "--audio-secs", "6"]));
+    let v: serde_json::Value =
+        serde_json::from_str(out.lines().last().expect("line")).expect("json line");
+    assert_eq!(v["bench"], "augment");
+    for k in [
+        "speed 0.9–1.1",
+        "pitch ±2 semitones",
+        "noise 10–30 dB",
+        "all three + log-mel",
+    ] {
+        assert!(v[k].as_f64().expect("rate") > 0.0, "{k}: {v}");
+    }
+}
+
+#[test]
 fn inspect_reports_statistics_label_maps_and_silence() {
     let d = tempfile::tempdir().expect("tmp");
     common::layouts::iemocap(d.path(), 2);

@@ -14,6 +14,10 @@ use crate::rng::SplitMix64;
 pub enum BenchKind {
     /// Log-mel extraction throughput (seconds of audio per second).
     Logmel,
+    /// Training-time augmentation: speed, pitch shift, noise, each alone and all together,
+    /// plus the log-mel recomputation a cached-stream run adds (seconds of audio per second,
+    /// one thread).
+    Augment,
     /// Corpus inspection of a generated corpus (files per second).
     Inspect,
     /// SSL encoder throughput at batch 1 and the chosen batch.
@@ -31,7 +35,7 @@ pub struct BenchArgs {
     /// What to measure.
     #[arg(value_enum)]
     pub what: BenchKind,
-    /// logmel: seconds of audio to process per measurement.
+    /// logmel, augment: seconds of audio to process per measurement.
     #[arg(long, default_value_t = 600.0)]
     pub audio_secs: f64,
     /// inspect: number of files in the generated corpus.
@@ -68,6 +72,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
     match a.what {
         BenchKind::Epoch => epoch(a.preset.as_deref(), a.utterances, a.ssl_dim),
         BenchKind::Logmel => logmel(a.audio_secs),
+        BenchKind::Augment => augment(a.audio_secs),
         BenchKind::Inspect => inspect(a.files),
         BenchKind::Ssl => ssl(a.weights.as_deref(), a.batch, a.backend),
         BenchKind::Finetune => finetune(a.weights.as_deref(), a.batch, a.secs, a.steps, a.backend),
@@ -88,6 +93,76 @@ fn test_signal(secs: f64, seed: u64) -> Vec<f32> {
                 as f32
         })
         .collect()
+}
+
+/// Throughput of each augmentation on 3 s clips, one thread (the training loop augments the
+/// examples of a batch one after another).
+pub fn augment(audio_secs: f64) -> Result<()> {
+    use crate::audio::augment::{AugmentConfig, SpeedPerturb};
+    let file_secs = 3.0;
+    let n_files = ((audio_secs / file_secs).ceil() as usize).max(1);
+    let files: Vec<Vec<f32>> = (0..n_files)
+        .map(|i| test_signal(file_secs, i as u64))
+        .collect();
+    let total_secs = n_files as f64 * file_secs;
+    let only = |speed, pitch, noise| AugmentConfig {
+        speed,
+        pitch_semitones: pitch,
+        noise_snr_db: noise,
+        probability: 1.0,
+    };
+    let cases = [
+        (
+            "speed 0.9–1.1",
+            only(Some(SpeedPerturb::Range(0.9, 1.1)), None, None),
+        ),
+        ("pitch ±2 semitones", only(None, Some((-2.0, 2.0)), None)),
+        ("noise 10–30 dB", only(None, None, Some((10.0, 30.0)))),
+        (
+            "all three",
+            only(
+                Some(SpeedPerturb::Range(0.9, 1.1)),
+                Some((-2.0, 2.0)),
+                Some((10.0, 30.0)),
+            ),
+        ),
+    ];
+    let mut rng = SplitMix64::new(1);
+    let _ = cases[3].1.apply(&files[0], &mut rng);
+    println!(
+        "augmentation, {n_files} clips × {file_secs} s = {total_secs:.0} s of audio, 1 thread"
+    );
+    let mut json = serde_json::Map::new();
+    json.insert("bench".into(), "augment".into());
+    let mut checksum = 0.0f64;
+    for (name, cfg) in &cases {
+        let t = Instant::now();
+        for f in &files {
+            checksum += cfg.apply(f, &mut rng)[0] as f64;
+        }
+        let rate = total_secs / t.elapsed().as_secs_f64();
+        println!("  {name:<20} {rate:>10.1} s of audio per second");
+        json.insert(name.to_string(), ((rate * 10.0).round() / 10.0).into());
+    }
+    // What a cached log-mel run adds per example: augment, then recompute the stream.
+    let cfg = LogMelConfig::default();
+    let t = Instant::now();
+    for f in &files {
+        let x = cases[3].1.apply(f, &mut rng);
+        checksum += log_mel(&x, &cfg).data[0] as f64;
+    }
+    let rate = total_secs / t.elapsed().as_secs_f64();
+    println!(
+        "  {:<20} {rate:>10.1} s of audio per second",
+        "all three + log-mel"
+    );
+    println!("  (checksum {checksum:.3})");
+    json.insert(
+        "all three + log-mel".into(),
+        ((rate * 10.0).round() / 10.0).into(),
+    );
+    println!("{}", serde_json::Value::Object(json));
+    Ok(())
 }
 
 /// Log-mel throughput (the paper defaults: n_fft 2048, hop 512, 128 bands) in seconds of audio per
