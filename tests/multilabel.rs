@@ -53,6 +53,16 @@ fn preset(tune: bool) -> Preset {
     p
 }
 
+/// Pooled average precision of label `name`.
+fn pooled_ap(pooled: &ser_workbench::eval::multilabel::MultiLabelReport, name: &str) -> f64 {
+    pooled
+        .labels
+        .iter()
+        .find(|l| l.name == name)
+        .expect("label")
+        .average_precision
+}
+
 fn run(preset: Preset, corpus: &Path, out: &Path) -> (PathBuf, Vec<String>) {
     common::run_logged(&common::corpus_request(preset, corpus, out))
 }
@@ -112,14 +122,7 @@ fn label_query_run_on_a_dreamvoice_manifest() {
     // Sex is what the generator makes unmistakable: it is learnt (average precision well above
     // the 0.5 a random ranking gets for these balanced labels; F1 would not show it, since
     // predicting every utterance positive already scores 0.67).
-    let ap = |n: &str| {
-        ml.pooled
-            .labels
-            .iter()
-            .find(|l| l.name == n)
-            .expect("label")
-            .average_precision
-    };
+    let ap = |n: &str| pooled_ap(&ml.pooled, n);
     eprintln!(
         "pooled F1 per label: {:?}; macro {:.3}",
         ml.pooled
@@ -572,13 +575,6 @@ fn espeak_speech_layout_trains_from_the_cli() {
     );
     // Spectral tilt (the sox treble/low-pass effects) is what 12 training speakers teach
     // reliably: average precision well above the ≈ 0.5 of a random ranking.
-    let ap = |n: &str| {
-        ml.pooled
-            .labels
-            .iter()
-            .find(|l| l.name == n)
-            .expect("label")
-            .average_precision
-    };
+    let ap = |n: &str| pooled_ap(&ml.pooled, n);
     assert!(ap("Bright") > 0.7 && ap("Dark") > 0.7, "{:?}", ml.pooled);
 }

@@ -6,7 +6,7 @@ use eframe::egui::{self, Align2, Color32, FontId, Rect, Sense, Vec2, pos2, vec2}
 use crate::eval::ConfusionMatrix;
 
 /// Blue ramp from white (0) to dark blue (1).
-fn ramp(v: f64) -> Color32 {
+pub(super) fn ramp(v: f64) -> Color32 {
     let v = v.clamp(0.0, 1.0) as f32;
     let lerp = |a: f32, b: f32| (a + (b - a) * v) as u8;
     Color32::from_rgb(lerp(247.0, 8.0), lerp(251.0, 48.0), lerp(255.0, 107.0))

@@ -75,12 +75,7 @@ fn label_attention_ui(ui: &mut egui::Ui, labels: &[String], t: &crate::train::pr
             .fold(0.0f32, f32::max)
             .max(1e-12);
         for (i, a) in row.iter().take(n).enumerate() {
-            let v = (a / peak).clamp(0.0, 1.0);
-            let c = egui::Color32::from_rgb(
-                (247.0 + (8.0 - 247.0) * v) as u8,
-                (251.0 + (48.0 - 251.0) * v) as u8,
-                (255.0 + (107.0 - 255.0) * v) as u8,
-            );
+            let c = super::confusion::ramp(f64::from(a / peak));
             painter.rect_filled(
                 Rect::from_min_size(
                     pos2(o.x + label_w + col_w * i as f32, y + 1.0),

@@ -79,6 +79,16 @@ pub fn run(a: BenchArgs) -> Result<()> {
     }
 }
 
+/// Enough 3 s test signals for `audio_secs` of audio (at least one), and the clip length.
+fn test_clips(audio_secs: f64) -> (Vec<Vec<f32>>, f64) {
+    let file_secs = 3.0;
+    let n = ((audio_secs / file_secs).ceil() as usize).max(1);
+    (
+        (0..n).map(|i| test_signal(file_secs, i as u64)).collect(),
+        file_secs,
+    )
+}
+
 /// Speech-like test signal: harmonic tone with a wandering pitch plus noise, 16 kHz.
 fn test_signal(secs: f64, seed: u64) -> Vec<f32> {
     let mut rng = SplitMix64::new(seed);
@@ -99,11 +109,8 @@ fn test_signal(secs: f64, seed: u64) -> Vec<f32> {
 /// examples of a batch one after another).
 pub fn augment(audio_secs: f64) -> Result<()> {
     use crate::audio::augment::{AugmentConfig, SpeedPerturb};
-    let file_secs = 3.0;
-    let n_files = ((audio_secs / file_secs).ceil() as usize).max(1);
-    let files: Vec<Vec<f32>> = (0..n_files)
-        .map(|i| test_signal(file_secs, i as u64))
-        .collect();
+    let (files, file_secs) = test_clips(audio_secs);
+    let n_files = files.len();
     let total_secs = n_files as f64 * file_secs;
     let only = |speed, pitch, noise| AugmentConfig {
         speed,
@@ -169,11 +176,8 @@ pub fn augment(audio_secs: f64) -> Result<()> {
 /// second, on one thread and on all cores (one file per task, like corpus extraction).
 pub fn logmel(audio_secs: f64) -> Result<()> {
     let cfg = LogMelConfig::default();
-    let file_secs = 3.0;
-    let n_files = ((audio_secs / file_secs).ceil() as usize).max(1);
-    let files: Vec<Vec<f32>> = (0..n_files)
-        .map(|i| test_signal(file_secs, i as u64))
-        .collect();
+    let (files, file_secs) = test_clips(audio_secs);
+    let n_files = files.len();
     let total_secs = n_files as f64 * file_secs;
     // Warm-up (FFT planning, page faults).
     let _ = log_mel(&files[0], &cfg);

@@ -85,6 +85,17 @@ impl Transcripts {
     }
 }
 
+/// The labels of a multi-label run at or above the task's threshold.
+fn label_set<'a>(p: &'a crate::train::predict::Predictor, probs: &[f32]) -> Vec<&'a str> {
+    let th = p.multi_label.as_ref().map_or(0.5, |m| m.threshold);
+    p.classes
+        .iter()
+        .zip(probs)
+        .filter(|(_, v)| **v >= th)
+        .map(|(c, _)| c.as_str())
+        .collect()
+}
+
 fn predict(
     p: &mut crate::train::predict::Predictor,
     files: &[PathBuf],
@@ -101,7 +112,6 @@ fn predict(
             match p.trace_file(f) {
                 Ok(t) if p.multi_label.is_some() => {
                     // Each label query's attention per frame, keyed by label.
-                    let th = p.multi_label.as_ref().map_or(0.5, |m| m.threshold);
                     let attention: serde_json::Map<String, serde_json::Value> = t
                         .label_attention
                         .iter()
@@ -113,7 +123,7 @@ fn predict(
                         "{}",
                         serde_json::json!({
                             "file": f,
-                            "labels": p.classes.iter().zip(&t.probabilities).filter(|(_, v)| **v >= th).map(|(c, _)| c).collect::<Vec<_>>(),
+                            "labels": label_set(p, &t.probabilities),
                             "probabilities": named(&p.classes, &t.probabilities),
                             "frames_per_sec": t.frames_per_sec,
                             "start_frame": t.start_frame,
@@ -172,13 +182,7 @@ fn predict(
                 // Multi-label runs: independent per-label probabilities and the label set at
                 // the task's threshold.
                 let th = p.multi_label.as_ref().map_or(0.5, |m| m.threshold);
-                let set: Vec<&str> = p
-                    .classes
-                    .iter()
-                    .zip(&probs)
-                    .filter(|(_, v)| **v >= th)
-                    .map(|(c, _)| c.as_str())
-                    .collect();
+                let set = label_set(p, &probs);
                 if json {
                     let map = named(&p.classes, &probs);
                     println!(

@@ -13,8 +13,10 @@ use super::data::{Example, prepare};
 pub struct Augmenter<'a> {
     /// The augmentations.
     pub config: &'a AugmentConfig,
-    /// 16 kHz audio of each training example, in `FoldInput::train` order.
-    pub audio: Vec<Vec<f32>>,
+    /// 16 kHz audio of every utterance of the run.
+    pub audio: &'a [Vec<f32>],
+    /// The utterance of each training example, in `FoldInput::train` order.
+    pub utterances: &'a [usize],
     /// The run's stream.
     pub features: &'a FeatureConfig,
     /// The fold's training-set standardiser (fitted on clean features).
@@ -26,7 +28,7 @@ pub struct Augmenter<'a> {
 impl Augmenter<'_> {
     /// Training example `i` from a fresh augmentation of its audio.
     pub fn example(&self, i: usize, clean: &Example, rng: &mut SplitMix64) -> Example {
-        let wave = self.config.apply(&self.audio[i], rng);
+        let wave = self.config.apply(&self.audio[self.utterances[i]], rng);
         let m = crate::features::compute(&wave, self.features);
         Example {
             values: prepare(&m, self.features, self.standardiser, self.frames),
@@ -62,9 +64,11 @@ mod tests {
         };
         let off = AugmentConfig::default();
         let mut rng = SplitMix64::new(1);
+        let audio = [audio];
         let a = Augmenter {
             config: &off,
-            audio: vec![audio.clone()],
+            audio: &audio,
+            utterances: &[0],
             features: &features,
             standardiser: None,
             frames,

@@ -223,7 +223,7 @@ impl Predictor {
         let mut acc = vec![0.0f32; self.classes.len()];
         for (model, x) in self.fold_inputs(&m) {
             let p = self.rows(model.forward(x, &self.text_batch()));
-            add_mean(&mut acc, p.first(), self.folds.len());
+            add_mean(&mut acc, p.first().map(Vec::as_slice), self.folds.len());
         }
         acc
     }
@@ -257,14 +257,18 @@ impl Predictor {
             if let Some(row) = t.and_then(|t| to_rows(t).into_iter().next()) {
                 add_mean(
                     acc.get_or_insert_with(|| vec![0.0; row.len()]),
-                    Some(&row),
+                    Some(&row[..]),
                     n,
                 );
             }
         };
         for (model, x) in self.fold_inputs(&m) {
             let (logits, trace) = model.forward_traced(x, &self.text_batch());
-            add_mean(&mut out.probabilities, self.rows(logits).first(), n);
+            add_mean(
+                &mut out.probabilities,
+                self.rows(logits).first().map(Vec::as_slice),
+                n,
+            );
             add(&mut out.attention, trace.attention);
             add(&mut out.gate, trace.gate);
             if let Some(a) = trace.label_attention {
@@ -274,7 +278,7 @@ impl Predictor {
                     .label_attention
                     .get_or_insert_with(|| vec![vec![0.0; time]; labels]);
                 for (k, row) in acc.iter_mut().enumerate() {
-                    add_mean(row, Some(&v[k * time..(k + 1) * time].to_vec()), n);
+                    add_mean(row, Some(&v[k * time..(k + 1) * time]), n);
                 }
             }
         }
@@ -315,7 +319,7 @@ impl Predictor {
 }
 
 /// Adds `row / n` into `acc` (one model's share of a mean over `n` models).
-fn add_mean(acc: &mut [f32], row: Option<&Vec<f32>>, n: usize) {
+fn add_mean(acc: &mut [f32], row: Option<&[f32]>, n: usize) {
     if let Some(row) = row {
         for (a, v) in acc.iter_mut().zip(row) {
             *a += v / n as f32;

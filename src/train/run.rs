@@ -104,10 +104,21 @@ pub fn execute(
     announce_adaptation(preset, !loaded.target_names.is_empty(), emit);
     let (run, shape) = write_run_header(req, &loaded, &data, seed, &backend, emit)?;
 
+    let audio = augmentation_audio(preset, &data, emit)?;
     let mut done = FoldsDone::default();
     let mut stopped = false;
     for fi in 0..data.plan.folds.len() {
-        match train_fold(req, &data, fi, shape, seed, &backend, controller, emit)? {
+        match train_fold(
+            req,
+            &data,
+            audio.as_deref(),
+            fi,
+            shape,
+            seed,
+            &backend,
+            controller,
+            emit,
+        )? {
             Some(fold) => {
                 let report = fold.out.report.clone();
                 let dims = fold.out.dims.clone();
@@ -736,6 +747,35 @@ fn write_run_header(
     Ok((run, shape))
 }
 
+/// The 16 kHz audio of every utterance, read once per run, when the preset augments a cached
+/// spectral stream (fine-tuning augments the waveform it already holds); `None` otherwise.
+fn augmentation_audio(
+    preset: &super::Preset,
+    data: &RunData,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<Option<Vec<Vec<f32>>>, String> {
+    let Some(config) = preset.training.augment.as_ref().filter(|a| a.is_active()) else {
+        return Ok(None);
+    };
+    if preset.features.stream == StreamKind::Waveform {
+        return Ok(None);
+    }
+    let audio = data
+        .utts
+        .iter()
+        .map(|u| {
+            crate::audio::load_mono_16k(&u.path)
+                .map_err(|e| format!("augmentation: {}: {e}", u.path.display()))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    emit(Event::Log(format!(
+        "augmenting training examples on the fly: {} ({:.0} MB of audio held)",
+        config.describe(),
+        audio.iter().map(|a| a.len() * 4).sum::<usize>() as f64 / 1e6
+    )));
+    Ok(Some(audio))
+}
+
 /// What one finished fold hands to the run.
 pub struct FoldResult {
     /// Fold index.
@@ -751,6 +791,7 @@ pub struct FoldResult {
 fn train_fold(
     req: &RunRequest,
     data: &RunData,
+    audio: Option<&[Vec<f32>]>,
     fi: usize,
     shape: ExampleShape,
     seed: u64,
@@ -793,31 +834,15 @@ fn train_fold(
         valid.len(),
         test.len()
     )));
-    let augment_cfg = preset.training.augment.as_ref().filter(|a| a.is_active());
-    let augmenter = match augment_cfg {
-        Some(config) if !waveform => {
-            let mut audio = Vec::with_capacity(fold.train.len());
-            for &i in &fold.train {
-                let p = &data.utts[i].path;
-                audio.push(
-                    crate::audio::load_mono_16k(p)
-                        .map_err(|e| format!("augmentation: {}: {e}", p.display()))?,
-                );
-            }
-            emit(Event::Log(format!(
-                "fold {}: augmenting training examples on the fly: {} ({:.0} MB of audio held)",
-                fi + 1,
-                config.describe(),
-                audio.iter().map(|a| a.len() * 4).sum::<usize>() as f64 / 1e6
-            )));
-            Some(super::augment::Augmenter {
-                config,
-                audio,
-                features: fcfg,
-                standardiser: standardiser.as_ref(),
-                frames: shape.frames,
-            })
-        }
+    let augmenter = match (preset.training.augment.as_ref(), audio) {
+        (Some(config), Some(audio)) => Some(super::augment::Augmenter {
+            config,
+            audio,
+            utterances: &fold.train,
+            features: fcfg,
+            standardiser: standardiser.as_ref(),
+            frames: shape.frames,
+        }),
         _ => None,
     };
     let input = FoldInput {
