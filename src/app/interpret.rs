@@ -221,6 +221,7 @@ mod learned_tests {
         let pooled = ClassificationReport::from_predictions(&classes, &[0, 1], &[0, 1]);
         RunReport {
             multi_label: None,
+            tasks: None,
             preset: "p".into(),
             protocol: "loso".into(),
             independence: "speaker-independent".into(),

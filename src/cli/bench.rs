@@ -448,7 +448,7 @@ pub fn epoch(
                     .collect(),
                 label: i % classes.len(),
                 target: Vec::new(),
-                text: Default::default(),
+                ..Default::default()
             })
             .collect()
     };

@@ -23,7 +23,8 @@ pub struct TaskSupport {
     pub kind: String,
 }
 
-/// The metadata value of `u` for a classification task (`None` where the utterance lacks it).
+/// The metadata value of `u` for a classification task (`None` where the utterance lacks it);
+/// any other name reads the CSV column of that name, each distinct value a class (`3`, `2.5`).
 pub fn class_of(u: &Utterance, task: &str) -> Option<String> {
     match task {
         "emotion" => (u.emotion != Emotion::Other).then(|| u.emotion.name().to_string()),
@@ -31,7 +32,7 @@ pub fn class_of(u: &Utterance, task: &str) -> Option<String> {
         "speaker" => u.speaker_id.clone(),
         "style" => u.style.clone(),
         "intensity" => u.intensity.clone(),
-        _ => None,
+        column => u.values.get(column).map(|v| format!("{v}")),
     }
 }
 

@@ -110,6 +110,9 @@ impl ModelConfig {
             ModelConfig::PooledFc(_) => "frames → fusion → pooling → FC",
             ModelConfig::CnnGru(_) => "CNN+GRU",
             ModelConfig::TimNet(_) => "TIM-Net-style bidirectional gated dilated stack",
+            ModelConfig::SslFineTune(c) if c.multitask().is_some() => {
+                "fine-tuned SSL encoder + multi-task head (ARI, auxiliary tasks, co-attention)"
+            }
             ModelConfig::SslFineTune(_) => "fine-tuned SSL encoder + projector → mean → classifier",
             ModelConfig::LabelQuery(_) => "label queries cross-attending frames (SpeechMLC)",
             ModelConfig::ResNet(_) => "ResNet (basic blocks) over time × frequency",
@@ -119,7 +122,19 @@ impl ModelConfig {
     /// Whether the model can take a text vector beside the audio (the text stream's fusion:
     /// the pooled audio embedding and the text vector, concatenated, feed the head).
     pub fn takes_text(&self) -> bool {
-        matches!(self, ModelConfig::PooledFc(_) | ModelConfig::SslFineTune(_))
+        match self {
+            ModelConfig::SslFineTune(c) => c.multitask().is_none(),
+            m => matches!(m, ModelConfig::PooledFc(_)),
+        }
+    }
+
+    /// The configuration that builds fold `fold`'s model (a multi-task head's auxiliary
+    /// classes differ by fold; every other model is the same in each fold).
+    pub fn for_fold(&self, fold: usize) -> ModelConfig {
+        match self {
+            ModelConfig::SslFineTune(c) => ModelConfig::SslFineTune(Box::new(c.for_fold(fold))),
+            m => m.clone(),
+        }
     }
 
     /// Checks the configuration; every problem names the field (called when a preset is read,

@@ -38,6 +38,186 @@ pub enum LayerIntegration {
     Last,
 }
 
+/// One auxiliary task of a multi-task preset and the weight of its loss.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuxTask {
+    /// A task `inspect` lists: `gender`, `speaker`, `style`, `intensity`, a CSV column, or
+    /// `asr` (character CTC on the transcripts).
+    pub task: String,
+    /// Weight of its loss in the sum.
+    pub weight: f32,
+}
+
+/// The two fine-tuning stages of the metadata paper.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TwoStage {
+    /// Epochs of stage 1 (the auxiliary losses alone, every transformer layer trainable); the
+    /// run's remaining epochs are stage 2 (SER plus the auxiliary losses).
+    pub stage1_epochs: usize,
+    /// Transformer layers frozen (with the CNN) in stage 2.
+    pub stage2_freeze_layers: usize,
+}
+
+impl Default for TwoStage {
+    fn default() -> Self {
+        Self {
+            stage1_epochs: 1,
+            stage2_freeze_layers: 4,
+        }
+    }
+}
+
+/// The classes a fold's auxiliary tasks were given (from its training part only): the value
+/// names of each classification task, or the characters of the CTC vocabulary (after the
+/// blank) for `asr`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FoldTasks {
+    /// Per task (in the preset's order), its class names or characters.
+    pub classes: Vec<Vec<String>>,
+}
+
+/// What a multi-task fine-tuning preset asks for (the metadata paper's method; its ablations
+/// switch `integration`, `co_attention`, `tasks` and `stages`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MultiTaskSpec {
+    /// Auxiliary tasks with their loss weights.
+    pub tasks: Vec<AuxTask>,
+    /// Weight of the SER loss (stage 2, or the single stage).
+    pub ser_weight: f32,
+    /// Layer integration (ARI, or the ablations).
+    pub integration: LayerIntegration,
+    /// Co-attention between the emotion features and the tasks' hidden states.
+    pub co_attention: bool,
+    /// Hidden width of each auxiliary head and of the co-attention.
+    pub hidden: usize,
+    /// Hidden width of the SER classifier.
+    pub ser_hidden: usize,
+    /// Dropout of the SER classifier.
+    pub dropout: f64,
+    /// Two-stage fine-tuning (`None`: one stage, SER plus auxiliary losses throughout).
+    pub stages: Option<TwoStage>,
+    /// Per fold, the classes of each task: filled in when a run starts so that the run folder
+    /// alone rebuilds every fold's model (leave empty in presets).
+    pub fold_tasks: Vec<FoldTasks>,
+    /// The fold whose classes [`Self::head_config`] builds (set before building a fold model).
+    #[serde(skip)]
+    pub fold: usize,
+}
+
+impl Default for MultiTaskSpec {
+    fn default() -> Self {
+        Self {
+            tasks: Vec::new(),
+            ser_weight: 1.0,
+            integration: LayerIntegration::Ari,
+            co_attention: true,
+            hidden: 256,
+            ser_hidden: 256,
+            dropout: 0.1,
+            stages: None,
+            fold_tasks: Vec::new(),
+            fold: 0,
+        }
+    }
+}
+
+impl MultiTaskSpec {
+    /// Checks the settings; every problem names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut seen = std::collections::BTreeSet::new();
+        for t in &self.tasks {
+            if t.task.trim().is_empty() || t.task == "emotion" {
+                return Err(format!(
+                    "multi-task: {:?} is not an auxiliary task (emotion is the main task)",
+                    t.task
+                ));
+            }
+            if !seen.insert(t.task.as_str()) {
+                return Err(format!("multi-task: task {:?} is listed twice", t.task));
+            }
+            if !(t.weight.is_finite() && t.weight >= 0.0) {
+                return Err(format!(
+                    "multi-task: the weight of {:?} must be finite and ≥ 0, got {}",
+                    t.task, t.weight
+                ));
+            }
+        }
+        if !(self.ser_weight.is_finite() && self.ser_weight >= 0.0) {
+            return Err(format!(
+                "multi-task: ser_weight must be finite and ≥ 0, got {}",
+                self.ser_weight
+            ));
+        }
+        if self.hidden == 0 || self.ser_hidden == 0 {
+            return Err("multi-task: hidden and ser_hidden must be ≥ 1".into());
+        }
+        if self.co_attention && self.tasks.is_empty() {
+            return Err("multi-task: co-attention needs at least one auxiliary task".into());
+        }
+        if self.stages.is_some() && self.tasks.is_empty() {
+            return Err(
+                "multi-task: stage 1 trains the auxiliary tasks alone; list at least one task"
+                    .into(),
+            );
+        }
+        super::check_dropout("multi-task: dropout", self.dropout)
+    }
+
+    /// Index of the `asr` task, if listed.
+    pub fn asr_index(&self) -> Option<usize> {
+        self.tasks.iter().position(|t| t.task == "asr")
+    }
+
+    /// The head of fold [`Self::fold`] on `layers` transformer layers of width `dim`. Without
+    /// resolved fold classes each task gets 2 classes (an architecture for loading into).
+    pub fn head_config(&self, layers: usize, dim: usize, classes: usize) -> MultiTaskHeadConfig {
+        let fold = self.fold_tasks.get(self.fold);
+        let count = |k: usize| fold.and_then(|f| f.classes.get(k)).map_or(2, Vec::len);
+        let asr = self.asr_index();
+        MultiTaskHeadConfig {
+            layers,
+            dim,
+            hidden: self.hidden,
+            ser_hidden: self.ser_hidden,
+            classes,
+            aux_classes: (0..self.tasks.len())
+                .filter(|&k| Some(k) != asr)
+                .map(|k| count(k).max(2))
+                .collect(),
+            // The vocabulary: its characters plus the blank.
+            ctc_vocab: asr.map(|k| count(k) + 1),
+            integration: self.integration,
+            co_attention: self.co_attention,
+            dropout: self.dropout,
+        }
+    }
+
+    /// One line for logs.
+    pub fn describe(&self) -> String {
+        let tasks: Vec<String> = self
+            .tasks
+            .iter()
+            .map(|t| format!("{} × {}", t.task, t.weight))
+            .collect();
+        format!(
+            "SER × {} + [{}], {:?} integration, co-attention {}, {}",
+            self.ser_weight,
+            tasks.join(", "),
+            self.integration,
+            if self.co_attention { "on" } else { "off" },
+            match &self.stages {
+                Some(s) => format!(
+                    "two stages (stage 1: {} epochs of auxiliary losses; stage 2: CNN + first {} layers frozen)",
+                    s.stage1_epochs, s.stage2_freeze_layers
+                ),
+                None => "one stage".into(),
+            }
+        )
+    }
+}
+
 /// Configuration of [`MultiTaskHead`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MultiTaskHeadConfig {
@@ -248,6 +428,32 @@ impl MultiTaskHead {
     /// # Shapes
     /// - each of `layers`: `[batch, frames, dim]`; `mask`: `[batch, frames]`
     pub fn forward(&self, layers: &[Tensor<3>], mask: Tensor<2>) -> MultiTaskOutput {
+        let (ser_in, mut out) = self.ser_input(layers, mask);
+        out.ser = self.classify(ser_in);
+        out
+    }
+
+    /// The SER classifier on its input (see [`Self::ser_input`]).
+    ///
+    /// # Shapes
+    /// - `ser_in`: `[batch, dim (+ tasks · hidden)]` → `[batch, classes]`
+    pub fn classify(&self, ser_in: Tensor<2>) -> Tensor<2> {
+        self.fc2
+            .forward(self.dropout.forward(relu(self.fc1.forward(ser_in))))
+    }
+
+    /// Width of the SER classifier's input.
+    pub fn ser_input_width(&self) -> usize {
+        self.fc1.weight.dims()[0]
+    }
+
+    /// The SER classifier's input (the utterance embedding) and every auxiliary output; the
+    /// returned output's `ser` is empty until [`Self::classify`] fills it.
+    ///
+    /// # Shapes
+    /// - each of `layers`: `[batch, frames, dim]`; `mask`: `[batch, frames]` →
+    ///   `[batch, dim (+ tasks · hidden)]`
+    pub fn ser_input(&self, layers: &[Tensor<3>], mask: Tensor<2>) -> (Tensor<2>, MultiTaskOutput) {
         let y = self.integrate(layers);
         let pooled = masked_mean(y.clone(), &mask);
         let mut hiddens = Vec::new();
@@ -280,15 +486,17 @@ impl MultiTaskHead {
             }
             None => pooled,
         };
-        let ser = self
-            .fc2
-            .forward(self.dropout.forward(relu(self.fc1.forward(ser_in))));
-        MultiTaskOutput {
-            ser,
-            aux,
-            ctc,
-            features: y,
-        }
+        let b = ser_in.dims()[0];
+        let device = ser_in.device();
+        (
+            ser_in,
+            MultiTaskOutput {
+                ser: Tensor::zeros([b, 0], &device),
+                aux,
+                ctc,
+                features: y,
+            },
+        )
     }
 }
 

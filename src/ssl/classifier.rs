@@ -118,6 +118,9 @@ pub enum FineTuneHead {
         /// Width of the tanh layer.
         hidden: usize,
     },
+    /// The metadata paper's multi-task head (ARI over the transformer layers' outputs,
+    /// auxiliary heads, co-attention, SER classifier; [`crate::model::multitask`]).
+    MultiTask(crate::model::multitask::MultiTaskSpec),
 }
 
 impl FineTuneConfig {
@@ -164,10 +167,33 @@ impl FineTuneConfig {
         if self.head == (FineTuneHead::AvgMaxTanh { hidden: 0 }) {
             return Err("fine-tune head AvgMaxTanh: hidden must be at least 1".into());
         }
+        if let FineTuneHead::MultiTask(spec) = &self.head {
+            spec.validate()?;
+            if self.per_output_layer_weights {
+                return Err("the multi-task head predicts emotion classes: per-dimension layer weights do not apply".into());
+            }
+        }
         if self.per_output_layer_weights && self.weighted_layer_sum == Some(false) {
             return Err("per-dimension layer weights need the weighted layer sum (weighted_layer_sum: Some(true) or absent)".into());
         }
         Ok(())
+    }
+
+    /// The multi-task settings when the head is the multi-task head.
+    pub fn multitask(&self) -> Option<&crate::model::multitask::MultiTaskSpec> {
+        match &self.head {
+            FineTuneHead::MultiTask(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The same settings building fold `fold`'s multi-task head (its auxiliary classes).
+    pub fn for_fold(&self, fold: usize) -> Self {
+        let mut out = self.clone();
+        if let FineTuneHead::MultiTask(s) = &mut out.head {
+            s.fold = fold;
+        }
+        out
     }
 
     /// Layer-drop probability for `enc`.
@@ -204,11 +230,17 @@ pub struct ClassifierHead {
     pub hidden: Option<Linear>,
     /// `classifier`.
     pub classifier: Linear,
+    /// The multi-task head; with it, `projector` (`hidden → 1`) and `classifier` (`1 →
+    /// classes`) are unused placeholders that keep the head's shape.
+    pub multitask: Option<crate::model::multitask::MultiTaskHead>,
 }
 
 impl ClassifierHead {
     /// Softmax layer weights: one row (shared) or one per output; `None` without a weighted sum.
     pub fn layer_weight_rows(&self) -> Option<Vec<Vec<f32>>> {
+        if let Some(mt) = &self.multitask {
+            return mt.layer_weights().map(|rows| vec![layer_shares(&rows)]);
+        }
         if let Some(w) = &self.output_layer_weights {
             let [g, n] = w.dims();
             let v = crate::tensor::read_f32(softmax(w.val(), 1));
@@ -250,6 +282,18 @@ impl ClassifierHead {
         let eye: Tensor<2> = Tensor::eye(g, &y.device());
         (y * eye.reshape([g, 1, out])).sum_dim(0).reshape([b, out])
     }
+}
+
+/// One share per layer from the multi-task head's integration weights: ARI's `[N − 1][d]`
+/// rows (each channel's softmax over the lower layers) become each lower layer's mean share
+/// over the channels; the weighted sum's single row stays as it is. The shares sum to 1.
+pub fn layer_shares(rows: &[Vec<f32>]) -> Vec<f32> {
+    if rows.len() == 1 {
+        return rows[0].clone();
+    }
+    rows.iter()
+        .map(|r| r.iter().sum::<f32>() / r.len().max(1) as f32)
+        .collect()
 }
 
 /// Encoder + sequence-classification head.
@@ -328,8 +372,17 @@ impl SslClassifier {
         let n_states = encoder.layers.len() + 1;
         let per_output =
             ft.per_output_layer_weights && (weighted || ft.weighted_layer_sum.is_none());
+        let multitask = ft.multitask().map(|spec| {
+            spec.head_config(encoder.layers.len(), d, n_classes)
+                .init(device)
+        });
+        let (weighted, per_output, proj) = if multitask.is_some() {
+            (false, false, 1)
+        } else {
+            (weighted, per_output, proj)
+        };
         let (hidden, width) = match ft.head {
-            FineTuneHead::Sequence => (None, proj),
+            FineTuneHead::Sequence | FineTuneHead::MultiTask(_) => (None, proj),
             FineTuneHead::AvgMaxTanh { hidden } => (
                 Some(LinearConfig::new(2 * proj, hidden).init(device)),
                 hidden,
@@ -348,6 +401,7 @@ impl SslClassifier {
             projector: LinearConfig::new(d, proj).init(device),
             hidden,
             classifier: LinearConfig::new(width, n_classes).init(device),
+            multitask,
         };
         let stride: usize = enc_cfg.conv_stride.iter().product();
         let chunk = ((ft.eval_chunk_secs as f64 * 16_000.0) as usize / stride).max(1) * stride;
@@ -432,6 +486,16 @@ impl SslClassifier {
                 ft.keep_layers.unwrap_or(enc_cfg.num_hidden_layers)
             ));
         }
+        let layers = ft.keep_layers.unwrap_or(enc_cfg.num_hidden_layers);
+        if let Some(st) = ft.multitask().and_then(|m| m.stages.as_ref())
+            && st.stage2_freeze_layers > layers
+        {
+            return Err(format!(
+                "{}: stage2_freeze_layers {} exceeds the encoder's {layers} transformer layers",
+                weights.display(),
+                st.stage2_freeze_layers
+            ));
+        }
         let mut model = Self::with_encoder(enc, &enc_cfg, ft, n_classes, device);
         let mut report = BuildReport::default();
         let (d, proj) = (enc_cfg.hidden_size, model.head.projector.weight.dims()[1]);
@@ -461,7 +525,7 @@ impl SslClassifier {
             }
             (false, ..) if rest.tensors.contains_key("classifier.weight") => {
                 report.head_note = Some(format!(
-                    "{}: the checkpoint's sequence-classification head is not used by the mean-and-max head: a new head is trained",
+                    "{}: the checkpoint's sequence-classification head is not used by this preset's head: a new head is trained",
                     rest.file
                 ));
             }
@@ -684,6 +748,9 @@ impl SslClassifier {
         text: &TextBatch,
         augment: Option<TrainAugment>,
     ) -> Tensor<2> {
+        if self.head.multitask.is_some() {
+            return self.forward_multitask(x, valid_frames, augment).ser;
+        }
         let device = x.device();
         let b = valid_frames.len();
         let counts: Vec<f32> = valid_frames.iter().map(|&v| v.max(1) as f32).collect();
@@ -701,6 +768,10 @@ impl SslClassifier {
     /// # Shapes
     /// - `x`: `[batch, samples]` → `[batch, groups · E]`
     pub fn embed_chunked(&self, x: Tensor<2>) -> Tensor<2> {
+        if let Some(mt) = &self.head.multitask {
+            let (layers, mask) = self.layers_chunked(x);
+            return mt.ser_input(&layers, mask).0;
+        }
         let [b, l] = x.dims();
         let x = self.encoder.preprocess(x);
         let chunk = self.eval_chunk_samples.max(1);
@@ -750,10 +821,117 @@ impl SslClassifier {
     /// # Shapes
     /// - `emb`: `[batch, groups · E (+ T)]` → `[batch, outputs]`
     pub fn classify_embedding(&self, emb: Tensor<2>) -> Tensor<2> {
+        if let Some(mt) = &self.head.multitask {
+            return mt.classify(emb);
+        }
         let [b, ge] = emb.dims();
         let g = self.head.groups();
         let pooled = emb.reshape([b, g, ge / g]).swap_dims(0, 1);
         self.head.finish(pooled, None)
+    }
+
+    /// The frame mask `[batch, frames]` of a padded batch of `samples` samples.
+    fn frame_mask(&self, valid_frames: &[usize], samples: usize, device: &Device) -> Tensor<2> {
+        let b = valid_frames.len();
+        let t = self.frames_of(samples);
+        let mut m = vec![0.0f32; b * t];
+        for (row, &v) in valid_frames.iter().enumerate() {
+            m[row * t..row * t + v.min(t)]
+                .iter_mut()
+                .for_each(|x| *x = 1.0);
+        }
+        Tensor::from_data(TensorData::new(m, [b, t]), device)
+    }
+
+    /// Every head of the multi-task model on a padded batch (prepared as for
+    /// [`Self::pooled_parts`]); `None` without the multi-task head.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, samples]` → SER `[batch, classes]`, auxiliary `[batch, classes_k]`, CTC
+    ///   `[batch, frames, vocab]`
+    pub fn forward_multitask(
+        &self,
+        x: Tensor<2>,
+        valid_frames: &[usize],
+        augment: Option<TrainAugment>,
+    ) -> crate::model::multitask::MultiTaskOutput {
+        let mt = self
+            .head
+            .multitask
+            .as_ref()
+            .expect("forward_multitask needs the multi-task head");
+        let mask = self.frame_mask(valid_frames, x.dims()[1], &x.device());
+        let (states, _) = self.encoder.forward_finetune(
+            x,
+            self.uses_attention_mask.then(|| mask.clone()),
+            valid_frames,
+            self.freeze_conv,
+            augment,
+            true,
+        );
+        // states[0] is the transformer's input; 1..=N the layers' outputs.
+        mt.forward(&states[1..], mask)
+    }
+
+    /// Every transformer layer's output of raw (not yet normalised) utterances of equal length,
+    /// encoded in chunks of at most `eval_chunk_samples` and joined along time, with the mask
+    /// of their frames (all real).
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, samples]` → N × `[batch, frames, hidden]`, `[batch, frames]`
+    pub fn layers_chunked(&self, x: Tensor<2>) -> (Vec<Tensor<3>>, Tensor<2>) {
+        let [b, l] = x.dims();
+        let device = x.device();
+        let x = self.encoder.preprocess(x);
+        let chunk = self.eval_chunk_samples.max(1);
+        let mut parts: Vec<Vec<Tensor<3>>> = Vec::new();
+        let mut start = 0;
+        while start < l {
+            let mut len = chunk.min(l - start);
+            if self.frames_of(l - start - len) == 0 {
+                len = l - start;
+            }
+            let f = self.frames_of(len);
+            if f > 0 {
+                let ones = Tensor::<2>::ones([b, f], &device);
+                let (states, _) = self.encoder.forward_finetune(
+                    x.clone().narrow(1, start, len),
+                    self.uses_attention_mask.then_some(ones),
+                    &vec![f; b],
+                    self.freeze_conv,
+                    None,
+                    true,
+                );
+                parts.push(states.into_iter().skip(1).collect());
+            }
+            start += len;
+        }
+        let n = self.encoder.layers.len();
+        let d = self.head.projector.weight.dims()[0];
+        if parts.is_empty() {
+            // Shorter than one frame: a single zero frame.
+            return (
+                vec![Tensor::zeros([b, 1, d], &device); n],
+                Tensor::ones([b, 1], &device),
+            );
+        }
+        let layers: Vec<Tensor<3>> = (0..n)
+            .map(|k| Tensor::cat(parts.iter().map(|p| p[k].clone()).collect(), 1))
+            .collect();
+        let t = layers[0].dims()[1];
+        (layers, Tensor::ones([b, t], &device))
+    }
+
+    /// Every head of the multi-task model on raw utterances of equal length (chunked as
+    /// [`Self::layers_chunked`]).
+    pub fn multitask_chunked(&self, x: Tensor<2>) -> crate::model::multitask::MultiTaskOutput {
+        let mt = self
+            .head
+            .multitask
+            .as_ref()
+            .expect("multitask_chunked needs the multi-task head");
+        let (layers, mask) = self.layers_chunked(x);
+        mt.forward(&layers, mask)
     }
 
     /// Outputs of raw utterances of equal length (evaluation and prediction).

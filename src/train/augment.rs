@@ -60,7 +60,7 @@ mod tests {
             ),
             label: 2,
             target: vec![1.0],
-            text: Default::default(),
+            ..Default::default()
         };
         let off = AugmentConfig::default();
         let mut rng = SplitMix64::new(1);

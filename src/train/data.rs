@@ -39,7 +39,7 @@ pub fn fit_length(m: &FeatureMatrix, frames: usize) -> Vec<f32> {
 }
 
 /// One example ready for batching.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Example {
     /// `frames × bins` values, time-major.
     pub values: Vec<f32>,
@@ -49,6 +49,11 @@ pub struct Example {
     pub target: Vec<f32>,
     /// The transcript's vector or tokens when the run has a text stream.
     pub text: ExampleText,
+    /// Multi-task runs: the class of each auxiliary classification task (`None` where the
+    /// utterance lacks it).
+    pub aux: Vec<Option<usize>>,
+    /// Multi-task runs with the `asr` task: the transcript's character ids.
+    pub chars: Option<Vec<usize>>,
 }
 
 /// Builds the input tensor of a batch.

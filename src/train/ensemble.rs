@@ -260,6 +260,7 @@ pub fn ensemble(runs: &[PathBuf], vote: Vote, out: &Path) -> Result<EnsembleOutp
         .all(|(_, r, _)| r.independence == crate::corpus::split::independence_label(true));
     let report = RunReport {
         multi_label: None,
+        tasks: None,
         preset: format!(
             "{}-vote ensemble of {}",
             vote.name(),

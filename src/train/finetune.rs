@@ -20,9 +20,11 @@ use super::control::{Controller, Interrupt};
 use super::data::{Example, batch_text};
 use super::fit::{FoldInput, FoldOutput, StepRecord, Tracker, Validation, metrics_row};
 use super::messages::Event;
+use super::multitask::TaskScore;
 use super::objective::Objective;
 use super::preset::Preset;
 use crate::model::SerModel;
+use crate::model::multitask::{FoldTasks, MultiTaskSpec};
 use crate::rng::SplitMix64;
 use crate::ssl::classifier::{FineTuneConfig, SslClassifier};
 use crate::ssl::wav2vec2::TrainAugment;
@@ -117,17 +119,58 @@ pub fn evaluate(
     (loss, rows)
 }
 
+/// [`evaluate`] of a multi-task model, which also scores every auxiliary task (one pass of the
+/// encoder per utterance serves all heads).
+pub fn evaluate_tasks(
+    model: &SslClassifier,
+    examples: &[Example],
+    objective: &Objective,
+    tasks: (&MultiTaskSpec, &FoldTasks),
+    device: &Device,
+) -> (f64, Vec<Vec<f32>>, Vec<TaskScore>) {
+    let (spec, fold) = tasks;
+    let plain = objective.plain();
+    let mut rows = Vec::with_capacity(examples.len());
+    let mut loss_sum = 0.0;
+    let mut scores = super::multitask::empty_scores(spec);
+    for e in examples {
+        let x = Tensor::<2>::from_data(
+            TensorData::new(e.values.clone(), [1, e.values.len()]),
+            device,
+        );
+        let out = model.multitask_chunked(x);
+        loss_sum += plain.loss(out.ser.clone(), &[e]).into_scalar::<f32>() as f64;
+        super::multitask::score_utterance(spec, fold, &out, e, &mut scores);
+        rows.extend(plain.rows(out.ser));
+    }
+    (loss_sum / examples.len().max(1) as f64, rows, scores)
+}
+
+/// Validation of a snapshot, with the auxiliary tasks' scores of a multi-task model.
 fn validate(
     model: &SslClassifier,
     input: &FoldInput,
     objective: &Objective,
+    tasks: Option<(&MultiTaskSpec, &FoldTasks)>,
     device: &Device,
-) -> Validation {
+) -> (Validation, Option<Vec<TaskScore>>) {
     if input.valid.is_empty() {
-        return Validation::none();
+        return (Validation::none(), None);
     }
-    let (loss, rows) = evaluate(model, input.valid, objective, device);
-    Validation::of(objective, input.classes, input.valid, loss, &rows)
+    let (loss, rows, scores) = match tasks {
+        Some(t) => {
+            let (l, r, s) = evaluate_tasks(model, input.valid, objective, t, device);
+            (l, r, Some(s))
+        }
+        None => {
+            let (l, r) = evaluate(model, input.valid, objective, device);
+            (l, r, None)
+        }
+    };
+    (
+        Validation::of(objective, input.classes, input.valid, loss, &rows),
+        scores,
+    )
 }
 
 /// The optimisation state of a fine-tuning run: the model, one optimiser each for the encoder,
@@ -199,6 +242,13 @@ impl FineTuner {
                 .accumulate(text, GradientsParams::from_module(&mut grads, text));
         }
         self.pending += 1;
+    }
+
+    /// Marks what `ft` freezes as not requiring gradients from now on (stage 2 of two-stage
+    /// fine-tuning); call between optimiser steps.
+    pub fn refreeze(&mut self, ft: &FineTuneConfig) {
+        let model = self.model.take().expect("model present");
+        self.model = Some(model.freeze(ft));
     }
 
     /// Micro-batches summed since the last step.
@@ -282,6 +332,27 @@ pub fn fit_fold(
             a.describe()
         )));
     }
+    // Multi-task runs: the fold's task classes, and the epoch where stage 2 begins.
+    // (A fold without resolved classes, outside a run, has no targets: only SER trains.)
+    let spec = ft.multitask();
+    let no_classes = FoldTasks::default();
+    let tasks = spec.map(|s| (s, s.fold_tasks.get(input.fold).unwrap_or(&no_classes)));
+    let stage1_epochs = spec
+        .and_then(|s| s.stages.as_ref())
+        .map_or(0, |st| st.stage1_epochs.min(epochs.saturating_sub(1)));
+    let stage2_ft = spec
+        .and_then(|s| s.stages.as_ref())
+        .map(|st| FineTuneConfig {
+            freeze_feature_encoder: true,
+            freeze_layers: ft.freeze_layers.max(st.stage2_freeze_layers),
+            ..ft.clone()
+        });
+    if stage1_epochs > 0 {
+        emit(Event::Log(format!(
+            "fold {}: stage 1 for {stage1_epochs} epoch(s) — auxiliary losses only, CNN frozen, every transformer layer trains; no checkpoint is chosen in stage 1",
+            input.fold + 1
+        )));
+    }
     let lengths: Vec<usize> = input.train.iter().map(|e| e.values.len()).collect();
     let mut rng = SplitMix64::derive(input.seed, &format!("finetune/fold{}", input.fold));
     let mut tracker: Tracker<SslClassifier> = Tracker::new(t.select_by, t.early_stopping_patience);
@@ -291,8 +362,25 @@ pub fn fit_fold(
     let mut stop_early = false;
     for epoch in 1..=epochs {
         let started = Instant::now();
+        let stage1 = epoch <= stage1_epochs;
+        let stage = (stage1_epochs > 0).then_some(if stage1 { 1 } else { 2 });
+        if stage1_epochs > 0
+            && epoch == stage1_epochs + 1
+            && let Some(ft2) = &stage2_ft
+        {
+            tuner.refreeze(ft2);
+            emit(Event::Log(format!(
+                "fold {}: stage 2 from epoch {epoch} — SER plus auxiliary losses; CNN and the first {} transformer layers frozen ({} parameters train)",
+                input.fold + 1,
+                ft2.freeze_layers,
+                tuner.model().trainable_params()
+            )));
+        }
         let batches = length_batches(&lengths, batch_size, ft.length_buckets, &mut rng);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        // Per auxiliary task: summed loss × utterances, correct, utterances.
+        let mut task_sums = vec![(0.0f64, 0usize, 0usize); spec.map_or(0, |s| s.tasks.len())];
+        let mut ser_loss_sum = 0.0f64;
         let mut step_loss = 0.0f64;
         for (mi, idx) in batches.iter().enumerate() {
             controller.poll(emit)?;
@@ -318,10 +406,29 @@ pub fn fit_fold(
                 rng: &mut rng,
             };
             let text = batch_text(&refs, &train_device);
-            let logits = tuner
-                .model()
-                .forward_batch(x, &frames, &text, Some(augment));
-            let loss = objective.loss(logits.clone(), &refs);
+            let (logits, loss) = match spec {
+                Some(spec) => {
+                    let out = tuner.model().forward_multitask(x, &frames, Some(augment));
+                    let ser = objective.loss(out.ser.clone(), &refs);
+                    ser_loss_sum += ser.clone().into_scalar::<f32>() as f64 * idx.len() as f64;
+                    let b = super::multitask::batch_loss(spec, &out, ser, &refs, &frames, stage1);
+                    for (sum, (l, c, n)) in task_sums.iter_mut().zip(&b.parts) {
+                        if *n > 0 {
+                            sum.0 += l * *n as f64;
+                            sum.1 += c;
+                            sum.2 += n;
+                        }
+                    }
+                    (out.ser, b.total)
+                }
+                None => {
+                    let logits = tuner
+                        .model()
+                        .forward_batch(x, &frames, &text, Some(augment));
+                    let loss = objective.loss(logits.clone(), &refs);
+                    (logits, loss)
+                }
+            };
             let loss_value = loss.clone().into_scalar::<f32>() as f64;
             correct += objective.correct(logits, &refs);
             seen += idx.len();
@@ -362,8 +469,9 @@ pub fn fit_fold(
                 .is_some_and(|n| global_step.is_multiple_of(n));
             if due || at_epoch_end {
                 let snapshot = tuner.model().valid();
-                let v = validate(&snapshot, input, &objective, device);
-                let improved = tracker.offer(&v, snapshot);
+                let (v, valid_tasks) = validate(&snapshot, input, &objective, tasks, device);
+                // Stage 1 does not train emotion: its weights are never the fold's checkpoint.
+                let improved = !stage1 && tracker.offer(&v, snapshot);
                 let mut row = metrics_row(
                     input,
                     epoch,
@@ -382,6 +490,15 @@ pub fn fit_fold(
                 let current = SerModel::SslClassifier(tuner.model().valid());
                 row.layer_weights = current.layer_weights();
                 row.dimension_layer_weights = current.layer_weights_per_output();
+                row.stage = stage;
+                if let Some(spec) = spec {
+                    row.tasks = task_rows(
+                        spec,
+                        &task_sums,
+                        ser_loss_sum / seen.max(1) as f64,
+                        valid_tasks,
+                    );
+                }
                 emit(Event::Epoch(Box::new(row.clone())));
                 epochs_out.push(row);
                 if tracker.should_stop() {
@@ -402,7 +519,13 @@ pub fn fit_fold(
     }
     let best = tracker.into_best().unwrap_or_else(|| tuner.model().valid());
     let tested = Instant::now();
-    let (_, test_probs) = evaluate(&best, input.test, &objective, device);
+    let (test_probs, test_tasks) = match tasks {
+        Some(t) => {
+            let (_, rows, scores) = evaluate_tasks(&best, input.test, &objective, t, device);
+            (rows, Some(scores))
+        }
+        None => (evaluate(&best, input.test, &objective, device).1, None),
+    };
     let test_secs = tested.elapsed().as_secs_f64();
     let thresholds = input.multi_label.map(|m| {
         super::fit::fold_thresholds(m, input, || {
@@ -419,7 +542,43 @@ pub fn fit_fold(
         labels: tests.labels,
         steps,
         test_secs,
+        tasks: test_tasks,
     })
+}
+
+/// The per-task rows of an evaluation: emotion first (its unweighted training loss; its
+/// validation in the row's own columns), then each auxiliary task's training means and
+/// validation score.
+fn task_rows(
+    spec: &MultiTaskSpec,
+    sums: &[(f64, usize, usize)],
+    ser_train_loss: f64,
+    valid: Option<Vec<TaskScore>>,
+) -> Vec<super::messages::TaskEpoch> {
+    let mut out = vec![super::messages::TaskEpoch {
+        task: "emotion".into(),
+        train_loss: ser_train_loss,
+        train_accuracy: f64::NAN,
+        valid: TaskScore {
+            task: "emotion".into(),
+            ..TaskScore::default()
+        },
+    }];
+    let valid = valid.unwrap_or_else(|| super::multitask::empty_scores(spec));
+    for ((t, &(loss, correct, n)), v) in spec.tasks.iter().zip(sums).zip(valid) {
+        let asr = t.task == "asr";
+        out.push(super::messages::TaskEpoch {
+            task: t.task.clone(),
+            train_loss: if n > 0 { loss / n as f64 } else { f64::NAN },
+            train_accuracy: if n > 0 && !asr {
+                correct as f64 / n as f64
+            } else {
+                f64::NAN
+            },
+            valid: v,
+        });
+    }
+    out
 }
 
 /// The preset of a fine-tuning run with the encoder's architecture filled in (read from the

@@ -91,6 +91,8 @@ pub struct FoldOutput {
     pub steps: Vec<StepRecord>,
     /// Wall time of the test evaluation, seconds (model inference on the fold's test inputs).
     pub test_secs: f64,
+    /// Multi-task runs: each auxiliary task's score on the test part.
+    pub tasks: Option<Vec<super::multitask::TaskScore>>,
 }
 
 /// One optimiser step (`steps.csv`).
@@ -312,6 +314,8 @@ pub fn metrics_row(
         fusion_alpha: None,
         gate_per_class: None,
         scatter: None,
+        stage: None,
+        tasks: Vec::new(),
     }
 }
 
@@ -701,6 +705,7 @@ pub fn fit_fold(
         labels: tests.labels,
         steps,
         test_secs,
+        tasks: None,
     })
 }
 

@@ -120,6 +120,26 @@ pub struct EpochMetrics {
     /// utterances (at most 150 of each).
     #[serde(default)]
     pub scatter: Option<Vec<ScatterPoint>>,
+    /// Two-stage multi-task fine-tuning: the stage this evaluation ran in (1 or 2).
+    #[serde(default)]
+    pub stage: Option<usize>,
+    /// Multi-task runs: each auxiliary task's losses and scores at this evaluation.
+    #[serde(default)]
+    pub tasks: Vec<TaskEpoch>,
+}
+
+/// One auxiliary task at one evaluation of a multi-task run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskEpoch {
+    /// Task name.
+    pub task: String,
+    /// Mean training loss over the epoch's batches (unweighted).
+    pub train_loss: f64,
+    /// Training accuracy over the epoch's batches (`NaN` for `asr`).
+    pub train_accuracy: f64,
+    /// Validation score: [`crate::train::multitask::TaskScore`]'s loss, value (accuracy, or CER
+    /// for `asr`) and WER.
+    pub valid: crate::train::multitask::TaskScore,
 }
 
 /// What a run is about to do (sent once, before the first fold trains).

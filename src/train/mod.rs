@@ -17,6 +17,7 @@ pub mod layer_profiles;
 pub mod messages;
 pub mod ml_report;
 pub mod multilabel;
+pub mod multitask;
 pub mod objective;
 pub mod optim;
 pub mod predict;

@@ -73,7 +73,7 @@ impl Predictor {
             let bytes = std::fs::read(&ckpt).map_err(|e| format!("{}: {e}", ckpt.display()))?;
             let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
                 .map_err(|e| format!("{}: not a valid checkpoint: {e}", ckpt.display()))?;
-            let mut model = cfg.preset.model.init(
+            let mut model = cfg.preset.model.for_fold(n - 1).init(
                 crate::model::InputShape {
                     frames: cfg.frames,
                     bins: cfg.bins,
@@ -207,6 +207,7 @@ impl Predictor {
                 label: 0,
                 target: Vec::new(),
                 text: ExampleText::None,
+                ..Default::default()
             };
             (model, batch_inputs(&[&ex], frames, self.bins, &self.device))
         })

@@ -362,6 +362,19 @@ impl Preset {
             }
             _ => {}
         }
+        if let ModelConfig::SslFineTune(ft) = &self.model
+            && ft.multitask().is_some()
+        {
+            if !matches!(self.task, super::task::Task::Categorical) {
+                return Err(
+                    "the multi-task head predicts emotion classes: it needs a categorical task"
+                        .into(),
+                );
+            }
+            if self.text.is_some() {
+                return Err("the multi-task head reads the transcript as the asr task, not as a text stream: remove text".into());
+            }
+        }
         if fine_tune && self.features.ssl_weights.is_none() {
             return Err(
                 "the SslFineTune model needs features.ssl_weights (the encoder's model folder)"
@@ -460,7 +473,7 @@ impl Preset {
 }
 
 /// The files of `presets/`, compiled in (a test checks that the list matches the folder).
-pub const BUILTIN: [(&str, &str); 26] = [
+pub const BUILTIN: [(&str, &str); 37] = [
     ("presets/demo.ron", include_str!("../../presets/demo.ron")),
     (
         "presets/demo_cross_corpus_lmmd.ron",
@@ -561,6 +574,50 @@ pub const BUILTIN: [(&str, &str); 26] = [
     (
         "presets/seed003_hubert_base_layer_importance_cached.ron",
         include_str!("../../presets/seed003_hubert_base_layer_importance_cached.ron"),
+    ),
+    (
+        "presets/seed004_hubert_base_metadata.ron",
+        include_str!("../../presets/seed004_hubert_base_metadata.ron"),
+    ),
+    (
+        "presets/seed004_wav2vec2_base_metadata.ron",
+        include_str!("../../presets/seed004_wav2vec2_base_metadata.ron"),
+    ),
+    (
+        "presets/seed004_wavlm_base_metadata.ron",
+        include_str!("../../presets/seed004_wavlm_base_metadata.ron"),
+    ),
+    (
+        "presets/seed004_hubert_base_no_ari.ron",
+        include_str!("../../presets/seed004_hubert_base_no_ari.ron"),
+    ),
+    (
+        "presets/seed004_hubert_base_no_coattention.ron",
+        include_str!("../../presets/seed004_hubert_base_no_coattention.ron"),
+    ),
+    (
+        "presets/seed004_hubert_base_no_ari_no_coattention.ron",
+        include_str!("../../presets/seed004_hubert_base_no_ari_no_coattention.ron"),
+    ),
+    (
+        "presets/seed004_hubert_base_ser_only.ron",
+        include_str!("../../presets/seed004_hubert_base_ser_only.ron"),
+    ),
+    (
+        "presets/seed004_hubert_base_ser_gender.ron",
+        include_str!("../../presets/seed004_hubert_base_ser_gender.ron"),
+    ),
+    (
+        "presets/seed004_hubert_base_ser_speaker.ron",
+        include_str!("../../presets/seed004_hubert_base_ser_speaker.ron"),
+    ),
+    (
+        "presets/seed004_hubert_base_ser_style.ron",
+        include_str!("../../presets/seed004_hubert_base_ser_style.ron"),
+    ),
+    (
+        "presets/seed004_hubert_base_ser_asr.ron",
+        include_str!("../../presets/seed004_hubert_base_ser_asr.ron"),
     ),
 ];
 

@@ -95,6 +95,30 @@ pub fn execute(
         )));
     }
     let mut data = label_and_split(req, &loaded, extracted, protocol, seed)?;
+    // Multi-task runs: each fold's auxiliary classes (from its training part) go into the
+    // run's preset, so that the run folder alone rebuilds every fold's model.
+    let with_tasks;
+    let req = match fine_tune_of(req).as_ref().and_then(|ft| ft.multitask()) {
+        Some(spec) => {
+            let td = super::multitask::resolve(spec, &data.utts, &data.plan)?;
+            data.notes.extend(td.notes.iter().cloned());
+            let mut ft = fine_tune_of(req).expect("fine-tune preset");
+            if let crate::ssl::classifier::FineTuneHead::MultiTask(s) = &mut ft.head {
+                s.fold_tasks = td.folds.clone();
+            }
+            emit(Event::Log(format!(
+                "multi-task: {}",
+                ft.multitask().map(|s| s.describe()).unwrap_or_default()
+            )));
+            data.tasks = Some(td);
+            let mut r = req.clone();
+            r.preset.model = crate::model::ModelConfig::SslFineTune(Box::new(ft));
+            with_tasks = r;
+            &with_tasks
+        }
+        None => req,
+    };
+    let preset = &req.preset;
     if let Some(t) = &preset.text {
         prepare_text(t, &mut data, &backend.device, emit)?;
     }
@@ -355,6 +379,8 @@ pub struct RunData {
     pub texts: Vec<crate::text::ExampleText>,
     /// Width of the text vector the head receives (0 without text).
     pub text_width: usize,
+    /// Multi-task runs: every utterance's auxiliary task values and each fold's classes.
+    pub tasks: Option<super::multitask::TaskData>,
 }
 
 /// Phase 3b: encodes (frozen) or tokenizes (fine-tuned) every utterance's transcript; a missing
@@ -456,6 +482,7 @@ pub fn label_and_split(
         notes: Vec::new(),
         texts: Vec::new(),
         text_width: 0,
+        tasks: None,
     })
 }
 
@@ -574,6 +601,7 @@ fn multilabel_data(
         notes,
         texts: Vec::new(),
         text_width: 0,
+        tasks: None,
     })
 }
 
@@ -640,6 +668,7 @@ fn dimensional_data(
         },
         texts: Vec::new(),
         text_width: 0,
+        tasks: None,
     })
 }
 
@@ -805,9 +834,20 @@ fn train_fold(
     let waveform = fcfg.stream == StreamKind::Waveform;
     let standardiser = (fcfg.normalisation == Normalisation::TrainingSet && !waveform)
         .then(|| Standardiser::fit(fold.train.iter().map(|&i| &data.feats[i])));
+    let fold_tasks = data.tasks.as_ref().and_then(|t| t.folds.get(fi));
+    let spec = fine_tune_of(req).and_then(|ft| ft.multitask().cloned());
     let examples = |idx: &[usize]| -> Vec<Example> {
         idx.iter()
-            .map(|&i| Example {
+            .map(|&i| {
+                let (aux, chars) = match (&spec, fold_tasks, &data.tasks) {
+                    (Some(spec), Some(fold), Some(td)) => {
+                        super::multitask::targets(spec, fold, &td.values[i])
+                    }
+                    _ => (Vec::new(), None),
+                };
+                (i, aux, chars)
+            })
+            .map(|(i, aux, chars)| Example {
                 // Fine-tuning sees whole utterances (cropped per batch in training).
                 values: if waveform {
                     data.feats[i].data.clone()
@@ -817,6 +857,8 @@ fn train_fold(
                 label: data.labels[i],
                 target: data.targets.get(i).cloned().unwrap_or_default(),
                 text: data.texts.get(i).cloned().unwrap_or_default(),
+                aux,
+                chars,
             })
             .collect()
     };
@@ -867,6 +909,7 @@ fn train_fold(
             .ssl_weights
             .as_ref()
             .ok_or("the SslFineTune model needs features.ssl_weights")?;
+        let ft = &ft.for_fold(fi);
         let (model, _, built) = crate::ssl::classifier::SslClassifier::load(
             weights,
             ft,
@@ -950,6 +993,7 @@ struct FoldsDone {
     predicted: Vec<usize>,
     dim_rows: Vec<super::dim_report::DimPredictionRow>,
     label_rows: Vec<super::ml_report::LabelPredictionRow>,
+    task_scores: Vec<Vec<super::multitask::TaskScore>>,
     cost: ModelCost,
     checkpoint_bytes_sum: u64,
 }
@@ -966,6 +1010,9 @@ impl FoldsDone {
         } = f;
         let fold = &data.plan.folds[fi];
         let best = out.epochs.iter().rfind(|m| m.is_best);
+        if let Some(t) = &out.tasks {
+            self.task_scores.push(t.clone());
+        }
         self.epochs.extend(out.epochs.iter().cloned());
         self.steps.extend(out.steps.iter().cloned());
         let bytes = out
@@ -1130,6 +1177,16 @@ fn write_final_report(
         ClassificationReport::from_predictions(&data.classes, &done.truth, &done.predicted)
     };
     let any_fold = !done.reports.is_empty();
+    let tasks = match (&preset.model, &data.tasks) {
+        (crate::model::ModelConfig::SslFineTune(ft), Some(td)) => ft.multitask().map(|spec| {
+            super::multitask::TasksSummary::of(
+                spec.describe(),
+                done.task_scores.clone(),
+                td.notes.clone(),
+            )
+        }),
+        _ => None,
+    };
     let report = RunReport {
         preset: preset.name.clone(),
         protocol: data.plan.protocol.clone(),
@@ -1156,6 +1213,7 @@ fn write_final_report(
         members: Vec::new(),
         dimensional,
         multi_label,
+        tasks,
     };
     run.write_report(&report)?;
     Ok(report)

@@ -127,6 +127,9 @@ pub struct RunReport {
     /// Multi-label runs: per-label metrics (the classification fields above are then empty).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multi_label: Option<super::ml_report::MultiLabelSummary>,
+    /// Multi-task runs: each auxiliary task's test score, pooled and per fold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<super::multitask::TasksSummary>,
 }
 
 impl RunReport {
@@ -433,6 +436,27 @@ impl RunDir {
         if n_dims > 0 {
             s.push_str(",valid_mean_ccc");
         }
+        // Multi-task runs: the stage, then each task's losses and scores.
+        let tasks: Vec<String> = rows
+            .iter()
+            .find(|m| !m.tasks.is_empty())
+            .map(|m| m.tasks.iter().map(|t| t.task.clone()).collect())
+            .unwrap_or_default();
+        if !tasks.is_empty() {
+            s.push_str(",stage");
+        }
+        for t in &tasks {
+            s.push_str(&format!(",{t}_train_loss"));
+            if t == "emotion" {
+                continue;
+            }
+            s.push_str(&format!(",{t}_valid_loss"));
+            if t == "asr" {
+                s.push_str(",asr_valid_cer,asr_valid_wer");
+            } else {
+                s.push_str(&format!(",{t}_train_accuracy,{t}_valid_accuracy"));
+            }
+        }
         s.push('\n');
         for m in rows {
             let name = fold_names.get(m.fold).cloned().unwrap_or_default();
@@ -464,6 +488,38 @@ impl RunDir {
                 m.fusion_alpha.map_or(String::new(), |a| format!("{a:.6}")),
                 m.step
             ));
+            if !tasks.is_empty() {
+                s.pop();
+                s.push_str(&format!(
+                    ",{}",
+                    m.stage.map_or(String::new(), |v| v.to_string())
+                ));
+                let f = |v: f64| {
+                    if v.is_finite() {
+                        format!("{v:.6}")
+                    } else {
+                        String::new()
+                    }
+                };
+                for name in &tasks {
+                    let Some(t) = m.tasks.iter().find(|t| &t.task == name) else {
+                        let n = if name == "emotion" { 1 } else { 4 };
+                        s.push_str(&",".repeat(n));
+                        continue;
+                    };
+                    s.push_str(&format!(",{}", f(t.train_loss)));
+                    if name == "emotion" {
+                        continue;
+                    }
+                    s.push_str(&format!(",{}", f(t.valid.loss())));
+                    if name == "asr" {
+                        s.push_str(&format!(",{},{}", f(t.valid.value()), f(t.valid.wer())));
+                    } else {
+                        s.push_str(&format!(",{},{}", f(t.train_accuracy), f(t.valid.value())));
+                    }
+                }
+                s.push('\n');
+            }
         }
         self.write_text("metrics.csv", &s)
     }
@@ -655,6 +711,10 @@ pub fn report_markdown(r: &RunReport) -> String {
         "\nPer fold, the {}.\n",
         crate::eval::metrics::MACRO_SCOPE
     ));
+    if let Some(t) = &r.tasks {
+        s.push('\n');
+        s.push_str(&t.markdown());
+    }
     s
 }
 
