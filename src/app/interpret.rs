@@ -137,6 +137,8 @@ pub struct LearnedWeights {
     pub alphas: Vec<f32>,
     /// Mean over folds of the gate per class (gated fusion).
     pub gate_per_class: Option<Vec<f32>>,
+    /// Multi-task runs: each auxiliary task's test scores.
+    pub tasks: Option<crate::train::multitask::TasksSummary>,
 }
 
 impl LearnedWeights {
@@ -176,9 +178,13 @@ impl LearnedWeights {
             layer_weights: r.layer_weights.clone(),
             alphas,
             gate_per_class,
+            tasks: r.tasks.clone(),
         };
-        (out.layer_weights.is_some() || !out.alphas.is_empty() || out.gate_per_class.is_some())
-            .then_some(out)
+        (out.layer_weights.is_some()
+            || !out.alphas.is_empty()
+            || out.gate_per_class.is_some()
+            || out.tasks.is_some())
+        .then_some(out)
     }
 
     /// Draws what there is.
@@ -201,6 +207,17 @@ impl LearnedWeights {
                 "Fusion gate per class (1 = log-mel): {}",
                 parts.join(", ")
             ));
+        }
+        if let Some(t) = &self.tasks {
+            super::plots::layer_weights_from(
+                ui,
+                self.layer_weights.as_ref(),
+                "Layer integration weights of the best checkpoints (mean over folds)",
+                1,
+                "transformer layer",
+            );
+            super::multitask::tasks_table_ui(ui, t);
+            return;
         }
         super::plots::layer_weights_ui(
             ui,

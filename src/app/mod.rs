@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod live;
 pub mod live_va;
 pub mod multilabel;
+pub mod multitask;
 pub mod plots;
 pub mod results;
 pub mod run_view;

@@ -32,18 +32,35 @@ pub fn fold_lines(
 
 /// Bar chart of SSL layer weights (layer 0 … N).
 pub fn layer_weights_ui(ui: &mut egui::Ui, weights: Option<&Vec<f32>>, title: &str) {
+    layer_weights_from(
+        ui,
+        weights,
+        title,
+        0,
+        "hidden state (0 = before the transformer)",
+    );
+}
+
+/// Bar chart of layer weights whose first entry is layer `first`.
+pub fn layer_weights_from(
+    ui: &mut egui::Ui,
+    weights: Option<&Vec<f32>>,
+    title: &str,
+    first: usize,
+    axis: &str,
+) {
     let Some(w) = weights else { return };
     ui.label(egui::RichText::new(title).strong());
     let bars: Vec<Bar> = w
         .iter()
         .enumerate()
-        .map(|(i, v)| Bar::new(i as f64, *v as f64).name(format!("layer {i}")))
+        .map(|(i, v)| Bar::new((i + first) as f64, *v as f64).name(format!("layer {}", i + first)))
         .collect();
     Plot::new(title)
         .allow_scroll(false)
         .height(140.0)
         .include_y(0.0)
-        .x_axis_label("hidden state (0 = before the transformer)")
+        .x_axis_label(axis)
         .show(ui, |p| {
             p.bar_chart(BarChart::new("layer weight", bars));
         });

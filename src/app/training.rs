@@ -625,14 +625,22 @@ impl TrainingPanel {
         super::interpret::alpha_ui(ui, &self.view.epoch_metrics);
         super::interpret::gate_ui(ui, &self.view.epoch_metrics, &self.view.classes);
         super::interpret::scatter_ui(ui, &self.view.epoch_metrics);
-        layer_weights_ui(
-            ui,
-            self.view
-                .epoch_metrics
-                .last()
-                .and_then(|m| m.layer_weights.as_ref()),
-            "Learned layer weights (SSL hidden states, or TIM-Net blocks; live, softmax)",
-        );
+        let last = self.view.epoch_metrics.last();
+        if last.is_some_and(|m| !m.tasks.is_empty()) {
+            super::plots::layer_weights_from(
+                ui,
+                last.and_then(|m| m.layer_weights.as_ref()),
+                "Layer integration weights (live): ARI's share of each lower layer, mean over channels — or the weighted sum's softmax",
+                1,
+                "transformer layer",
+            );
+        } else {
+            layer_weights_ui(
+                ui,
+                last.and_then(|m| m.layer_weights.as_ref()),
+                "Learned layer weights (SSL hidden states, or TIM-Net blocks; live, softmax)",
+            );
+        }
         self.live_confusion_ui(ui);
         let (ablation, presets) = (&mut self.ablation, &self.presets);
         egui::CollapsingHeader::new("Ablation: compare presets")
@@ -753,6 +761,7 @@ impl TrainingPanel {
             .unwrap_or(0);
         let width = ui.available_width() / 2.0 - 8.0;
         let height = 260.0;
+        let stages = super::multitask::stage_starts(&v.epoch_metrics, &x_of);
         ui.horizontal(|ui| {
             let loss = [
                 ("train", (|m: &EpochMetrics| m.train_loss) as Metric),
@@ -791,6 +800,7 @@ impl TrainingPanel {
                 loss,
                 false,
                 x_label,
+                &stages,
             );
             if multi_label {
                 fold_curves(
@@ -803,6 +813,7 @@ impl TrainingPanel {
                     f1,
                     true,
                     x_label,
+                    &stages,
                 );
             } else if dimensional {
                 fold_curves(
@@ -815,6 +826,7 @@ impl TrainingPanel {
                     ccc,
                     true,
                     x_label,
+                    &stages,
                 );
             } else {
                 fold_curves(
@@ -827,9 +839,11 @@ impl TrainingPanel {
                     acc,
                     true,
                     x_label,
+                    &stages,
                 );
             }
         });
+        super::multitask::task_curves_ui(ui, &v.epoch_metrics, &x_of, x_label);
         learning_rate_ui(ui, &v.learning_rates, n_folds);
     }
 }
@@ -919,6 +933,7 @@ fn fold_curves(
     curves: [(&str, Metric); 2],
     unit_range: bool,
     x_label: &str,
+    stages: &[(usize, f64)],
 ) {
     ui.vertical(|ui| {
         ui.label(egui::RichText::new(title).strong());
@@ -946,6 +961,7 @@ fn fold_curves(
                     p.line(line);
                 }
             }
+            super::multitask::stage_lines(p, stages);
         });
     });
 }

@@ -250,6 +250,22 @@ pub(super) fn follow(handle: crate::train::TrainHandle) -> Result<()> {
                 if m.is_best { " *" } else { "" },
                 m.epoch_secs
             ),
+            Event::Epoch(m) if !m.tasks.is_empty() => {
+                println!(
+                    "fold {} epoch {:>3} step {:>5}{}: train loss {:.4} WA {:.3} | valid loss {:.4} UA {:.3}{} ({:.1} s)",
+                    m.fold + 1,
+                    m.epoch,
+                    m.step,
+                    m.stage.map_or(String::new(), |s| format!(" stage {s}")),
+                    m.train_loss,
+                    m.train_wa,
+                    m.valid_loss,
+                    m.valid_ua,
+                    if m.is_best { " *" } else { "" },
+                    m.epoch_secs
+                );
+                println!("    {}", task_line(&m.tasks));
+            }
             Event::Epoch(m) => println!(
                 "fold {} epoch {:>3} step {:>5}: train loss {:.4} WA {:.3} | valid loss {:.4} WA {:.3} UA {:.3} F1 {:.3}{} ({:.1} s)",
                 m.fold + 1,
@@ -343,6 +359,29 @@ pub(super) fn follow(handle: crate::train::TrainHandle) -> Result<()> {
                     "\npooled test: WA {:.4} UA {:.4} macro-F1 {:.4} weighted-F1 {:.4} (n = {})",
                     report.wa, report.ua, report.macro_f1, report.weighted_f1, report.n
                 );
+                if let Ok(r) = crate::train::run_dir::read_report(&run_dir)
+                    && let Some(t) = &r.tasks
+                {
+                    for p in &t.pooled {
+                        let v = p.value();
+                        println!(
+                            "  {:<10} {} {}{} ({} test utterances scored)",
+                            p.task,
+                            p.metric(),
+                            if v.is_finite() {
+                                format!("{v:.4}")
+                            } else {
+                                "n/a".into()
+                            },
+                            if p.is_asr() {
+                                format!(", WER {:.4}", p.wer())
+                            } else {
+                                String::new()
+                            },
+                            p.counted
+                        );
+                    }
+                }
                 println!("report: {}", run_dir.join("report.md").display());
             }
             Event::State(RunState::Failed(msg)) => failed = Some(msg),
@@ -355,4 +394,32 @@ pub(super) fn follow(handle: crate::train::TrainHandle) -> Result<()> {
         bail!("training failed: {msg}");
     }
     Ok(())
+}
+
+/// One line of a multi-task evaluation: each task's training loss and validation score.
+fn task_line(tasks: &[crate::train::messages::TaskEpoch]) -> String {
+    let f = |v: f64| {
+        if v.is_finite() {
+            format!("{v:.3}")
+        } else {
+            "n/a".into()
+        }
+    };
+    tasks
+        .iter()
+        .map(|t| {
+            if t.task == "emotion" {
+                format!("emotion loss {}", f(t.train_loss))
+            } else {
+                format!(
+                    "{} loss {} valid {} {}",
+                    t.task,
+                    f(t.train_loss),
+                    t.valid.metric(),
+                    f(t.valid.value())
+                )
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
