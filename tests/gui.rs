@@ -746,3 +746,93 @@ fn multi_label_run_opens_in_results() {
         .expect("probe table");
     assert_eq!(t.counts.iter().sum::<usize>(), 70);
 }
+
+/// The metadata method from the Training panel: the panel lists the corpus's tasks with their
+/// weights and the ARI / co-attention / stage switches (an invalid combination is named in
+/// place), the run trains with live per-task curves, and Results shows the per-task test table.
+#[test]
+fn multitask_run_from_the_training_panel() {
+    let data = tempfile::tempdir().expect("tmp");
+    let corpus = data.path().join("iemocap");
+    common::layouts::iemocap(&corpus, 3);
+    let mut preset = ser_workbench::train::Preset::builtin()
+        .into_iter()
+        .find(|p| p.name == "seed004-hubert-base-metadata")
+        .expect("preset");
+    preset.features.ssl_weights = Some(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ssl/hubert_tiny"),
+    );
+    preset.training.epochs = 2;
+    preset.training.early_stopping_patience = None;
+    if let ser_workbench::model::ModelConfig::SslFineTune(ft) = &mut preset.model {
+        ft.max_train_secs = 0.25;
+        ft.eval_chunk_secs = 0.5;
+        if let ser_workbench::ssl::classifier::FineTuneHead::MultiTask(s) = &mut ft.head {
+            s.hidden = 8;
+            s.ser_hidden = 8;
+            // The asr task is switched on again in the panel.
+            s.tasks.retain(|t| t.task != "asr");
+            s.stages = Some(ser_workbench::model::multitask::TwoStage {
+                stage1_epochs: 1,
+                stage2_freeze_layers: 1,
+            });
+        }
+    }
+    let mut h = app_with(data.path(), vec![preset]);
+    h.state_mut().training.backend = BackendChoice::Cpu;
+    h.run_steps(2);
+    h.state_mut().corpora.path = corpus.display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Load corpus").click();
+    wait_until(&mut h, "corpus", 60, |a| a.corpora.manifest.is_some());
+    h.get_by_label("Training").click();
+    h.run_steps(2);
+    h.get_by_label("Multi-task fine-tuning (metadata paper)");
+    h.get_by_label("asr").click();
+    h.run_steps(2);
+    // Co-attention with every task off is refused in place.
+    // (Each toggle moves the row's weight fields: the layout settles before the next click.)
+    for t in ["gender", "speaker", "style", "asr"] {
+        h.get_by_label(t).click();
+        h.run_steps(3);
+    }
+    h.get_by_label_contains("co-attention needs at least one auxiliary task");
+    for t in ["gender", "style", "asr"] {
+        h.get_by_label(t).click();
+        h.run_steps(3);
+    }
+    h.run_steps(1);
+    {
+        let st = h.state();
+        let p = st.training.selected_preset().expect("preset");
+        let ser_workbench::model::ModelConfig::SslFineTune(ft) = &p.model else {
+            panic!("fine-tune")
+        };
+        let tasks: Vec<&str> = ft
+            .multitask()
+            .expect("spec")
+            .tasks
+            .iter()
+            .map(|t| t.task.as_str())
+            .collect();
+        assert_eq!(tasks, ["gender", "style", "asr"]);
+    }
+    h.get_by_label("Start training").click();
+    wait_until(&mut h, "end of run", 300, |a| {
+        a.training.view.pooled.is_some()
+    });
+    h.run_steps(3);
+    h.get_by_label_contains("Tasks, fold 3 (stage 2)");
+    h.get_by_label("Training loss per task (unweighted)");
+    h.get_by_label_contains("Layer integration weights (live)");
+    h.get_by_label("Results").click();
+    wait_until(&mut h, "run files", 60, |a| {
+        a.results
+            .learned
+            .as_ref()
+            .is_some_and(|l| l.tasks.is_some())
+    });
+    h.run_steps(3);
+    h.get_by_label("Auxiliary tasks (test part)");
+    h.get_by_label_contains("Layer integration weights of the best checkpoints");
+}

@@ -197,3 +197,121 @@ pub fn tasks_table_ui(ui: &mut egui::Ui, s: &TasksSummary) {
         ui.label(egui::RichText::new(n).small());
     }
 }
+
+/// The multi-task settings of the selected preset, editable: each auxiliary task the corpus
+/// supports switched on or off with its loss weight, ARI or the weighted-sum ablation,
+/// co-attention, two stages; with what is invalid named in place.
+pub fn preset_tasks_ui(
+    ui: &mut egui::Ui,
+    preset: &mut crate::train::Preset,
+    manifest: Option<&crate::corpus::Manifest>,
+) {
+    use crate::model::multitask::{AuxTask, LayerIntegration, TwoStage};
+    let crate::model::ModelConfig::SslFineTune(ft) = &mut preset.model else {
+        return;
+    };
+    let crate::ssl::classifier::FineTuneHead::MultiTask(spec) = &mut ft.head else {
+        return;
+    };
+    ui.label(egui::RichText::new("Multi-task fine-tuning (metadata paper)").strong())
+        .on_hover_text(
+            "auxiliary heads on the fine-tuned encoder; docs/design.md, \"Multi-task fine-tuning\"",
+        );
+    let supported: Vec<String> = manifest
+        .map(|m| {
+            crate::corpus::tasks::supported(m)
+                .into_iter()
+                .map(|t| t.task)
+                .filter(|t| t != "emotion")
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut names: Vec<String> = spec.tasks.iter().map(|t| t.task.clone()).collect();
+    for s in &supported {
+        if !names.contains(s) {
+            names.push(s.clone());
+        }
+    }
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Tasks:");
+        for name in &names {
+            let pos = spec.tasks.iter().position(|t| &t.task == name);
+            let mut on = pos.is_some();
+            let missing = manifest.is_some() && !supported.contains(name);
+            let label = if missing {
+                format!("{name} (not in this corpus)")
+            } else {
+                name.clone()
+            };
+            if ui.checkbox(&mut on, label).changed() {
+                match (on, pos) {
+                    (true, None) => spec.tasks.push(AuxTask {
+                        task: name.clone(),
+                        weight: 0.1,
+                    }),
+                    (false, Some(i)) => {
+                        spec.tasks.remove(i);
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(t) = spec.tasks.iter_mut().find(|t| &t.task == name) {
+                ui.add(
+                    egui::DragValue::new(&mut t.weight)
+                        .range(0.0..=10.0)
+                        .speed(0.01)
+                        .prefix("× "),
+                )
+                .on_hover_text(format!("weight of the {name} loss"));
+            }
+        }
+    });
+    ui.horizontal(|ui| {
+        let mut ari = spec.integration == LayerIntegration::Ari;
+        if ui
+            .checkbox(&mut ari, "ARI")
+            .on_hover_text("off: the weighted sum of all layers (the paper's table II ablation)")
+            .changed()
+        {
+            spec.integration = if ari {
+                LayerIntegration::Ari
+            } else {
+                LayerIntegration::WeightedSum
+            };
+        }
+        ui.checkbox(&mut spec.co_attention, "Co-attention");
+        let mut two = spec.stages.is_some();
+        if ui.checkbox(&mut two, "Two stages").changed() {
+            spec.stages = two.then(TwoStage::default);
+        }
+        if let Some(st) = &mut spec.stages {
+            ui.add(
+                egui::DragValue::new(&mut st.stage1_epochs)
+                    .range(1..=1000)
+                    .prefix("stage 1: ")
+                    .suffix(" epochs"),
+            );
+            ui.add(
+                egui::DragValue::new(&mut st.stage2_freeze_layers)
+                    .range(0..=48)
+                    .prefix("stage 2 freezes ")
+                    .suffix(" layers"),
+            );
+        }
+    });
+    if let Err(e) = spec.validate() {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    } else if let Some(missing) = spec
+        .tasks
+        .iter()
+        .find(|t| manifest.is_some() && !supported.contains(&t.task))
+    {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!(
+                "this corpus has no {:?} metadata: the run will stop with that message",
+                missing.task
+            ),
+        );
+    }
+}

@@ -578,6 +578,9 @@ impl TrainingPanel {
             });
             self.adaptation_ui(ui);
             self.text_ui(ui, manifest);
+            if let Some(p) = self.presets.get_mut(self.selected) {
+                super::multitask::preset_tasks_ui(ui, p, manifest);
+            }
             self.augment_ui(ui);
         });
         ui.horizontal(|ui| {

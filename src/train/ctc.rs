@@ -1,17 +1,13 @@
 //! Character CTC for the ASR auxiliary task of multi-task fine-tuning (the metadata paper): a
 //! character vocabulary built from the training transcripts, the CTC loss (Graves et al.; the
-//! forward algorithm in log space, differentiable through burn's autodiff, checked against
-//! PyTorch's `ctc_loss` in tests/ctc.rs), greedy decoding, and CER / WER
+//! forward–backward algorithm in log space on the CPU, its gradient handed to burn's autodiff,
+//! checked against PyTorch's `ctc_loss` in tests/ctc.rs), greedy decoding, and CER / WER
 //! (docs/design.md, "Multi-task fine-tuning").
 
 use burn::prelude::*;
 
 /// Index of the CTC blank.
 pub const BLANK: usize = 0;
-
-/// Stands for −∞ in the forward recursion: finite, so no `log(0)` or `∞ − ∞` reaches the
-/// gradients; a loss above `IMPOSSIBLE` means no alignment exists.
-const NEG: f32 = -1e30;
 
 /// Losses above this have no valid alignment (the input is too short for the target).
 pub const IMPOSSIBLE: f32 = 1e29;
@@ -70,7 +66,13 @@ impl CharVocab {
 ///
 /// `log_probs` are log-softmaxed over classes; frames at or past a sample's `input_lengths`
 /// entry are ignored; `targets` hold class indices (no blanks). A sample without a valid
-/// alignment gets a loss above [`IMPOSSIBLE`].
+/// alignment gets a loss above [`IMPOSSIBLE`] (and no gradient).
+///
+/// The forward–backward recursion runs on the CPU in `f64` (one pass over `frames × (2 ·
+/// target + 1)` per sample, no tensor op per frame); it gives each loss and its gradient with
+/// respect to `log_probs`, `−γ_t(k)` (the posterior occupation of class `k` at frame `t`).
+/// Autodiff receives that gradient through the surrogate `loss + Σ (lp − detach(lp)) · ∇`,
+/// whose value is the loss exactly and whose gradient is `∇`.
 ///
 /// # Shapes
 /// - `log_probs`: `[batch, frames, classes]` → `[batch]`
@@ -80,88 +82,110 @@ pub fn ctc_loss(
     input_lengths: &[usize],
 ) -> Tensor<1> {
     let device = log_probs.device();
-    let [b, t, _] = log_probs.dims();
-    // Extended labels: blank, l1, blank, l2, …, blank; padded to the longest with blanks
-    // that are masked out.
-    let s_max = targets.iter().map(|l| 2 * l.len() + 1).max().unwrap_or(1);
-    let mut ext = vec![BLANK as i64; b * s_max];
-    let mut valid = vec![NEG; b * s_max];
-    let mut skip = vec![NEG; b * s_max];
-    for (i, l) in targets.iter().enumerate() {
-        for s in 0..2 * l.len() + 1 {
-            let label = if s % 2 == 1 { l[s / 2] } else { BLANK };
-            ext[i * s_max + s] = label as i64;
-            valid[i * s_max + s] = 0.0;
-            // A label may follow the label two back when they differ (the blank between
-            // repeated characters cannot be skipped).
-            if s >= 2 && label != BLANK && l[s / 2 - 1] != label {
-                skip[i * s_max + s] = 0.0;
+    let [b, t, c] = log_probs.dims();
+    let lp = crate::tensor::read_f32(log_probs.clone().detach());
+    let mut losses = vec![0.0f32; b];
+    let mut grad = vec![0.0f32; b * t * c];
+    for i in 0..b {
+        let n = input_lengths.get(i).copied().unwrap_or(t).min(t);
+        let empty = Vec::new();
+        let target = targets.get(i).unwrap_or(&empty);
+        losses[i] = forward_backward(
+            &lp[i * t * c..(i + 1) * t * c],
+            c,
+            n,
+            target,
+            &mut grad[i * t * c..(i + 1) * t * c],
+        );
+    }
+    let loss = Tensor::<1>::from_data(TensorData::new(losses, [b]), &device);
+    let g = Tensor::<3>::from_data(TensorData::new(grad, [b, t, c]), &device);
+    let surrogate = ((log_probs.clone() - log_probs.detach()) * g)
+        .sum_dim(2)
+        .sum_dim(1)
+        .reshape([b]);
+    loss + surrogate
+}
+
+/// `log(exp(a) + exp(b))` with −∞ handled.
+fn log_add(a: f64, b: f64) -> f64 {
+    if a == f64::NEG_INFINITY {
+        return b;
+    }
+    if b == f64::NEG_INFINITY {
+        return a;
+    }
+    let m = a.max(b);
+    m + ((a - m).exp() + (b - m).exp()).ln()
+}
+
+/// One sample's loss over its first `n` frames of `lp` (`frames × classes`, frame-major), and
+/// the loss's gradient with respect to `lp` written into `grad` (zero where there is none).
+fn forward_backward(lp: &[f32], c: usize, n: usize, target: &[usize], grad: &mut [f32]) -> f32 {
+    const NO_ALIGNMENT: f32 = 1e30;
+    let s_len = 2 * target.len() + 1;
+    let ext = |s: usize| if s % 2 == 1 { target[s / 2] } else { BLANK };
+    // A label may follow the label two back when they differ (the blank between repeated
+    // characters cannot be skipped).
+    let skip = |s: usize| s >= 2 && ext(s) != BLANK && ext(s) != ext(s - 2);
+    if n == 0 {
+        return NO_ALIGNMENT;
+    }
+    let at = |f: usize, k: usize| lp[f * c + k] as f64;
+    let neg = f64::NEG_INFINITY;
+    let mut alpha = vec![neg; n * s_len];
+    alpha[0] = at(0, BLANK);
+    if s_len > 1 {
+        alpha[1] = at(0, ext(1));
+    }
+    for f in 1..n {
+        for s in 0..s_len {
+            let mut a = alpha[(f - 1) * s_len + s];
+            if s >= 1 {
+                a = log_add(a, alpha[(f - 1) * s_len + s - 1]);
+            }
+            if skip(s) {
+                a = log_add(a, alpha[(f - 1) * s_len + s - 2]);
+            }
+            alpha[f * s_len + s] = if a == neg { neg } else { a + at(f, ext(s)) };
+        }
+    }
+    let last = (n - 1) * s_len;
+    let mut log_p = alpha[last + s_len - 1];
+    if s_len > 1 {
+        log_p = log_add(log_p, alpha[last + s_len - 2]);
+    }
+    if !log_p.is_finite() {
+        return NO_ALIGNMENT;
+    }
+    let mut beta = vec![neg; n * s_len];
+    beta[last + s_len - 1] = at(n - 1, BLANK);
+    if s_len > 1 {
+        beta[last + s_len - 2] = at(n - 1, ext(s_len - 2));
+    }
+    for f in (0..n - 1).rev() {
+        for s in 0..s_len {
+            let mut v = beta[(f + 1) * s_len + s];
+            if s + 1 < s_len {
+                v = log_add(v, beta[(f + 1) * s_len + s + 1]);
+            }
+            if s + 2 < s_len && skip(s + 2) {
+                v = log_add(v, beta[(f + 1) * s_len + s + 2]);
+            }
+            beta[f * s_len + s] = if v == neg { neg } else { v + at(f, ext(s)) };
+        }
+    }
+    // α and β both hold frame f's emission: subtract it once.
+    for f in 0..n {
+        for s in 0..s_len {
+            let k = ext(s);
+            let v = alpha[f * s_len + s] + beta[f * s_len + s] - at(f, k) - log_p;
+            if v > -80.0 {
+                grad[f * c + k] -= v.exp() as f32;
             }
         }
     }
-    let valid = Tensor::<2>::from_data(TensorData::new(valid, [b, s_max]), &device);
-    let skip = Tensor::<2>::from_data(TensorData::new(skip, [b, s_max]), &device);
-    let idx = Tensor::<2, Int>::from_data(TensorData::new(ext, [b, s_max]), &device)
-        .reshape([b, 1, s_max])
-        .repeat_dim(1, t);
-    // Log-probability of each extended label at each frame.
-    let emit = log_probs.gather(2, idx); // [b, t, s]
-    let frame = |k: usize| emit.clone().narrow(1, k, 1).reshape([b, s_max]);
-    // α at frame 0: only the first blank and the first label.
-    let mut start = vec![NEG; b * s_max];
-    for (i, l) in targets.iter().enumerate() {
-        start[i * s_max] = 0.0;
-        if !l.is_empty() {
-            start[i * s_max + 1] = 0.0;
-        }
-    }
-    let start = Tensor::<2>::from_data(TensorData::new(start, [b, s_max]), &device);
-    let mut alpha = (frame(0) + start).clamp_min(NEG);
-    let shift = |a: Tensor<2>, by: usize| -> Tensor<2> {
-        if by >= s_max {
-            return Tensor::full([b, s_max], NEG, &device);
-        }
-        Tensor::cat(
-            vec![
-                Tensor::full([b, by], NEG, &device),
-                a.narrow(1, 0, s_max - by),
-            ],
-            1,
-        )
-    };
-    for k in 1..t {
-        let a1 = alpha.clone();
-        let a2 = shift(alpha.clone(), 1);
-        let a3 = (shift(alpha.clone(), 2) + skip.clone()).clamp_min(NEG);
-        let m = a1.clone().max_pair(a2.clone()).max_pair(a3.clone());
-        let sum = (a1 - m.clone()).exp() + (a2 - m.clone()).exp() + (a3 - m.clone()).exp();
-        let next = (m + sum.log() + frame(k) + valid.clone()).clamp_min(NEG);
-        // Samples whose input has ended keep their α.
-        let done: Vec<bool> = input_lengths.iter().map(|&n| k >= n).collect();
-        let done = Tensor::<1, Bool>::from_data(TensorData::new(done, [b]), &device)
-            .reshape([b, 1])
-            .repeat_dim(1, s_max);
-        alpha = next.mask_where(done, alpha);
-    }
-    // End in the last label or the last blank.
-    let mut last = Vec::with_capacity(b * 2);
-    for l in targets {
-        let n = 2 * l.len() + 1;
-        last.push((n - 1) as i64);
-        last.push(n.saturating_sub(2) as i64);
-    }
-    let last = Tensor::<2, Int>::from_data(TensorData::new(last, [b, 2]), &device);
-    let ends = alpha.gather(1, last); // [b, 2]
-    // An empty target ends only in its one blank.
-    let single: Vec<f32> = targets
-        .iter()
-        .flat_map(|l| [0.0, if l.is_empty() { NEG } else { 0.0 }])
-        .collect();
-    let ends =
-        (ends + Tensor::<2>::from_data(TensorData::new(single, [b, 2]), &device)).clamp_min(NEG);
-    let m = ends.clone().max_dim(1); // [b, 1]
-    let lse = m.clone() + (ends - m).exp().sum_dim(1).log();
-    lse.reshape([b]).neg()
+    (-log_p) as f32
 }
 
 /// PyTorch's `reduction="mean"`: each sample's loss over its target length (at least 1),
