@@ -263,7 +263,7 @@ fn multitask_run_on_iemocap_layout_end_to_end() {
     assert!(loss.is_finite() && loss > 0.0);
     // Test scores per task: gender, style and ASR are scored; the test speakers are unseen.
     let report = ser_workbench::train::run_dir::read_report(&run_dir).expect("report");
-    let tasks = report.tasks.expect("tasks section");
+    let tasks = report.tasks.clone().expect("tasks section");
     let by = |t: &str| {
         tasks
             .pooled
@@ -280,6 +280,27 @@ fn multitask_run_on_iemocap_layout_end_to_end() {
     assert!(tasks.notes.iter().any(|n| n.contains("unseen")));
     let md = std::fs::read_to_string(run_dir.join("report.md")).expect("md");
     assert!(md.contains("## Auxiliary tasks (test part)"), "{md}");
+    // An ablation row of this run carries each task's mean ± std over the folds that scored it.
+    let row = ser_workbench::train::ablation::row_from_reports(
+        &cfg.preset,
+        &[(42, run_dir.clone(), report.clone())],
+    );
+    let row_tasks = row.tasks.clone().expect("tasks in the ablation row");
+    let gender: Vec<f64> = tasks.folds.iter().map(|f| f[0].value()).collect();
+    let mean = gender.iter().sum::<f64>() / gender.len() as f64;
+    assert_eq!(row_tasks[0].0, "gender");
+    assert!(
+        (row_tasks[0].2.0 - mean).abs() < 1e-12,
+        "{row_tasks:?} vs {gender:?}"
+    );
+    assert!(row_tasks[2].2.0.is_nan(), "speaker: no fold scored it");
+    let table = ser_workbench::train::ablation::AblationTable {
+        rows: vec![row],
+        ..serde_json::from_str(r#"{"corpus":[],"target_corpus":null,"protocol":"session-loso","seeds":[42],"rows":[],"incomplete":false}"#)
+            .expect("empty table")
+    };
+    assert!(table.markdown().contains("auxiliary tasks (test)"));
+    assert!(table.markdown().contains("speaker accuracy n/a"));
     // The per-fold checkpoints (their speaker heads differ in size) rebuild from the run folder
     // and reproduce the test predictions.
     let predictor = ser_workbench::train::predict::Predictor::load(&run_dir).expect("predictor");

@@ -187,6 +187,18 @@ impl FineTuneConfig {
         }
     }
 
+    /// What stage 2 of two-stage multi-task fine-tuning freezes: the CNN and the first
+    /// `stage2_freeze_layers` transformer layers (at least the preset's own `freeze_layers`);
+    /// `None` without two stages.
+    pub fn stage2(&self) -> Option<FineTuneConfig> {
+        let st = self.multitask()?.stages.as_ref()?;
+        Some(FineTuneConfig {
+            freeze_feature_encoder: true,
+            freeze_layers: self.freeze_layers.max(st.stage2_freeze_layers),
+            ..self.clone()
+        })
+    }
+
     /// The same settings building fold `fold`'s multi-task head (its auxiliary classes).
     pub fn for_fold(&self, fold: usize) -> Self {
         let mut out = self.clone();

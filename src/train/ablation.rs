@@ -73,6 +73,28 @@ pub struct AblationRow {
     /// classification columns do not apply then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ccc: Option<Vec<(String, (f64, f64))>>,
+    /// Multi-task presets: (task, metric, (mean, std) over the folds × seeds that scored it) of
+    /// each auxiliary task's test score (the metadata paper's tables II and IV).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Vec<(String, String, (f64, f64))>>,
+}
+
+impl AblationRow {
+    /// The auxiliary tasks' scores in one cell.
+    fn tasks_cell(&self) -> String {
+        self.tasks.as_ref().map_or(String::new(), |t| {
+            t.iter()
+                .map(|(name, metric, (m, sd))| {
+                    if m.is_finite() {
+                        format!("{name} {metric} {m:.3} ± {sd:.3}")
+                    } else {
+                        format!("{name} {metric} n/a")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
 }
 
 /// The whole comparison.
@@ -110,13 +132,20 @@ impl AblationTable {
             self.seeds
         ));
         let any_ccc = self.rows.iter().any(|r| r.ccc.is_some());
+        let any_tasks = self.rows.iter().any(|r| r.tasks.is_some());
         s.push_str(&format!(
-            "| Model (preset) | Acc/WA | UA | macro-P | macro-R | macro-F1 | folds | train s |{}\n",
-            if any_ccc { " CCC (dimensional) |" } else { "" }
+            "| Model (preset) | Acc/WA | UA | macro-P | macro-R | macro-F1 | folds | train s |{}{}\n",
+            if any_ccc { " CCC (dimensional) |" } else { "" },
+            if any_tasks {
+                " auxiliary tasks (test) |"
+            } else {
+                ""
+            }
         ));
         s.push_str(&format!(
-            "|---|---|---|---|---|---|---|---|{}\n",
-            if any_ccc { "---|" } else { "" }
+            "|---|---|---|---|---|---|---|---|{}{}\n",
+            if any_ccc { "---|" } else { "" },
+            if any_tasks { "---|" } else { "" }
         ));
         let f = |(m, sd): (f64, f64)| format!("{m:.3} ± {sd:.3}");
         for r in &self.rows {
@@ -133,7 +162,10 @@ impl AblationTable {
                 ));
                 continue;
             }
-            let tail = if any_ccc { " |" } else { "" };
+            let mut tail = if any_ccc { " |" } else { "" }.to_string();
+            if any_tasks {
+                tail.push_str(&format!(" {} |", r.tasks_cell()));
+            }
             match &r.error {
                 Some(e) => s.push_str(&format!(
                     "| {} | failed: {} | | | | | | |{tail}\n",
@@ -162,7 +194,7 @@ impl AblationTable {
     /// CSV with one line per row.
     pub fn csv(&self) -> String {
         let mut s = String::from(
-            "preset,wa_mean,wa_std,ua_mean,ua_std,macro_p_mean,macro_p_std,macro_r_mean,macro_r_std,macro_f1_mean,macro_f1_std,pooled_wa,pooled_ua,pooled_macro_f1,folds,seeds,train_secs,error\n",
+            "preset,wa_mean,wa_std,ua_mean,ua_std,macro_p_mean,macro_p_std,macro_r_mean,macro_r_std,macro_f1_mean,macro_f1_std,pooled_wa,pooled_ua,pooled_macro_f1,folds,seeds,train_secs,error,tasks\n",
         );
         for r in &self.rows {
             let seeds = r
@@ -172,7 +204,7 @@ impl AblationTable {
                 .collect::<Vec<_>>()
                 .join(" ");
             s.push_str(&format!(
-                "{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{},{},{:.1},{}\n",
+                "{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{},{},{:.1},{},{}\n",
                 csv_field(&r.preset),
                 r.wa.0,
                 r.wa.1,
@@ -190,7 +222,8 @@ impl AblationTable {
                 r.n_folds,
                 seeds,
                 r.train_secs,
-                csv_field(r.error.as_deref().unwrap_or(""))
+                csv_field(r.error.as_deref().unwrap_or("")),
+                csv_field(&r.tasks_cell())
             ));
         }
         s
@@ -262,6 +295,30 @@ pub fn row_from_reports(preset: &Preset, runs: &[(u64, PathBuf, RunReport)]) -> 
                             .filter(|c| c.is_finite())
                             .collect();
                         (name.clone(), mean_std(&v))
+                    })
+                    .collect()
+            }),
+        tasks: runs
+            .first()
+            .and_then(|(_, _, r)| r.tasks.as_ref())
+            .map(|t| {
+                t.pooled
+                    .iter()
+                    .enumerate()
+                    .map(|(k, p)| {
+                        let v: Vec<f64> = runs
+                            .iter()
+                            .filter_map(|(_, _, r)| r.tasks.as_ref())
+                            .flat_map(|t| t.folds.iter())
+                            .filter_map(|f| f.get(k).map(|s| s.value()))
+                            .filter(|v| v.is_finite())
+                            .collect();
+                        let stat = if v.is_empty() {
+                            (f64::NAN, f64::NAN)
+                        } else {
+                            mean_std(&v)
+                        };
+                        (p.task.clone(), p.metric().to_string(), stat)
                     })
                     .collect()
             }),

@@ -340,13 +340,7 @@ pub fn fit_fold(
     let stage1_epochs = spec
         .and_then(|s| s.stages.as_ref())
         .map_or(0, |st| st.stage1_epochs.min(epochs.saturating_sub(1)));
-    let stage2_ft = spec
-        .and_then(|s| s.stages.as_ref())
-        .map(|st| FineTuneConfig {
-            freeze_feature_encoder: true,
-            freeze_layers: ft.freeze_layers.max(st.stage2_freeze_layers),
-            ..ft.clone()
-        });
+    let stage2_ft = ft.stage2();
     if stage1_epochs > 0 {
         emit(Event::Log(format!(
             "fold {}: stage 1 for {stage1_epochs} epoch(s) — auxiliary losses only, CNN frozen, every transformer layer trains; no checkpoint is chosen in stage 1",

@@ -1028,7 +1028,10 @@ impl FoldsDone {
         self.cost.checkpoint_bytes = self.checkpoint_bytes_sum / (self.reports.len() as u64 + 1);
         self.cost.params = out.model.num_params();
         self.cost.trainable_params = match (&out.model, &data.fine_tune) {
-            (SerModel::SslClassifier(m), Some(ft)) => m.trainable_under(ft),
+            // Two-stage runs: what trains in the last stage.
+            (SerModel::SslClassifier(m), Some(ft)) => {
+                m.trainable_under(&ft.stage2().unwrap_or_else(|| ft.clone()))
+            }
             (m, _) => m.num_params(),
         };
         self.cost.inference_secs += out.test_secs;
