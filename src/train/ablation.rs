@@ -40,6 +40,9 @@ pub struct AblationRequest {
     pub backend: BackendChoice,
 }
 
+/// One auxiliary task's test score in an ablation row: (task, metric, (mean, std)).
+pub type TaskStat = (String, String, (f64, f64));
+
 /// One row of the table.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AblationRow {
@@ -76,7 +79,7 @@ pub struct AblationRow {
     /// Multi-task presets: (task, metric, (mean, std) over the folds × seeds that scored it) of
     /// each auxiliary task's test score (the metadata paper's tables II and IV).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tasks: Option<Vec<(String, String, (f64, f64))>>,
+    pub tasks: Option<Vec<TaskStat>>,
 }
 
 impl AblationRow {
