@@ -63,7 +63,7 @@ fn demo_inspect_train_predict_features() {
     assert_eq!(v["corpus_type"], "ravdess");
     assert_eq!(v["utterances"], 240);
     // The tasks a multi-task run could train here: emotion, gender (odd actors male),
-    // speaker and intensity, with their classes.
+    // speaker, style (the statement), intensity and the statements' text, with their classes.
     let tasks: Vec<&str> = v["tasks"]
         .as_array()
         .expect("tasks")
@@ -72,7 +72,7 @@ fn demo_inspect_train_predict_features() {
         .collect();
     assert_eq!(
         tasks,
-        ["emotion", "gender", "speaker", "intensity"],
+        ["emotion", "gender", "speaker", "style", "intensity", "asr"],
         "{}",
         v["tasks"]
     );

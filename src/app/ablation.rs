@@ -110,6 +110,7 @@ pub fn table_ui(ui: &mut egui::Ui, t: &AblationTable) {
         ))
         .strong(),
     );
+    let any_tasks = t.rows.iter().any(|r| r.tasks.is_some());
     egui::Grid::new("ablation_table")
         .striped(true)
         .show(ui, |ui| {
@@ -117,6 +118,9 @@ pub fn table_ui(ui: &mut egui::Ui, t: &AblationTable) {
                 "Preset", "Acc/WA", "UA", "macro-P", "macro-R", "macro-F1", "folds",
             ] {
                 ui.label(egui::RichText::new(h).strong());
+            }
+            if any_tasks {
+                ui.label(egui::RichText::new("auxiliary tasks (test)").strong());
             }
             ui.end_row();
             let f = |(m, s): (f64, f64)| format!("{m:.3} ± {s:.3}");
@@ -133,6 +137,9 @@ pub fn table_ui(ui: &mut egui::Ui, t: &AblationTable) {
                         ui.label(f(r.macro_recall));
                         ui.label(f(r.macro_f1));
                         ui.label(r.n_folds.to_string());
+                        if any_tasks {
+                            ui.label(r.tasks_cell());
+                        }
                     }
                 }
                 ui.end_row();

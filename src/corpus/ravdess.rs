@@ -48,6 +48,15 @@ pub struct RavdessName {
     pub actor: u8,
 }
 
+/// The sentence of a RAVDESS statement code (`01`, `02`).
+pub fn statement_text(code: &str) -> Option<&'static str> {
+    match code {
+        "01" => Some("Kids are talking by the door"),
+        "02" => Some("Dogs are sitting by the door"),
+        _ => None,
+    }
+}
+
 impl RavdessName {
     /// Odd actors are male, even actors female.
     pub fn gender(&self) -> Gender {
@@ -134,6 +143,10 @@ pub fn read(root: &Path) -> Result<Manifest, CorpusError> {
         u.speaker_id = Some(format!("{:02}", n.actor));
         u.gender = Some(n.gender());
         u.intensity = Some(n.intensity.to_string());
+        // The two statements are the speaking-style task of the metadata paper's RAVDESS
+        // reading, and their text is the transcript (the ASR task).
+        u.style = Some(format!("statement {}", n.statement));
+        u.transcript = statement_text(&n.statement).map(String::from);
         u.text_id = Some(n.statement.clone());
         push_checked(&mut m, u);
     }
@@ -151,6 +164,12 @@ mod tests {
         assert_eq!(n.intensity, "strong");
         assert_eq!(n.actor, 12);
         assert_eq!(n.gender(), Gender::Female);
+        assert_eq!(
+            statement_text(&n.statement),
+            Some("Kids are talking by the door")
+        );
+        assert_eq!(statement_text("02"), Some("Dogs are sitting by the door"));
+        assert_eq!(statement_text("03"), None);
         assert_eq!(
             parse_name("03-01-02-01-01-01-07.wav").expect("p").emotion,
             Emotion::Calm

@@ -84,7 +84,7 @@ pub struct AblationRow {
 
 impl AblationRow {
     /// The auxiliary tasks' scores in one cell.
-    fn tasks_cell(&self) -> String {
+    pub fn tasks_cell(&self) -> String {
         self.tasks.as_ref().map_or(String::new(), |t| {
             t.iter()
                 .map(|(name, metric, (m, sd))| {
