@@ -610,3 +610,116 @@ fn train_ssl_weights_overrides_the_preset_model_folder() {
         "{err}"
     );
 }
+
+/// `runs list` and `runs compare` over real run folders: two tiny runs that differ in one
+/// training field, a run that failed (its `error.txt`), and a folder that cannot be read.
+#[test]
+fn runs_list_and_compare() {
+    let d = tempfile::tempdir().expect("tmp");
+    let data = d.path().join("data");
+    let runs = data.join("runs");
+    let tiny = std::fs::read_to_string(common::tiny_preset_path()).expect("preset");
+    assert!(tiny.contains("epochs: 3,"));
+    let corpus = common::small_demo().join("emodb");
+    for (name, epochs) in [("20260101-100000-tiny-a", 2), ("20260101-110000-tiny-b", 3)] {
+        let preset = d.path().join(format!("{name}.ron"));
+        std::fs::write(
+            &preset,
+            tiny.replace("epochs: 3,", &format!("epochs: {epochs},")),
+        )
+        .expect("preset");
+        run_ok(
+            bin()
+                .env("SER_WORKBENCH_DATA", &data)
+                .args(["train", "--preset"])
+                .arg(&preset)
+                .arg("--corpus")
+                .arg(&corpus)
+                .arg("--out")
+                .arg(runs.join(name)),
+        );
+    }
+    let broken = runs.join("20260101-120000-broken");
+    std::fs::create_dir_all(&broken).expect("mkdir");
+    std::fs::write(broken.join("config.ron"), "(not a config").expect("write");
+    let failed = runs.join("20260101-130000-failed");
+    std::fs::create_dir_all(&failed).expect("mkdir");
+    std::fs::copy(
+        runs.join("20260101-100000-tiny-a/config.ron"),
+        failed.join("config.ron"),
+    )
+    .expect("copy");
+    std::fs::write(failed.join("error.txt"), "fold 1: out of memory").expect("write");
+
+    let out = run_ok(
+        bin()
+            .env("SER_WORKBENCH_DATA", &data)
+            .args(["runs", "list", "--json"]),
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let listed = v["runs"].as_array().expect("runs");
+    assert_eq!(listed.len(), 3, "{v}");
+    // Newest first.
+    assert!(listed[0]["dir"].as_str().expect("dir").ends_with("failed"));
+    assert_eq!(listed[0]["status"]["Failed"], "fold 1: out of memory");
+    assert_eq!(listed[1]["status"], "Finished");
+    assert_eq!(listed[1]["date"], "2026-01-01 11:00:00");
+    assert_eq!(listed[1]["preset"], "tiny");
+    assert_eq!(listed[1]["independence"], "speaker-independent");
+    assert_eq!(listed[1]["headline"][0], "UA");
+    let unreadable = v["unreadable"].as_array().expect("unreadable");
+    assert_eq!(unreadable.len(), 1);
+    assert!(
+        unreadable[0].as_str().expect("s").contains("broken"),
+        "{unreadable:?}"
+    );
+
+    let a = runs.join("20260101-100000-tiny-a");
+    let b = runs.join("20260101-110000-tiny-b");
+    let stem = d.path().join("cmp");
+    let md = run_ok(
+        bin()
+            .args(["runs", "compare"])
+            .arg(&a)
+            .arg(&b)
+            .arg("--markdown")
+            .arg("--out")
+            .arg(&stem),
+    );
+    assert!(md.contains("## Per fold"), "{md}");
+    assert!(
+        md.contains("exact two-sided permutation (sign-flip) test"),
+        "{md}"
+    );
+    // Two shared folds: the sign-flip test has 4 patterns, so p is 0.5 or 1.
+    assert!(
+        md.contains("- tiny: p = 0.5000") || md.contains("- tiny: p = 1.0000"),
+        "{md}"
+    );
+    assert!(md.contains("| `training.epochs` | `2` | `3` |"), "{md}");
+    assert!(md.contains("## Recall per class"), "{md}");
+    assert_eq!(
+        std::fs::read_to_string(stem.with_extension("md")).expect("md"),
+        md
+    );
+    let csv = std::fs::read_to_string(stem.with_extension("csv")).expect("csv");
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    // The baseline's deltas are zero; the UA delta of the second run is its UA minus the first.
+    let ra = ser_workbench::train::run_dir::read_report(&a).expect("a");
+    let rb = ser_workbench::train::run_dir::read_report(&b).expect("b");
+    let row: Vec<&str> = csv.lines().nth(2).expect("row").split(',').collect();
+    assert_eq!(
+        row[9],
+        format!("{:+.4}", rb.pooled.ua - ra.pooled.ua),
+        "{csv}"
+    );
+    let base: Vec<&str> = csv.lines().nth(1).expect("row").split(',').collect();
+    assert_eq!(base[9], "+0.0000");
+    // Fewer than two runs is refused with the reason.
+    let out = bin()
+        .args(["runs", "compare"])
+        .arg(&a)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+}

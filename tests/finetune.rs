@@ -452,3 +452,32 @@ fn fine_tuning_step_on_wgpu_matches_flex() {
     assert!((l_cpu - l_gpu).abs() <= 1e-4, "loss {l_gpu} vs {l_cpu}");
     assert!(err <= 1e-4, "{err}");
 }
+
+/// A checkpoint whose weights file is damaged fails the run at its first fold with a message
+/// naming the file; the run folder keeps that message (`error.txt`), and the runs list reports
+/// the run as failed with it.
+#[test]
+fn a_damaged_checkpoint_fails_the_run_and_the_folder_says_why() {
+    let d = tempfile::tempdir().expect("tmp");
+    let weights = d.path().join("broken_model");
+    std::fs::create_dir_all(&weights).expect("mkdir");
+    for f in ["config.json", "preprocessor_config.json"] {
+        std::fs::copy(fixture("ssl", "hubert_tiny").join(f), weights.join(f)).expect("copy");
+    }
+    std::fs::write(weights.join("model.safetensors"), b"not a safetensors file").expect("write");
+    let run = d.path().join("run");
+    let req = common::demo_request(fine_tune_preset(&weights), &run, &d.path().join("cache"));
+    let (_tx, rx) = crossbeam_channel::unbounded();
+    let controller = ser_workbench::train::control::Controller::new(rx);
+    let err = ser_workbench::train::run::execute(&req, &controller, &|_| {})
+        .expect_err("a damaged checkpoint must fail");
+    assert!(err.contains("model.safetensors"), "{err}");
+    let kept = std::fs::read_to_string(run.join("error.txt")).expect("error.txt");
+    assert_eq!(kept, err);
+    let s = ser_workbench::train::runs::summary(&run).expect("summary");
+    assert_eq!(
+        s.status,
+        ser_workbench::train::runs::RunStatus::Failed(err.trim().into())
+    );
+    assert!(run.join("config.ron").is_file(), "the header stays");
+}

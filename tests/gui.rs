@@ -455,6 +455,31 @@ fn ensemble_of_saved_runs_from_the_results_panel() {
     h.run_steps(2);
     h.state_mut().results.saved.ticked.extend([0, 1]);
     h.run_steps(2);
+    // The two runs side by side (seed differs), exported as Markdown and CSV.
+    h.get_by_label("Compare runs").click();
+    h.run_steps(3);
+    h.get_by_label("Run comparison");
+    h.get_by_label_contains("| `run.seed` | `4` | `3` |");
+    h.get_by_label("Export Markdown + CSV").click();
+    h.run_steps(2);
+    let exported: Vec<std::path::PathBuf> = std::fs::read_dir(&paths.runs)
+        .expect("runs")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains("comparison-"))
+        .collect();
+    assert_eq!(exported.len(), 2, "{exported:?}");
+    let md_file = exported
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "md"))
+        .expect("md");
+    assert!(
+        std::fs::read_to_string(md_file)
+            .expect("md")
+            .contains("## Per fold")
+    );
+    h.get_by_label("Close").click();
+    h.run_steps(2);
     h.get_by_label("Ensemble (2 ticked)").click();
     h.run_steps(1);
     wait_until(&mut h, "ensemble opened", 60, |a| {

@@ -126,6 +126,8 @@ pub struct SavedRunsPanel {
     pub message: Option<Result<String, String>>,
     /// Layer-weight profiles of the ticked runs, or why they cannot be compared.
     pub profiles: Option<Result<Vec<crate::train::layer_profiles::Profile>, String>>,
+    /// The ticked runs side by side (the first ticked is the baseline), or why not.
+    pub comparison: Option<Result<crate::train::runs::Comparison, String>>,
 }
 
 impl SavedRunsPanel {
@@ -184,6 +186,58 @@ impl SavedRunsPanel {
             });
     }
 
+    /// The comparison of the ticked runs as Markdown, with Markdown + CSV export.
+    fn comparison_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(c) = &self.comparison else { return };
+        let c = match c {
+            Ok(c) => c,
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, format!("Compare: {e}"));
+                if ui.button("Close").clicked() {
+                    self.comparison = None;
+                }
+                return;
+            }
+        };
+        let md = c.markdown();
+        let csv = c.csv();
+        let root = c.runs[0]
+            .summary
+            .dir
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| crate::paths::Paths::from_env().runs);
+        let (mut export, mut close) = (false, false);
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new("Run comparison").strong());
+            export = ui.button("Export Markdown + CSV").clicked();
+            close = ui.button("Close").clicked();
+        });
+        if export {
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let stem = root.join(format!("comparison-{stamp}"));
+            let (m, v) = (stem.with_extension("md"), stem.with_extension("csv"));
+            self.message = Some(
+                crate::fsutil::write_text_atomic(&m, &md)
+                    .and_then(|_| crate::fsutil::write_text_atomic(&v, &csv))
+                    .map(|_| format!("wrote {} and {}", m.display(), v.display()))
+                    .map_err(|e| format!("{}: {e}", stem.display())),
+            );
+        }
+        if close {
+            self.comparison = None;
+            return;
+        }
+        egui::ScrollArea::vertical()
+            .id_salt("comparison_md")
+            .max_height(320.0)
+            .show(ui, |ui| {
+                ui.label(egui::RichText::new(md).monospace().small());
+            });
+    }
+
     /// Folders of the ticked runs.
     fn ticked_dirs(&self) -> Vec<PathBuf> {
         let runs = self.runs.as_deref().unwrap_or_default();
@@ -239,8 +293,17 @@ impl SavedRunsPanel {
                         let dirs = self.ticked_dirs();
                         self.profiles = Some(crate::train::layer_profiles::profiles(&dirs));
                     }
+                    if ui
+                        .add_enabled((2..=6).contains(&n), egui::Button::new("Compare runs"))
+                        .on_hover_text("2–6 ticked runs side by side against the first: metrics with deltas, per-fold values with a paired test, recall per class, preset differences")
+                        .clicked()
+                    {
+                        let dirs = self.ticked_dirs();
+                        self.comparison = Some(crate::train::runs::compare(&dirs));
+                    }
                 });
                 self.profiles_ui(ui);
+                self.comparison_ui(ui);
                 match &self.message {
                     Some(Ok(m)) => {
                         ui.label(m);

@@ -13,6 +13,7 @@ pub mod layer_weights;
 pub mod live;
 pub mod predict;
 pub mod probe;
+pub mod runs;
 pub mod train;
 
 use anyhow::Result;
@@ -45,6 +46,8 @@ pub enum Command {
     /// Combine finished runs that share their test utterances by hard (majority) or soft
     /// voting into a new run folder (report with members, runtime and size).
     Ensemble(ensemble::EnsembleArgs),
+    /// The run folders as a list (`runs list`), or 2–6 runs side by side (`runs compare`).
+    Runs(runs::RunsArgs),
     /// Download an SSL model folder from the HuggingFace hub (resumable, SHA-256 verified) into
     /// the model cache; prints the folder to use as --weights / ssl_weights.
     DownloadModel(download::DownloadModelArgs),
@@ -83,6 +86,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Train(a) => train::run(a),
         Command::Ablation(a) => ablation::run(a),
         Command::Ensemble(a) => ensemble::run(a),
+        Command::Runs(a) => runs::run(a),
         Command::DownloadModel(a) => download::run(a),
         Command::Predict(a) => predict::run(a),
         Command::LayerWeights(a) => layer_weights::run(a),

@@ -127,19 +127,43 @@ pub fn execute(
     }
     announce_adaptation(preset, !loaded.target_names.is_empty(), emit);
     let (run, shape) = write_run_header(req, &loaded, &data, seed, &backend, emit)?;
+    // From here on the folder exists: an error is also kept in it (`error.txt`), so the runs
+    // list can say why a run has no report.
+    let result = train_and_report(
+        req, &data, &run, shape, seed, &backend, controller, emit, started,
+    );
+    if let Err(e) = &result {
+        let _ = run.write_text("error.txt", e);
+    }
+    result
+}
 
-    let audio = augmentation_audio(preset, &data, emit)?;
+/// Phases 5 and 6: every fold, then the report.
+#[allow(clippy::too_many_arguments)]
+fn train_and_report(
+    req: &RunRequest,
+    data: &RunData,
+    run: &RunDir,
+    shape: ExampleShape,
+    seed: u64,
+    backend: &super::BackendInfo,
+    controller: &Controller,
+    emit: &(dyn Fn(Event) + Sync),
+    started: Instant,
+) -> Result<RunEnd, String> {
+    let preset = &req.preset;
+    let audio = augmentation_audio(preset, data, emit)?;
     let mut done = FoldsDone::default();
     let mut stopped = false;
     for fi in 0..data.plan.folds.len() {
         match train_fold(
             req,
-            &data,
+            data,
             audio.as_deref(),
             fi,
             shape,
             seed,
-            &backend,
+            backend,
             controller,
             emit,
         )? {
@@ -147,7 +171,7 @@ pub fn execute(
                 let report = fold.out.report.clone();
                 let dims = fold.out.dims.clone();
                 let labels = fold.out.labels.clone().map(Box::new);
-                done.add(fold, &data, &run)?;
+                done.add(fold, data, run)?;
                 emit(Event::FoldDone {
                     fold: fi,
                     report: Box::new(report),
@@ -161,10 +185,10 @@ pub fn execute(
             }
         }
     }
-    let pooled = write_final_report(&run, preset, &data, seed, done, stopped, started)?;
+    let pooled = write_final_report(run, preset, data, seed, done, stopped, started)?;
     if stopped {
         emit(Event::State(RunState::Stopped));
-        return Ok(RunEnd::Stopped(run.path));
+        return Ok(RunEnd::Stopped(run.path.clone()));
     }
     emit(Event::Finished {
         run_dir: run.path.clone(),
@@ -173,7 +197,7 @@ pub fn execute(
         multi_label: pooled.multi_label.map(Box::new),
     });
     emit(Event::State(RunState::Finished));
-    Ok(RunEnd::Finished(run.path))
+    Ok(RunEnd::Finished(run.path.clone()))
 }
 
 /// The corpora of a run, with the label map applied.
