@@ -318,22 +318,52 @@ pub fn compare(dirs: &[PathBuf]) -> Result<Comparison, String> {
     })
 }
 
-/// Leaf fields (dotted paths) whose values differ between the presets.
+/// Fields a run fills in from its data (not choices of the preset): left out of the diff.
+const RESOLVED_FIELDS: [&str; 2] = ["fold_tasks", "encoder"];
+
+/// A scalar as the diff shows it: numbers stored as `f32` (weights, rates) at `f32` precision.
+fn scalar_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Number(n) if !(n.is_i64() || n.is_u64()) => n
+            .as_f64()
+            .map_or(n.to_string(), |f| format!("{}", f as f32)),
+        serde_json::Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(scalar_text).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Leaf fields (dotted paths; list entries holding records by index) whose values differ between
+/// the presets.
 pub fn preset_diff(presets: &[serde_json::Value]) -> Vec<(String, Vec<String>)> {
     fn leaves(v: &serde_json::Value, path: &str, out: &mut BTreeMap<String, String>) {
+        let join = |k: &str| {
+            if path.is_empty() {
+                k.to_string()
+            } else {
+                format!("{path}.{k}")
+            }
+        };
         match v {
             serde_json::Value::Object(m) => {
                 for (k, x) in m {
-                    let p = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    leaves(x, &p, out);
+                    if !RESOLVED_FIELDS.contains(&k.as_str()) {
+                        leaves(x, &join(k), out);
+                    }
+                }
+            }
+            serde_json::Value::Array(items)
+                if items.iter().any(|x| x.is_object() || x.is_array()) =>
+            {
+                out.insert(join("len"), items.len().to_string());
+                for (i, x) in items.iter().enumerate() {
+                    leaves(x, &join(&i.to_string()), out);
                 }
             }
             other => {
-                out.insert(path.to_string(), other.to_string());
+                out.insert(path.to_string(), scalar_text(other));
             }
         }
     }
@@ -539,6 +569,37 @@ mod tests {
         assert_eq!(paired_permutation_p(&[1.0, 2.0, 3.0, 4.0]), Some(0.125));
         assert_eq!(paired_permutation_p(&[1.0]), None);
         assert_eq!(paired_permutation_p(&[f64::NAN, 1.0]), None);
+    }
+
+    /// Lists of records compare entry by entry, `f32` numbers print at `f32` precision, and
+    /// what a run resolves from its data (`fold_tasks`) is not a difference.
+    #[test]
+    fn preset_diff_of_task_lists() {
+        let w = |x: f32| x as f64;
+        let a = serde_json::json!({"head": {"tasks": [{"task": "gender", "weight": w(0.1)}], "fold_tasks": [1]}});
+        let b = serde_json::json!({"head": {"tasks": [{"task": "gender", "weight": w(0.2)}, {"task": "asr", "weight": w(0.2)}], "fold_tasks": [2]}});
+        let d = preset_diff(&[a, b]);
+        assert_eq!(
+            d,
+            vec![
+                (
+                    "head.tasks.0.weight".to_string(),
+                    vec!["0.1".to_string(), "0.2".to_string()]
+                ),
+                (
+                    "head.tasks.1.task".to_string(),
+                    vec!["—".to_string(), "\"asr\"".to_string()]
+                ),
+                (
+                    "head.tasks.1.weight".to_string(),
+                    vec!["—".to_string(), "0.2".to_string()]
+                ),
+                (
+                    "head.tasks.len".to_string(),
+                    vec!["1".to_string(), "2".to_string()]
+                ),
+            ]
+        );
     }
 
     #[test]
