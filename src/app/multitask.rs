@@ -8,18 +8,9 @@ use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, VLine};
 use crate::train::EpochMetrics;
 use crate::train::multitask::TasksSummary;
 
-/// A distinct colour per task (emotion first).
+/// A distinct colour per task (emotion first): the fold palette.
 fn task_color(k: usize) -> egui::Color32 {
-    const C: [egui::Color32; 7] = [
-        egui::Color32::from_rgb(31, 119, 180),
-        egui::Color32::from_rgb(214, 39, 40),
-        egui::Color32::from_rgb(44, 160, 44),
-        egui::Color32::from_rgb(148, 103, 189),
-        egui::Color32::from_rgb(255, 127, 14),
-        egui::Color32::from_rgb(140, 86, 75),
-        egui::Color32::from_rgb(23, 190, 207),
-    ];
-    C[k % C.len()]
+    super::plots::fold_color(k)
 }
 
 /// Where stage 2 began in each fold: (fold, x of its first stage-2 evaluation).

@@ -786,32 +786,21 @@ impl SslClassifier {
         }
         let [b, l] = x.dims();
         let x = self.encoder.preprocess(x);
-        let chunk = self.eval_chunk_samples.max(1);
         let mut sum: Option<Tensor<3>> = None;
         let mut max: Option<Tensor<3>> = None;
         let mut frames = 0usize;
-        let mut start = 0;
-        while start < l {
-            let mut len = chunk.min(l - start);
-            // A short tail joins the previous chunk when it would give no frames of its own.
-            if self.frames_of(l - start - len) == 0 {
-                len = l - start;
-            }
-            let f = self.frames_of(len);
-            if f > 0 {
-                let (s, m) = self.pooled_parts(x.clone().narrow(1, start, len), &vec![f; b], None);
-                sum = Some(match sum {
-                    Some(acc) => acc + s,
-                    None => s,
-                });
-                max = match (max, m) {
-                    (Some(acc), Some(m)) => Some(acc.max_pair(m)),
-                    (None, m) => m,
-                    (acc, None) => acc,
-                };
-                frames += f;
-            }
-            start += len;
+        for (start, len, f) in self.chunk_spans(l) {
+            let (s, m) = self.pooled_parts(x.clone().narrow(1, start, len), &vec![f; b], None);
+            sum = Some(match sum {
+                Some(acc) => acc + s,
+                None => s,
+            });
+            max = match (max, m) {
+                (Some(acc), Some(m)) => Some(acc.max_pair(m)),
+                (None, m) => m,
+                (acc, None) => acc,
+            };
+            frames += f;
         }
         let g = self.head.groups();
         let p = self.head.projector.weight.dims()[1];
@@ -840,6 +829,27 @@ impl SslClassifier {
         let g = self.head.groups();
         let pooled = emb.reshape([b, g, ge / g]).swap_dims(0, 1);
         self.head.finish(pooled, None)
+    }
+
+    /// The evaluation chunks of `samples` samples: (start, length, frames) of each chunk of at
+    /// most `eval_chunk_samples` that gives frames; a short tail joins the previous chunk when
+    /// it would give no frames of its own.
+    fn chunk_spans(&self, samples: usize) -> Vec<(usize, usize, usize)> {
+        let chunk = self.eval_chunk_samples.max(1);
+        let mut spans = Vec::new();
+        let mut start = 0;
+        while start < samples {
+            let mut len = chunk.min(samples - start);
+            if self.frames_of(samples - start - len) == 0 {
+                len = samples - start;
+            }
+            let f = self.frames_of(len);
+            if f > 0 {
+                spans.push((start, len, f));
+            }
+            start += len;
+        }
+        spans
     }
 
     /// The frame mask `[batch, frames]` of a padded batch of `samples` samples.
@@ -895,28 +905,18 @@ impl SslClassifier {
         let [b, l] = x.dims();
         let device = x.device();
         let x = self.encoder.preprocess(x);
-        let chunk = self.eval_chunk_samples.max(1);
         let mut parts: Vec<Vec<Tensor<3>>> = Vec::new();
-        let mut start = 0;
-        while start < l {
-            let mut len = chunk.min(l - start);
-            if self.frames_of(l - start - len) == 0 {
-                len = l - start;
-            }
-            let f = self.frames_of(len);
-            if f > 0 {
-                let ones = Tensor::<2>::ones([b, f], &device);
-                let (states, _) = self.encoder.forward_finetune(
-                    x.clone().narrow(1, start, len),
-                    self.uses_attention_mask.then_some(ones),
-                    &vec![f; b],
-                    self.freeze_conv,
-                    None,
-                    true,
-                );
-                parts.push(states.into_iter().skip(1).collect());
-            }
-            start += len;
+        for (start, len, f) in self.chunk_spans(l) {
+            let ones = Tensor::<2>::ones([b, f], &device);
+            let (states, _) = self.encoder.forward_finetune(
+                x.clone().narrow(1, start, len),
+                self.uses_attention_mask.then_some(ones),
+                &vec![f; b],
+                self.freeze_conv,
+                None,
+                true,
+            );
+            parts.push(states.into_iter().skip(1).collect());
         }
         let n = self.encoder.layers.len();
         let d = self.head.projector.weight.dims()[0];
