@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | data (demo corpus, runs, models, recordings) | `$XDG_DATA_HOME/ser-workbench`, else `~/.local/share/ser-workbench` | `SER_WORKBENCH_DATA` |
 //! | runs | `<data>/runs` | `SER_WORKBENCH_RUNS` (and `train --out`) |
+//! | user presets (block editor) | `<data>/presets` | |
 //! | SSL models (hub downloads) | `<data>/models` | `download-model --cache` |
 //! | caches | `$XDG_CACHE_HOME/ser-workbench`, else `~/.cache/ser-workbench` | `SER_WORKBENCH_CACHE` |
 //! | features | `<caches>/features` | `--cache` |
@@ -70,6 +71,11 @@ impl Paths {
     /// The built-in demo corpus.
     pub fn demo(&self) -> PathBuf {
         self.data.join("demo-corpus")
+    }
+
+    /// Presets the user saved from the block editor (`<name>.ron`; never a built-in one).
+    pub fn presets(&self) -> PathBuf {
+        self.data.join("presets")
     }
 
     /// The user's own recordings (Live panel).

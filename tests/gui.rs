@@ -446,14 +446,21 @@ fn ensemble_of_saved_runs_from_the_results_panel() {
     }
     let mut h = app(data.path());
     h.run_steps(2);
-    h.get_by_label("Results").click();
-    h.run_steps(2);
-    h.get_by_label("Saved runs and ensembles").click();
+    h.get_by_label("Runs").click();
     wait_until(&mut h, "run list", 30, |a| {
-        a.results.saved.runs.as_ref().is_some_and(|r| r.len() == 2)
+        a.runs.runs.as_ref().is_some_and(|r| r.len() == 2)
     });
     h.run_steps(2);
-    h.state_mut().results.saved.ticked.extend([0, 1]);
+    let dirs: Vec<_> = h
+        .state()
+        .runs
+        .runs
+        .as_ref()
+        .expect("runs")
+        .iter()
+        .map(|r| r.dir.clone())
+        .collect();
+    h.state_mut().runs.ticked.extend(dirs);
     h.run_steps(2);
     // The two runs side by side (seed differs), exported as Markdown and CSV.
     h.get_by_label("Compare runs").click();
@@ -537,17 +544,17 @@ fn dimensional_run_opens_in_results() {
     h.run_steps(2);
     h.get_by_label("Task: dimensional (arousal, valence, dominance)");
     assert!(h.query_by_label("Label map").is_none());
-    h.get_by_label("Results").click();
-    h.run_steps(2);
-    h.get_by_label("Saved runs and ensembles").click();
+    h.get_by_label("Runs").click();
     wait_until(&mut h, "run list", 30, |a| {
-        a.results.saved.runs.as_ref().is_some_and(|r| r.len() == 1)
+        a.runs.runs.as_ref().is_some_and(|r| r.len() == 1)
     });
     h.run_steps(2);
-    let ccc = h.state().results.saved.runs.as_ref().expect("runs")[0]
-        .mean_ccc
+    let (name, ccc) = h.state().runs.runs.as_ref().expect("runs")[0]
+        .headline
+        .clone()
         .expect("a dimensional run lists its mean CCC");
-    h.get_by_label(&format!("CCC {ccc:.3}"));
+    assert_eq!(name, "mean CCC");
+    h.get_by_label(&format!("mean CCC {ccc:.3}"));
     h.get_by_label("Open").click();
     wait_until(&mut h, "dimensional predictions", 30, |a| {
         !a.results.dimensional.rows.is_empty()
@@ -559,7 +566,10 @@ fn dimensional_run_opens_in_results() {
     h.get_by_label_contains("Predicted vs true");
     h.get_by_label_contains("Utterances (36 test predictions)");
     h.get_by_label("arousal true / predicted");
-    h.state_mut().results.saved.ticked.insert(0);
+    h.get_by_label("Runs").click();
+    h.run_steps(2);
+    let dir = h.state().runs.runs.as_ref().expect("runs")[0].dir.clone();
+    h.state_mut().runs.ticked.insert(dir);
     h.run_steps(2);
     h.get_by_label("Compare layer weights").click();
     h.run_steps(2);
@@ -711,11 +721,9 @@ fn multi_label_run_opens_in_results() {
         assert!(p.training.augment.as_ref().is_some_and(|a| a.is_active()));
     }
     h.get_by_label_contains("Augment training audio: speed 0.9–1.1");
-    h.get_by_label("Results").click();
-    h.run_steps(2);
-    h.get_by_label("Saved runs and ensembles").click();
+    h.get_by_label("Runs").click();
     wait_until(&mut h, "run list", 30, |a| {
-        a.results.saved.runs.as_ref().is_some_and(|r| r.len() == 1)
+        a.runs.runs.as_ref().is_some_and(|r| r.len() == 1)
     });
     h.run_steps(2);
     h.get_by_label("Open").click();

@@ -148,7 +148,7 @@ pub enum JobResult {
     /// One utterance was traced through a run's models: (audio path, trace or error).
     Trace(String, Result<crate::train::predict::Trace, String>),
     /// The runs folder was listed: finished runs and unreadable reports.
-    Runs(Vec<super::saved_runs::SavedRun>, Vec<String>),
+    Runs(Vec<crate::train::runs::RunSummary>, Vec<String>),
     /// A run folder was read for the Results panel.
     OpenedRun(PathBuf, Result<Box<super::run_view::TrainingView>, String>),
     /// An ensemble was written (its folder) or refused.
@@ -320,10 +320,9 @@ impl Jobs {
     }
 
     /// Lists the finished runs of the runs folder.
-    pub fn list_runs(&self, ctx: &egui::Context) {
-        let root = self.paths.runs.clone();
+    pub fn list_runs(&self, roots: Vec<PathBuf>, ctx: &egui::Context) {
         self.spawn("ser-list-runs", ctx, move || {
-            let (runs, problems) = super::saved_runs::list(&root);
+            let (runs, problems) = crate::train::runs::list(&roots);
             JobResult::Runs(runs, problems)
         });
     }

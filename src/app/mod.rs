@@ -17,6 +17,7 @@ pub mod multitask;
 pub mod plots;
 pub mod results;
 pub mod run_view;
+pub mod runs_panel;
 pub mod saved_runs;
 pub mod training;
 
@@ -32,7 +33,7 @@ use results::ResultsPanel;
 use training::TrainingPanel;
 
 /// Which panel fills the central area.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Tab {
     /// Corpora.
     Corpora,
@@ -42,6 +43,8 @@ pub enum Tab {
     Training,
     /// Results.
     Results,
+    /// Run folders: list, compare, ensembles.
+    Runs,
     /// Live microphone predictions.
     Live,
 }
@@ -104,6 +107,8 @@ pub enum AppCommand {
     ListRuns,
     /// Show a finished run folder in the Results panel.
     OpenRun(PathBuf),
+    /// Load a run folder's exact preset, corpus, protocol and seed, and train.
+    TrainAgain(PathBuf),
     /// Show the current (or last) training run in the Results panel again.
     CloseOpenedRun,
     /// Apply a multi-label run to a categorical corpus (mean label probability per class).
@@ -128,6 +133,26 @@ pub enum AppCommand {
     CheckWeights(PathBuf),
 }
 
+/// Storage key of [`Remembered`].
+const REMEMBERED_KEY: &str = "ser-workbench";
+
+/// What the GUI remembers between launches (eframe's persistence; the window size and position
+/// are remembered by eframe itself).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Remembered {
+    /// Panel shown.
+    pub tab: Option<Tab>,
+    /// Last opened corpus folder.
+    pub corpus: Option<PathBuf>,
+    /// Selected preset (by name).
+    pub preset: Option<String>,
+    /// Folders the Runs panel lists besides the runs folder.
+    pub run_roots: Vec<PathBuf>,
+    /// The Runs table's order.
+    pub runs_sort: Option<(runs_panel::SortKey, bool)>,
+}
+
 /// The application state.
 pub struct WorkbenchApp {
     /// Selected panel.
@@ -142,6 +167,9 @@ pub struct WorkbenchApp {
     pub live: live::LivePanel,
     /// Features panel.
     pub features: features::FeaturesPanel,
+    /// Runs panel.
+    pub runs: runs_panel::RunsPanel,
+    paths: crate::paths::Paths,
     playback: Option<crate::audio::playback::Playback>,
     jobs: Jobs,
     pending: Vec<AppCommand>,
@@ -158,17 +186,69 @@ pub struct WorkbenchApp {
 }
 
 impl WorkbenchApp {
-    /// Creates the app. `demo` queues "create demo corpus, then train".
-    pub fn new(cc: &eframe::CreationContext<'_>, demo: bool) -> Self {
-        let (presets, errors) = Preset::builtin_with_errors();
-        let mut app = Self::with_options(
-            cc.egui_ctx.clone(),
-            demo,
-            presets,
-            crate::paths::Paths::from_env(),
-        );
+    /// Creates the app. `demo` queues "create demo corpus, then train". The shipped presets
+    /// and the user's saved ones are offered; what the last session remembered is restored (its
+    /// corpus only when the command line names none).
+    pub fn new(cc: &eframe::CreationContext<'_>, start: &GuiStart) -> Self {
+        let demo = start.demo;
+        let paths = crate::paths::Paths::from_env();
+        let (mut presets, mut errors) = Preset::builtin_with_errors();
+        let (user, user_errors) = Preset::load_folder(&paths.presets());
+        presets.extend(user);
+        errors.extend(user_errors);
+        let mut app = Self::with_options(cc.egui_ctx.clone(), demo, presets, paths);
         app.training.preset_errors = errors.iter().map(ToString::to_string).collect();
+        if let Some(r) = cc
+            .storage
+            .and_then(|s| eframe::get_value::<Remembered>(s, REMEMBERED_KEY))
+        {
+            app.restore(r, !demo && start.corpus.is_none());
+        }
         app
+    }
+
+    /// What the next launch restores.
+    pub fn remembered(&self) -> Remembered {
+        Remembered {
+            tab: Some(self.tab),
+            corpus: self
+                .corpora
+                .manifest
+                .as_ref()
+                .map(|m| m.root.clone())
+                .or_else(|| {
+                    (!self.corpora.path.trim().is_empty())
+                        .then(|| PathBuf::from(self.corpora.path.trim()))
+                }),
+            preset: self.training.selected_preset().map(|p| p.name.clone()),
+            run_roots: self.runs.roots.clone(),
+            runs_sort: Some(self.runs.sort),
+        }
+    }
+
+    /// Restores a remembered state: panel, preset, runs folders and order, and (when
+    /// `open_corpus`, i.e. not starting the demo) re-opens the last corpus if it still exists.
+    pub fn restore(&mut self, r: Remembered, open_corpus: bool) {
+        if let Some(t) = r.tab {
+            self.tab = t;
+        }
+        if let Some(p) = &r.preset {
+            self.training.select_preset(p);
+        }
+        self.runs.roots = r.run_roots;
+        if let Some(s) = r.runs_sort {
+            self.runs.sort = s;
+        }
+        if open_corpus
+            && let Some(c) = r.corpus
+            && c.is_dir()
+        {
+            self.corpora.path = c.display().to_string();
+            self.pending.push(AppCommand::LoadCorpus {
+                dir: c,
+                corpus_type: None,
+            });
+        }
     }
 
     /// Creates the app with explicit presets and folders (tests use small ones).
@@ -189,6 +269,8 @@ impl WorkbenchApp {
             results: ResultsPanel::default(),
             live: live::LivePanel::new(&paths.recordings()),
             features: features::FeaturesPanel::default(),
+            runs: runs_panel::RunsPanel::default(),
+            paths: paths.clone(),
             playback: None,
             jobs: Jobs::new(paths),
             pending,
@@ -338,7 +420,11 @@ impl WorkbenchApp {
                 Err(e) => self.status = format!("cannot save the clip: {e}"),
             },
             AppCommand::LoadRunFiles(dir) => self.jobs.run_files(dir, &self.ctx),
-            AppCommand::ListRuns => self.jobs.list_runs(&self.ctx),
+            AppCommand::ListRuns => {
+                let roots = self.runs.all_roots(&self.paths.runs);
+                self.jobs.list_runs(roots, &self.ctx)
+            }
+            AppCommand::TrainAgain(dir) => self.train_again(&dir),
             AppCommand::OpenRun(dir) => self.jobs.open_run(dir, &self.ctx),
             AppCommand::CloseOpenedRun => {
                 self.opened = None;
@@ -360,6 +446,57 @@ impl WorkbenchApp {
                 self.playback = Some(crate::audio::playback::play_file(p));
             }
         }
+    }
+
+    /// "Train again": the run's exact preset (its `config.ron`), corpus, protocol, seed and
+    /// label map are loaded into the Training panel, the corpus is opened, and training starts.
+    fn train_again(&mut self, dir: &std::path::Path) {
+        let cfg = match crate::train::run::read_resolved(dir) {
+            Ok(c) => c,
+            Err(e) => {
+                self.runs.message = Some(Err(e));
+                return;
+            }
+        };
+        let folder = dir
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().to_string());
+        let alt = format!("{} (run {folder})", cfg.preset.name);
+        let name = self.training.add_preset(cfg.preset.clone(), &alt);
+        self.training.protocol = cfg.protocol.clone();
+        self.training.seed = cfg.seed;
+        self.training.label_map = crate::corpus::label_map::NAMED
+            .contains(&cfg.label_map.as_str())
+            .then(|| cfg.label_map.clone())
+            .filter(|m| m != "all");
+        let corpus = cfg
+            .corpus_dirs
+            .first()
+            .cloned()
+            .unwrap_or(cfg.corpus_dir.clone());
+        let mut msg = format!(
+            "training again: preset '{name}', {} with seed {} on {}",
+            cfg.protocol,
+            cfg.seed,
+            corpus.display()
+        );
+        if cfg.corpus_dirs.len() > 1 {
+            msg.push_str(&format!(
+                " (the run pooled {} corpora; the GUI trains on the first — use the CLI's --corpus for all)",
+                cfg.corpus_dirs.len()
+            ));
+        }
+        self.runs.message = Some(Ok(msg.clone()));
+        self.status = msg;
+        self.corpora.path = corpus.display().to_string();
+        self.corpora.loading = true;
+        self.train_after_load = true;
+        self.train_preset = None;
+        self.tab = Tab::Training;
+        self.pending.push(AppCommand::LoadCorpus {
+            dir: corpus,
+            corpus_type: None,
+        });
     }
 
     /// Drains background results and training events (bounded work per frame).
@@ -425,24 +562,24 @@ impl WorkbenchApp {
                     }
                 }
                 JobResult::RunFiles(files) => self.results.take_run_files(*files),
-                JobResult::Runs(runs, problems) => self.results.saved.take_list(runs, problems),
+                JobResult::Runs(runs, problems) => self.runs.take_list(runs, problems),
                 JobResult::OpenedRun(dir, r) => match r {
                     Ok(view) => {
                         self.opened = Some(*view);
                         self.results.follow_latest();
-                        self.results.saved.message = Some(Ok(format!("showing {}", dir.display())));
+                        self.runs.message = Some(Ok(format!("showing {}", dir.display())));
                         self.tab = Tab::Results;
                     }
-                    Err(e) => self.results.saved.message = Some(Err(e)),
+                    Err(e) => self.runs.message = Some(Err(e)),
                 },
                 JobResult::Ensembled(r) => {
-                    self.results.saved.busy = false;
+                    self.runs.busy = false;
                     match r {
                         Ok(dir) => {
                             self.pending.push(AppCommand::ListRuns);
                             self.pending.push(AppCommand::OpenRun(dir));
                         }
-                        Err(e) => self.results.saved.message = Some(Err(e)),
+                        Err(e) => self.runs.message = Some(Err(e)),
                     }
                 }
                 JobResult::Spectrogram(target, path, img) => {
@@ -562,6 +699,10 @@ impl WorkbenchApp {
 }
 
 impl eframe::App for WorkbenchApp {
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, REMEMBERED_KEY, &self.remembered());
+    }
+
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain();
         if self.live.running() {
@@ -589,6 +730,7 @@ impl eframe::App for WorkbenchApp {
                     (Tab::Features, "Features"),
                     (Tab::Training, "Training"),
                     (Tab::Results, "Results"),
+                    (Tab::Runs, "Runs"),
                     (Tab::Live, "Live"),
                 ] {
                     if ui.selectable_label(self.tab == tab, name).clicked() {
@@ -635,10 +777,21 @@ impl eframe::App for WorkbenchApp {
                                 }
                             });
                         }
-                        self.results.saved.ui(ui, &mut cmds);
+                        if ui
+                            .link("Saved runs, comparisons and ensembles: the Runs panel")
+                            .clicked()
+                        {
+                            cmds.push(AppCommand::Show(Tab::Runs));
+                        }
                         let view = self.opened.as_ref().unwrap_or(&self.training.view);
                         self.results.ui(ui, view, &mut cmds)
                     });
+            }
+            Tab::Runs => {
+                let root = self.paths.runs.clone();
+                egui::ScrollArea::vertical()
+                    .id_salt("runs_scroll")
+                    .show(ui, |ui| self.runs.ui(ui, &mut cmds, &root));
             }
             Tab::Live => {
                 let latest = self
@@ -689,7 +842,7 @@ pub fn run_native(start: GuiStart) -> Result<(), String> {
         "SER Workbench",
         options,
         Box::new(move |cc| {
-            let mut app = WorkbenchApp::new(cc, start.demo);
+            let mut app = WorkbenchApp::new(cc, &start);
             app.apply_start(&start);
             Ok(Box::new(app))
         }),

@@ -27,6 +27,8 @@ pub type UttRow = crate::train::run_dir::PredictionRow;
 
 /// State of the Results panel.
 pub struct ResultsPanel {
+    /// Curves against optimiser steps (`None` = automatic).
+    pub curves_step_axis: Option<bool>,
     /// Selected source.
     pub source: Source,
     /// Show row percentages instead of counts.
@@ -48,8 +50,6 @@ pub struct ResultsPanel {
     pub learned: Option<super::interpret::LearnedWeights>,
     /// Attention/gate trace of an utterance (computed on a helper thread).
     pub trace: Option<super::jobs::FileJob<crate::train::predict::Trace>>,
-    /// Saved runs: open one, or combine several into an ensemble.
-    pub saved: super::saved_runs::SavedRunsPanel,
     /// The view of a dimensional run.
     pub dimensional: super::dimensional::DimensionalResults,
     /// The view of a multi-label run.
@@ -59,6 +59,7 @@ pub struct ResultsPanel {
 impl Default for ResultsPanel {
     fn default() -> Self {
         Self {
+            curves_step_axis: None,
             source: Source::Latest,
             normalised: false,
             utterances: Vec::new(),
@@ -70,7 +71,6 @@ impl Default for ResultsPanel {
             spectrogram: None,
             trace: None,
             learned: None,
-            saved: Default::default(),
             dimensional: Default::default(),
             multi_label: Default::default(),
         }
@@ -160,6 +160,13 @@ impl ResultsPanel {
             self.dimensional.ui(ui, v, cmds);
         } else {
             self.results_ui(ui, v);
+        }
+        if !v.epoch_metrics.is_empty() {
+            egui::CollapsingHeader::new("Training curves")
+                .id_salt("results_curves")
+                .show(ui, |ui| {
+                    super::training::curves_of(ui, v, &mut self.curves_step_axis)
+                });
         }
         if self.loading_run {
             ui.horizontal(|ui| {

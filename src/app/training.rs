@@ -113,6 +113,30 @@ impl TrainingPanel {
         }
     }
 
+    /// Adds a preset to the picker and selects it. A preset of the same name and content is
+    /// selected as it is; one of the same name but other content is added as `alt_name`.
+    /// Returns the name it is listed under.
+    pub fn add_preset(&mut self, mut p: Preset, alt_name: &str) -> String {
+        match self.presets.iter().position(|q| q.name == p.name) {
+            Some(i) if self.presets[i] == p => {}
+            Some(_) => {
+                p.name = alt_name.to_string();
+                match self.presets.iter().position(|q| q.name == p.name) {
+                    Some(i) => self.presets[i] = p.clone(),
+                    None => self.presets.push(p.clone()),
+                }
+            }
+            None => self.presets.push(p.clone()),
+        }
+        self.select_preset(&p.name);
+        p.name
+    }
+
+    /// Every preset in the picker.
+    pub fn presets(&self) -> &[Preset] {
+        &self.presets
+    }
+
     /// Reads a preset RON file, adds it to the picker and selects it.
     pub fn load_preset_file(&mut self, path: &std::path::Path) {
         self.preset_message = Some(match Preset::load(path) {
@@ -719,7 +743,14 @@ impl TrainingPanel {
     }
 
     fn curves_ui(&mut self, ui: &mut egui::Ui) {
-        let v = &self.view;
+        curves_of(ui, &self.view, &mut self.step_axis);
+    }
+}
+
+/// Loss and accuracy (or CCC / macro F1) curves per fold, the auxiliary tasks' curves and the
+/// learning rate of a run (live, or read back from a run folder's `metrics.csv`).
+pub(crate) fn curves_of(ui: &mut egui::Ui, v: &TrainingView, step_axis_choice: &mut Option<bool>) {
+    {
         if v.epoch_metrics.is_empty() {
             return;
         }
@@ -730,17 +761,16 @@ impl TrainingPanel {
             .windows(2)
             .any(|w| w[0].fold == w[1].fold && w[0].epoch == w[1].epoch);
         let has_steps = v.epoch_metrics.iter().any(|m| m.step > 0);
-        let step_axis = has_steps && self.step_axis.unwrap_or(several_per_epoch);
+        let step_axis = has_steps && step_axis_choice.unwrap_or(several_per_epoch);
         if has_steps {
             let mut on = step_axis;
             if ui
                 .checkbox(&mut on, "x axis: optimiser steps (else epochs)")
                 .changed()
             {
-                self.step_axis = Some(on);
+                *step_axis_choice = Some(on);
             }
         }
-        let v = &self.view;
         let x_of = move |m: &EpochMetrics| {
             if step_axis {
                 m.step as f64
@@ -1034,7 +1064,7 @@ fn leak_summary(lines: &[String]) -> String {
     }
 }
 
-fn fmt_secs(s: f64) -> String {
+pub(crate) fn fmt_secs(s: f64) -> String {
     if s >= 3600.0 {
         format!(
             "{:.0} h {:.0} min",

@@ -25,6 +25,7 @@ pub mod preset;
 pub mod probe;
 pub mod run;
 pub mod run_dir;
+pub mod run_metrics;
 pub mod runs;
 pub mod schedule;
 pub mod task;

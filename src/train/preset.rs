@@ -466,6 +466,33 @@ impl Preset {
         (ok, bad)
     }
 
+    /// The presets saved in a folder (`*.ron`, by file name), and the error of each that does
+    /// not read; a missing folder holds none.
+    pub fn load_folder(dir: &Path) -> (Vec<Preset>, Vec<PresetError>) {
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        let (mut ok, mut bad) = (Vec::new(), Vec::new());
+        for f in files {
+            match Self::load(&f) {
+                Ok(p) => ok.push(p),
+                Err(e) => bad.push(e),
+            }
+        }
+        (ok, bad)
+    }
+
+    /// Whether a shipped preset has this name.
+    pub fn is_builtin_name(name: &str) -> bool {
+        Self::builtin().iter().any(|p| p.name == name)
+    }
+
     /// The shipped presets that parse (see [`Preset::builtin_with_errors`]).
     pub fn builtin() -> Vec<Preset> {
         Self::builtin_with_errors().0

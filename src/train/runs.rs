@@ -65,6 +65,84 @@ pub struct RunSummary {
     pub train_secs: Option<f64>,
     /// Backend.
     pub backend: String,
+    /// The user's name for the run (`notes.json`; empty = none).
+    #[serde(default)]
+    pub tag: String,
+    /// The user's note on the run (`notes.json`).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// What the user adds to a run folder: a name (tag) and a note, kept in `notes.json` (written
+/// atomically); the run's own files are never rewritten.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunNotes {
+    /// Short name shown in the runs list.
+    pub tag: String,
+    /// Free text.
+    pub note: String,
+}
+
+/// The file of [`RunNotes`] in a run folder.
+pub const NOTES_FILE: &str = "notes.json";
+
+/// The folder under a runs root that deleted runs move into.
+pub const TRASH_DIR: &str = ".trash";
+
+/// A run folder's notes (none yet: empty ones).
+pub fn read_notes(dir: &Path) -> Result<RunNotes, String> {
+    let p = dir.join(NOTES_FILE);
+    match std::fs::read_to_string(&p) {
+        Ok(t) => {
+            serde_json::from_str(&t).map_err(|e| format!("{}: malformed notes: {e}", p.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RunNotes::default()),
+        Err(e) => Err(format!("{}: {e}", p.display())),
+    }
+}
+
+/// Writes a run folder's notes atomically (temp file + rename).
+pub fn write_notes(dir: &Path, notes: &RunNotes) -> Result<(), String> {
+    if !is_run_folder(dir) {
+        return Err(format!("{}: not a run folder", dir.display()));
+    }
+    let p = dir.join(NOTES_FILE);
+    let text = serde_json::to_string_pretty(notes).map_err(|e| e.to_string())?;
+    crate::fsutil::write_text_atomic(&p, &text).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+/// Whether `dir` holds a run (its `config.ron` or `report.json`).
+pub fn is_run_folder(dir: &Path) -> bool {
+    dir.is_dir() && (dir.join("config.ron").is_file() || dir.join("report.json").is_file())
+}
+
+/// Moves a run folder into `.trash/` beside it (a rename on the same file system, never a
+/// deletion; the user empties the trash). Returns where it went.
+pub fn trash(dir: &Path) -> Result<PathBuf, String> {
+    if !is_run_folder(dir) {
+        return Err(format!(
+            "{}: not a run folder (no config.ron or report.json); nothing moved",
+            dir.display()
+        ));
+    }
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+        return Err(format!("{}: has no parent folder", dir.display()));
+    };
+    if parent.file_name().is_some_and(|n| n == TRASH_DIR) {
+        return Err(format!("{}: already in the trash", dir.display()));
+    }
+    let bin = parent.join(TRASH_DIR);
+    std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    let mut to = bin.join(name);
+    let mut k = 1;
+    while to.exists() {
+        to = bin.join(format!("{}-{k}", name.to_string_lossy()));
+        k += 1;
+    }
+    std::fs::rename(dir, &to)
+        .map_err(|e| format!("cannot move {} to {}: {e}", dir.display(), to.display()))?;
+    Ok(to)
 }
 
 /// `YYYY-MM-DD HH:MM:SS` from a folder name that starts `YYYYMMDD-HHMMSS`.
@@ -111,6 +189,10 @@ pub fn summary(dir: &Path) -> Result<RunSummary, String> {
         ));
     }
     let error = std::fs::read_to_string(dir.join("error.txt")).ok();
+    let notes = read_notes(dir).unwrap_or_else(|e| RunNotes {
+        tag: String::new(),
+        note: e,
+    });
     let status = match (&report, error) {
         (_, Some(e)) => RunStatus::Failed(e.trim().to_string()),
         (Some(r), None) if r.incomplete => RunStatus::Stopped,
@@ -162,6 +244,8 @@ pub fn summary(dir: &Path) -> Result<RunSummary, String> {
             .map(|r| (r.pooled.ua, r.pooled.wa, r.pooled.macro_f1)),
         train_secs: report.as_ref().map(|r| r.train_secs),
         backend: cfg.as_ref().map(|c| c.backend.clone()).unwrap_or_default(),
+        tag: notes.tag,
+        note: notes.note,
         status,
         dir: dir.to_path_buf(),
     })
@@ -173,8 +257,11 @@ pub fn list(roots: &[PathBuf]) -> (Vec<RunSummary>, Vec<String>) {
     let mut dirs: Vec<PathBuf> = Vec::new();
     for root in roots {
         if let Ok(rd) = std::fs::read_dir(root) {
+            // `.trash` and other dot folders are not runs.
             dirs.extend(rd.flatten().map(|e| e.path()).filter(|p| {
-                p.is_dir() && (p.join("config.ron").is_file() || p.join("report.json").is_file())
+                !p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                    && is_run_folder(p)
             }));
         }
     }
@@ -558,6 +645,51 @@ impl Comparison {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Notes round-trip atomically; trash moves the folder (never deletes), twice with the same
+    /// name keeps both, refuses a folder that is not a run, and the list skips the trash.
+    #[test]
+    fn notes_and_trash() {
+        let d = tempfile::tempdir().expect("tmp");
+        let root = d.path().join("runs");
+        let run = root.join("20260101-120000-x");
+        std::fs::create_dir_all(&run).expect("mkdir");
+        std::fs::write(run.join("config.ron"), "()").expect("w");
+        assert_eq!(read_notes(&run).expect("none yet"), RunNotes::default());
+        let n = RunNotes {
+            tag: "baseline".into(),
+            note: "first try".into(),
+        };
+        write_notes(&run, &n).expect("write");
+        assert_eq!(read_notes(&run).expect("read"), n);
+        let not_run = root.join("other");
+        std::fs::create_dir_all(&not_run).expect("mkdir");
+        assert!(
+            trash(&not_run)
+                .expect_err("refused")
+                .contains("not a run folder")
+        );
+        assert!(not_run.is_dir());
+        let to = trash(&run).expect("trash");
+        assert_eq!(to, root.join(".trash/20260101-120000-x"));
+        assert!(!run.exists() && to.join("notes.json").is_file());
+        std::fs::create_dir_all(&run).expect("mkdir");
+        std::fs::write(run.join("report.json"), "{}").expect("w");
+        assert_eq!(
+            trash(&run).expect("again"),
+            root.join(".trash/20260101-120000-x-1")
+        );
+        assert!(
+            trash(&to)
+                .expect_err("in trash")
+                .contains("already in the trash")
+        );
+        let (runs, problems) = list(std::slice::from_ref(&root));
+        assert!(
+            runs.is_empty() && problems.is_empty(),
+            "{runs:?} {problems:?}"
+        );
+    }
 
     /// Hand-computed: diffs (1, 2, 3) — of the 8 sign patterns only (+,+,+) and (−,−,−) reach
     /// |sum| 6, so p = 2/8; diffs (1, −1) — every pattern reaches |sum| ≥ 0, p = 1.
