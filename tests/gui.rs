@@ -869,3 +869,231 @@ fn multitask_run_from_the_training_panel() {
     h.get_by_label("Auxiliary tasks (test part)");
     h.get_by_label_contains("Layer integration weights of the best checkpoints");
 }
+
+/// The block editor and the Runs panel end to end: edit a block parameter (the model summary
+/// follows), an invalid value is refused in place with the reason, save the edit as a user
+/// preset, train with it, find the run in Runs, train again from its folder, compare the two
+/// runs and export the comparison, name one, move one to the trash; the state the GUI
+/// remembers restores.
+#[test]
+fn block_editor_save_train_and_runs_panel() {
+    let data = tempfile::tempdir().expect("tmp");
+    let paths = ser_workbench::paths::Paths::under(data.path());
+    let mut h = app(data.path());
+    h.state_mut().training.backend = BackendChoice::Cpu;
+    h.state_mut().corpora.path = common::small_demo().join("emodb").display().to_string();
+    h.run_steps(2);
+    h.get_by_label("Load corpus").click();
+    wait_until(&mut h, "corpus", 60, |a| a.corpora.manifest.is_some());
+
+    // The editor: the model is built on a helper thread for its parameter count.
+    h.get_by_label("Editor").click();
+    h.run_steps(3);
+    wait_until(&mut h, "model summary", 60, |a| {
+        a.editor.summary.as_ref().is_some_and(|(_, s)| s.is_ok())
+    });
+    h.run_steps(2);
+    let params_before = h
+        .state()
+        .editor
+        .summary
+        .as_ref()
+        .expect("s")
+        .1
+        .as_ref()
+        .expect("ok")
+        .params;
+    h.get_by_label_contains("temporal stack (DTCN -> DTPM -> MHSA -> FC):");
+    h.get_by_label("kernel_size").set_text_value_accesskit("5");
+    h.run_steps(2);
+    let kernel = |a: &WorkbenchApp| match &a.editor.draft.as_ref().expect("draft").preset.model {
+        ser_workbench::model::ModelConfig::TemporalStack(c) => {
+            (c.dtcn.kernel_size, c.attention_heads)
+        }
+        _ => panic!("temporal stack"),
+    };
+    assert_eq!(kernel(h.state()), (5, 2));
+    h.get_by_label("model.TemporalStack.dtcn.kernel_size");
+    wait_until(&mut h, "summary of the edit", 60, |a| {
+        a.editor
+            .summary
+            .as_ref()
+            .is_some_and(|(p, _)| *p == a.editor.draft.as_ref().expect("d").preset)
+    });
+    let params_after = h
+        .state()
+        .editor
+        .summary
+        .as_ref()
+        .expect("s")
+        .1
+        .as_ref()
+        .expect("ok")
+        .params;
+    // Two DTCN blocks of 16 channels, each conv 16×16×k (+ bias) — k 3 → 5 adds 2·16·16 weights
+    // per conv.
+    assert!(
+        params_after > params_before,
+        "{params_before} → {params_after}"
+    );
+    // 3 heads do not divide 16 channels: refused with the model's reason, the draft unchanged.
+    h.get_by_label("attention_heads")
+        .set_text_value_accesskit("3");
+    h.run_steps(2);
+    h.get_by_label_contains("must divide channels (16)");
+    assert_eq!(kernel(h.state()), (5, 2));
+
+    // Save as a user preset; it is selected for training.
+    h.get_by_label("Preset name")
+        .set_text_value_accesskit("tiny-k5");
+    h.run_steps(1);
+    h.get_by_label("Save as preset…").click();
+    h.run_steps(3);
+    let file = paths.presets().join("tiny-k5.ron");
+    let saved = ser_workbench::train::Preset::load(&file).expect("saved preset reads back");
+    assert_eq!(saved.name, "tiny-k5");
+    assert_eq!(
+        h.state()
+            .training
+            .selected_preset()
+            .map(|p| p.name.clone())
+            .as_deref(),
+        Some("tiny-k5")
+    );
+    h.get_by_label("Train with this preset").click();
+    h.run_steps(3);
+    wait_until(&mut h, "run finished", 180, |a| {
+        a.training.view.pooled.is_some()
+    });
+
+    // The run in the Runs panel, with the exact preset in its folder.
+    h.get_by_label("Runs").click();
+    wait_until(&mut h, "run list", 30, |a| {
+        a.runs.runs.as_ref().is_some_and(|r| r.len() == 1)
+    });
+    h.run_steps(2);
+    let first = h.state().runs.runs.as_ref().expect("runs")[0].clone();
+    assert_eq!(first.preset, "tiny-k5");
+    let stored = ser_workbench::train::run::read_resolved(&first.dir).expect("config");
+    assert_eq!(stored.preset, saved);
+    // Open it in Results (with its curves), then train again from its folder.
+    h.get_by_label("Open").click();
+    wait_until(&mut h, "opened run", 30, |a| a.opened.is_some());
+    h.run_steps(3);
+    assert_eq!(h.state().tab, ser_workbench::app::Tab::Results);
+    assert_eq!(
+        h.state()
+            .opened
+            .as_ref()
+            .expect("opened")
+            .epoch_metrics
+            .len(),
+        6
+    );
+    h.get_by_label("Training curves");
+    h.get_by_label("Runs").click();
+    h.run_steps(3);
+    h.get_by_label("Train again").click();
+    h.run_steps(3);
+    wait_until(&mut h, "second run finished", 180, |a| {
+        a.training.view.pooled.is_some() && a.training.view.run_dir.as_ref() != Some(&first.dir)
+    });
+    h.get_by_label("Runs").click();
+    h.run_steps(3);
+    h.get_by_label("Refresh list").click();
+    wait_until(&mut h, "two runs", 30, |a| {
+        a.runs.runs.as_ref().is_some_and(|r| r.len() == 2)
+    });
+    h.run_steps(2);
+    // Same preset, seed and folds: the runs agree fold by fold.
+    let dirs: Vec<_> = h
+        .state()
+        .runs
+        .runs
+        .as_ref()
+        .expect("runs")
+        .iter()
+        .map(|r| r.dir.clone())
+        .collect();
+    h.state_mut().runs.ticked.extend(dirs.clone());
+    h.run_steps(2);
+    h.get_by_label("Compare runs").click();
+    h.run_steps(3);
+    h.get_by_label("Run comparison");
+    h.get_by_label("Recall per class (pooled test)");
+    h.get_by_label_contains("Validation curves");
+    h.get_by_label("Export Markdown + CSV").click();
+    h.run_steps(3);
+    let md = std::fs::read_dir(&paths.runs)
+        .expect("runs")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.to_string_lossy().contains("comparison-") && p.extension().is_some_and(|e| e == "md")
+        })
+        .expect("exported markdown");
+    let md = std::fs::read_to_string(md).expect("md");
+    assert!(md.contains("| `") && md.contains("tiny-k5"), "{md}");
+    assert!(md.contains("The presets are the same"), "{md}");
+    h.get_by_label("Close").click();
+    h.run_steps(3);
+
+    // Name the newest run, then move the other one to the trash.
+    h.get_all_by_label("Name / note")
+        .next()
+        .expect("button")
+        .click();
+    h.run_steps(3);
+    h.get_by_label("Name").set_text_value_accesskit("k5 again");
+    h.run_steps(1);
+    h.get_by_label("Save name and note").click();
+    wait_until(&mut h, "renamed", 30, |a| {
+        a.runs
+            .runs
+            .as_ref()
+            .is_some_and(|r| r.iter().any(|x| x.tag == "k5 again"))
+    });
+    h.run_steps(2);
+    h.get_by_label("k5 again");
+    h.get_all_by_label("Delete…")
+        .last()
+        .expect("button")
+        .click();
+    h.run_steps(3);
+    h.get_by_label("Move to trash").click();
+    wait_until(&mut h, "one run left", 30, |a| {
+        a.runs.runs.as_ref().is_some_and(|r| r.len() == 1)
+    });
+    assert!(
+        paths
+            .runs
+            .join(".trash")
+            .join(first.dir.file_name().expect("n"))
+            .is_dir()
+    );
+    assert!(!first.dir.exists());
+
+    // What the next launch restores.
+    h.state_mut().runs.roots.push(data.path().join("elsewhere"));
+    let r = h.state().remembered();
+    assert_eq!(r.tab, Some(ser_workbench::app::Tab::Runs));
+    assert_eq!(r.preset.as_deref(), Some("tiny-k5"));
+    let mut h2 = app(data.path());
+    h2.state_mut().training.put_preset(saved.clone());
+    h2.state_mut().training.select_preset("tiny");
+    h2.state_mut().restore(r.clone(), true);
+    h2.run_steps(2);
+    assert_eq!(h2.state().tab, ser_workbench::app::Tab::Runs);
+    assert_eq!(h2.state().runs.roots, r.run_roots);
+    assert_eq!(
+        h2.state()
+            .training
+            .selected_preset()
+            .map(|p| p.name.clone())
+            .as_deref(),
+        Some("tiny-k5")
+    );
+    wait_until(&mut h2, "corpus re-opened", 60, |a| {
+        a.corpora.manifest.is_some()
+    });
+}

@@ -7,6 +7,7 @@ pub mod ablation;
 pub mod confusion;
 pub mod corpora;
 pub mod dimensional;
+pub mod editor;
 pub mod features;
 pub mod interpret;
 pub mod jobs;
@@ -41,6 +42,8 @@ pub enum Tab {
     Features,
     /// Training.
     Training,
+    /// The block editor of the selected preset.
+    Editor,
     /// Results.
     Results,
     /// Run folders: list, compare, ensembles.
@@ -109,6 +112,8 @@ pub enum AppCommand {
     OpenRun(PathBuf),
     /// Load a run folder's exact preset, corpus, protocol and seed, and train.
     TrainAgain(PathBuf),
+    /// Add a preset to every preset list and select it (the editor's saved or edited preset).
+    AddPreset(Box<Preset>),
     /// Show the current (or last) training run in the Results panel again.
     CloseOpenedRun,
     /// Apply a multi-label run to a categorical corpus (mean label probability per class).
@@ -169,6 +174,8 @@ pub struct WorkbenchApp {
     pub features: features::FeaturesPanel,
     /// Runs panel.
     pub runs: runs_panel::RunsPanel,
+    /// Block editor.
+    pub editor: editor::EditorPanel,
     paths: crate::paths::Paths,
     playback: Option<crate::audio::playback::Playback>,
     jobs: Jobs,
@@ -270,6 +277,7 @@ impl WorkbenchApp {
             live: live::LivePanel::new(&paths.recordings()),
             features: features::FeaturesPanel::default(),
             runs: runs_panel::RunsPanel::default(),
+            editor: editor::EditorPanel::default(),
             paths: paths.clone(),
             playback: None,
             jobs: Jobs::new(paths),
@@ -425,6 +433,18 @@ impl WorkbenchApp {
                 self.jobs.list_runs(roots, &self.ctx)
             }
             AppCommand::TrainAgain(dir) => self.train_again(&dir),
+            AppCommand::AddPreset(p) => {
+                // A shipped preset's name is never replaced; the user's own presets are.
+                let name = if Preset::is_builtin_name(&p.name) {
+                    let alt = format!("{} (edited)", p.name);
+                    self.training.add_preset(*p, &alt)
+                } else {
+                    let name = p.name.clone();
+                    self.training.put_preset(*p);
+                    name
+                };
+                self.status = format!("preset '{name}' selected in Training");
+            }
             AppCommand::OpenRun(dir) => self.jobs.open_run(dir, &self.ctx),
             AppCommand::CloseOpenedRun => {
                 self.opened = None;
@@ -729,6 +749,7 @@ impl eframe::App for WorkbenchApp {
                     (Tab::Corpora, "Corpora"),
                     (Tab::Features, "Features"),
                     (Tab::Training, "Training"),
+                    (Tab::Editor, "Editor"),
                     (Tab::Results, "Results"),
                     (Tab::Runs, "Runs"),
                     (Tab::Live, "Live"),
@@ -786,6 +807,21 @@ impl eframe::App for WorkbenchApp {
                         let view = self.opened.as_ref().unwrap_or(&self.training.view);
                         self.results.ui(ui, view, &mut cmds)
                     });
+            }
+            Tab::Editor => {
+                let n_classes = self
+                    .corpora
+                    .manifest
+                    .as_ref()
+                    .map_or(4, |m| m.per_class().len().max(1));
+                let dir = self.paths.presets();
+                self.editor.ui(
+                    ui,
+                    &mut cmds,
+                    self.training.selected_preset(),
+                    n_classes,
+                    &dir,
+                );
             }
             Tab::Runs => {
                 let root = self.paths.runs.clone();

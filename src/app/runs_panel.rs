@@ -275,8 +275,8 @@ impl RunsPanel {
     /// The header row's sort buttons.
     fn sort_header(&mut self, ui: &mut egui::Ui, key: SortKey, name: &str) {
         let arrow = match self.sort {
-            (k, false) if k == key => " ⏷",
-            (k, true) if k == key => " ⏶",
+            (k, false) if k == key => " v",
+            (k, true) if k == key => " ^",
             _ => "",
         };
         if ui
@@ -440,8 +440,9 @@ impl RunsPanel {
         let rows: Vec<RunSummary> = self.visible().into_iter().cloned().collect();
         let total = self.runs.as_ref().map_or(0, Vec::len);
         ui.label(format!("{} of {total} runs shown", rows.len()));
-        egui::ScrollArea::horizontal().id_salt("runs_table_h").show(ui, |ui| {
+        {
             egui::Grid::new("runs_grid").striped(true).show(ui, |ui| {
+                ui.label("");
                 ui.label("");
                 self.sort_header(ui, SortKey::Date, "date");
                 self.sort_header(ui, SortKey::Name, "name");
@@ -454,7 +455,6 @@ impl RunsPanel {
                 ui.label(egui::RichText::new("UA / WA / F1").strong());
                 self.sort_header(ui, SortKey::Duration, "train time");
                 ui.label(egui::RichText::new("backend").strong());
-                ui.label("");
                 ui.end_row();
                 for r in &rows {
                     let mut on = self.ticked.contains(&r.dir);
@@ -465,6 +465,21 @@ impl RunsPanel {
                             self.ticked.remove(&r.dir);
                         }
                     }
+                    ui.horizontal(|ui| {
+                        let has_report = matches!(r.status, RunStatus::Finished | RunStatus::Stopped);
+                        if ui.add_enabled(has_report, egui::Button::new("Open")).on_hover_text("show in Results").clicked() {
+                            cmds.push(AppCommand::OpenRun(r.dir.clone()));
+                        }
+                        if ui.button("Name / note").clicked() {
+                            self.editing = Some((r.dir.clone(), RunNotes { tag: r.tag.clone(), note: r.note.clone() }));
+                        }
+                        if ui.button("Train again").on_hover_text("load this run's exact preset, corpus, protocol and seed, and train").clicked() {
+                            cmds.push(AppCommand::TrainAgain(r.dir.clone()));
+                        }
+                        if ui.button("Delete…").on_hover_text("move to the trash folder (.trash beside the run)").clicked() {
+                            self.confirm_trash = Some(r.dir.clone());
+                        }
+                    });
                     ui.label(&r.date);
                     let name = ui.label(display_name(r));
                     let mut hover = r.dir.display().to_string();
@@ -496,25 +511,10 @@ impl RunsPanel {
                     ui.label(r.ua_wa_f1.map_or("—".into(), |(u, w, f)| format!("{u:.3} / {w:.3} / {f:.3}")));
                     ui.label(r.train_secs.map_or("—".into(), super::training::fmt_secs));
                     ui.label(short(&r.backend)).on_hover_text(&r.backend);
-                    ui.horizontal(|ui| {
-                        let has_report = matches!(r.status, RunStatus::Finished | RunStatus::Stopped);
-                        if ui.add_enabled(has_report, egui::Button::new("Open")).on_hover_text("show in Results").clicked() {
-                            cmds.push(AppCommand::OpenRun(r.dir.clone()));
-                        }
-                        if ui.button("Name / note").clicked() {
-                            self.editing = Some((r.dir.clone(), RunNotes { tag: r.tag.clone(), note: r.note.clone() }));
-                        }
-                        if ui.button("Train again").on_hover_text("load this run's exact preset, corpus, protocol and seed, and train").clicked() {
-                            cmds.push(AppCommand::TrainAgain(r.dir.clone()));
-                        }
-                        if ui.button("Delete…").on_hover_text("move to the trash folder (.trash beside the run)").clicked() {
-                            self.confirm_trash = Some(r.dir.clone());
-                        }
-                    });
                     ui.end_row();
                 }
             });
-        });
+        }
     }
 
     /// Name / note editor and the trash confirmation.

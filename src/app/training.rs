@@ -132,6 +132,16 @@ impl TrainingPanel {
         p.name
     }
 
+    /// Adds a preset to the picker, replacing one of the same name, and selects it.
+    pub fn put_preset(&mut self, p: Preset) {
+        let name = p.name.clone();
+        match self.presets.iter().position(|q| q.name == p.name) {
+            Some(i) => self.presets[i] = p,
+            None => self.presets.push(p),
+        }
+        self.select_preset(&name);
+    }
+
     /// Every preset in the picker.
     pub fn presets(&self) -> &[Preset] {
         &self.presets

@@ -13,6 +13,7 @@ pub mod layer_weighted;
 pub mod multitask;
 pub mod pooled_fc;
 pub mod resnet;
+pub mod summary;
 pub mod temporal;
 pub mod timnet;
 

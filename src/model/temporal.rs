@@ -213,6 +213,60 @@ impl TemporalStack {
         )
     }
 
+    /// Each block's input → output shape for `x` (the block editor's summary): the input
+    /// projection or fusion, the DTCN, the pyramid pooling, the attention block (with its FFN and
+    /// norms), the attention pooling where present, and the head.
+    pub fn block_shapes(&self, x: Tensor<3>) -> Vec<(String, Vec<usize>, Vec<usize>)> {
+        let dims = |t: &[usize]| t.to_vec();
+        let mut out = Vec::new();
+        let x_dims = dims(&x.dims());
+        let h = match (&self.fusion, &self.input) {
+            (Some(f), _) => {
+                let h = f.forward_with_gate(x).0.swap_dims(1, 2);
+                out.push(("fusion".to_string(), x_dims, dims(&h.dims())));
+                h
+            }
+            (None, Some(conv)) => {
+                let h = conv.forward(x.swap_dims(1, 2));
+                out.push(("input".to_string(), x_dims, dims(&h.dims())));
+                h
+            }
+            (None, None) => x.swap_dims(1, 2),
+        };
+        let before = dims(&h.dims());
+        let h = self.dtcn.forward(h);
+        out.push(("dtcn".to_string(), before, dims(&h.dims())));
+        let pool = if self.max_pool {
+            SegmentPool::Max
+        } else {
+            SegmentPool::Mean
+        };
+        let before = dims(&h.dims());
+        let seg = pyramid_pool(h, self.pyramid_levels, pool);
+        out.push(("pyramid".to_string(), before, dims(&seg.dims())));
+        let before = dims(&seg.dims());
+        let att = self.attention.forward(MhaInput::self_attn(seg.clone()));
+        let h = self.norm1.forward(seg + att.context);
+        let h = self
+            .norm2
+            .forward(h.clone() + self.ffn_out.forward(relu(self.ffn_in.forward(h))));
+        out.push(("attention".to_string(), before, dims(&h.dims())));
+        let [batch, n_seg, channels] = h.dims();
+        let emb = match &self.pool_score {
+            Some(score) => {
+                let w = burn::tensor::activation::softmax(score.forward(h.clone()), 1);
+                let emb = (h.clone() * w).sum_dim(1).reshape([batch, channels]);
+                out.push(("pool_score".to_string(), dims(&h.dims()), dims(&emb.dims())));
+                emb
+            }
+            None => h.reshape([batch, n_seg * channels]),
+        };
+        let before = dims(&emb.dims());
+        let logits = self.head.forward(emb);
+        out.push(("head".to_string(), before, dims(&logits.dims())));
+        out
+    }
+
     /// α of the α-fusion front-end.
     pub fn alpha(&self) -> Option<f32> {
         self.fusion.as_ref().and_then(Fusion::alpha)

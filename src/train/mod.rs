@@ -22,6 +22,7 @@ pub mod objective;
 pub mod optim;
 pub mod predict;
 pub mod preset;
+pub mod preset_edit;
 pub mod probe;
 pub mod run;
 pub mod run_dir;
