@@ -136,12 +136,18 @@ fn folder_name(r: &RunSummary) -> String {
         .unwrap_or_default()
 }
 
-/// The name shown for a run: its tag, else its folder name.
+/// The name shown for a run: its tag, else its folder name without the leading timestamp
+/// (the date has its own column).
 pub fn display_name(r: &RunSummary) -> String {
-    if r.tag.is_empty() {
-        folder_name(r)
+    if !r.tag.is_empty() {
+        return r.tag.clone();
+    }
+    let name = folder_name(r);
+    let b = name.as_bytes();
+    if b.len() > 16 && b[8] == b'-' && b[15] == b'-' && b[..8].iter().all(u8::is_ascii_digit) {
+        name[16..].to_string()
     } else {
-        r.tag.clone()
+        name
     }
 }
 
@@ -365,23 +371,30 @@ impl RunsPanel {
                     s.to_string()
                 }
             };
-            egui::ComboBox::from_label("Corpus")
+            let l = ui.label("Corpus");
+            egui::ComboBox::from_id_salt("runs_corpus_filter")
                 .selected_text(any(&self.corpus_filter))
                 .show_ui(ui, |ui| {
                     ui.selectable_value(&mut self.corpus_filter, String::new(), "any");
                     for c in &corpora {
                         ui.selectable_value(&mut self.corpus_filter, c.clone(), c);
                     }
-                });
-            egui::ComboBox::from_label("Preset")
+                })
+                .response
+                .labelled_by(l.id);
+            let l = ui.label("Preset");
+            egui::ComboBox::from_id_salt("runs_preset_filter")
                 .selected_text(any(&self.preset_filter))
                 .show_ui(ui, |ui| {
                     ui.selectable_value(&mut self.preset_filter, String::new(), "any");
                     for p in &presets {
                         ui.selectable_value(&mut self.preset_filter, p.clone(), p);
                     }
-                });
-            egui::ComboBox::from_label("Status")
+                })
+                .response
+                .labelled_by(l.id);
+            let l = ui.label("Status");
+            egui::ComboBox::from_id_salt("runs_status_filter")
                 .selected_text(self.status_filter.name())
                 .show_ui(ui, |ui| {
                     for s in [
@@ -393,7 +406,9 @@ impl RunsPanel {
                     ] {
                         ui.selectable_value(&mut self.status_filter, s, s.name());
                     }
-                });
+                })
+                .response
+                .labelled_by(l.id);
         });
         ui.horizontal(|ui| {
             let n = self.ticked.len();
@@ -452,7 +467,7 @@ impl RunsPanel {
                 ui.label(egui::RichText::new("protocol").strong());
                 self.sort_header(ui, SortKey::Status, "status");
                 self.sort_header(ui, SortKey::Headline, "headline");
-                ui.label(egui::RichText::new("UA / WA / F1").strong());
+                ui.label(egui::RichText::new("WA / macro-F1").strong());
                 self.sort_header(ui, SortKey::Duration, "train time");
                 ui.label(egui::RichText::new("backend").strong());
                 ui.end_row();
@@ -467,16 +482,16 @@ impl RunsPanel {
                     }
                     ui.horizontal(|ui| {
                         let has_report = matches!(r.status, RunStatus::Finished | RunStatus::Stopped);
-                        if ui.add_enabled(has_report, egui::Button::new("Open")).on_hover_text("show in Results").clicked() {
+                        if ui.add_enabled(has_report, egui::Button::new("Open").small()).on_hover_text("show in Results").clicked() {
                             cmds.push(AppCommand::OpenRun(r.dir.clone()));
                         }
-                        if ui.button("Name / note").clicked() {
+                        if ui.small_button("Name / note").clicked() {
                             self.editing = Some((r.dir.clone(), RunNotes { tag: r.tag.clone(), note: r.note.clone() }));
                         }
-                        if ui.button("Train again").on_hover_text("load this run's exact preset, corpus, protocol and seed, and train").clicked() {
+                        if ui.small_button("Train again").on_hover_text("load this run's exact preset, corpus, protocol and seed, and train").clicked() {
                             cmds.push(AppCommand::TrainAgain(r.dir.clone()));
                         }
-                        if ui.button("Delete…").on_hover_text("move to the trash folder (.trash beside the run)").clicked() {
+                        if ui.small_button("Delete…").on_hover_text("move to the trash folder (.trash beside the run)").clicked() {
                             self.confirm_trash = Some(r.dir.clone());
                         }
                     });
@@ -508,7 +523,7 @@ impl RunsPanel {
                         }
                     }
                     ui.label(r.headline.as_ref().map_or("—".into(), |(n, v)| format!("{n} {v:.3}")));
-                    ui.label(r.ua_wa_f1.map_or("—".into(), |(u, w, f)| format!("{u:.3} / {w:.3} / {f:.3}")));
+                    ui.label(r.ua_wa_f1.map_or("—".into(), |(_, w, f)| format!("{w:.3} / {f:.3}")));
                     ui.label(r.train_secs.map_or("—".into(), super::training::fmt_secs));
                     ui.label(short(&r.backend)).on_hover_text(&r.backend);
                     ui.end_row();
@@ -648,7 +663,8 @@ impl RunsPanel {
         let (mut export, mut close, mut rebase) = (false, false, None);
         ui.horizontal(|ui| {
             ui.label(egui::RichText::new("Run comparison").strong());
-            egui::ComboBox::from_label("Baseline")
+            let l = ui.label("Baseline");
+            egui::ComboBox::from_id_salt("compare_baseline")
                 .selected_text(display_name(&c.runs[0].summary))
                 .show_ui(ui, |ui| {
                     for r in &c.runs {
@@ -662,7 +678,9 @@ impl RunsPanel {
                             rebase = Some(r.summary.dir.clone());
                         }
                     }
-                });
+                })
+                .response
+                .labelled_by(l.id);
             export = ui.button("Export Markdown + CSV").clicked();
             close = ui.button("Close").clicked();
         });
@@ -693,6 +711,10 @@ impl RunsPanel {
             if !classes.is_empty() {
                 ui.vertical(|ui| {
                     ui.label(egui::RichText::new("Recall per class (pooled test)").strong());
+                    ui.label(
+                        egui::RichText::new(format!("left to right: {}", classes.join(", ")))
+                            .small(),
+                    );
                     let n = c.runs.len() as f64;
                     let width = 0.8 / n;
                     Plot::new("compare_recall")
@@ -702,6 +724,8 @@ impl RunsPanel {
                         .include_y(0.0)
                         .include_y(1.0)
                         .legend(Legend::default())
+                        // One grid line per class, each labelled with its name.
+                        .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 1.0, 1.0]))
                         .x_axis_formatter(move |m, _| {
                             let i = m.value.round();
                             if (m.value - i).abs() < 1e-6 && i >= 0.0 {

@@ -234,13 +234,14 @@ pub fn summary(dir: &Path) -> Result<RunSummary, String> {
             .as_ref()
             .map(|r| r.independence.clone())
             .unwrap_or_default(),
-        headline: report.as_ref().map(|r| {
+        // A run stopped before its first fold finished has nothing to report.
+        headline: report.as_ref().filter(|r| !r.folds.is_empty()).map(|r| {
             let (n, v) = r.headline();
             (n.to_string(), v)
         }),
         ua_wa_f1: report
             .as_ref()
-            .filter(|r| r.dimensional.is_none() && r.multi_label.is_none())
+            .filter(|r| !r.folds.is_empty() && r.dimensional.is_none() && r.multi_label.is_none())
             .map(|r| (r.pooled.ua, r.pooled.wa, r.pooled.macro_f1)),
         train_secs: report.as_ref().map(|r| r.train_secs),
         backend: cfg.as_ref().map(|c| c.backend.clone()).unwrap_or_default(),
