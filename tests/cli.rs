@@ -651,6 +651,25 @@ fn runs_list_and_compare() {
     .expect("copy");
     std::fs::write(failed.join("error.txt"), "fold 1: out of memory").expect("write");
 
+    // A name and a note; the run's own files stay as they were.
+    let b = runs.join("20260101-110000-tiny-b");
+    let report_before = std::fs::read(b.join("report.json")).expect("report");
+    run_ok(bin().args(["runs", "note"]).arg(&b).args([
+        "--name",
+        "three epochs",
+        "--note",
+        "first try",
+    ]));
+    run_ok(
+        bin()
+            .args(["runs", "note"])
+            .arg(&b)
+            .args(["--note", "kept"]),
+    );
+    assert_eq!(
+        std::fs::read(b.join("report.json")).expect("report"),
+        report_before
+    );
     let out = run_ok(
         bin()
             .env("SER_WORKBENCH_DATA", &data)
@@ -659,6 +678,8 @@ fn runs_list_and_compare() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     let listed = v["runs"].as_array().expect("runs");
     assert_eq!(listed.len(), 3, "{v}");
+    assert_eq!(listed[1]["tag"], "three epochs");
+    assert_eq!(listed[1]["note"], "kept");
     // Newest first.
     assert!(listed[0]["dir"].as_str().expect("dir").ends_with("failed"));
     assert_eq!(listed[0]["status"]["Failed"], "fold 1: out of memory");
@@ -722,4 +743,18 @@ fn runs_list_and_compare() {
         .output()
         .expect("run");
     assert!(!out.status.success());
+    // The failed run to the trash (moved, not deleted); a folder that is not a run is refused.
+    run_ok(bin().args(["runs", "trash"]).arg(&failed));
+    assert!(!failed.exists());
+    assert!(
+        runs.join(".trash/20260101-130000-failed/error.txt")
+            .is_file()
+    );
+    let out = bin()
+        .args(["runs", "trash"])
+        .arg(d.path())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a run folder"));
 }

@@ -891,6 +891,16 @@ mod tests {
     }
 
     #[test]
+    fn names_drop_the_timestamp_or_use_the_tag() {
+        let mut r = run("20260101-120000-demo-k5", "demo", 0.5, RunStatus::Finished);
+        assert_eq!(display_name(&r), "demo-k5");
+        r.tag = "kernel 5".into();
+        assert_eq!(display_name(&r), "kernel 5");
+        let r = run("my-run", "demo", 0.5, RunStatus::Finished);
+        assert_eq!(display_name(&r), "my-run");
+    }
+
+    #[test]
     fn mean_curve_averages_folds_per_epoch() {
         let m = |fold, epoch, ua| EpochMetrics {
             fold,

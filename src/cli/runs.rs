@@ -43,6 +43,23 @@ pub enum RunsAction {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Give a run a name and a note (written atomically to `notes.json` in its folder; the
+    /// run's own files are untouched). An option left out keeps its current value.
+    Note {
+        /// Run folder.
+        run: PathBuf,
+        /// Short name shown in the runs list.
+        #[arg(long)]
+        name: Option<String>,
+        /// Free text.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Move a run folder to `.trash/` beside it (a rename, never a deletion).
+    Trash {
+        /// Run folder.
+        run: PathBuf,
+    },
 }
 
 /// Runs the action.
@@ -60,13 +77,14 @@ pub fn run(a: RunsArgs) -> Result<()> {
                 return Ok(());
             }
             println!(
-                "{:<19}  {:<28} {:<12} {:<22} {:<9} {:>9}  {:>8}  folder",
-                "date", "preset", "task", "protocol", "status", "headline", "train s"
+                "{:<19}  {:<20} {:<28} {:<12} {:<22} {:<9} {:>9}  {:>8}  folder",
+                "date", "name", "preset", "task", "protocol", "status", "headline", "train s"
             );
             for r in &runs {
                 println!(
-                    "{:<19}  {:<28} {:<12} {:<22} {:<9} {:>9}  {:>8}  {}",
+                    "{:<19}  {:<20} {:<28} {:<12} {:<22} {:<9} {:>9}  {:>8}  {}",
                     r.date,
+                    r.tag,
                     r.preset,
                     r.task,
                     format!(
@@ -111,6 +129,23 @@ pub fn run(a: RunsArgs) -> Result<()> {
             } else {
                 print!("{}", c.csv());
             }
+            Ok(())
+        }
+        RunsAction::Note { run, name, note } => {
+            let mut n = crate::train::runs::read_notes(&run).map_err(anyhow::Error::msg)?;
+            if let Some(t) = name {
+                n.tag = t;
+            }
+            if let Some(t) = note {
+                n.note = t;
+            }
+            crate::train::runs::write_notes(&run, &n).map_err(anyhow::Error::msg)?;
+            println!("{}", run.join(crate::train::runs::NOTES_FILE).display());
+            Ok(())
+        }
+        RunsAction::Trash { run } => {
+            let to = crate::train::runs::trash(&run).map_err(anyhow::Error::msg)?;
+            println!("moved {} to {}", run.display(), to.display());
             Ok(())
         }
     }
