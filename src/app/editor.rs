@@ -206,14 +206,7 @@ impl EditorPanel {
                 let (variant, inner) = m.iter().next().expect("one entry");
                 ui.horizontal(|ui| {
                     if optional {
-                        let mut on = true;
-                        if ui
-                            .checkbox(&mut on, "")
-                            .on_hover_text("switch off")
-                            .changed()
-                        {
-                            edits.push(Edit::Off(path.clone()));
-                        }
+                        off_switch(ui, &path, edits);
                     }
                     let l = ui.label(&name);
                     egui::ComboBox::from_id_salt(format!("variant {key}"))
@@ -299,14 +292,7 @@ impl EditorPanel {
                 let h = hint(&path);
                 ui.horizontal(|ui| {
                     if optional {
-                        let mut on = true;
-                        if ui
-                            .checkbox(&mut on, "")
-                            .on_hover_text("switch off")
-                            .changed()
-                        {
-                            edits.push(Edit::Off(path.clone()));
-                        }
+                        off_switch(ui, &path, edits);
                     }
                     let l = ui.label(&name);
                     let width = if leaf.is_string() { 260.0 } else { 90.0 };
@@ -441,7 +427,7 @@ impl EditorPanel {
             return;
         };
         // A new selection starts a new draft unless the draft holds edits.
-        let edited = self.draft.as_ref().is_some_and(|d| !d.diff().is_empty());
+        let edited = self.draft.as_ref().is_some_and(|d| d.preset != d.base);
         if self
             .draft
             .as_ref()
@@ -503,15 +489,7 @@ impl EditorPanel {
                 self.refused.clear();
             }
         });
-        match &self.message {
-            Some(Ok(m)) => {
-                ui.label(m);
-            }
-            Some(Err(e)) => {
-                ui.colored_label(ui.visuals().error_fg_color, e);
-            }
-            None => {}
-        }
+        super::plots::outcome_ui(ui, &self.message);
         let mut edits = Vec::new();
         ui.columns(2, |cols| {
             egui::ScrollArea::vertical()
@@ -540,6 +518,18 @@ impl EditorPanel {
         for e in edits {
             self.apply(e);
         }
+    }
+}
+
+/// The tick before an optional field that is on; unticking switches it off.
+fn off_switch(ui: &mut egui::Ui, path: &[Key], edits: &mut Vec<Edit>) {
+    let mut on = true;
+    if ui
+        .checkbox(&mut on, "")
+        .on_hover_text("switch off")
+        .changed()
+    {
+        edits.push(Edit::Off(path.to_vec()));
     }
 }
 

@@ -102,15 +102,7 @@ impl FeaturesPanel {
                 );
             });
         }
-        match &self.extract_result {
-            Some(Ok(m)) => {
-                ui.label(m);
-            }
-            Some(Err(e)) => {
-                ui.colored_label(ui.visuals().error_fg_color, e);
-            }
-            None => {}
-        }
+        super::plots::outcome_ui(ui, &self.extract_result);
     }
 
     /// Draws the panel for the selected preset's features (editable); `corpus_files` is the

@@ -30,6 +30,19 @@ pub fn fold_lines(
     }
 }
 
+/// The outcome of a panel's last action: the message, or the error in the error colour.
+pub fn outcome_ui(ui: &mut egui::Ui, outcome: &Option<Result<String, String>>) {
+    match outcome {
+        Some(Ok(m)) => {
+            ui.label(m);
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        None => {}
+    }
+}
+
 /// Bar chart of SSL layer weights (layer 0 … N).
 pub fn layer_weights_ui(ui: &mut egui::Ui, weights: Option<&Vec<f32>>, title: &str) {
     layer_weights_from(

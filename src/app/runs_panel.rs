@@ -801,15 +801,7 @@ impl RunsPanel {
             .small(),
         );
         self.toolbar_ui(ui, cmds);
-        match &self.message {
-            Some(Ok(m)) => {
-                ui.label(m);
-            }
-            Some(Err(e)) => {
-                ui.colored_label(ui.visuals().error_fg_color, e);
-            }
-            None => {}
-        }
+        super::plots::outcome_ui(ui, &self.message);
         for p in &self.problems {
             ui.colored_label(ui.visuals().warn_fg_color, format!("cannot read: {p}"));
         }

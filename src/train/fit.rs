@@ -308,14 +308,7 @@ pub fn metrics_row(
         valid_confusion: confusion,
         epoch_secs: secs,
         is_best,
-        layer_weights: None,
-        dimension_layer_weights: None,
-        adapt_loss: None,
-        fusion_alpha: None,
-        gate_per_class: None,
-        scatter: None,
-        stage: None,
-        tasks: Vec::new(),
+        ..super::run_metrics::blank()
     }
 }
 

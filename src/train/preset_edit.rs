@@ -308,22 +308,31 @@ impl Draft {
     /// Switches an optional block on: the base preset's value if it had one, else the first
     /// shipped preset's at the same place, else the schema's defaults (an empty record).
     pub fn switch_on(&mut self, path: &[Key]) -> Result<(), String> {
-        let mut tried = Vec::new();
         let base = get(&to_value(&self.base), path)
             .filter(|v| !v.is_null())
             .cloned();
-        for cand in [base, example_at(path), Some(serde_json::json!({}))]
-            .into_iter()
-            .flatten()
-        {
+        self.set_first(path, [base, example_at(path), Some(serde_json::json!({}))])
+            .map_err(|mut tried| {
+                tried
+                    .pop()
+                    .unwrap_or_else(|| format!("{}: cannot switch on", path_text(path)))
+            })
+    }
+
+    /// Sets the first candidate the draft takes; `Err` holds every refusal, in order.
+    fn set_first<const N: usize>(
+        &mut self,
+        path: &[Key],
+        candidates: [Option<Value>; N],
+    ) -> Result<(), Vec<String>> {
+        let mut tried = Vec::new();
+        for cand in candidates.into_iter().flatten() {
             match self.set(path, cand) {
                 Ok(()) => return Ok(()),
                 Err(e) => tried.push(e),
             }
         }
-        Err(tried
-            .pop()
-            .unwrap_or_else(|| format!("{}: cannot switch on", path_text(path))))
+        Err(tried)
     }
 
     /// Whether the field at `path` may be `None` (cheap check through the schema).
@@ -349,25 +358,21 @@ impl Draft {
                 Value::String(s) => s == variant,
                 _ => false,
             });
-        let mut tried = Vec::new();
-        for cand in [
-            base,
-            example_variant(path, variant),
-            Some(serde_json::json!({ variant: {} })),
-            Some(Value::String(variant.into())),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            match self.set(path, cand) {
-                Ok(()) => return Ok(()),
-                Err(e) => tried.push(e),
-            }
-        }
-        Err(tried
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| format!("{}: cannot switch to {variant}", path_text(path))))
+        self.set_first(
+            path,
+            [
+                base,
+                example_variant(path, variant),
+                Some(serde_json::json!({ variant: {} })),
+                Some(Value::String(variant.into())),
+            ],
+        )
+        .map_err(|tried| {
+            tried
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| format!("{}: cannot switch to {variant}", path_text(path)))
+        })
     }
 
     /// Back to the preset it came from.
