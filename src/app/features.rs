@@ -139,6 +139,11 @@ impl FeaturesPanel {
                     StreamKind::LogMelSsl,
                     "log-mel + SSL (fusion)",
                 );
+                ui.selectable_value(&mut f.stream, StreamKind::Functionals, "functionals")
+                    .on_hover_text(
+                        "one named vector per utterance: mean, std, percentiles and slope of \
+                         log-mel, MFCC, energy, zero-crossing rate and F0 (the classic baselines' input)",
+                    );
             });
         }
         if f.stream != StreamKind::Ssl && !waveform {
@@ -162,11 +167,23 @@ impl FeaturesPanel {
                     )
                     .labelled_by(l.id);
                     ui.end_row();
-                    if f.stream == StreamKind::Mfcc {
+                    if matches!(f.stream, StreamKind::Mfcc | StreamKind::Functionals) {
                         let l = ui.label("MFCC coefficients");
                         ui.add(egui::DragValue::new(&mut f.n_mfcc).range(1..=128))
                             .labelled_by(l.id);
                         ui.checkbox(&mut f.mfcc_deltas, "deltas");
+                        ui.end_row();
+                    }
+                    if f.stream == StreamKind::Functionals {
+                        let fu = &mut f.functionals;
+                        let l = ui.label("F0 range (Hz)");
+                        ui.horizontal(|ui| {
+                            ui.add(egui::DragValue::new(&mut fu.f0_min_hz).range(20.0..=400.0))
+                                .labelled_by(l.id);
+                            ui.label("to");
+                            ui.add(egui::DragValue::new(&mut fu.f0_max_hz).range(100.0..=1000.0));
+                        });
+                        ui.checkbox(&mut fu.mel_bands, "log-mel band statistics");
                         ui.end_row();
                     }
                 });

@@ -210,7 +210,10 @@ impl TrainingPanel {
                 }
             });
         }
-        let can = matches!(p.features.stream, StreamKind::LogMel | StreamKind::Mfcc)
+        let can = matches!(
+            p.features.stream,
+            StreamKind::LogMel | StreamKind::Mfcc | StreamKind::Functionals
+        )
             || matches!(p.model, crate::model::ModelConfig::SslFineTune(_));
         let mut on = p
             .training

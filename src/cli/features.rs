@@ -24,6 +24,9 @@ pub enum StreamArg {
     LogmelSsl,
     /// A text's pooled embedding from a BERT-family encoder [hidden] (needs --text).
     Text,
+    /// Acoustic functionals of the whole file [1, values] (log-mel, MFCC, energy, ZCR and F0
+    /// statistics; docs/baselines.md); `--out F.csv` writes `name,value` rows instead of .npy.
+    Functionals,
 }
 
 /// Options of `features`.
@@ -80,6 +83,7 @@ pub fn run(a: FeaturesArgs) -> Result<()> {
         StreamArg::Logmel => StreamKind::LogMel,
         StreamArg::Mfcc => StreamKind::Mfcc,
         StreamArg::LogmelSsl => StreamKind::LogMelSsl,
+        StreamArg::Functionals => StreamKind::Functionals,
         StreamArg::Text => unreachable!("handled above"),
     };
     features(stream, a.preset.as_deref(), a.weights.as_deref(), file, out)
@@ -209,6 +213,19 @@ fn features(
     } else {
         crate::features::extract_file(file, &cfg)?
     };
+    if stream == StreamKind::Functionals && out.extension().is_some_and(|e| e == "csv") {
+        let names = crate::features::functionals::names(&cfg);
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["name", "value"])?;
+        for (n, v) in names.iter().zip(&m.data) {
+            w.write_record([n.as_str(), &v.to_string()])?;
+        }
+        let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::fsutil::write_atomic(out, &bytes)
+            .with_context(|| format!("writing {}", out.display()))?;
+        println!("{}: {} named values ({})", out.display(), names.len(), cfg.extractor_key());
+        return Ok(());
+    }
     crate::features::npy::write(out, &[m.n_frames, m.n_bins], &m.data)
         .with_context(|| format!("writing {}", out.display()))?;
     println!(

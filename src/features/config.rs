@@ -27,6 +27,10 @@ pub enum StreamKind {
     /// HuBERT layer 6 with `ssl_layers: "6"`).
     #[serde(rename = "ssl_frames")]
     SslFrames,
+    /// Acoustic functionals: one named vector per utterance (statistics of log-mel, MFCC,
+    /// energy, zero-crossing rate and F0 over time; `features::functionals`), `[1, values]`.
+    /// The input of the classic linear baselines.
+    Functionals,
 }
 
 /// How the SSL part of the fused `logmel_ssl` stream is laid over time.
@@ -50,8 +54,9 @@ impl std::str::FromStr for StreamKind {
             "logmel+ssl" | "logmel_ssl" => Ok(StreamKind::LogMelSsl),
             "waveform" => Ok(StreamKind::Waveform),
             "ssl_frames" | "ssl-frames" => Ok(StreamKind::SslFrames),
+            "functionals" => Ok(StreamKind::Functionals),
             _ => Err(format!(
-                "unknown stream '{s}' (known: logmel, mfcc, ssl, ssl_frames, logmel+ssl, waveform)"
+                "unknown stream '{s}' (known: logmel, mfcc, ssl, ssl_frames, logmel+ssl, waveform, functionals)"
             )),
         }
     }
@@ -144,6 +149,9 @@ pub struct FeatureConfig {
     pub ssl_layers: String,
     /// Fused `logmel_ssl` stream: frame-aligned SSL embeddings or the repeated utterance mean.
     pub ssl_pooling: SslPooling,
+    /// Functionals stream: F0 search, voicing and which descriptors are summarised (the
+    /// log-mel and MFCC settings above apply too).
+    pub functionals: super::functionals::FunctionalsConfig,
 }
 
 impl Default for FeatureConfig {
@@ -158,6 +166,7 @@ impl Default for FeatureConfig {
             ssl_weights: None,
             ssl_layers: "all".into(),
             ssl_pooling: SslPooling::Frames,
+            functionals: Default::default(),
         }
     }
 }
@@ -191,6 +200,7 @@ impl FeatureConfig {
             StreamKind::Mfcc => self.n_mfcc * if self.mfcc_deltas { 3 } else { 1 },
             StreamKind::Ssl | StreamKind::LogMelSsl | StreamKind::SslFrames => 0,
             StreamKind::Waveform => 1,
+            StreamKind::Functionals => super::functionals::names(self).len(),
         }
     }
 
@@ -200,6 +210,8 @@ impl FeatureConfig {
             StreamKind::Waveform => 16_000.0,
             // The conv feature encoders of HuBERT / wav2vec2 / WavLM stride 320 samples.
             StreamKind::SslFrames => 50.0,
+            // One vector per utterance.
+            StreamKind::Functionals => return 1,
             _ => self.logmel.frames_per_sec(),
         };
         ((self.max_secs as f64 * rate).ceil() as usize).max(1)
@@ -233,6 +245,21 @@ impl FeatureConfig {
             ),
             StreamKind::Waveform => "waveform-16k-v1".into(),
             StreamKind::SslFrames => format!("ssl-frames-v1 layers={}", self.ssl_layers),
+            StreamKind::Functionals => {
+                let f = &self.functionals;
+                format!(
+                    "functionals-v1 n_mfcc={} deltas={} f0=[{},{}] yin_frame={} yin_threshold={} voicing_range_db={} mel_bands={} mel_deltas={} of [{base}]",
+                    self.n_mfcc,
+                    self.mfcc_deltas,
+                    f.f0_min_hz,
+                    f.f0_max_hz,
+                    f.yin_frame_length,
+                    f.yin_threshold,
+                    f.voicing_range_db,
+                    f.mel_bands,
+                    f.mel_deltas
+                )
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod align;
 pub mod cache;
 pub mod config;
+pub mod functionals;
 pub mod mel;
 pub mod mfcc;
 pub mod norm;
@@ -53,13 +54,16 @@ pub fn compute(samples_16k: &[f32], cfg: &FeatureConfig) -> FeatureMatrix {
             data: samples_16k.to_vec(),
         };
     }
+    if cfg.stream == StreamKind::Functionals {
+        return functionals::compute(samples_16k, cfg);
+    }
     let logmel = mel::log_mel(samples_16k, &cfg.logmel);
     match cfg.stream {
         StreamKind::LogMel | StreamKind::Ssl | StreamKind::LogMelSsl | StreamKind::SslFrames => {
             logmel
         }
         StreamKind::Mfcc => mfcc::mfcc(&logmel, cfg.n_mfcc, cfg.mfcc_deltas),
-        StreamKind::Waveform => unreachable!("returned above"),
+        StreamKind::Waveform | StreamKind::Functionals => unreachable!("returned above"),
     }
 }
 

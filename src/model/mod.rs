@@ -10,6 +10,7 @@ pub mod fusion;
 pub mod head;
 pub mod label_query;
 pub mod layer_weighted;
+pub mod linear;
 pub mod multitask;
 pub mod pooled_fc;
 pub mod resnet;
@@ -62,6 +63,10 @@ pub enum ModelConfig {
     /// ResNet with basic blocks over the time × frequency plane (SpeechMLC's ResNet-34
     /// baseline on 80-band log-mel).
     ResNet(resnet::ResNetConfig),
+    /// A linear classifier on one vector per utterance (functionals, SSL utterance vectors),
+    /// fitted by a convex solver: L2 logistic regression or a linear SVM (the classic
+    /// baselines).
+    Linear(linear::LinearClassifierConfig),
 }
 
 /// Features a domain-adaptation loss aligns (see [`SerModel::forward_aligned`]).
@@ -117,6 +122,7 @@ impl ModelConfig {
             ModelConfig::SslFineTune(_) => "fine-tuned SSL encoder + projector → mean → classifier",
             ModelConfig::LabelQuery(_) => "label queries cross-attending frames (SpeechMLC)",
             ModelConfig::ResNet(_) => "ResNet (basic blocks) over time × frequency",
+            ModelConfig::Linear(c) => c.solver.name(),
         }
     }
 
@@ -151,6 +157,7 @@ impl ModelConfig {
             ModelConfig::SslFineTune(c) => c.validate(),
             ModelConfig::LabelQuery(c) => c.validate(),
             ModelConfig::ResNet(c) => c.validate(),
+            ModelConfig::Linear(c) => c.validate(),
         }
     }
 
@@ -178,6 +185,7 @@ impl ModelConfig {
             ModelConfig::TimNet(c) => SerModel::TimNet(c.init(bins, n_classes, device)),
             ModelConfig::LabelQuery(c) => SerModel::LabelQuery(c.init(bins, n_classes, device)),
             ModelConfig::ResNet(c) => SerModel::ResNet(c.init(n_classes, device)),
+            ModelConfig::Linear(c) => SerModel::Linear(c.init(frames, bins, n_classes, device)),
             ModelConfig::SslFineTune(c) => {
                 // The run fills in the encoder's architecture; without it the default
                 // (HuBERT-base) shapes are built and a checkpoint of another shape is refused
@@ -215,6 +223,8 @@ pub enum SerModel {
     LabelQuery(label_query::LabelQueryDecoder),
     /// See [`resnet::ResNet`].
     ResNet(resnet::ResNet),
+    /// See [`linear::LinearClassifier`].
+    Linear(linear::LinearClassifier),
 }
 
 impl SerModel {
@@ -320,6 +330,7 @@ impl SerModel {
             SerModel::TimNet(m) => m.embed(x),
             SerModel::LabelQuery(m) => m.embed(x),
             SerModel::ResNet(m) => m.embed(x),
+            SerModel::Linear(m) => m.embed(x),
             SerModel::SslClassifier(m) => {
                 let [b, l, _] = x.dims();
                 m.embed_chunked(x.reshape([b, l]))
@@ -338,6 +349,7 @@ impl SerModel {
             SerModel::TimNet(m) => m.classify(emb),
             SerModel::LabelQuery(m) => m.classify(emb),
             SerModel::ResNet(m) => m.classify(emb),
+            SerModel::Linear(m) => m.classify(emb),
             SerModel::SslClassifier(m) => m.classify_embedding(emb),
         }
     }

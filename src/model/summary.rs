@@ -86,7 +86,9 @@ pub fn input_of(preset: &Preset) -> (InputShape, Vec<String>) {
         text: 0,
     };
     let s = match f.stream {
-        StreamKind::LogMel | StreamKind::Mfcc => shape(f.max_frames(), f.n_bins(), None),
+        StreamKind::LogMel | StreamKind::Mfcc | StreamKind::Functionals => {
+            shape(f.max_frames(), f.n_bins(), None)
+        }
         StreamKind::Ssl => shape(selected_layers(&f.ssl_layers), ssl, None),
         StreamKind::SslFrames => shape(f.max_frames(), ssl, None),
         StreamKind::LogMelSsl => {

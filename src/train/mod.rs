@@ -14,6 +14,7 @@ pub mod extract;
 pub mod finetune;
 pub mod fit;
 pub mod layer_profiles;
+pub mod linear_fit;
 pub mod messages;
 pub mod ml_report;
 pub mod multilabel;

@@ -298,9 +298,13 @@ impl Preset {
         if waveform && !fine_tune {
             return Err("the waveform stream feeds only the SslFineTune model".into());
         }
+        self.validate_vector_stream()?;
         if let Some(a) = &self.training.augment {
             a.validate()?;
-            let dsp = matches!(self.features.stream, StreamKind::LogMel | StreamKind::Mfcc);
+            let dsp = matches!(
+                self.features.stream,
+                StreamKind::LogMel | StreamKind::Mfcc | StreamKind::Functionals
+            );
             if a.is_active() && !dsp && !fine_tune {
                 return Err(format!(
                     "training.augment needs a stream computed from the waveform during training (logmel, mfcc) or the SslFineTune model; the {:?} stream is cached once per utterance",
@@ -383,6 +387,48 @@ impl Preset {
         }
         if let Some(t) = &self.text {
             self.validate_text(t)?;
+        }
+        Ok(())
+    }
+
+    /// The one-vector-per-utterance pieces fit together: the linear solvers read one vector
+    /// per utterance and classify; the functionals stream has one frame, which only models
+    /// that pool or flatten can take, and per-utterance normalisation would erase it.
+    fn validate_vector_stream(&self) -> Result<(), String> {
+        use crate::features::{Normalisation, StreamKind};
+        let stream = self.features.stream;
+        if stream == StreamKind::Functionals {
+            self.features
+                .functionals
+                .validate(self.features.logmel.sample_rate_hz)?;
+            if !matches!(self.model, ModelConfig::Linear(_) | ModelConfig::PooledFc(_)) {
+                return Err(format!(
+                    "the functionals stream is one vector per utterance: it feeds the Linear or PooledFc model, not {}",
+                    self.model.name()
+                ));
+            }
+            if self.features.normalisation == Normalisation::PerUtterance {
+                return Err("the functionals stream is one vector per utterance: normalise by the training set (training_set) or not at all (none)".into());
+            }
+        }
+        if matches!(self.model, ModelConfig::Linear(_)) {
+            if !matches!(stream, StreamKind::Functionals | StreamKind::Ssl) {
+                return Err(format!(
+                    "the Linear model reads one vector per utterance: use the functionals or ssl stream, not {stream:?}"
+                ));
+            }
+            if !matches!(self.task, super::task::Task::Categorical) {
+                return Err("the Linear model's solvers classify: it needs a categorical task (use PooledFc for dimensional or multi-label tasks)".into());
+            }
+            if self.training.adaptation.is_some() {
+                return Err("the Linear model is fitted by a convex solver: domain adaptation (training.adaptation) needs a model trained by gradient steps".into());
+            }
+            if self.training.augment.as_ref().is_some_and(|a| a.is_active()) {
+                return Err("the Linear model is fitted once on the training vectors: training.augment does not apply".into());
+            }
+            if !matches!(self.training.select_by, SelectBy::ValidUa | SelectBy::ValidLoss) {
+                return Err("the Linear model selects C by ValidUa or ValidLoss".into());
+            }
         }
         Ok(())
     }

@@ -986,16 +986,37 @@ fn train_fold(
             Err(Interrupt::Stopped) => Ok(None),
         };
     }
-    let model = preset.model.init(
-        crate::model::InputShape {
-            frames: shape.frames,
-            bins: shape.bins,
-            split: fcfg.stream_split(),
-            text: data.text_width,
-        },
-        data.classes.len(),
-        &train_device,
-    );
+    let input_shape = crate::model::InputShape {
+        frames: shape.frames,
+        bins: shape.bins,
+        split: fcfg.stream_split(),
+        text: data.text_width,
+    };
+    if let crate::model::ModelConfig::Linear(cfg) = &preset.model {
+        // A convex solver, not gradient steps: the plain device.
+        let model = preset
+            .model
+            .init(input_shape, data.classes.len(), &backend.device);
+        return match super::linear_fit::fit_fold(
+            preset,
+            cfg,
+            model,
+            &input,
+            &backend.device,
+            controller,
+            emit,
+        ) {
+            Ok(out) => Ok(Some(FoldResult {
+                index: fi,
+                out,
+                standardiser,
+            })),
+            Err(Interrupt::Stopped) => Ok(None),
+        };
+    }
+    let model = preset
+        .model
+        .init(input_shape, data.classes.len(), &train_device);
     match fit_fold(preset, &input, model, &backend.device, controller, emit) {
         Ok(out) => Ok(Some(FoldResult {
             index: fi,
