@@ -546,8 +546,20 @@ impl Preset {
 }
 
 /// The files of `presets/`, compiled in (a test checks that the list matches the folder).
-pub const BUILTIN: [(&str, &str); 37] = [
+pub const BUILTIN: [(&str, &str); 40] = [
     ("presets/demo.ron", include_str!("../../presets/demo.ron")),
+    (
+        "presets/baseline_functionals_logreg.ron",
+        include_str!("../../presets/baseline_functionals_logreg.ron"),
+    ),
+    (
+        "presets/baseline_functionals_svm.ron",
+        include_str!("../../presets/baseline_functionals_svm.ron"),
+    ),
+    (
+        "presets/baseline_functionals_mlp.ron",
+        include_str!("../../presets/baseline_functionals_mlp.ron"),
+    ),
     (
         "presets/demo_cross_corpus_lmmd.ron",
         include_str!("../../presets/demo_cross_corpus_lmmd.ron"),
