@@ -15,7 +15,8 @@ use ser_workbench::train::Preset;
 use ser_workbench::train::linear_fit::fit_weights;
 
 fn fixture(name: &str) -> Vec<f32> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/baselines/{name}.npy"));
+    let p =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/baselines/{name}.npy"));
     npy::read(&p).unwrap_or_else(|e| panic!("{e}")).1
 }
 
@@ -111,8 +112,8 @@ fn solver_data() -> (Array2<f64>, Vec<usize>) {
     let x = fixture("solver_x");
     let y: Vec<usize> = fixture("solver_y").iter().map(|&v| v as usize).collect();
     let d = x.len() / y.len();
-    let x = Array2::from_shape_vec((y.len(), d), x.iter().map(|&v| v as f64).collect())
-        .expect("shape");
+    let x =
+        Array2::from_shape_vec((y.len(), d), x.iter().map(|&v| v as f64).collect()).expect("shape");
     (x, y)
 }
 
@@ -149,7 +150,10 @@ fn logistic_regression_matches_sklearn() {
         for (c, s) in row.iter().enumerate() {
             let p = (s - m).exp() / z;
             let q = want[i * 3 + c] as f64;
-            assert!((p - q).abs() <= 1e-3, "row {i} class {c}: {p} vs sklearn {q}");
+            assert!(
+                (p - q).abs() <= 1e-3,
+                "row {i} class {c}: {p} vs sklearn {q}"
+            );
         }
     }
     for (a, b) in fit.w.iter().zip(fixture("logreg_coef")) {
@@ -167,7 +171,10 @@ fn linear_svm_matches_sklearn() {
     for (i, row) in scores(&x, &fit.w, &fit.b).iter().enumerate() {
         for (c, s) in row.iter().enumerate() {
             let q = want[i * 3 + c] as f64;
-            assert!((s - q).abs() <= 1e-2, "row {i} class {c}: {s} vs sklearn {q}");
+            assert!(
+                (s - q).abs() <= 1e-2,
+                "row {i} class {c}: {s} vs sklearn {q}"
+            );
         }
     }
 }
@@ -235,7 +242,11 @@ fn baselines_in_an_ablation_predict_and_named_features() {
             .args(["--backend", "cpu", "--out"])
             .arg(&out),
     );
-    for name in ["baseline_functionals_logreg", "baseline_functionals_svm", "tiny"] {
+    for name in [
+        "baseline_functionals_logreg",
+        "baseline_functionals_svm",
+        "tiny",
+    ] {
         assert!(text.contains(&format!("| {name} |")), "{text}");
     }
     let v: serde_json::Value =
@@ -252,9 +263,19 @@ fn baselines_in_an_ablation_predict_and_named_features() {
     // 7 classes: chance is 1/7; the demo corpus's classes differ acoustically.
     assert!(ua > 0.3, "logistic regression UA {ua}");
     assert!(logreg_run.join("fold1.bpk").is_file());
-    // One metrics row per C of the grid and fold; exactly one kept per fold.
+    // One metrics row per C of the grid and fold.
     let metrics = common::csv_rows(&logreg_run.join("metrics.csv"));
     assert_eq!(metrics.len(), 2 * 4);
+    // Every named input's weight per class and fold, and the strongest in the report.
+    let weights = common::csv_rows(&logreg_run.join("feature_weights.csv"));
+    let cfg = preset("baseline_functionals_logreg").features;
+    let n_classes = report["classes"].as_array().expect("classes").len();
+    assert_eq!(weights.len(), functionals::names(&cfg).len() * n_classes);
+    assert_eq!(weights[0]["input"], "logmel0_mean");
+    let top = &report["feature_weights"]["top"];
+    assert_eq!(top.as_array().map(Vec::len), Some(n_classes));
+    let md = std::fs::read_to_string(logreg_run.join("report.md")).expect("md");
+    assert!(md.contains("Strongest inputs per class"), "{md}");
 
     let wav = demo.join("emodb/wav/03a01Wa.wav");
     let out = run_ok(
@@ -282,7 +303,6 @@ fn baselines_in_an_ablation_predict_and_named_features() {
             .arg(&csv_path),
     );
     let rows = common::csv_rows(&csv_path);
-    let cfg = preset("baseline_functionals_logreg").features;
     assert_eq!(rows.len(), functionals::names(&cfg).len());
     let want = features::extract_file(&wav, &cfg).expect("functionals");
     for (row, v) in rows.iter().zip(&want.data) {

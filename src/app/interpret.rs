@@ -237,6 +237,7 @@ mod learned_tests {
         let classes = vec!["a".to_string(), "b".to_string()];
         let pooled = ClassificationReport::from_predictions(&classes, &[0, 1], &[0, 1]);
         RunReport {
+            feature_weights: None,
             multi_label: None,
             tasks: None,
             preset: "p".into(),

@@ -344,6 +344,9 @@ impl ResultsPanel {
                 }
             });
         });
+        if let Some(f) = &v.feature_weights {
+            feature_weights_ui(ui, f);
+        }
     }
 
     fn report_ui(ui: &mut egui::Ui, v: &TrainingView, report: &ClassificationReport) {
@@ -394,6 +397,41 @@ impl ResultsPanel {
             }
         }
     }
+}
+
+/// The linear model's strongest named inputs per class (mean weight over folds ± std).
+fn feature_weights_ui(ui: &mut egui::Ui, f: &crate::train::feature_weights::FeatureWeights) {
+    ui.add_space(8.0);
+    ui.label(egui::RichText::new("Strongest inputs per class (linear model)").strong())
+        .on_hover_text(&f.note);
+    egui::Grid::new("feature_weights")
+        .striped(true)
+        .show(ui, |ui| {
+            ui.label(egui::RichText::new("class").strong());
+            ui.label(
+                egui::RichText::new(format!(
+                    "inputs: weight per training-set std, mean ± std over {} folds",
+                    f.folds
+                ))
+                .strong(),
+            );
+            ui.end_row();
+            for t in &f.top {
+                ui.label(&t.class);
+                let list: Vec<String> = t
+                    .inputs
+                    .iter()
+                    .map(|(n, m, sd)| format!("{n} {m:+.2} ± {sd:.2}"))
+                    .collect();
+                ui.label(list.join(", "));
+                ui.end_row();
+            }
+        });
+    ui.label(
+        egui::RichText::new("All weights: feature_weights.csv in the run folder.")
+            .small()
+            .weak(),
+    );
 }
 
 /// Attention over time (and the fusion gate) of the selected utterance, under its spectrogram.

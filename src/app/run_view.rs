@@ -68,6 +68,8 @@ pub struct TrainingView {
     pub fold_dims: Vec<(usize, Vec<crate::eval::regression::DimensionReport>)>,
     /// Dimensional runs: the pooled summary when finished.
     pub dimensional_summary: Option<crate::train::dim_report::DimensionalSummary>,
+    /// Linear models: the strongest named inputs per class (from the final report).
+    pub feature_weights: Option<crate::train::feature_weights::FeatureWeights>,
     /// Multi-label runs: the per-label summary (when finished).
     pub multi_label_summary: Option<crate::train::ml_report::MultiLabelSummary>,
     /// Log lines.
@@ -105,6 +107,7 @@ impl TrainingView {
                 self.fold_dims.clear();
                 self.dimensional_summary = None;
                 self.multi_label_summary = None;
+                self.feature_weights = None;
                 self.dimensional = dimensional;
                 self.pooled = None;
                 self.position = Position::default();
@@ -157,9 +160,11 @@ impl TrainingView {
                 report,
                 dimensional,
                 multi_label,
+                feature_weights,
                 ..
             } => {
                 self.pooled = Some(*report);
+                self.feature_weights = feature_weights.map(|f| *f);
                 self.dimensional_summary = dimensional.map(|d| *d);
                 self.multi_label_summary = multi_label.map(|m| *m);
             }

@@ -38,6 +38,7 @@ pub fn view_of(dir: &Path) -> Result<TrainingView, String> {
             .collect();
         v.dimensional_summary = Some(d);
     }
+    v.feature_weights = r.feature_weights.clone();
     if let Some(m) = r.multi_label {
         v.classes = m.labels.clone();
         v.multi_label_summary = Some(m);

@@ -213,8 +213,7 @@ impl TrainingPanel {
         let can = matches!(
             p.features.stream,
             StreamKind::LogMel | StreamKind::Mfcc | StreamKind::Functionals
-        )
-            || matches!(p.model, crate::model::ModelConfig::SslFineTune(_));
+        ) || matches!(p.model, crate::model::ModelConfig::SslFineTune(_));
         let mut on = p
             .training
             .augment

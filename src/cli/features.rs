@@ -223,7 +223,12 @@ fn features(
         let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
         crate::fsutil::write_atomic(out, &bytes)
             .with_context(|| format!("writing {}", out.display()))?;
-        println!("{}: {} named values ({})", out.display(), names.len(), cfg.extractor_key());
+        println!(
+            "{}: {} named values ({})",
+            out.display(),
+            names.len(),
+            cfg.extractor_key()
+        );
         return Ok(());
     }
     crate::features::npy::write(out, &[m.n_frames, m.n_bins], &m.data)

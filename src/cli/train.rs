@@ -353,7 +353,10 @@ pub(super) fn follow(handle: crate::train::TrainHandle) -> Result<()> {
                 println!("report: {}", run_dir.join("report.md").display());
             }
             Event::Finished {
-                run_dir, report, ..
+                run_dir,
+                report,
+                feature_weights,
+                ..
             } => {
                 println!(
                     "\npooled test: WA {:.4} UA {:.4} macro-F1 {:.4} weighted-F1 {:.4} (n = {})",
@@ -380,6 +383,18 @@ pub(super) fn follow(handle: crate::train::TrainHandle) -> Result<()> {
                             },
                             p.counted
                         );
+                    }
+                }
+                if let Some(f) = &feature_weights {
+                    println!("strongest inputs per class (linear model, mean weight over folds):");
+                    for t in &f.top {
+                        let list: Vec<String> = t
+                            .inputs
+                            .iter()
+                            .take(3)
+                            .map(|(n, m, _)| format!("{n} {m:+.2}"))
+                            .collect();
+                        println!("  {:<12} {}", t.class, list.join(", "));
                     }
                 }
                 println!("report: {}", run_dir.join("report.md").display());

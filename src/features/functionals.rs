@@ -195,7 +195,11 @@ pub fn compute(samples: &[f32], cfg: &FeatureConfig) -> FeatureMatrix {
         .map(|t| (12.0 * (yin.f0[t] / 27.5).log2(), times[t]))
         .unzip();
     push(&f0_st, &f0_times);
-    out.extend(utterance_values(&voiced, samples.len() as f64 / sr, secs_per_frame));
+    out.extend(utterance_values(
+        &voiced,
+        samples.len() as f64 / sr,
+        secs_per_frame,
+    ));
     FeatureMatrix {
         n_frames: 1,
         n_bins: out.len(),
@@ -497,7 +501,11 @@ mod tests {
         let get = |n: &str| m.data[names.iter().position(|x| x == n).unwrap()];
         assert!((get("duration_s") - 1.0).abs() < 1e-6);
         // Half the frames are the sine (a few frames at the edges mix both).
-        assert!((get("voiced_ratio") - 0.5).abs() < 0.05, "{}", get("voiced_ratio"));
+        assert!(
+            (get("voiced_ratio") - 0.5).abs() < 0.05,
+            "{}",
+            get("voiced_ratio")
+        );
         let st_200 = (12.0 * (200.0f64 / 27.5).log2()) as f32;
         assert!((get("f0_st_p50") - st_200).abs() < 0.05);
         assert!(get("voiced_segments_per_s") > 0.9 && get("voiced_segments_per_s") < 1.1);

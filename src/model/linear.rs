@@ -128,7 +128,13 @@ impl LinearClassifier {
 
     /// Weights `[inputs, classes]` row-major and bias.
     pub fn weights(&self) -> (Vec<f32>, Vec<f32>) {
-        let w = self.linear.weight.val().into_data().try_to_vec::<f32>().unwrap_or_default();
+        let w = self
+            .linear
+            .weight
+            .val()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
         let b = self
             .linear
             .bias

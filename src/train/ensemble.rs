@@ -259,6 +259,7 @@ pub fn ensemble(runs: &[PathBuf], vote: Vote, out: &Path) -> Result<EnsembleOutp
         .iter()
         .all(|(_, r, _)| r.independence == crate::corpus::split::independence_label(true));
     let report = RunReport {
+        feature_weights: None,
         multi_label: None,
         tasks: None,
         preset: format!(

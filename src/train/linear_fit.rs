@@ -134,7 +134,10 @@ pub fn fit_fold(
         let weights = match fit_weights(cfg.solver, c, cfg.max_iterations, &x, &y, n_classes) {
             Ok(w) => w,
             Err(e) => {
-                emit(Event::Log(format!("fold {}: {e}; C skipped", input.fold + 1)));
+                emit(Event::Log(format!(
+                    "fold {}: {e}; C skipped",
+                    input.fold + 1
+                )));
                 continue;
             }
         };

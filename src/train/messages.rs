@@ -251,5 +251,7 @@ pub enum Event {
         dimensional: Option<Box<super::dim_report::DimensionalSummary>>,
         /// Multi-label runs: the per-label summary.
         multi_label: Option<Box<super::ml_report::MultiLabelSummary>>,
+        /// Linear models: the strongest named inputs per class.
+        feature_weights: Option<Box<super::feature_weights::FeatureWeights>>,
     },
 }

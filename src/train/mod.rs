@@ -11,6 +11,7 @@ pub mod data;
 pub mod dim_report;
 pub mod ensemble;
 pub mod extract;
+pub mod feature_weights;
 pub mod finetune;
 pub mod fit;
 pub mod layer_profiles;

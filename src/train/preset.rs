@@ -401,7 +401,10 @@ impl Preset {
             self.features
                 .functionals
                 .validate(self.features.logmel.sample_rate_hz)?;
-            if !matches!(self.model, ModelConfig::Linear(_) | ModelConfig::PooledFc(_)) {
+            if !matches!(
+                self.model,
+                ModelConfig::Linear(_) | ModelConfig::PooledFc(_)
+            ) {
                 return Err(format!(
                     "the functionals stream is one vector per utterance: it feeds the Linear or PooledFc model, not {}",
                     self.model.name()
@@ -423,10 +426,18 @@ impl Preset {
             if self.training.adaptation.is_some() {
                 return Err("the Linear model is fitted by a convex solver: domain adaptation (training.adaptation) needs a model trained by gradient steps".into());
             }
-            if self.training.augment.as_ref().is_some_and(|a| a.is_active()) {
+            if self
+                .training
+                .augment
+                .as_ref()
+                .is_some_and(|a| a.is_active())
+            {
                 return Err("the Linear model is fitted once on the training vectors: training.augment does not apply".into());
             }
-            if !matches!(self.training.select_by, SelectBy::ValidUa | SelectBy::ValidLoss) {
+            if !matches!(
+                self.training.select_by,
+                SelectBy::ValidUa | SelectBy::ValidLoss
+            ) {
                 return Err("the Linear model selects C by ValidUa or ValidLoss".into());
             }
         }

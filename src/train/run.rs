@@ -195,6 +195,7 @@ fn train_and_report(
         report: Box::new(pooled.pooled),
         dimensional: pooled.dimensional.map(Box::new),
         multi_label: pooled.multi_label.map(Box::new),
+        feature_weights: pooled.feature_weights.map(Box::new),
     });
     emit(Event::State(RunState::Finished));
     Ok(RunEnd::Finished(run.path.clone()))
@@ -1041,6 +1042,8 @@ struct FoldsDone {
     task_scores: Vec<Vec<super::multitask::TaskScore>>,
     cost: ModelCost,
     checkpoint_bytes_sum: u64,
+    /// Linear models: each fold's weights (`[inputs, classes]` row-major).
+    linear_weights: Vec<Vec<f32>>,
 }
 
 impl FoldsDone {
@@ -1060,6 +1063,9 @@ impl FoldsDone {
         }
         self.epochs.extend(out.epochs.iter().cloned());
         self.steps.extend(out.steps.iter().cloned());
+        if let SerModel::Linear(m) = &out.model {
+            self.linear_weights.push(m.weights().0);
+        }
         let bytes = out
             .model
             .clone()
@@ -1235,7 +1241,19 @@ fn write_final_report(
         }),
         _ => None,
     };
+    let feature_weights = match done.linear_weights.first() {
+        Some(w) if !data.classes.is_empty() => {
+            let names =
+                super::feature_weights::input_names(&preset.features, w.len() / data.classes.len());
+            let (csv, summary) =
+                super::feature_weights::summarise(&names, &data.classes, &done.linear_weights, 5)?;
+            run.write_bytes("feature_weights.csv", &csv)?;
+            Some(summary)
+        }
+        _ => None,
+    };
     let report = RunReport {
+        feature_weights,
         preset: preset.name.clone(),
         protocol: data.plan.protocol.clone(),
         independence: data.plan.independence_label().to_string(),

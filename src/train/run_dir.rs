@@ -130,6 +130,10 @@ pub struct RunReport {
     /// Multi-task runs: each auxiliary task's test score, pooled and per fold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tasks: Option<super::multitask::TasksSummary>,
+    /// Linear models: the strongest named inputs per class (all weights in
+    /// `feature_weights.csv`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_weights: Option<super::feature_weights::FeatureWeights>,
 }
 
 impl RunReport {
@@ -714,6 +718,10 @@ pub fn report_markdown(r: &RunReport) -> String {
     if let Some(t) = &r.tasks {
         s.push('\n');
         s.push_str(&t.markdown());
+    }
+    if let Some(f) = &r.feature_weights {
+        s.push('\n');
+        s.push_str(&f.markdown());
     }
     s
 }
