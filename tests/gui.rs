@@ -1097,3 +1097,56 @@ fn block_editor_save_train_and_runs_panel() {
         a.corpora.manifest.is_some()
     });
 }
+
+/// The logistic-regression baseline from the Training panel: one validation point per C of
+/// its grid, then Results names the strongest inputs per class, and the Live panel predicts a
+/// file with it (functionals of each window).
+#[test]
+fn baseline_preset_trains_shows_named_inputs_and_runs_live() {
+    let data = tempfile::tempdir().expect("tmp");
+    let mut logreg = ser_workbench::train::Preset::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("presets/baseline_functionals_logreg.ron"),
+    )
+    .expect("preset");
+    logreg.training.protocol = ser_workbench::corpus::Protocol::SpeakerKFold(2);
+    let mut h = app_with(data.path(), vec![logreg]);
+    h.state_mut().training.backend = BackendChoice::Cpu;
+    h.state_mut().corpora.path = common::small_demo().join("emodb").display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Load corpus").click();
+    wait_until(&mut h, "corpus", 60, |a| a.corpora.manifest.is_some());
+    h.get_by_label("Training").click();
+    h.run_steps(2);
+    h.get_by_label("Start training").click();
+    wait_until(&mut h, "end of run", 300, |a| {
+        a.training.view.pooled.is_some()
+    });
+    h.run_steps(2);
+    // Two folds × four values of C.
+    assert_eq!(h.state().training.view.epoch_metrics.len(), 8);
+    let top = h
+        .state()
+        .training
+        .view
+        .feature_weights
+        .clone()
+        .expect("feature weights");
+    assert_eq!(top.folds, 2);
+    h.get_by_label("Results").click();
+    h.run_steps(3);
+    h.get_by_label("Strongest inputs per class (linear model)");
+    h.get_by_label_contains(&top.top[0].inputs[0].0);
+
+    h.get_by_label("Live").click();
+    h.run_steps(2);
+    h.get_by_label("Use latest run").click();
+    h.state_mut().live.wav_path = common::small_demo()
+        .join("emodb/wav/03a01Wa.wav")
+        .display()
+        .to_string();
+    h.run_steps(1);
+    h.get_by_label("Start file").click();
+    wait_until(&mut h, "live frames", 60, |a| !a.live.frames.is_empty());
+    wait_until(&mut h, "end of file", 60, |a| !a.live.running());
+}
