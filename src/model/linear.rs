@@ -38,7 +38,7 @@ pub struct LinearClassifierConfig {
     /// Inverse regularisation strengths C tried, in order; the one with the best validation
     /// figure (the preset's `select_by`) is kept. Without a validation part the first is used.
     pub c_grid: Vec<f64>,
-    /// Solver iterations at most (L-BFGS iterations, or SMO passes ×1000 for the SVM).
+    /// L-BFGS iterations at most (logistic regression; the SVM's SMO runs to its tolerance).
     pub max_iterations: u64,
 }
 

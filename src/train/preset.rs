@@ -440,6 +440,9 @@ impl Preset {
             ) {
                 return Err("the Linear model selects C by ValidUa or ValidLoss".into());
             }
+            if self.training.class_weighted_loss {
+                return Err("the Linear model's solvers weight every utterance equally: class_weighted_loss is not supported (use PooledFc on the same stream)".into());
+            }
         }
         Ok(())
     }
@@ -779,6 +782,46 @@ mod tests {
             msg.contains("attention_heads (5) must divide channels"),
             "{msg}"
         );
+    }
+
+    /// The baselines' pieces only combine where they make sense; each refusal says why.
+    #[test]
+    fn vector_stream_and_linear_model_refusals() {
+        let logreg = Preset::builtin()
+            .into_iter()
+            .find(|p| p.name == "baseline_functionals_logreg")
+            .expect("baseline preset");
+        assert!(logreg.validate().is_ok());
+        let refused = |p: &Preset, want: &str| {
+            let msg = p.validate().expect_err(want);
+            assert!(msg.contains(want), "{msg}");
+        };
+        let mut p = logreg.clone();
+        p.features.stream = crate::features::StreamKind::LogMel;
+        refused(
+            &p,
+            "one vector per utterance: use the functionals or ssl stream",
+        );
+        let mut p = logreg.clone();
+        p.features.normalisation = crate::features::Normalisation::PerUtterance;
+        refused(&p, "normalise by the training set");
+        let mut p = logreg.clone();
+        p.model = Preset::builtin()[0].model.clone();
+        refused(&p, "it feeds the Linear or PooledFc model");
+        let mut p = logreg.clone();
+        p.training.class_weighted_loss = true;
+        refused(&p, "class_weighted_loss is not supported");
+        let mut p = logreg.clone();
+        p.training.adaptation = Some(AdaptationConfig::default());
+        refused(&p, "domain adaptation");
+        let mut p = logreg.clone();
+        p.features.functionals.f0_max_hz = 9000.0;
+        refused(&p, "above the Nyquist frequency");
+        let mut p = logreg;
+        if let ModelConfig::Linear(c) = &mut p.model {
+            c.c_grid = vec![1.0, 0.0];
+        }
+        refused(&p, "every C in c_grid must be > 0");
     }
 
     #[test]
