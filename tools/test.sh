@@ -9,4 +9,10 @@ export SER_WORKBENCH_BACKEND=cpu
 # The wgpu parity tests run on a software adapter (lavapipe) where it exists: minimal kernel
 # autotuning halves their time and does not change results.
 export CUBECL_AUTOTUNE_LEVEL="${CUBECL_AUTOTUNE_LEVEL:-minimal}"
+# A one-node Slurm cluster for the Slurm executor's test (tests/slurm.rs), stopped at the end
+# when this script started it. SER_WORKBENCH_SKIP_SLURM=1 skips both.
+if [ -z "${SER_WORKBENCH_SKIP_SLURM:-}" ] && ! pgrep -x slurmctld > /dev/null; then
+  bash tools/slurm-local.sh start
+  trap 'bash tools/slurm-local.sh stop' EXIT
+fi
 cargo test --locked --workspace --all-targets

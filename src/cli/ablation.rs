@@ -1,15 +1,84 @@
-//! `ser-workbench ablation`: several presets (× seeds) under one protocol, one table.
+//! `ser-workbench ablation`: several presets (× seeds) under one protocol, one table; run here
+//! or as a Slurm job array (`--executor slurm`, then `collect` / `status` / `cancel` /
+//! `resubmit`).
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
-use clap::Args;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
 
 use crate::train::Preset;
+use crate::train::slurm::{SlurmGrid, SlurmOptions, TaskState};
+
+/// Where the grid runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Executor {
+    /// In this process, one run after the other.
+    Local,
+    /// As a Slurm job array, one task per preset and seed (needs `sbatch`; see the README's
+    /// "On a cluster").
+    Slurm,
+}
+
+/// Resources of every Slurm task.
+#[derive(Args, Debug, Default)]
+pub struct SlurmArgs {
+    /// Slurm partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Generic resources per task, e.g. gpu:1.
+    #[arg(long)]
+    pub gres: Option<String>,
+    /// CPUs per task.
+    #[arg(long)]
+    pub cpus: Option<u32>,
+    /// Memory per task, e.g. 16G.
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// Time limit per task, e.g. 02:00:00.
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Account to charge.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// A further #SBATCH argument, written as given (repeatable), e.g. --sbatch-arg=--qos=short.
+    #[arg(long = "sbatch-arg", allow_hyphen_values = true)]
+    pub sbatch_arg: Vec<String>,
+}
+
+/// What to do with an ablation submitted to Slurm.
+#[derive(Subcommand, Debug)]
+pub enum AblationAction {
+    /// Merge the finished tasks into ablation.md/.csv/.json and list the others with their
+    /// state and log.
+    Collect {
+        /// The ablation folder.
+        dir: PathBuf,
+    },
+    /// Every task's state (squeue, the run's report, the task's exit code).
+    Status {
+        /// The ablation folder.
+        dir: PathBuf,
+    },
+    /// Cancel every job of the grid (scancel).
+    Cancel {
+        /// The ablation folder.
+        dir: PathBuf,
+    },
+    /// Submit again the tasks that failed or are missing (not those queued or done).
+    Resubmit {
+        /// The ablation folder.
+        dir: PathBuf,
+    },
+}
 
 /// Options of `ablation`.
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct AblationArgs {
+    /// collect / status / cancel / resubmit a Slurm grid.
+    #[command(subcommand)]
+    pub action: Option<AblationAction>,
     /// Preset RON files, one table row each.
     #[arg(long, required = true, num_args = 1..)]
     pub presets: Vec<PathBuf>,
@@ -19,19 +88,36 @@ pub struct AblationArgs {
     /// Seeds, comma-separated (default: the first preset's seed).
     #[arg(long, value_delimiter = ',')]
     pub seeds: Vec<u64>,
-    /// Output folder (table + one run folder per preset and seed).
+    /// Output folder (table + one run folder per preset and seed); with Slurm it must be on
+    /// storage the nodes share.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Run here, or submit a Slurm job array and exit.
+    #[arg(long, value_enum, default_value = "local")]
+    pub executor: Executor,
+    /// Slurm: follow the array until no task is queued, then collect.
+    #[arg(long)]
+    pub wait: bool,
+    /// Slurm resources.
+    #[command(flatten)]
+    pub slurm: SlurmArgs,
 }
 
-/// Runs the grid and prints the table.
+/// Runs the grid and prints the table (or submits it, or acts on a submitted one).
 pub fn run(a: AblationArgs) -> Result<()> {
+    if let Some(action) = a.action {
+        return act(action);
+    }
     let cache_dir = a.source.cache_dir();
     let AblationArgs {
         presets,
         source,
         seeds,
         out,
+        executor,
+        wait,
+        slurm,
+        ..
     } = a;
     let presets = presets
         .iter()
@@ -45,6 +131,9 @@ pub fn run(a: AblationArgs) -> Result<()> {
         )
         .map_err(|e| anyhow::anyhow!(e))?,
     };
+    if executor == Executor::Slurm {
+        return submit(&presets, &source, &seeds, &out, cache_dir, slurm, wait);
+    }
     let req = crate::train::ablation::AblationRequest {
         presets,
         corpus_dirs: source.corpus,
@@ -62,9 +151,213 @@ pub fn run(a: AblationArgs) -> Result<()> {
     )
     .context("starting the ablation worker")?;
     super::train::follow(handle)?;
+    print_table(&out)
+}
+
+fn print_table(out: &std::path::Path) -> Result<()> {
     let md = out.join("ablation.md");
     let text = std::fs::read_to_string(&md).with_context(|| md.display().to_string())?;
     println!("\n{text}");
     println!("table: {} (+ ablation.csv, ablation.json)", md.display());
     Ok(())
+}
+
+/// The `train` arguments every task shares: what the local ablation passes to each run.
+fn train_args(
+    source: &super::train::RunSourceArgs,
+    protocol: &str,
+    cache_dir: &std::path::Path,
+) -> Result<Vec<String>> {
+    let abs = |p: &PathBuf| -> Result<String> {
+        Ok(std::path::absolute(p)
+            .with_context(|| p.display().to_string())?
+            .display()
+            .to_string())
+    };
+    let mut args = Vec::new();
+    for c in &source.corpus {
+        args.extend(["--corpus".to_string(), abs(c)?]);
+    }
+    if let Some(t) = &source.target_corpus {
+        args.extend(["--target-corpus".to_string(), abs(t)?]);
+    }
+    if let Some(l) = &source.label_map {
+        args.extend(["--label-map".to_string(), l.clone()]);
+    }
+    if let Some(t) = &source.transcripts {
+        args.extend(["--transcripts".to_string(), abs(t)?]);
+    }
+    let backend = serde_json::to_value(source.backend)?
+        .as_str()
+        .unwrap_or("auto")
+        .to_string();
+    args.extend([
+        "--protocol".to_string(),
+        protocol.to_string(),
+        "--backend".into(),
+        backend,
+        "--cache".into(),
+        abs(&cache_dir.to_path_buf())?,
+    ]);
+    Ok(args)
+}
+
+fn submit(
+    presets: &[Preset],
+    source: &super::train::RunSourceArgs,
+    seeds: &[u64],
+    out: &std::path::Path,
+    cache_dir: PathBuf,
+    slurm: SlurmArgs,
+    wait: bool,
+) -> Result<()> {
+    if presets.is_empty() {
+        bail!("ablation: no presets given");
+    }
+    let protocol = source.protocol.unwrap_or(presets[0].training.protocol);
+    let seeds = if seeds.is_empty() {
+        vec![presets[0].training.seed]
+    } else {
+        seeds.to_vec()
+    };
+    let binary = std::env::current_exe().context("the path of this ser-workbench binary")?;
+    let options = SlurmOptions {
+        partition: slurm.partition,
+        gres: slurm.gres,
+        cpus: slurm.cpus,
+        mem: slurm.mem,
+        time: slurm.time,
+        account: slurm.account,
+        extra: slurm.sbatch_arg,
+    };
+    let mut grid = crate::train::slurm::prepare(
+        presets,
+        &seeds,
+        out,
+        crate::train::slurm::GridSetup {
+            protocol: protocol.spelling(),
+            corpus: source.corpus.clone(),
+            target_corpus: source.target_corpus.clone(),
+            train_args: train_args(source, &protocol.spelling(), &cache_dir)?,
+            binary,
+            options,
+        },
+    )
+    .map_err(anyhow::Error::msg)?;
+    let n = grid.tasks.len();
+    let job = grid
+        .submit(&format!("0-{}", n - 1))
+        .map_err(anyhow::Error::msg)?;
+    println!(
+        "submitted job {job}: {n} tasks ({} presets × {} seeds)\nscript: {}\nfollow: ser-workbench ablation status {d}\ntable:  ser-workbench ablation collect {d}",
+        presets.len(),
+        seeds.len(),
+        grid.out_dir.join("slurm/job.sbatch").display(),
+        d = grid.out_dir.display()
+    );
+    if wait {
+        follow(&grid)?;
+        return act(AblationAction::Collect { dir: grid.out_dir });
+    }
+    Ok(())
+}
+
+/// Polls until no task is queued.
+fn follow(grid: &SlurmGrid) -> Result<()> {
+    let mut last = String::new();
+    loop {
+        let states = grid.states();
+        let line = summary(&states);
+        if line != last {
+            println!("{line}");
+            last = line;
+        }
+        if !states.iter().any(|s| matches!(s, TaskState::Queued(_))) {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+}
+
+fn summary(states: &[TaskState]) -> String {
+    let count = |f: fn(&TaskState) -> bool| states.iter().filter(|s| f(s)).count();
+    format!(
+        "tasks: {} done, {} queued or running, {} failed, {} missing",
+        count(|s| matches!(s, TaskState::Done)),
+        count(|s| matches!(s, TaskState::Queued(_))),
+        count(|s| matches!(s, TaskState::Failed(_))),
+        count(|s| matches!(s, TaskState::Missing)),
+    )
+}
+
+fn act(action: AblationAction) -> Result<()> {
+    match action {
+        AblationAction::Status { dir } => {
+            let grid = SlurmGrid::read(&dir).map_err(anyhow::Error::msg)?;
+            let jobs: Vec<&str> = grid.submissions.iter().map(|s| s.job_id.as_str()).collect();
+            println!("jobs: {}", jobs.join(", "));
+            for (t, s) in grid.tasks.iter().zip(grid.states()) {
+                println!(
+                    "task {:>3}  {:<28} seed {:<6} {:<32} {}",
+                    t.index,
+                    t.preset,
+                    t.seed,
+                    s.describe(),
+                    grid.log_path(t.index)
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                );
+            }
+            println!("{}", summary(&grid.states()));
+            Ok(())
+        }
+        AblationAction::Cancel { dir } => {
+            let grid = SlurmGrid::read(&dir).map_err(anyhow::Error::msg)?;
+            grid.cancel().map_err(anyhow::Error::msg)?;
+            println!("cancelled {} job(s)", grid.submissions.len());
+            Ok(())
+        }
+        AblationAction::Resubmit { dir } => {
+            let mut grid = SlurmGrid::read(&dir).map_err(anyhow::Error::msg)?;
+            let again: Vec<String> = grid
+                .tasks
+                .iter()
+                .zip(grid.states())
+                .filter(|(_, s)| matches!(s, TaskState::Failed(_) | TaskState::Missing))
+                .map(|(t, _)| t.index.to_string())
+                .collect();
+            if again.is_empty() {
+                println!("nothing to resubmit: every task is done or queued");
+                return Ok(());
+            }
+            let job = grid.submit(&again.join(",")).map_err(anyhow::Error::msg)?;
+            println!("resubmitted tasks {} as job {job}", again.join(","));
+            Ok(())
+        }
+        AblationAction::Collect { dir } => {
+            let grid = SlurmGrid::read(&dir).map_err(anyhow::Error::msg)?;
+            let (_, open) = grid.collect().map_err(anyhow::Error::msg)?;
+            print_table(&grid.out_dir)?;
+            if !open.is_empty() {
+                println!("\nnot finished ({}):", open.len());
+                for (t, s) in &open {
+                    println!(
+                        "  task {} {} seed {}: {}; log {}",
+                        t.index,
+                        t.preset,
+                        t.seed,
+                        s.describe(),
+                        grid.log_path(t.index)
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_else(|| "none".into())
+                    );
+                }
+                println!(
+                    "resubmit them with: ser-workbench ablation resubmit {}",
+                    grid.out_dir.display()
+                );
+            }
+            Ok(())
+        }
+    }
 }

@@ -370,11 +370,9 @@ pub fn run_ablation(
         for &seed in &seeds {
             emit(Event::Log(progress_line(k, total, &preset.name, seed)));
             k += 1;
-            let out = req.out_dir.join(format!(
-                "{:02}-{}-seed{seed}",
-                pi + 1,
-                sanitize(&preset.name)
-            ));
+            let out = req
+                .out_dir
+                .join(format!("{}-seed{seed}", run_folder_stem(pi, &preset.name)));
             let run_req = RunRequest {
                 preset: preset.clone(),
                 corpus_dirs: req.corpus_dirs.clone(),
@@ -423,6 +421,12 @@ pub fn read_table(dir: &std::path::Path) -> Result<AblationTable, String> {
     let p = dir.join("ablation.json");
     let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: malformed table: {e}", p.display()))
+}
+
+/// The run folder name of row `pi`'s preset, before `-seed<N>` (shared by the local and the
+/// Slurm executors, so both write the same layout).
+pub fn run_folder_stem(pi: usize, name: &str) -> String {
+    format!("{:02}-{}", pi + 1, sanitize(name))
 }
 
 fn sanitize(name: &str) -> String {

@@ -31,6 +31,7 @@ pub mod run_dir;
 pub mod run_metrics;
 pub mod runs;
 pub mod schedule;
+pub mod slurm;
 pub mod task;
 pub mod worker;
 

@@ -1,0 +1,196 @@
+//! The Slurm executor against a real Slurm: `tools/slurm-local.sh start` (run by tools/test.sh)
+//! provides a one-node cluster. A tiny grid (2 presets × 2 seeds) runs as a job array, is
+//! collected, and must equal the local executor's table to the last digit; a task cancelled on
+//! purpose is reported as missing and completed after `resubmit`.
+//!
+//! Without a cluster (`sinfo` fails) the test fails, naming the helper; set
+//! SER_WORKBENCH_SKIP_SLURM=1 to skip it on a machine where it cannot run.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ser-workbench"));
+    c.env("SER_WORKBENCH_BACKEND", "cpu");
+    c.env(
+        "SER_WORKBENCH_DATA",
+        std::env::temp_dir().join(format!("ser-wb-slurm-data-{}", std::process::id())),
+    );
+    c
+}
+
+fn run_ok(mut c: impl std::borrow::BorrowMut<Command>) -> String {
+    let c = c.borrow_mut();
+    let out = c.output().expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{c:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The grid's arguments: both presets, both seeds, two speaker folds.
+fn grid(c: &mut Command, cache: &Path, out: &Path) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    c.args(["ablation", "--presets"])
+        .arg(root.join("presets/baseline_functionals_logreg.ron"))
+        .arg(common::tiny_preset_path())
+        .arg("--corpus")
+        .arg(common::small_demo().join("emodb"))
+        .args(["--protocol", "speaker-kfold:2", "--seeds", "1,2"])
+        .args(["--backend", "cpu", "--cache"])
+        .arg(cache)
+        .arg("--out")
+        .arg(out);
+}
+
+/// (preset, n_folds, wa, ua, macro-F1) of every row of `ablation.json`.
+fn rows(dir: &Path) -> Vec<(String, u64, Vec<f64>)> {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("ablation.json")).expect("json"))
+            .expect("parse");
+    v["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            let stat = |k: &str| r[k][0].as_f64().unwrap_or(f64::NAN);
+            (
+                r["preset"].as_str().expect("preset").to_string(),
+                r["n_folds"].as_u64().expect("folds"),
+                vec![
+                    stat("wa"),
+                    stat("ua"),
+                    stat("macro_f1"),
+                    r["wa"][1].as_f64().unwrap_or(f64::NAN),
+                    r["ua"][1].as_f64().unwrap_or(f64::NAN),
+                ],
+            )
+        })
+        .collect()
+}
+
+fn wait_for_queue(dir: &Path, secs: u64) {
+    let t = Instant::now();
+    loop {
+        let out = run_ok(bin().args(["ablation", "status"]).arg(dir));
+        if out.contains(", 0 queued or running,") {
+            return;
+        }
+        assert!(t.elapsed() < Duration::from_secs(secs), "timed out:\n{out}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn ablation_on_slurm_equals_local_and_recovers_a_cancelled_task() {
+    if std::env::var_os("SER_WORKBENCH_SKIP_SLURM").is_some() {
+        eprintln!("SER_WORKBENCH_SKIP_SLURM is set: Slurm executor test skipped");
+        return;
+    }
+    let up = Command::new("sinfo").args(["-h", "-o", "%T"]).output();
+    assert!(
+        up.as_ref()
+            .is_ok_and(|o| o.status.success() && !o.stdout.is_empty()),
+        "no Slurm cluster answers (start one with tools/slurm-local.sh start, or set SER_WORKBENCH_SKIP_SLURM=1): {up:?}"
+    );
+    let d = tempfile::tempdir().expect("tmp");
+    let cache = d.path().join("cache");
+
+    // Local executor.
+    let local = d.path().join("local");
+    let t = Instant::now();
+    run_ok({
+        let mut c = bin();
+        grid(&mut c, &cache, &local);
+        c
+    });
+    let local_secs = t.elapsed().as_secs_f64();
+
+    // Slurm, followed to the end.
+    let slurm = d.path().join("slurm");
+    let t = Instant::now();
+    let out = run_ok({
+        let mut c = bin();
+        grid(&mut c, &cache, &slurm);
+        c.args(["--executor", "slurm", "--wait"]);
+        c
+    });
+    let slurm_secs = t.elapsed().as_secs_f64();
+    eprintln!("tiny grid: local {local_secs:.1} s, Slurm {slurm_secs:.1} s");
+    assert!(
+        out.contains("submitted job") && out.contains("4 tasks"),
+        "{out}"
+    );
+    assert!(out.contains("| tiny |"), "{out}");
+    let script = std::fs::read_to_string(slurm.join("slurm/job.sbatch")).expect("script");
+    assert!(script.contains("#SBATCH --array=0-3"), "{script}");
+    let want = rows(&local);
+    assert_eq!(want.len(), 2);
+    assert_eq!(rows(&slurm), want, "Slurm and local tables differ");
+
+    // A task cancelled on purpose: held submission, cancel element 3, release the rest.
+    let again = d.path().join("again");
+    let out = run_ok({
+        let mut c = bin();
+        grid(&mut c, &cache, &again);
+        c.args(["--executor", "slurm"]).env("SBATCH_HOLD", "1");
+        c
+    });
+    let job = out
+        .split_whitespace()
+        .skip_while(|w| *w != "job")
+        .nth(1)
+        .expect("job id")
+        .trim_end_matches(':')
+        .to_string();
+    let ok = |c: &mut Command| assert!(c.status().expect("slurm command").success(), "{c:?}");
+    ok(Command::new("scancel").arg(format!("{job}_3")));
+    ok(Command::new("scontrol").args(["release", &job]));
+    wait_for_queue(&again, 180);
+    let out = run_ok(bin().args(["ablation", "collect"]).arg(&again));
+    assert!(out.contains("not finished (1):"), "{out}");
+    assert!(out.contains("task 3 tiny seed 2: missing"), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(again.join("ablation.json")).expect("json"))
+            .expect("parse");
+    assert_eq!(v["incomplete"], true);
+    let out = run_ok(bin().args(["ablation", "resubmit"]).arg(&again));
+    assert!(out.contains("resubmitted tasks 3 as job"), "{out}");
+    wait_for_queue(&again, 180);
+    let out = run_ok(bin().args(["ablation", "collect"]).arg(&again));
+    assert!(!out.contains("not finished"), "{out}");
+    assert_eq!(rows(&again), want, "resubmitted grid differs from local");
+
+    // Clear errors: no sbatch on PATH.
+    let out = {
+        let mut c = bin();
+        grid(&mut c, &cache, &d.path().join("nopath"));
+        c.args(["--executor", "slurm"]).env("PATH", "/nonexistent");
+        c.output().expect("run")
+    };
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sbatch") && err.contains("tools/slurm-local.sh"),
+        "{err}"
+    );
+    // A rejected submission shows sbatch's own message.
+    let out = {
+        let mut c = bin();
+        grid(&mut c, &cache, &d.path().join("badpart"));
+        c.args(["--executor", "slurm", "--partition", "no-such-partition"]);
+        c.output().expect("run")
+    };
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sbatch refused") && err.contains("partition"),
+        "{err}"
+    );
+}
