@@ -194,3 +194,94 @@ fn ablation_on_slurm_equals_local_and_recovers_a_cancelled_task() {
         "{err}"
     );
 }
+
+/// The Training panel's ablation with "Run on Slurm": submit, watch the task states refresh,
+/// see the table when every task is done.
+#[test]
+fn ablation_on_slurm_from_the_training_panel() {
+    use egui_kittest::kittest::Queryable;
+    if std::env::var_os("SER_WORKBENCH_SKIP_SLURM").is_some() {
+        return;
+    }
+    let data = tempfile::tempdir().expect("tmp");
+    let mut logreg = ser_workbench::train::Preset::load(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("presets/baseline_functionals_logreg.ron"),
+    )
+    .expect("preset");
+    logreg.training.protocol = ser_workbench::corpus::Protocol::SpeakerKFold(2);
+    let presets = vec![logreg, common::tiny_preset()];
+    let data_dir = data.path().to_path_buf();
+    let mut h = egui_kittest::Harness::builder()
+        .with_size(eframe::egui::vec2(1280.0, 900.0))
+        .build_eframe(move |cc| {
+            ser_workbench::app::WorkbenchApp::with_options(
+                cc.egui_ctx.clone(),
+                false,
+                presets.clone(),
+                ser_workbench::paths::Paths::under(&data_dir),
+            )
+        });
+    h.state_mut().training.backend = ser_workbench::train::BackendChoice::Cpu;
+    h.state_mut().corpora.path = common::small_demo().join("emodb").display().to_string();
+    h.run_steps(1);
+    h.get_by_label("Load corpus").click();
+    let t = Instant::now();
+    while h.state().corpora.manifest.is_none() {
+        assert!(t.elapsed() < Duration::from_secs(60), "corpus");
+        h.step();
+    }
+    h.get_by_label("Training").click();
+    h.run_steps(2);
+    {
+        let a = &mut h.state_mut().training.ablation;
+        a.chosen = ["baseline_functionals_logreg", "tiny"]
+            .map(String::from)
+            .into_iter()
+            .collect();
+        a.seeds = "1".into();
+        a.slurm_binary = Some(PathBuf::from(env!("CARGO_BIN_EXE_ser-workbench")));
+    }
+    h.get_by_label("Ablation: compare presets").click();
+    h.run_steps(2);
+    h.get_by_label("Run on Slurm").click();
+    h.run_steps(2);
+    h.get_by_label("Submit to Slurm").click();
+    h.run_steps(2);
+    h.get_by_label_contains("Slurm job");
+    let t = Instant::now();
+    loop {
+        let done = h.state().training.ablation.slurm.as_ref().is_some_and(|j| {
+            !j.active()
+                && j.states
+                    .iter()
+                    .all(|s| *s == ser_workbench::train::slurm::TaskState::Done)
+        });
+        if done {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(180),
+            "Slurm tasks did not finish"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    h.run_steps(2);
+    h.get_by_label_contains("tasks: 2 done, 0 queued or running");
+    let table = h
+        .state()
+        .training
+        .ablation
+        .table
+        .clone()
+        .expect("table")
+        .expect("readable");
+    assert_eq!(table.rows.len(), 2);
+    assert!(
+        table
+            .rows
+            .iter()
+            .all(|r| r.error.is_none() && r.n_folds == 2)
+    );
+    assert!(!table.incomplete);
+}

@@ -1,6 +1,8 @@
 //! Ablation controls of the Training panel: pick presets (one table row each) and seeds, run them
 //! one after another under the panel's protocol on the open corpus (and target corpus), then see
 //! the comparison table (also written as ablation.md / .csv / .json in the ablation folder).
+//! With "Run on Slurm" the grid is submitted as a job array instead (README, "On a cluster"):
+//! the task states refresh every few seconds and the table fills in as tasks finish.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -10,6 +12,10 @@ use eframe::egui;
 use super::AppCommand;
 use crate::train::Preset;
 use crate::train::ablation::AblationTable;
+use crate::train::slurm::{SlurmGrid, SlurmOptions, TaskState};
+
+/// Seconds between refreshes of a running Slurm grid's task states.
+const SLURM_REFRESH_SECS: u64 = 3;
 
 /// State of the ablation controls.
 #[derive(Default)]
@@ -22,6 +28,85 @@ pub struct AblationControls {
     pub out_dir: Option<PathBuf>,
     /// The last finished table (or why it could not be read).
     pub table: Option<Result<AblationTable, String>>,
+    /// Submit to Slurm instead of running here.
+    pub on_slurm: bool,
+    /// Slurm resources per task.
+    pub slurm_options: SlurmFields,
+    /// The submitted grid, its task states and when they were last read.
+    pub slurm: Option<SlurmJob>,
+    /// The binary the Slurm tasks run (`None` = this program).
+    pub slurm_binary: Option<PathBuf>,
+}
+
+/// Text fields of the Slurm resources.
+#[derive(Default)]
+pub struct SlurmFields {
+    /// Partition.
+    pub partition: String,
+    /// Generic resources (gpu:1).
+    pub gres: String,
+    /// CPUs per task.
+    pub cpus: String,
+    /// Memory per task.
+    pub mem: String,
+    /// Time limit.
+    pub time: String,
+    /// Account.
+    pub account: String,
+}
+
+impl SlurmFields {
+    /// The options (empty fields are left to Slurm's defaults).
+    pub fn options(&self) -> Result<SlurmOptions, String> {
+        let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+        Ok(SlurmOptions {
+            partition: opt(&self.partition),
+            gres: opt(&self.gres),
+            cpus: match opt(&self.cpus) {
+                Some(c) => Some(
+                    c.parse()
+                        .map_err(|_| format!("CPUs per task '{c}' is not a whole number"))?,
+                ),
+                None => None,
+            },
+            mem: opt(&self.mem),
+            time: opt(&self.time),
+            account: opt(&self.account),
+            extra: Vec::new(),
+        })
+    }
+}
+
+/// A grid on Slurm as the panel shows it.
+pub struct SlurmJob {
+    /// The grid (`slurm/grid.json`).
+    pub grid: SlurmGrid,
+    /// Task states at the last refresh.
+    pub states: Vec<TaskState>,
+    /// When they were read.
+    pub read_at: std::time::Instant,
+    /// Outcome of the last action (resubmit, cancel).
+    pub message: Option<Result<String, String>>,
+}
+
+impl SlurmJob {
+    /// A freshly submitted grid.
+    pub fn new(grid: SlurmGrid) -> Self {
+        let states = grid.states();
+        Self {
+            grid,
+            states,
+            read_at: std::time::Instant::now(),
+            message: None,
+        }
+    }
+
+    /// Whether any task is still queued or running.
+    pub fn active(&self) -> bool {
+        self.states
+            .iter()
+            .any(|s| matches!(s, TaskState::Queued(_)))
+    }
 }
 
 impl AblationControls {
@@ -38,6 +123,126 @@ impl AblationControls {
                     .map_err(|_| format!("seed '{}' is not a whole number", s.trim()))
             })
             .collect()
+    }
+
+    /// Re-reads the Slurm task states (`squeue`, run reports, exit files) and the table of
+    /// the finished tasks; returns whether anything changed.
+    pub fn refresh_slurm(&mut self) -> bool {
+        let Some(job) = &mut self.slurm else {
+            return false;
+        };
+        let states = job.grid.states();
+        job.read_at = std::time::Instant::now();
+        let changed = states != job.states;
+        job.states = states;
+        if changed || self.table.is_none() {
+            self.table = Some(job.grid.collect().map(|(t, _)| t));
+        }
+        changed
+    }
+
+    /// Refreshes a running Slurm grid every few seconds (called every frame).
+    pub fn tick(&mut self, ctx: &egui::Context) {
+        let due = self
+            .slurm
+            .as_ref()
+            .is_some_and(|j| j.active() && j.read_at.elapsed().as_secs() >= SLURM_REFRESH_SECS);
+        if due {
+            self.refresh_slurm();
+        }
+        if self.slurm.as_ref().is_some_and(SlurmJob::active) {
+            ctx.request_repaint_after(std::time::Duration::from_secs(SLURM_REFRESH_SECS));
+        }
+    }
+
+    /// The Slurm grid's states and actions.
+    fn slurm_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(job) = &self.slurm else {
+            return;
+        };
+        let jobs: Vec<&str> = job
+            .grid
+            .submissions
+            .iter()
+            .map(|s| s.job_id.as_str())
+            .collect();
+        ui.label(
+            egui::RichText::new(format!(
+                "Slurm job {}: {}",
+                jobs.join(", "),
+                crate::train::slurm::summary(&job.states)
+            ))
+            .strong(),
+        );
+        let mut action = None;
+        ui.horizontal(|ui| {
+            if ui.button("Refresh").clicked() {
+                action = Some("refresh");
+            }
+            if ui
+                .add_enabled(
+                    crate::train::slurm::to_resubmit(&job.states).is_some(),
+                    egui::Button::new("Resubmit failed"),
+                )
+                .on_hover_text("submit again the tasks that failed or are missing")
+                .clicked()
+            {
+                action = Some("resubmit");
+            }
+            if ui
+                .add_enabled(job.active(), egui::Button::new("Cancel on Slurm"))
+                .clicked()
+            {
+                action = Some("cancel");
+            }
+        });
+        egui::Grid::new("slurm_tasks").striped(true).show(ui, |ui| {
+            for h in ["task", "preset", "seed", "state", "log"] {
+                ui.label(egui::RichText::new(h).strong());
+            }
+            ui.end_row();
+            for (t, s) in job.grid.tasks.iter().zip(&job.states) {
+                ui.label(t.index.to_string());
+                ui.label(&t.preset);
+                ui.label(t.seed.to_string());
+                ui.label(s.describe());
+                ui.label(
+                    egui::RichText::new(
+                        job.grid
+                            .log_path(t.index)
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default(),
+                    )
+                    .small(),
+                );
+                ui.end_row();
+            }
+        });
+        super::plots::outcome_ui(ui, &job.message);
+        match action {
+            Some("refresh") => {
+                self.refresh_slurm();
+            }
+            Some("resubmit") => {
+                if let Some(job) = &mut self.slurm
+                    && let Some(again) = crate::train::slurm::to_resubmit(&job.states)
+                {
+                    job.message = Some(
+                        job.grid
+                            .submit(&again)
+                            .map(|id| format!("resubmitted tasks {again} as job {id}")),
+                    );
+                }
+                self.refresh_slurm();
+            }
+            Some("cancel") => {
+                if let Some(job) = &mut self.slurm {
+                    job.message = Some(job.grid.cancel().map(|_| "cancelled".to_string()));
+                }
+                self.refresh_slurm();
+            }
+            _ => {}
+        }
     }
 
     /// Reads the table of the finished ablation.
@@ -77,15 +282,45 @@ impl AblationControls {
                 let l = ui.label("Seeds (comma-separated; empty = the seed above)");
                 ui.add(egui::TextEdit::singleline(&mut self.seeds).desired_width(120.0))
                     .labelled_by(l.id);
+                ui.checkbox(&mut self.on_slurm, "Run on Slurm")
+                    .on_hover_text("submit the grid as a Slurm job array (one task per preset and seed) instead of running it here");
+                let label = if self.on_slurm {
+                    "Submit to Slurm"
+                } else {
+                    "Run ablation"
+                };
                 if ui
-                    .add_enabled(self.chosen.len() >= 2, egui::Button::new("Run ablation"))
+                    .add_enabled(self.chosen.len() >= 2, egui::Button::new(label))
                     .on_disabled_hover_text("choose at least two presets")
                     .clicked()
                 {
                     cmds.push(AppCommand::StartAblation);
                 }
             });
+            if self.on_slurm {
+                let f = &mut self.slurm_options;
+                ui.horizontal_wrapped(|ui| {
+                    for (name, hint, v) in [
+                        ("partition", "default", &mut f.partition),
+                        ("gres", "gpu:1", &mut f.gres),
+                        ("CPUs", "4", &mut f.cpus),
+                        ("memory", "16G", &mut f.mem),
+                        ("time", "02:00:00", &mut f.time),
+                        ("account", "", &mut f.account),
+                    ] {
+                        let l = ui.label(name);
+                        ui.add(
+                            egui::TextEdit::singleline(v)
+                                .desired_width(80.0)
+                                .hint_text(hint),
+                        )
+                        .labelled_by(l.id);
+                    }
+                });
+                ui.label(egui::RichText::new("The runs folder must be on storage the nodes share (README, \"On a cluster\").").small().weak());
+            }
         });
+        self.slurm_ui(ui);
         if let Some(dir) = &self.out_dir {
             ui.label(egui::RichText::new(format!("ablation folder: {}", dir.display())).small());
         }

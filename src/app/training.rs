@@ -411,6 +411,9 @@ impl TrainingPanel {
         }
         let protocol: crate::corpus::Protocol = self.protocol.trim().parse()?;
         let out_dir = crate::train::run_dir::RunDir::claim_new(&self.runs_root, "ablation")?;
+        if self.ablation.on_slurm {
+            return self.submit_ablation(presets, corpus_dir, protocol, out_dir);
+        }
         let req = crate::train::ablation::AblationRequest {
             presets,
             corpus_dirs: vec![corpus_dir],
@@ -441,6 +444,53 @@ impl TrainingPanel {
         self.ablation.table = None;
         self.ablation_running = true;
         self.handle = Some(handle);
+        Ok(())
+    }
+
+    /// Submits the ablation grid to Slurm (`sbatch` answers at once; the panel then follows
+    /// the task states).
+    fn submit_ablation(
+        &mut self,
+        presets: Vec<Preset>,
+        corpus_dir: PathBuf,
+        protocol: crate::corpus::Protocol,
+        out_dir: PathBuf,
+    ) -> Result<(), String> {
+        let target = (!self.target_corpus.trim().is_empty())
+            .then(|| PathBuf::from(self.target_corpus.trim()));
+        let binary = match &self.ablation.slurm_binary {
+            Some(b) => b.clone(),
+            None => {
+                std::env::current_exe().map_err(|e| format!("the path of this program: {e}"))?
+            }
+        };
+        let seeds = self.ablation.seeds(self.seed)?;
+        let setup = crate::train::slurm::GridSetup {
+            protocol: protocol.spelling(),
+            corpus: vec![corpus_dir.clone()],
+            target_corpus: target.clone(),
+            train_args: crate::train::slurm::train_args(
+                &[corpus_dir],
+                target.as_deref(),
+                self.label_map.as_deref(),
+                None,
+                &protocol.spelling(),
+                self.backend,
+                &self.cache_dir,
+            )?,
+            binary,
+            options: self.ablation.slurm_options.options()?,
+        };
+        let mut grid = crate::train::slurm::prepare(&presets, &seeds, &out_dir, setup)?;
+        let n = grid.tasks.len();
+        let job = grid.submit(&format!("0-{}", n.saturating_sub(1)))?;
+        self.ablation.out_dir = Some(out_dir);
+        self.ablation.table = None;
+        self.ablation.slurm = Some(super::ablation::SlurmJob::new(grid));
+        self.ablation.refresh_slurm();
+        if let Some(j) = &mut self.ablation.slurm {
+            j.message = Some(Ok(format!("submitted job {job}: {n} tasks")));
+        }
         Ok(())
     }
 
@@ -682,8 +732,9 @@ impl TrainingPanel {
         }
         self.live_confusion_ui(ui);
         let (ablation, presets) = (&mut self.ablation, &self.presets);
+        ablation.tick(ui.ctx());
         egui::CollapsingHeader::new("Ablation: compare presets")
-            .default_open(ablation.table.is_some())
+            .default_open(ablation.table.is_some() || ablation.slurm.is_some())
             .show(ui, |ui| ablation.ui(ui, presets, running, cmds));
         ui.collapsing(format!("Log ({} lines)", self.view.log.len()), |ui| {
             egui::ScrollArea::vertical()

@@ -162,46 +162,6 @@ fn print_table(out: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-/// The `train` arguments every task shares: what the local ablation passes to each run.
-fn train_args(
-    source: &super::train::RunSourceArgs,
-    protocol: &str,
-    cache_dir: &std::path::Path,
-) -> Result<Vec<String>> {
-    let abs = |p: &PathBuf| -> Result<String> {
-        Ok(std::path::absolute(p)
-            .with_context(|| p.display().to_string())?
-            .display()
-            .to_string())
-    };
-    let mut args = Vec::new();
-    for c in &source.corpus {
-        args.extend(["--corpus".to_string(), abs(c)?]);
-    }
-    if let Some(t) = &source.target_corpus {
-        args.extend(["--target-corpus".to_string(), abs(t)?]);
-    }
-    if let Some(l) = &source.label_map {
-        args.extend(["--label-map".to_string(), l.clone()]);
-    }
-    if let Some(t) = &source.transcripts {
-        args.extend(["--transcripts".to_string(), abs(t)?]);
-    }
-    let backend = serde_json::to_value(source.backend)?
-        .as_str()
-        .unwrap_or("auto")
-        .to_string();
-    args.extend([
-        "--protocol".to_string(),
-        protocol.to_string(),
-        "--backend".into(),
-        backend,
-        "--cache".into(),
-        abs(&cache_dir.to_path_buf())?,
-    ]);
-    Ok(args)
-}
-
 fn submit(
     presets: &[Preset],
     source: &super::train::RunSourceArgs,
@@ -238,7 +198,16 @@ fn submit(
             protocol: protocol.spelling(),
             corpus: source.corpus.clone(),
             target_corpus: source.target_corpus.clone(),
-            train_args: train_args(source, &protocol.spelling(), &cache_dir)?,
+            train_args: crate::train::slurm::train_args(
+                &source.corpus,
+                source.target_corpus.as_deref(),
+                source.label_map.as_deref(),
+                source.transcripts.as_deref(),
+                &protocol.spelling(),
+                source.backend,
+                &cache_dir,
+            )
+            .map_err(anyhow::Error::msg)?,
             binary,
             options,
         },
@@ -267,7 +236,7 @@ fn follow(grid: &SlurmGrid) -> Result<()> {
     let mut last = String::new();
     loop {
         let states = grid.states();
-        let line = summary(&states);
+        let line = crate::train::slurm::summary(&states);
         if line != last {
             println!("{line}");
             last = line;
@@ -277,17 +246,6 @@ fn follow(grid: &SlurmGrid) -> Result<()> {
         }
         std::thread::sleep(std::time::Duration::from_secs(2));
     }
-}
-
-fn summary(states: &[TaskState]) -> String {
-    let count = |f: fn(&TaskState) -> bool| states.iter().filter(|s| f(s)).count();
-    format!(
-        "tasks: {} done, {} queued or running, {} failed, {} missing",
-        count(|s| matches!(s, TaskState::Done)),
-        count(|s| matches!(s, TaskState::Queued(_))),
-        count(|s| matches!(s, TaskState::Failed(_))),
-        count(|s| matches!(s, TaskState::Missing)),
-    )
 }
 
 fn act(action: AblationAction) -> Result<()> {
@@ -308,7 +266,7 @@ fn act(action: AblationAction) -> Result<()> {
                         .unwrap_or_default()
                 );
             }
-            println!("{}", summary(&grid.states()));
+            println!("{}", crate::train::slurm::summary(&grid.states()));
             Ok(())
         }
         AblationAction::Cancel { dir } => {
@@ -319,19 +277,12 @@ fn act(action: AblationAction) -> Result<()> {
         }
         AblationAction::Resubmit { dir } => {
             let mut grid = SlurmGrid::read(&dir).map_err(anyhow::Error::msg)?;
-            let again: Vec<String> = grid
-                .tasks
-                .iter()
-                .zip(grid.states())
-                .filter(|(_, s)| matches!(s, TaskState::Failed(_) | TaskState::Missing))
-                .map(|(t, _)| t.index.to_string())
-                .collect();
-            if again.is_empty() {
+            let Some(again) = crate::train::slurm::to_resubmit(&grid.states()) else {
                 println!("nothing to resubmit: every task is done or queued");
                 return Ok(());
-            }
-            let job = grid.submit(&again.join(",")).map_err(anyhow::Error::msg)?;
-            println!("resubmitted tasks {} as job {job}", again.join(","));
+            };
+            let job = grid.submit(&again).map_err(anyhow::Error::msg)?;
+            println!("resubmitted tasks {again} as job {job}");
             Ok(())
         }
         AblationAction::Collect { dir } => {

@@ -374,6 +374,75 @@ pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// The `train` arguments every task shares (paths made absolute): what a local ablation passes
+/// to each run.
+#[allow(clippy::too_many_arguments)]
+pub fn train_args(
+    corpus: &[PathBuf],
+    target_corpus: Option<&Path>,
+    label_map: Option<&str>,
+    transcripts: Option<&Path>,
+    protocol: &str,
+    backend: super::BackendChoice,
+    cache_dir: &Path,
+) -> Result<Vec<String>, String> {
+    let abs = |p: &Path| -> Result<String, String> {
+        std::path::absolute(p)
+            .map(|a| a.display().to_string())
+            .map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let mut args = Vec::new();
+    for c in corpus {
+        args.extend(["--corpus".to_string(), abs(c)?]);
+    }
+    if let Some(t) = target_corpus {
+        args.extend(["--target-corpus".to_string(), abs(t)?]);
+    }
+    if let Some(l) = label_map {
+        args.extend(["--label-map".to_string(), l.to_string()]);
+    }
+    if let Some(t) = transcripts {
+        args.extend(["--transcripts".to_string(), abs(t)?]);
+    }
+    let backend = match backend {
+        super::BackendChoice::Auto => "auto",
+        super::BackendChoice::Cpu => "cpu",
+        super::BackendChoice::Gpu => "gpu",
+    };
+    args.extend([
+        "--protocol".to_string(),
+        protocol.to_string(),
+        "--backend".into(),
+        backend.into(),
+        "--cache".into(),
+        abs(cache_dir)?,
+    ]);
+    Ok(args)
+}
+
+/// A one-line count of task states.
+pub fn summary(states: &[TaskState]) -> String {
+    let count = |f: fn(&TaskState) -> bool| states.iter().filter(|s| f(s)).count();
+    format!(
+        "tasks: {} done, {} queued or running, {} failed, {} missing",
+        count(|s| matches!(s, TaskState::Done)),
+        count(|s| matches!(s, TaskState::Queued(_))),
+        count(|s| matches!(s, TaskState::Failed(_))),
+        count(|s| matches!(s, TaskState::Missing)),
+    )
+}
+
+/// Array indices of the tasks that failed or are missing (`1,3`), `None` when there are none.
+pub fn to_resubmit(states: &[TaskState]) -> Option<String> {
+    let again: Vec<String> = states
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| matches!(s, TaskState::Failed(_) | TaskState::Missing))
+        .map(|(i, _)| i.to_string())
+        .collect();
+    (!again.is_empty()).then(|| again.join(","))
+}
+
 /// What every task of a grid shares.
 #[derive(Clone, Debug)]
 pub struct GridSetup {
