@@ -190,8 +190,10 @@ pub fn compute(samples: &[f32], cfg: &FeatureConfig) -> FeatureMatrix {
     let as_f64 = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
     push(&as_f64(&rms_db), &times);
     push(&as_f64(&zcr), &times);
+    // The YIN and RMS grids have the log-mel's frame count for even frame lengths; an odd
+    // n_fft can make them one shorter, so frames are looked up, never indexed.
     let (f0_st, f0_times): (Vec<f64>, Vec<f64>) = (0..n.min(yin.f0.len()))
-        .filter(|&t| voiced[t])
+        .filter(|&t| voiced.get(t).copied().unwrap_or(false))
         .map(|t| (12.0 * (yin.f0[t] / 27.5).log2(), times[t]))
         .unzip();
     push(&f0_st, &f0_times);
@@ -469,6 +471,27 @@ mod tests {
         }
         assert_eq!(stats(&[], &[]), [0.0; 6]);
         assert_eq!(stats(&[2.0], &[0.5]), [2.0, 0.0, 2.0, 2.0, 2.0, 0.0]);
+    }
+
+    /// Odd window lengths, a file shorter than one window and silence give a finite vector of
+    /// the named length.
+    #[test]
+    fn odd_windows_short_and_silent_files() {
+        let mut cfg = FeatureConfig {
+            stream: super::super::StreamKind::Functionals,
+            ..FeatureConfig::default()
+        };
+        cfg.logmel = super::super::LogMelConfig::short_window(40);
+        cfg.logmel.n_fft = 401;
+        for x in [vec![0.0f32; 16_000], vec![0.1f32; 100], Vec::new(), {
+            (0..16_000)
+                .map(|i| ((i % 80) as f32 / 80.0) - 0.5)
+                .collect()
+        }] {
+            let m = compute(&x, &cfg);
+            assert_eq!(m.n_bins, names(&cfg).len());
+            assert!(m.data.iter().all(|v| v.is_finite()), "{:?}", &m.data[..8]);
+        }
     }
 
     /// A pure 200 Hz sine is found at 200 Hz (within 0.5 %) and periodic; silence is
