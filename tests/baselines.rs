@@ -198,29 +198,10 @@ fn absent_classes_are_never_predicted() {
 }
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ser-workbench"));
-    c.env("SER_WORKBENCH_BACKEND", "cpu");
-    c.env(
-        "SER_WORKBENCH_CACHE",
-        std::env::temp_dir().join(format!("ser-wb-baseline-cache-{}", std::process::id())),
-    );
-    c.env(
-        "SER_WORKBENCH_DATA",
-        std::env::temp_dir().join(format!("ser-wb-baseline-data-{}", std::process::id())),
-    );
-    c
+    common::cli("baseline")
 }
 
-fn run_ok(c: &mut Command) -> String {
-    let out = c.output().expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{c:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use common::run_ok;
 
 /// The shipped logistic-regression and SVM presets beside a deep preset in one ablation (same
 /// folds), their runs predicting a file, and the named functionals of a file as CSV.

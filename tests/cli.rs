@@ -7,31 +7,10 @@ use std::path::Path;
 use std::process::Command;
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ser-workbench"));
-    c.env("SER_WORKBENCH_BACKEND", "cpu");
-    // Keep header and feature caches out of the user's home.
-    c.env(
-        "SER_WORKBENCH_CACHE",
-        std::env::temp_dir().join(format!("ser-wb-cli-cache-{}", std::process::id())),
-    );
-    // Runs without --out go here, not into the user's data folder.
-    c.env(
-        "SER_WORKBENCH_DATA",
-        std::env::temp_dir().join(format!("ser-wb-cli-data-{}", std::process::id())),
-    );
-    c
+    common::cli("cli")
 }
 
-fn run_ok(c: &mut Command) -> String {
-    let out = c.output().expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{c:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use common::run_ok;
 
 #[test]
 fn demo_inspect_train_predict_features() {

@@ -13,26 +13,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ser-workbench"));
-    c.env("SER_WORKBENCH_BACKEND", "cpu");
-    c.env(
-        "SER_WORKBENCH_DATA",
-        std::env::temp_dir().join(format!("ser-wb-slurm-data-{}", std::process::id())),
-    );
-    c
+    common::cli("slurm")
 }
 
-fn run_ok(mut c: impl std::borrow::BorrowMut<Command>) -> String {
-    let c = c.borrow_mut();
-    let out = c.output().expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{c:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use common::run_ok;
 
 /// The grid's arguments: both presets, both seeds, two speaker folds.
 fn grid(c: &mut Command, cache: &Path, out: &Path) {

@@ -206,15 +206,7 @@ impl AblationControls {
                 ui.label(&t.preset);
                 ui.label(t.seed.to_string());
                 ui.label(s.describe());
-                ui.label(
-                    egui::RichText::new(
-                        job.grid
-                            .log_path(t.index)
-                            .map(|p| p.display().to_string())
-                            .unwrap_or_default(),
-                    )
-                    .small(),
-                );
+                ui.label(egui::RichText::new(job.grid.log_text(t.index)).small());
                 ui.end_row();
             }
         });

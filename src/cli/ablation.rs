@@ -254,19 +254,18 @@ fn act(action: AblationAction) -> Result<()> {
             let grid = SlurmGrid::read(&dir).map_err(anyhow::Error::msg)?;
             let jobs: Vec<&str> = grid.submissions.iter().map(|s| s.job_id.as_str()).collect();
             println!("jobs: {}", jobs.join(", "));
-            for (t, s) in grid.tasks.iter().zip(grid.states()) {
+            let states = grid.states();
+            for (t, s) in grid.tasks.iter().zip(&states) {
                 println!(
                     "task {:>3}  {:<28} seed {:<6} {:<32} {}",
                     t.index,
                     t.preset,
                     t.seed,
                     s.describe(),
-                    grid.log_path(t.index)
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default()
+                    grid.log_text(t.index)
                 );
             }
-            println!("{}", crate::train::slurm::summary(&grid.states()));
+            println!("{}", crate::train::slurm::summary(&states));
             Ok(())
         }
         AblationAction::Cancel { dir } => {

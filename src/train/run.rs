@@ -840,6 +840,24 @@ pub struct FoldResult {
     pub standardiser: Option<Standardiser>,
 }
 
+impl FoldResult {
+    /// The result of whichever loop trained fold `index`: `None` when the owner stopped it.
+    fn of(
+        index: usize,
+        trained: Result<super::fit::FoldOutput, Interrupt>,
+        standardiser: Option<Standardiser>,
+    ) -> Result<Option<Self>, String> {
+        match trained {
+            Ok(out) => Ok(Some(FoldResult {
+                index,
+                out,
+                standardiser,
+            })),
+            Err(Interrupt::Stopped) => Ok(None),
+        }
+    }
+}
+
 /// Phase 5: trains and tests fold `fi`; `None` when the owner stopped it.
 #[allow(clippy::too_many_arguments)]
 fn train_fold(
@@ -970,22 +988,11 @@ fn train_fold(
                 }
             )));
         }
-        return match super::finetune::fit_fold(
-            preset,
-            ft,
-            &input,
-            model,
-            &backend.device,
-            controller,
-            emit,
-        ) {
-            Ok(out) => Ok(Some(FoldResult {
-                index: fi,
-                out,
-                standardiser,
-            })),
-            Err(Interrupt::Stopped) => Ok(None),
-        };
+        return FoldResult::of(
+            fi,
+            super::finetune::fit_fold(preset, ft, &input, model, &backend.device, controller, emit),
+            standardiser,
+        );
     }
     let input_shape = crate::model::InputShape {
         frames: shape.frames,
@@ -998,34 +1005,28 @@ fn train_fold(
         let model = preset
             .model
             .init(input_shape, data.classes.len(), &backend.device);
-        return match super::linear_fit::fit_fold(
-            preset,
-            cfg,
-            model,
-            &input,
-            &backend.device,
-            controller,
-            emit,
-        ) {
-            Ok(out) => Ok(Some(FoldResult {
-                index: fi,
-                out,
-                standardiser,
-            })),
-            Err(Interrupt::Stopped) => Ok(None),
-        };
+        return FoldResult::of(
+            fi,
+            super::linear_fit::fit_fold(
+                preset,
+                cfg,
+                model,
+                &input,
+                &backend.device,
+                controller,
+                emit,
+            ),
+            standardiser,
+        );
     }
     let model = preset
         .model
         .init(input_shape, data.classes.len(), &train_device);
-    match fit_fold(preset, &input, model, &backend.device, controller, emit) {
-        Ok(out) => Ok(Some(FoldResult {
-            index: fi,
-            out,
-            standardiser,
-        })),
-        Err(Interrupt::Stopped) => Ok(None),
-    }
+    FoldResult::of(
+        fi,
+        fit_fold(preset, &input, model, &backend.device, controller, emit),
+        standardiser,
+    )
 }
 
 /// What the finished folds add up to.

@@ -256,6 +256,13 @@ impl SlurmGrid {
             })
     }
 
+    /// Log file of task `index` as text (empty when it was never submitted).
+    pub fn log_text(&self, index: usize) -> String {
+        self.log_path(index)
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    }
+
     /// Submits the array indices `array` (`0-N` or a list) with `sbatch --parsable`; records
     /// the job id.
     pub fn submit(&mut self, array: &str) -> Result<String, String> {

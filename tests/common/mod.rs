@@ -100,3 +100,34 @@ pub fn tiny_preset_path() -> PathBuf {
 pub fn tiny_preset() -> Preset {
     Preset::load(&tiny_preset_path()).expect("tiny preset")
 }
+
+/// The `ser-workbench` binary on the CPU, with its caches and default data folder under the
+/// temp folder (`ser-wb-<tag>-cache-<pid>`, `ser-wb-<tag>-data-<pid>`), never the user's home.
+pub fn cli(tag: &str) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ser-workbench"));
+    c.env("SER_WORKBENCH_BACKEND", "cpu");
+    let tmp = std::env::temp_dir();
+    let pid = std::process::id();
+    c.env(
+        "SER_WORKBENCH_CACHE",
+        tmp.join(format!("ser-wb-{tag}-cache-{pid}")),
+    );
+    c.env(
+        "SER_WORKBENCH_DATA",
+        tmp.join(format!("ser-wb-{tag}-data-{pid}")),
+    );
+    c
+}
+
+/// Runs the command, asserts success (printing both streams otherwise), returns stdout.
+pub fn run_ok(mut c: impl std::borrow::BorrowMut<std::process::Command>) -> String {
+    let c = c.borrow_mut();
+    let out = c.output().expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{c:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
