@@ -39,6 +39,7 @@ fn train_two_class(dir: &Path) -> std::path::PathBuf {
         out_dir: Some(run.clone()),
         cache_dir: dir.join("cache"),
         backend: BackendChoice::Cpu,
+        folds: ser_workbench::train::FoldScope::All,
     };
     let h = spawn_training(req, None).expect("spawn");
     for ev in h.events.iter() {

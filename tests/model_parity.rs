@@ -159,6 +159,8 @@ fn temporal_config(pool: SegmentPool, attention_pooling: bool) -> TemporalStackC
         head: head_config(),
         fusion: FusionMode::Alpha,
         attention_pooling,
+        // The reference pools the whole fixed-length input, as the paper does.
+        pool_valid_frames: false,
     }
 }
 

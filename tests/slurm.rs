@@ -71,6 +71,155 @@ fn wait_for_queue(dir: &Path, secs: u64) {
     }
 }
 
+/// `train` of the tiny preset on the small demo corpus, 3 speaker folds.
+fn train_cmd(cache: &Path, out: &Path) -> Command {
+    let mut c = bin();
+    c.args(["train", "--preset"])
+        .arg(common::tiny_preset_path())
+        .arg("--corpus")
+        .arg(common::small_demo().join("emodb"))
+        .args(["--protocol", "speaker-kfold:3", "--seed", "5"])
+        .args(["--backend", "cpu", "--cache"])
+        .arg(cache)
+        .arg("--out")
+        .arg(out);
+    c
+}
+
+/// What must not differ between executors: every metric of the report (not its timings) and
+/// the predictions, byte for byte.
+fn run_results(dir: &Path) -> (serde_json::Value, String) {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).expect("report"))
+            .expect("parse");
+    for k in ["train_secs", "cost"] {
+        v.as_object_mut().expect("object").remove(k);
+    }
+    let preds = std::fs::read_to_string(dir.join("predictions.csv")).expect("predictions");
+    (v, preds)
+}
+
+/// One process per fold (`--fold N`) and `--collect` give the report of one local run: the
+/// path every Slurm fold task takes, checked without a cluster.
+#[test]
+fn folds_trained_apart_and_collected_equal_one_local_run() {
+    let d = tempfile::tempdir().expect("tmp");
+    let cache = d.path().join("cache");
+    let local = d.path().join("local");
+    run_ok(train_cmd(&cache, &local));
+    let apart = d.path().join("apart");
+    // Fold 2 first: the order the tasks finish in does not matter.
+    for n in ["2", "1"] {
+        let out = run_ok(train_cmd(&cache, &apart).args(["--fold", n]));
+        assert!(out.contains(&format!("fold {n} of 3 saved")), "{out}");
+    }
+    assert!(!apart.join("report.json").exists());
+    // Two of three folds: an incomplete report naming the missing one.
+    let out = run_ok(train_cmd(&cache, &apart).arg("--collect"));
+    assert!(out.contains("not finished: fold3"), "{out}");
+    let (partial, _) = run_results(&apart);
+    assert_eq!(partial["incomplete"], true);
+    assert_eq!(partial["folds"].as_array().map(Vec::len), Some(2));
+    run_ok(train_cmd(&cache, &apart).args(["--fold", "3"]));
+    let out = run_ok(train_cmd(&cache, &apart).arg("--collect"));
+    assert!(!out.contains("not finished"), "{out}");
+    assert_eq!(run_results(&apart), run_results(&local));
+    // (The checkpoints hold random parameter ids, so their bytes differ; the equal test
+    // predictions above are the models' outputs.)
+    for n in 1..=3 {
+        assert!(
+            apart.join(format!("fold{n}.bpk")).is_file(),
+            "fold {n} checkpoint"
+        );
+        assert!(apart.join(format!("fold{n}.norm.json")).is_file());
+    }
+    // A fold the protocol does not have, and --fold 0, are refused with the reason.
+    let out = train_cmd(&cache, &apart)
+        .args(["--fold", "4"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("fold 4 asked, but the protocol gives 3 folds"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = train_cmd(&cache, &apart)
+        .args(["--fold", "0"])
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--fold counts from 1"));
+}
+
+/// `train --executor slurm`: one array task per fold; a fold cancelled on purpose is named by
+/// `train collect` and completed by `train resubmit`; the report equals the local run's.
+#[test]
+fn train_on_slurm_one_task_per_fold_equals_local() {
+    if std::env::var_os("SER_WORKBENCH_SKIP_SLURM").is_some() {
+        eprintln!("SER_WORKBENCH_SKIP_SLURM is set: Slurm executor test skipped");
+        return;
+    }
+    let d = tempfile::tempdir().expect("tmp");
+    let cache = d.path().join("cache");
+    let local = d.path().join("local");
+    let t = Instant::now();
+    run_ok(train_cmd(&cache, &local));
+    let local_secs = t.elapsed().as_secs_f64();
+    let slurm = d.path().join("slurm");
+    let out = run_ok(
+        train_cmd(&cache, &slurm)
+            .args(["--executor", "slurm"])
+            .env("SBATCH_HOLD", "1"),
+    );
+    assert!(
+        out.contains("3 tasks, one per fold (fold1, fold2, fold3)"),
+        "{out}"
+    );
+    let script = std::fs::read_to_string(slurm.join("slurm/job.sbatch")).expect("script");
+    assert!(
+        script.contains("--fold \"$FOLD\"") && script.contains("FOLD=3"),
+        "{script}"
+    );
+    let job = out
+        .split_whitespace()
+        .skip_while(|w| *w != "job")
+        .nth(1)
+        .expect("job id")
+        .trim_end_matches(':')
+        .to_string();
+    let t = Instant::now();
+    let ok = |c: &mut Command| assert!(c.status().expect("slurm command").success(), "{c:?}");
+    ok(Command::new("scancel").arg(format!("{job}_1")));
+    ok(Command::new("scontrol").args(["release", &job]));
+    wait_for_train(&slurm, 180);
+    let out = run_ok(bin().args(["train", "collect"]).arg(&slurm));
+    assert!(out.contains("not finished: fold2"), "{out}");
+    assert!(out.contains("task 1 tiny fold 2: missing"), "{out}");
+    let out = run_ok(bin().args(["train", "resubmit"]).arg(&slurm));
+    assert!(out.contains("resubmitted tasks 1 as job"), "{out}");
+    wait_for_train(&slurm, 180);
+    let out = run_ok(bin().args(["train", "collect"]).arg(&slurm));
+    assert!(!out.contains("not finished"), "{out}");
+    eprintln!(
+        "tiny run, 3 folds: local {local_secs:.1} s, Slurm (with a cancelled fold resubmitted) {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(run_results(&slurm), run_results(&local));
+}
+
+fn wait_for_train(dir: &Path, secs: u64) {
+    let t = Instant::now();
+    loop {
+        let out = run_ok(bin().args(["train", "status"]).arg(dir));
+        if out.contains(", 0 queued or running,") {
+            return;
+        }
+        assert!(t.elapsed() < Duration::from_secs(secs), "timed out:\n{out}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 #[test]
 fn ablation_on_slurm_equals_local_and_recovers_a_cancelled_task() {
     if std::env::var_os("SER_WORKBENCH_SKIP_SLURM").is_some() {

@@ -373,6 +373,7 @@ impl TrainingPanel {
             out_dir: Some(out_dir),
             cache_dir: self.cache_dir.clone(),
             backend: self.backend,
+            folds: crate::train::FoldScope::All,
         };
         let waker: crate::train::worker::Waker = std::sync::Arc::new(move || ctx.request_repaint());
         let handle = spawn_training(req, Some(waker))

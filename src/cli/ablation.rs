@@ -46,28 +46,43 @@ pub struct SlurmArgs {
     pub sbatch_arg: Vec<String>,
 }
 
-/// What to do with an ablation submitted to Slurm.
+impl SlurmArgs {
+    /// The resources as the grid keeps them.
+    pub fn options(self) -> SlurmOptions {
+        SlurmOptions {
+            partition: self.partition,
+            gres: self.gres,
+            cpus: self.cpus,
+            mem: self.mem,
+            time: self.time,
+            account: self.account,
+            extra: self.sbatch_arg,
+        }
+    }
+}
+
+/// What to do with an ablation grid or a run submitted to Slurm.
 #[derive(Subcommand, Debug)]
-pub enum AblationAction {
-    /// Merge the finished tasks into ablation.md/.csv/.json and list the others with their
-    /// state and log.
+pub enum SlurmAction {
+    /// Merge the finished tasks (an ablation's runs into ablation.md/.csv/.json, a run's folds
+    /// into its report) and list the others with their state and log.
     Collect {
-        /// The ablation folder.
+        /// The ablation folder or run folder.
         dir: PathBuf,
     },
-    /// Every task's state (squeue, the run's report, the task's exit code).
+    /// Every task's state (squeue, the run's report or fold record, the task's exit code).
     Status {
-        /// The ablation folder.
+        /// The ablation folder or run folder.
         dir: PathBuf,
     },
     /// Cancel every job of the grid (scancel).
     Cancel {
-        /// The ablation folder.
+        /// The ablation folder or run folder.
         dir: PathBuf,
     },
     /// Submit again the tasks that failed or are missing (not those queued or done).
     Resubmit {
-        /// The ablation folder.
+        /// The ablation folder or run folder.
         dir: PathBuf,
     },
 }
@@ -78,7 +93,7 @@ pub enum AblationAction {
 pub struct AblationArgs {
     /// collect / status / cancel / resubmit a Slurm grid.
     #[command(subcommand)]
-    pub action: Option<AblationAction>,
+    pub action: Option<SlurmAction>,
     /// Preset RON files, one table row each.
     #[arg(long, required = true, num_args = 1..)]
     pub presets: Vec<PathBuf>,
@@ -181,15 +196,7 @@ fn submit(
         seeds.to_vec()
     };
     let binary = std::env::current_exe().context("the path of this ser-workbench binary")?;
-    let options = SlurmOptions {
-        partition: slurm.partition,
-        gres: slurm.gres,
-        cpus: slurm.cpus,
-        mem: slurm.mem,
-        time: slurm.time,
-        account: slurm.account,
-        extra: slurm.sbatch_arg,
-    };
+    let options = slurm.options();
     let mut grid = crate::train::slurm::prepare(
         presets,
         &seeds,
@@ -226,13 +233,13 @@ fn submit(
     );
     if wait {
         follow(&grid)?;
-        return act(AblationAction::Collect { dir: grid.out_dir });
+        return act(SlurmAction::Collect { dir: grid.out_dir });
     }
     Ok(())
 }
 
 /// Polls until no task is queued.
-fn follow(grid: &SlurmGrid) -> Result<()> {
+pub(super) fn follow(grid: &SlurmGrid) -> Result<()> {
     let mut last = String::new();
     loop {
         let states = grid.states();
@@ -248,19 +255,20 @@ fn follow(grid: &SlurmGrid) -> Result<()> {
     }
 }
 
-fn act(action: AblationAction) -> Result<()> {
+/// Acts on a submitted grid (an ablation's or a run's folds).
+pub(super) fn act(action: SlurmAction) -> Result<()> {
     match action {
-        AblationAction::Status { dir } => {
+        SlurmAction::Status { dir } => {
             let grid = SlurmGrid::read(&dir).map_err(anyhow::Error::msg)?;
             let jobs: Vec<&str> = grid.submissions.iter().map(|s| s.job_id.as_str()).collect();
             println!("jobs: {}", jobs.join(", "));
             let states = grid.states();
             for (t, s) in grid.tasks.iter().zip(&states) {
                 println!(
-                    "task {:>3}  {:<28} seed {:<6} {:<32} {}",
+                    "task {:>3}  {:<28} {:<11} {:<32} {}",
                     t.index,
                     t.preset,
-                    t.seed,
+                    task_part(t),
                     s.describe(),
                     grid.log_text(t.index)
                 );
@@ -268,13 +276,13 @@ fn act(action: AblationAction) -> Result<()> {
             println!("{}", crate::train::slurm::summary(&states));
             Ok(())
         }
-        AblationAction::Cancel { dir } => {
+        SlurmAction::Cancel { dir } => {
             let grid = SlurmGrid::read(&dir).map_err(anyhow::Error::msg)?;
             grid.cancel().map_err(anyhow::Error::msg)?;
             println!("cancelled {} job(s)", grid.submissions.len());
             Ok(())
         }
-        AblationAction::Resubmit { dir } => {
+        SlurmAction::Resubmit { dir } => {
             let mut grid = SlurmGrid::read(&dir).map_err(anyhow::Error::msg)?;
             let Some(again) = crate::train::slurm::to_resubmit(&grid.states()) else {
                 println!("nothing to resubmit: every task is done or queued");
@@ -284,18 +292,39 @@ fn act(action: AblationAction) -> Result<()> {
             println!("resubmitted tasks {again} as job {job}");
             Ok(())
         }
-        AblationAction::Collect { dir } => {
+        SlurmAction::Collect { dir } => {
             let grid = SlurmGrid::read(&dir).map_err(anyhow::Error::msg)?;
-            let (_, open) = grid.collect().map_err(anyhow::Error::msg)?;
-            print_table(&grid.out_dir)?;
+            let open = if grid.is_fold_grid() {
+                let states = grid.states();
+                let done = states.iter().filter(|s| **s == TaskState::Done).count();
+                if done == 0 {
+                    bail!(
+                        "{}: no fold has finished yet ({})",
+                        grid.out_dir.display(),
+                        crate::train::slurm::summary(&states)
+                    );
+                }
+                let mut c = grid.collect_run_command().map_err(anyhow::Error::msg)?;
+                let status = c
+                    .status()
+                    .with_context(|| format!("running {}", grid.binary.display()))?;
+                if !status.success() {
+                    bail!("collecting the folds of {} failed", grid.out_dir.display());
+                }
+                grid.open_tasks(&states)
+            } else {
+                let (_, open) = grid.collect().map_err(anyhow::Error::msg)?;
+                print_table(&grid.out_dir)?;
+                open
+            };
             if !open.is_empty() {
                 println!("\nnot finished ({}):", open.len());
                 for (t, s) in &open {
                     println!(
-                        "  task {} {} seed {}: {}; log {}",
+                        "  task {} {} {}: {}; log {}",
                         t.index,
                         t.preset,
-                        t.seed,
+                        task_part(t),
                         s.describe(),
                         grid.log_path(t.index)
                             .map(|p| p.display().to_string())
@@ -303,11 +332,24 @@ fn act(action: AblationAction) -> Result<()> {
                     );
                 }
                 println!(
-                    "resubmit them with: ser-workbench ablation resubmit {}",
+                    "resubmit them with: ser-workbench {} resubmit {}",
+                    if grid.is_fold_grid() {
+                        "train"
+                    } else {
+                        "ablation"
+                    },
                     grid.out_dir.display()
                 );
             }
             Ok(())
         }
+    }
+}
+
+/// "seed S", or "fold N" for the tasks of one run.
+fn task_part(t: &crate::train::slurm::GridTask) -> String {
+    match t.fold {
+        Some(f) => format!("fold {}", f + 1),
+        None => format!("seed {}", t.seed),
     }
 }

@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use crate::corpus::{self, CorpusType};
-use crate::train::{BackendChoice, Event, Preset, RunRequest, RunState, spawn_training};
+use crate::train::{BackendChoice, Event, FoldScope, Preset, RunRequest, RunState, spawn_training};
 
 /// What to train on and where: the options `train` and `ablation` share.
 #[derive(Args, Debug)]
@@ -122,10 +122,14 @@ impl RunSourceArgs {
 
 /// Options of `train`.
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct TrainArgs {
+    /// collect / status / cancel / resubmit a run submitted with --executor slurm.
+    #[command(subcommand)]
+    pub action: Option<super::ablation::SlurmAction>,
     /// Preset RON file.
-    #[arg(long)]
-    pub preset: PathBuf,
+    #[arg(long, required = true)]
+    pub preset: Option<PathBuf>,
     /// Corpora, protocol, backend, cache.
     #[command(flatten)]
     pub source: RunSourceArgs,
@@ -143,10 +147,32 @@ pub struct TrainArgs {
     /// written").
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Train only fold N (counted from 1) into --out, a folder the other folds share; the
+    /// report comes from `train collect` once every fold is there. Each task of
+    /// --executor slurm runs this.
+    #[arg(long, conflicts_with = "collect", requires = "out")]
+    pub fold: Option<usize>,
+    /// Train nothing: write the report of --out from the folds its fold tasks saved (marked
+    /// incomplete while some are missing). `train collect DIR` does this for a Slurm run.
+    #[arg(long, requires = "out")]
+    pub collect: bool,
+    /// Train here, or submit a Slurm job array with one task per fold and exit.
+    #[arg(long, value_enum, default_value = "local")]
+    pub executor: super::ablation::Executor,
+    /// Slurm: follow the array until no task is queued, then collect.
+    #[arg(long)]
+    pub wait: bool,
+    /// Slurm resources.
+    #[command(flatten)]
+    pub slurm: super::ablation::SlurmArgs,
 }
 
 /// Trains and prints progress; an error when the run fails.
 pub fn run(a: TrainArgs) -> Result<()> {
+    if let Some(action) = a.action {
+        return super::ablation::act(action);
+    }
+    let preset_file = a.preset.context("--preset is required")?;
     let pp = match &a.protocol_preset {
         Some(spec) => Some(
             corpus::protocol_preset::ProtocolPreset::resolve(spec).map_err(anyhow::Error::msg)?,
@@ -154,7 +180,13 @@ pub fn run(a: TrainArgs) -> Result<()> {
         None => None,
     };
     let cache_dir = a.source.cache_dir();
-    let preset = a.source.apply(Preset::load(&a.preset)?)?;
+    let preset = a.source.apply(Preset::load(&preset_file)?)?;
+    let folds = match (a.fold, a.collect) {
+        (Some(0), _) => bail!("--fold counts from 1"),
+        (Some(n), _) => FoldScope::One(n - 1),
+        (None, true) => FoldScope::Collect,
+        (None, false) => FoldScope::All,
+    };
     let s = a.source;
     let req = RunRequest {
         preset,
@@ -177,9 +209,85 @@ pub fn run(a: TrainArgs) -> Result<()> {
         out_dir: a.out,
         cache_dir,
         backend: s.backend,
+        folds,
     };
+    if a.executor == super::ablation::Executor::Slurm {
+        if folds != FoldScope::All {
+            bail!(
+                "--executor slurm submits every fold; --fold and --collect are what its tasks and `train collect` run"
+            );
+        }
+        return submit_folds(req, a.slurm, a.wait);
+    }
     let handle = spawn_training(req, None).context("starting the training worker")?;
     follow(handle)
+}
+
+/// `train --executor slurm`: plans the folds on the corpus, writes the job array (one task per
+/// fold into one run folder) and submits it.
+fn submit_folds(req: RunRequest, slurm: super::ablation::SlurmArgs, wait: bool) -> Result<()> {
+    let protocol = req.protocol.unwrap_or(req.preset.training.protocol);
+    let seed = req.seed.unwrap_or(req.preset.training.seed);
+    // What every task shares; the preset (with --transcripts, --ssl-weights … applied) is
+    // copied into the run folder.
+    let mut train_args = crate::train::slurm::train_args(
+        &req.corpus_dirs,
+        req.target_corpus.as_deref(),
+        req.label_map.as_deref(),
+        None,
+        &protocol.spelling(),
+        req.backend,
+        &req.cache_dir,
+    )
+    .map_err(anyhow::Error::msg)?;
+    if let Some(t) = req.corpus_type {
+        train_args.extend(["--corpus-type".to_string(), t.name().to_string()]);
+    }
+    let folds = crate::train::run::plan_fold_names(&req, &|e| {
+        if let Event::Log(l) = e {
+            println!("{l}");
+        }
+    })
+    .map_err(anyhow::Error::msg)?;
+    let out = match &req.out_dir {
+        Some(o) => o.clone(),
+        None => crate::train::run_dir::RunDir::claim_new(
+            &crate::paths::Paths::from_env().runs,
+            &req.preset.name,
+        )
+        .map_err(anyhow::Error::msg)?,
+    };
+    let binary = std::env::current_exe().context("the path of this ser-workbench binary")?;
+    let mut grid = crate::train::slurm::prepare_folds(
+        &req.preset,
+        seed,
+        folds.len(),
+        &out,
+        crate::train::slurm::GridSetup {
+            protocol: protocol.spelling(),
+            corpus: req.corpus_dirs.clone(),
+            target_corpus: req.target_corpus.clone(),
+            train_args,
+            binary,
+            options: slurm.options(),
+        },
+    )
+    .map_err(anyhow::Error::msg)?;
+    let n = grid.tasks.len();
+    let job = grid
+        .submit(&format!("0-{}", n - 1))
+        .map_err(anyhow::Error::msg)?;
+    println!(
+        "submitted job {job}: {n} tasks, one per fold ({})\nrun folder: {d}\nscript: {}\nfollow: ser-workbench train status {d}\nreport: ser-workbench train collect {d}",
+        folds.join(", "),
+        grid.out_dir.join("slurm/job.sbatch").display(),
+        d = grid.out_dir.display()
+    );
+    if wait {
+        super::ablation::follow(&grid)?;
+        return super::ablation::act(super::ablation::SlurmAction::Collect { dir: grid.out_dir });
+    }
+    Ok(())
 }
 
 /// Prints a training worker's events until it ends.

@@ -11,7 +11,7 @@ use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
 use super::dtcn::{Dtcn, DtcnConfig};
-use super::dtpm::{SegmentPool, pyramid_pool, segments};
+use super::dtpm::{SegmentPool, pool_weighted, pyramid_pool, segment_weights};
 use super::fusion::{Fusion, FusionMode};
 use super::head::{MlpHead, MlpHeadConfig};
 
@@ -40,6 +40,11 @@ pub struct TemporalStackConfig {
     /// Pool the attended segments with learned attention scores (one vector) instead of
     /// flattening them.
     pub attention_pooling: bool,
+    /// Lay the pyramid segments over each utterance's own frames, leaving out the zero padding
+    /// at the end (see `dtpm::valid_lengths`). New configurations default to true; a saved
+    /// configuration without the field reads as false, the behaviour it was trained with.
+    #[serde(default)]
+    pub pool_valid_frames: bool,
 }
 
 impl Default for TemporalStackConfig {
@@ -55,6 +60,7 @@ impl Default for TemporalStackConfig {
             head: MlpHeadConfig::default(),
             fusion: FusionMode::Alpha,
             attention_pooling: false,
+            pool_valid_frames: true,
         }
     }
 }
@@ -96,7 +102,8 @@ impl TemporalStackConfig {
     ) -> TemporalStack {
         let c = self.channels;
         let heads = self.attention_heads;
-        let n_segments = (1usize << self.pyramid_levels) - 1;
+        let n_segments =
+            ((1usize << self.pyramid_levels) - 1) * self.pyramid_pool.vectors_per_segment();
         let two_streams = split.is_some_and(|s| s > 0 && s < n_bins);
         TemporalStack {
             input: (!two_streams).then(|| Conv1dConfig::new(n_bins, c, 1).init(device)),
@@ -124,6 +131,8 @@ impl TemporalStackConfig {
             ),
             pyramid_levels: self.pyramid_levels,
             max_pool: self.pyramid_pool == SegmentPool::Max,
+            std_pool: self.pyramid_pool == SegmentPool::MeanStd,
+            pool_valid_frames: self.pool_valid_frames,
         }
     }
 }
@@ -144,6 +153,8 @@ pub struct TemporalStack {
     head: MlpHead,
     pyramid_levels: usize,
     max_pool: bool,
+    std_pool: bool,
+    pool_valid_frames: bool,
 }
 
 impl TemporalStack {
@@ -167,7 +178,7 @@ impl TemporalStack {
     /// weights, spread over the frames each pyramid segment covers; rows sum to 1) and the
     /// fusion gate `[batch, time]` of the gated mode.
     pub fn embed_traced(&self, x: Tensor<3>, trace: bool) -> (Tensor<2>, Trace) {
-        let time = x.dims()[1];
+        let lengths = self.lengths(&x);
         let (h, gate) = match (&self.fusion, &self.input) {
             (Some(f), _) => {
                 let (h, g) = f.forward_with_gate(x);
@@ -177,12 +188,7 @@ impl TemporalStack {
             (None, None) => (x.swap_dims(1, 2), None),
         }; // [batch, channels, time]
         let h = self.dtcn.forward(h);
-        let pool = if self.max_pool {
-            SegmentPool::Max
-        } else {
-            SegmentPool::Mean
-        };
-        let seg = pyramid_pool(h, self.pyramid_levels, pool); // [batch, segments, channels]
+        let (seg, weights) = self.pyramid(h, &lengths); // [batch, segments, channels]
         let out = self.attention.forward(MhaInput::self_attn(seg.clone()));
         let h = self.norm1.forward(seg + self.dropout.forward(out.context));
         let ff = self
@@ -202,7 +208,7 @@ impl TemporalStack {
                 (h.reshape([batch, n_seg * channels]), w)
             }
         };
-        let over_time = trace.then(|| spread_over_time(seg_weights, time, self.pyramid_levels));
+        let over_time = trace.then(|| spread_over_time(seg_weights, weights));
         (
             emb,
             Trace {
@@ -220,6 +226,7 @@ impl TemporalStack {
         let dims = |t: &[usize]| t.to_vec();
         let mut out = Vec::new();
         let x_dims = dims(&x.dims());
+        let lengths = self.lengths(&x);
         let h = match (&self.fusion, &self.input) {
             (Some(f), _) => {
                 let h = f.forward_with_gate(x).0.swap_dims(1, 2);
@@ -236,13 +243,8 @@ impl TemporalStack {
         let before = dims(&h.dims());
         let h = self.dtcn.forward(h);
         out.push(("dtcn".to_string(), before, dims(&h.dims())));
-        let pool = if self.max_pool {
-            SegmentPool::Max
-        } else {
-            SegmentPool::Mean
-        };
         let before = dims(&h.dims());
-        let seg = pyramid_pool(h, self.pyramid_levels, pool);
+        let seg = self.pyramid(h, &lengths).0;
         out.push(("pyramid".to_string(), before, dims(&seg.dims())));
         let before = dims(&seg.dims());
         let att = self.attention.forward(MhaInput::self_attn(seg.clone()));
@@ -265,6 +267,53 @@ impl TemporalStack {
         let logits = self.head.forward(emb);
         out.push(("head".to_string(), before, dims(&logits.dims())));
         out
+    }
+
+    /// Frames per utterance the pyramid covers: each one's own when pooling valid frames only,
+    /// else all of them.
+    fn lengths(&self, x: &Tensor<3>) -> Vec<usize> {
+        let [batch, time, _] = x.dims();
+        if self.pool_valid_frames {
+            super::dtpm::valid_lengths(x)
+        } else {
+            vec![time; batch]
+        }
+    }
+
+    /// Pyramid pooling of `h` over `lengths` frames per utterance, with the segment weights
+    /// (for spreading attention back over the frames).
+    ///
+    /// # Shapes
+    /// - `h`: `[batch, channels, time]` → (`[batch, v · segments, channels]`,
+    ///   `[batch, v · segments, time]`)
+    fn pyramid(&self, h: Tensor<3>, lengths: &[usize]) -> (Tensor<3>, Tensor<3>) {
+        let [batch, _, time] = h.dims();
+        let n_seg = (1usize << self.pyramid_levels) - 1;
+        let w = Tensor::<3>::from_data(
+            TensorData::new(
+                segment_weights(lengths, time, self.pyramid_levels),
+                [batch, n_seg, time],
+            ),
+            &h.device(),
+        );
+        let pool = if self.max_pool {
+            SegmentPool::Max
+        } else if self.std_pool {
+            SegmentPool::MeanStd
+        } else {
+            SegmentPool::Mean
+        };
+        let seg = if self.pool_valid_frames || pool == SegmentPool::MeanStd {
+            pool_weighted(h, w.clone(), pool)
+        } else {
+            // The paper's fixed-length pooling, exactly as trained before segment weights.
+            pyramid_pool(h, self.pyramid_levels, pool)
+        };
+        let w = match pool {
+            SegmentPool::MeanStd => Tensor::cat(vec![w.clone(), w], 1),
+            SegmentPool::Mean | SegmentPool::Max => w,
+        };
+        (seg, w)
     }
 
     /// α of the α-fusion front-end.
@@ -300,19 +349,16 @@ pub struct Trace {
     pub label_attention: Option<Tensor<3>>,
 }
 
-/// Spreads per-segment weights `[batch, segments]` over the `time` frames each segment covers
-/// (each segment's weight shared equally by its frames), then renormalises every row to sum 1.
-fn spread_over_time(w: Tensor<2>, time: usize, levels: usize) -> Tensor<2> {
-    let device = w.device();
-    let segs = segments(time, levels);
-    let mut m = vec![0.0f32; segs.len() * time];
-    for (s, &(a, b)) in segs.iter().enumerate() {
-        for t in a..b {
-            m[s * time + t] = 1.0 / (b - a) as f32;
-        }
-    }
-    let m = Tensor::<2>::from_data(TensorData::new(m, [segs.len(), time]), &device);
-    let per_frame = w.matmul(m);
+/// Spreads per-segment weights `[batch, segments]` over the frames each segment covers (the
+/// segment weights `[batch, segments, time]`: each segment's weight shared equally by its
+/// frames), then renormalises every row to sum 1.
+fn spread_over_time(w: Tensor<2>, segment_weights: Tensor<3>) -> Tensor<2> {
+    let [batch, segs] = w.dims();
+    let time = segment_weights.dims()[2];
+    let per_frame = w
+        .reshape([batch, 1, segs])
+        .matmul(segment_weights)
+        .reshape([batch, time]);
     let total = per_frame.clone().sum_dim(1);
     per_frame / total
 }

@@ -384,6 +384,7 @@ pub fn run_ablation(
                 out_dir: Some(out.clone()),
                 cache_dir: req.cache_dir.clone(),
                 backend: req.backend,
+                folds: crate::train::FoldScope::All,
             };
             match execute(&run_req, controller, &inner) {
                 Ok(RunEnd::Finished(dir)) => match super::run_dir::read_report(&dir) {

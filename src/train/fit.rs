@@ -96,7 +96,7 @@ pub struct FoldOutput {
 }
 
 /// One optimiser step (`steps.csv`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepRecord {
     /// Fold index.
     pub fold: usize,

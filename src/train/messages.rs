@@ -34,6 +34,23 @@ pub struct RunRequest {
     pub cache_dir: PathBuf,
     /// Backend choice.
     pub backend: super::BackendChoice,
+    /// Which folds this process trains (all, by default).
+    pub folds: FoldScope,
+}
+
+/// Which folds a run trains: all of them here, or one per process (the array tasks of
+/// `train --executor slurm`) and a final `Collect` that writes the report from their records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FoldScope {
+    /// Every fold, then the report.
+    #[default]
+    All,
+    /// Only this fold (0-based) into the run folder `out_dir`: its checkpoint, standardiser and
+    /// `folds/fold<N>.ron`; no report (other processes train the other folds).
+    One(usize),
+    /// No training: the report of run folder `out_dir` from the fold records its tasks saved
+    /// (marked incomplete while some are missing).
+    Collect,
 }
 
 /// Owner → worker.

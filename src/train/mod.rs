@@ -14,6 +14,7 @@ pub mod extract;
 pub mod feature_weights;
 pub mod finetune;
 pub mod fit;
+pub mod fold_record;
 pub mod layer_profiles;
 pub mod linear_fit;
 pub mod messages;
@@ -36,6 +37,6 @@ pub mod task;
 pub mod worker;
 
 pub use backend::{BackendChoice, BackendInfo};
-pub use messages::{Control, EpochMetrics, Event, RunPlan, RunRequest, RunState};
+pub use messages::{Control, EpochMetrics, Event, FoldScope, RunPlan, RunRequest, RunState};
 pub use preset::{OptimizerKind, Preset, TrainingConfig};
 pub use worker::{TrainHandle, spawn_training};

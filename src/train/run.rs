@@ -11,14 +11,14 @@ use super::control::{Controller, Interrupt};
 use super::data::{Example, prepare};
 use super::extract::{ExtractError, Extracted, extract_features};
 use super::fit::{FoldInput, fit_fold};
-use super::messages::{Event, RunPlan, RunRequest, RunState};
+use super::fold_record::FoldRecord;
+use super::messages::{Event, FoldScope, RunPlan, RunRequest, RunState};
 use super::run_dir::{
     FoldReport, FoldStats, ModelCost, PredictionRow, ResolvedConfig, RunDir, RunReport,
 };
 use crate::corpus::{self, Protocol, Utterance, class_order};
 use crate::eval::{ClassificationReport, argmax};
 use crate::features::{FeatureCache, FeatureMatrix, Normalisation, Standardiser, StreamKind};
-use crate::model::SerModel;
 
 /// How a run ended (the report is on disk either way).
 #[derive(Debug)]
@@ -47,7 +47,9 @@ pub fn execute(
     req.preset
         .validate()
         .map_err(|e| format!("preset '{}': {e}", req.preset.name))?;
-    let protocol: Protocol = req.protocol.unwrap_or(req.preset.training.protocol);
+    if req.folds == FoldScope::Collect {
+        return collect_folds(req, controller, emit);
+    }
     let seed = req.seed.unwrap_or(req.preset.training.seed);
 
     // The backend first: an unusable choice fails before hours of feature extraction.
@@ -66,58 +68,12 @@ pub fn execute(
         },
         ..req.clone()
     };
-    let req = &resolved;
-    let preset = &req.preset;
-    let loaded = load_corpora(req, emit)?;
-    let cache = FeatureCache::new(req.cache_dir.clone());
-    let extracted = match extract_features(
-        &loaded.manifest.utterances,
-        &preset.features,
-        &cache,
-        &backend.device,
-        controller,
-        emit,
-    ) {
-        Ok(x) => x,
-        Err(ExtractError::Stopped) => {
-            emit(Event::Log(
-                "stopped during feature extraction; the files done so far stay cached".into(),
-            ));
-            emit(Event::State(RunState::Stopped));
-            return Ok(RunEnd::StoppedBeforeTraining);
-        }
-        Err(ExtractError::Setup(e)) => return Err(e),
+    let Some((req, loaded, data)) = prepare_data(&resolved, &backend.device, controller, emit)?
+    else {
+        return Ok(RunEnd::StoppedBeforeTraining);
     };
-    for (i, e) in &extracted.failed {
-        emit(Event::Log(format!(
-            "skipped {}: {e}",
-            loaded.manifest.utterances[*i].path.display()
-        )));
-    }
-    let mut data = label_and_split(req, &loaded, extracted, protocol, seed)?;
-    // Multi-task runs: each fold's auxiliary classes (from its training part) go into the
-    // run's preset, so that the run folder alone rebuilds every fold's model.
-    let with_tasks;
-    let req = match fine_tune_of(req).as_ref().and_then(|ft| ft.multitask()) {
-        Some(spec) => {
-            let td = super::multitask::resolve(spec, &data.utts, &data.plan)?;
-            data.notes.extend(td.notes.iter().cloned());
-            let mut ft = fine_tune_of(req).expect("fine-tune preset");
-            if let crate::ssl::classifier::FineTuneHead::MultiTask(s) = &mut ft.head {
-                s.fold_tasks = td.folds.clone();
-            }
-            emit(Event::Log(format!(
-                "multi-task: {}",
-                ft.multitask().map(|s| s.describe()).unwrap_or_default()
-            )));
-            data.tasks = Some(td);
-            let mut r = req.clone();
-            r.preset.model = crate::model::ModelConfig::SslFineTune(Box::new(ft));
-            with_tasks = r;
-            &with_tasks
-        }
-        None => req,
-    };
+    let mut data = data;
+    let req = &req;
     let preset = &req.preset;
     if let Some(t) = &preset.text {
         prepare_text(t, &mut data, &backend.device, emit)?;
@@ -138,6 +94,90 @@ pub fn execute(
     result
 }
 
+/// The folds `req` will train, named, planned from the corpora alone (no features: a file
+/// that later fails extraction is still counted): what a Slurm job array of one task per fold
+/// needs before it is submitted.
+pub fn plan_fold_names(
+    req: &RunRequest,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<Vec<String>, String> {
+    let protocol: Protocol = req.protocol.unwrap_or(req.preset.training.protocol);
+    let seed = req.seed.unwrap_or(req.preset.training.seed);
+    let loaded = load_corpora(req, emit)?;
+    let n = loaded.manifest.utterances.len();
+    let placeholder = Extracted {
+        features: vec![Some(FeatureMatrix::zeros(0, 0)); n],
+        failed: Vec::new(),
+        cached: 0,
+    };
+    let data = label_and_split(req, &loaded, placeholder, protocol, seed)?;
+    Ok(data.fold_names)
+}
+
+/// Phases 1–3 (and the multi-task set-up): the corpora, their features (`device` extracts what
+/// the cache lacks), the classes and folds. Returns the request with what the data adds to its
+/// preset (multi-task runs: each fold's auxiliary classes); `None` when stopped during
+/// extraction.
+fn prepare_data(
+    req: &RunRequest,
+    device: &Device,
+    controller: &Controller,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<Option<(RunRequest, LoadedCorpora, RunData)>, String> {
+    let preset = &req.preset;
+    let protocol: Protocol = req.protocol.unwrap_or(preset.training.protocol);
+    let seed = req.seed.unwrap_or(preset.training.seed);
+    let loaded = load_corpora(req, emit)?;
+    let cache = FeatureCache::new(req.cache_dir.clone());
+    let extracted = match extract_features(
+        &loaded.manifest.utterances,
+        &preset.features,
+        &cache,
+        device,
+        controller,
+        emit,
+    ) {
+        Ok(x) => x,
+        Err(ExtractError::Stopped) => {
+            emit(Event::Log(
+                "stopped during feature extraction; the files done so far stay cached".into(),
+            ));
+            emit(Event::State(RunState::Stopped));
+            return Ok(None);
+        }
+        Err(ExtractError::Setup(e)) => return Err(e),
+    };
+    for (i, e) in &extracted.failed {
+        emit(Event::Log(format!(
+            "skipped {}: {e}",
+            loaded.manifest.utterances[*i].path.display()
+        )));
+    }
+    let mut data = label_and_split(req, &loaded, extracted, protocol, seed)?;
+    // Multi-task runs: each fold's auxiliary classes (from its training part) go into the
+    // run's preset, so that the run folder alone rebuilds every fold's model.
+    let req = match fine_tune_of(req).as_ref().and_then(|ft| ft.multitask()) {
+        Some(spec) => {
+            let td = super::multitask::resolve(spec, &data.utts, &data.plan)?;
+            data.notes.extend(td.notes.iter().cloned());
+            let mut ft = fine_tune_of(req).expect("fine-tune preset");
+            if let crate::ssl::classifier::FineTuneHead::MultiTask(s) = &mut ft.head {
+                s.fold_tasks = td.folds.clone();
+            }
+            emit(Event::Log(format!(
+                "multi-task: {}",
+                ft.multitask().map(|s| s.describe()).unwrap_or_default()
+            )));
+            data.tasks = Some(td);
+            let mut r = req.clone();
+            r.preset.model = crate::model::ModelConfig::SslFineTune(Box::new(ft));
+            r
+        }
+        None => req.clone(),
+    };
+    Ok(Some((req, loaded, data)))
+}
+
 /// Phases 5 and 6: every fold, then the report.
 #[allow(clippy::too_many_arguments)]
 fn train_and_report(
@@ -153,9 +193,20 @@ fn train_and_report(
 ) -> Result<RunEnd, String> {
     let preset = &req.preset;
     let audio = augmentation_audio(preset, data, emit)?;
+    let n_folds = data.plan.folds.len();
+    let folds: Vec<usize> = match req.folds {
+        FoldScope::One(k) if k >= n_folds => {
+            return Err(format!(
+                "fold {} asked, but the protocol gives {n_folds} folds",
+                k + 1
+            ));
+        }
+        FoldScope::One(k) => vec![k],
+        FoldScope::All | FoldScope::Collect => (0..n_folds).collect(),
+    };
     let mut done = FoldsDone::default();
     let mut stopped = false;
-    for fi in 0..data.plan.folds.len() {
+    for fi in folds {
         match train_fold(
             req,
             data,
@@ -168,10 +219,23 @@ fn train_and_report(
             emit,
         )? {
             Some(fold) => {
-                let report = fold.out.report.clone();
-                let dims = fold.out.dims.clone();
-                let labels = fold.out.labels.clone().map(Box::new);
-                done.add(fold, data, run)?;
+                let (mut record, bytes) =
+                    FoldRecord::of(fold.index, fold.out, data.fine_tune.as_ref())?;
+                let (report, dims, labels) = (
+                    record.report.clone(),
+                    record.dims.clone(),
+                    record.labels.clone().map(Box::new),
+                );
+                done.save_fold(&record, &bytes, fold.standardiser.as_ref(), run)?;
+                if req.folds == FoldScope::All {
+                    done.add(record, data);
+                    done.write_progress(run, data)?;
+                } else {
+                    // One fold of several processes: its record is the last file written, so
+                    // `train collect` never reads a fold whose checkpoint is not whole.
+                    record.task_secs = started.elapsed().as_secs_f64();
+                    record.save(&run.path)?;
+                }
                 emit(Event::FoldDone {
                     fold: fi,
                     report: Box::new(report),
@@ -185,11 +249,31 @@ fn train_and_report(
             }
         }
     }
-    let pooled = write_final_report(run, preset, data, seed, done, stopped, started)?;
+    if let FoldScope::One(k) = req.folds {
+        if stopped {
+            emit(Event::State(RunState::Stopped));
+            return Ok(RunEnd::Stopped(run.path.clone()));
+        }
+        emit(Event::Log(format!(
+            "fold {} of {n_folds} saved in {}; `ser-workbench train collect` writes the report once every fold is there",
+            k + 1,
+            run.path.display()
+        )));
+        emit(Event::State(RunState::Finished));
+        return Ok(RunEnd::Finished(run.path.clone()));
+    }
+    let train_secs = started.elapsed().as_secs_f64();
+    let pooled = write_final_report(run, preset, data, seed, done, stopped, train_secs)?;
     if stopped {
         emit(Event::State(RunState::Stopped));
         return Ok(RunEnd::Stopped(run.path.clone()));
     }
+    emit_finished(run, pooled, emit);
+    Ok(RunEnd::Finished(run.path.clone()))
+}
+
+/// The run's end: its pooled report.
+fn emit_finished(run: &RunDir, pooled: RunReport, emit: &(dyn Fn(Event) + Sync)) {
     emit(Event::Finished {
         run_dir: run.path.clone(),
         report: Box::new(pooled.pooled),
@@ -198,6 +282,96 @@ fn train_and_report(
         feature_weights: pooled.feature_weights.map(Box::new),
     });
     emit(Event::State(RunState::Finished));
+}
+
+/// [`FoldScope::Collect`]: the report of a run whose folds were trained by separate processes,
+/// from their records, through the same code as a local run's report. The corpora, features and
+/// folds are read again (the features from the cache the tasks filled) with the preset, seed and
+/// protocol the tasks saved in `config.ron`; nothing trains. Missing folds are named, and the
+/// report is marked incomplete until they are there.
+fn collect_folds(
+    req: &RunRequest,
+    controller: &Controller,
+    emit: &(dyn Fn(Event) + Sync),
+) -> Result<RunEnd, String> {
+    let run_path = req
+        .out_dir
+        .clone()
+        .ok_or("collecting folds needs the run folder (--out)")?;
+    let cfg = read_resolved(&run_path).map_err(|e| {
+        format!("{e} (no fold task has started in this folder yet, or it is not a run folder)")
+    })?;
+    let protocol: Protocol = cfg
+        .protocol
+        .parse()
+        .map_err(|e: String| format!("{}: protocol: {e}", run_path.display()))?;
+    let saved = RunRequest {
+        preset: cfg.preset.clone(),
+        protocol: Some(protocol),
+        seed: Some(cfg.seed),
+        ..req.clone()
+    };
+    // The features are in the cache the tasks filled: the CPU reads them (and extracts any
+    // missing file rather than failing).
+    let device = Device::flex();
+    let Some((req, _, data)) = prepare_data(&saved, &device, controller, emit)? else {
+        return Ok(RunEnd::StoppedBeforeTraining);
+    };
+    if data.plan.folds.len() != cfg.folds {
+        return Err(format!(
+            "{}: the tasks planned {} folds, the corpus now gives {} (files changed since?)",
+            run_path.display(),
+            cfg.folds,
+            data.plan.folds.len()
+        ));
+    }
+    let run = RunDir::reopen(run_path)?;
+    let mut done = FoldsDone::default();
+    let mut missing = Vec::new();
+    let mut train_secs = 0.0;
+    for (fi, fold) in data.plan.folds.iter().enumerate() {
+        let Some(record) = FoldRecord::load(&run.path, fi)? else {
+            missing.push(fold.name.clone());
+            continue;
+        };
+        if record.test_probs.len() != fold.test.len() {
+            return Err(format!(
+                "{}: {} test outputs, but the fold now has {} test utterances (files changed since?)",
+                FoldRecord::path(&run.path, fi).display(),
+                record.test_probs.len(),
+                fold.test.len()
+            ));
+        }
+        train_secs += record.task_secs;
+        done.add(record, &data);
+    }
+    if done.reports.is_empty() {
+        return Err(format!(
+            "{}: no fold has finished yet (folds/fold1.ron …); missing: {}",
+            run.path.display(),
+            missing.join(", ")
+        ));
+    }
+    done.write_progress(&run, &data)?;
+    let incomplete = !missing.is_empty();
+    let pooled = write_final_report(
+        &run,
+        &req.preset,
+        &data,
+        cfg.seed,
+        done,
+        incomplete,
+        train_secs,
+    )?;
+    if incomplete {
+        emit(Event::Log(format!(
+            "not finished: {} ({} of {} folds in the report, which is marked incomplete)",
+            missing.join(", "),
+            data.plan.folds.len() - missing.len(),
+            data.plan.folds.len()
+        )));
+    }
+    emit_finished(&run, pooled, emit);
     Ok(RunEnd::Finished(run.path.clone()))
 }
 
@@ -740,11 +914,20 @@ fn write_run_header(
 ) -> Result<(RunDir, ExampleShape), String> {
     let preset = &req.preset;
     let fcfg = &preset.features;
-    let run_path = match &req.out_dir {
-        Some(p) => p.clone(),
-        None => RunDir::claim_new(&crate::paths::Paths::from_env().runs, &preset.name)?,
+    let run = match (&req.out_dir, req.folds) {
+        (Some(p), FoldScope::All) => RunDir::create(p.clone())?,
+        // One fold of several processes: they share the folder.
+        (Some(p), _) => RunDir::reopen(p.clone())?,
+        (None, FoldScope::All) => RunDir::create(RunDir::claim_new(
+            &crate::paths::Paths::from_env().runs,
+            &preset.name,
+        )?)?,
+        (None, _) => {
+            return Err(
+                "training one fold needs the run folder the other folds share (--out)".into(),
+            );
+        }
     };
-    let run = RunDir::create(run_path)?;
     // SSL matrices are [layers, dim]; spectral ones [time, bins] cropped to max_secs.
     let first = data.feats.first();
     let shape = match fcfg.stream {
@@ -1048,45 +1231,42 @@ struct FoldsDone {
 }
 
 impl FoldsDone {
-    /// Saves a finished fold (checkpoint, standardiser, predictions, metrics) and adds it to
-    /// the pooled results; the files stay current so a later stop or crash loses nothing
-    /// that finished.
-    fn add(&mut self, f: FoldResult, data: &RunData, run: &RunDir) -> Result<(), String> {
-        let FoldResult {
-            index: fi,
-            out,
-            standardiser,
-        } = f;
+    /// Saves a finished fold's checkpoint and standardiser in the run folder.
+    fn save_fold(
+        &self,
+        record: &FoldRecord,
+        checkpoint: &[u8],
+        standardiser: Option<&Standardiser>,
+        run: &RunDir,
+    ) -> Result<(), String> {
+        let n = record.index + 1;
+        run.write_bytes(&format!("fold{n}.bpk"), checkpoint)?;
+        if let Some(s) = standardiser {
+            run.write_json(&format!("fold{n}.norm.json"), s)?;
+        }
+        Ok(())
+    }
+
+    /// Adds a finished fold to the pooled results.
+    fn add(&mut self, record: FoldRecord, data: &RunData) {
+        let fi = record.index;
         let fold = &data.plan.folds[fi];
-        let best = out.epochs.iter().rfind(|m| m.is_best);
-        if let Some(t) = &out.tasks {
+        let best = record.epochs.iter().rfind(|m| m.is_best).cloned();
+        if let Some(t) = &record.tasks {
             self.task_scores.push(t.clone());
         }
-        self.epochs.extend(out.epochs.iter().cloned());
-        self.steps.extend(out.steps.iter().cloned());
-        if let SerModel::Linear(m) = &out.model {
-            self.linear_weights.push(m.weights().0);
+        self.epochs.extend(record.epochs.iter().cloned());
+        self.steps.extend(record.steps.iter().cloned());
+        if let Some(w) = &record.linear_weights {
+            self.linear_weights.push(w.clone());
         }
-        let bytes = out
-            .model
-            .clone()
-            .into_record()
-            .into_bytes()
-            .map_err(|e| format!("checkpoint of fold {}: {e}", fi + 1))?;
-        run.write_bytes(&format!("fold{}.bpk", fi + 1), &bytes)?;
         // Runtime and size: one fold model's parameters, the mean checkpoint, inference time
         // over all test audio.
-        self.checkpoint_bytes_sum += bytes.len() as u64;
+        self.checkpoint_bytes_sum += record.checkpoint_bytes;
         self.cost.checkpoint_bytes = self.checkpoint_bytes_sum / (self.reports.len() as u64 + 1);
-        self.cost.params = out.model.num_params();
-        self.cost.trainable_params = match (&out.model, &data.fine_tune) {
-            // Two-stage runs: what trains in the last stage.
-            (SerModel::SslClassifier(m), Some(ft)) => {
-                m.trainable_under(&ft.stage2().unwrap_or_else(|| ft.clone()))
-            }
-            (m, _) => m.num_params(),
-        };
-        self.cost.inference_secs += out.test_secs;
+        self.cost.params = record.params;
+        self.cost.trainable_params = record.trainable_params;
+        self.cost.inference_secs += record.test_secs;
         self.cost.test_audio_secs += fold
             .test
             .iter()
@@ -1099,15 +1279,12 @@ impl FoldsDone {
                 }
             })
             .sum::<f64>();
-        if let Some(s) = &standardiser {
-            run.write_json(&format!("fold{}.norm.json", fi + 1), s)?;
-        }
-        let thresholds: Vec<f32> = out
+        let thresholds: Vec<f32> = record
             .labels
             .as_ref()
             .map(|l| l.labels.iter().map(|m| m.threshold as f32).collect())
             .unwrap_or_default();
-        for (&i, p) in fold.test.iter().zip(&out.test_probs) {
+        for (&i, p) in fold.test.iter().zip(&record.test_probs) {
             if data.multi_label.is_some() {
                 self.label_rows.push(super::ml_report::LabelPredictionRow {
                     fold: fold.name.clone(),
@@ -1149,20 +1326,26 @@ impl FoldsDone {
             });
         }
         self.reports.push(FoldReport {
-            labels: out.labels.clone(),
-            dimension_layer_weights: out.model.layer_weights_per_output(),
-            dims: out.dims.clone(),
-            layer_weights: out.model.layer_weights(),
-            fusion_alpha: out.model.fusion_alpha(),
-            gate_per_class: best.and_then(|m| {
+            labels: record.labels,
+            dimension_layer_weights: record.dimension_layer_weights,
+            dims: record.dims,
+            layer_weights: record.layer_weights,
+            fusion_alpha: record.fusion_alpha,
+            gate_per_class: best.as_ref().and_then(|m| {
                 m.gate_per_class
                     .as_ref()
                     .map(|g| g.iter().map(|v| v.is_finite().then_some(*v)).collect())
             }),
             name: fold.name.clone(),
             best_epoch: best.map_or(0, |m| m.epoch),
-            report: out.report,
+            report: record.report,
         });
+    }
+
+    /// Writes what the added folds add up to so far (metrics, steps, interpretability,
+    /// predictions): the files stay current, so a later stop or crash loses nothing that
+    /// finished.
+    fn write_progress(&self, run: &RunDir, data: &RunData) -> Result<(), String> {
         write_interpretability(run, &self.epochs, &data.fold_names)?;
         run.write_metrics(&self.epochs, &data.fold_names, &dimension_names(data))?;
         run.write_steps(&self.steps, &data.fold_names)?;
@@ -1192,7 +1375,7 @@ fn write_final_report(
     seed: u64,
     done: FoldsDone,
     stopped: bool,
-    started: Instant,
+    train_secs: f64,
 ) -> Result<RunReport, String> {
     run.write_metrics(&done.epochs, &data.fold_names, &dimension_names(data))?;
     done.write_predictions(run, data)?;
@@ -1266,10 +1449,10 @@ fn write_final_report(
         layer_weights: mean_layer_weights(&done.reports),
         folds: done.reports,
         incomplete: stopped,
-        train_secs: started.elapsed().as_secs_f64(),
+        train_secs,
         cost: any_fold.then(|| {
             let mut c = done.cost.clone();
-            c.train_secs = started.elapsed().as_secs_f64();
+            c.train_secs = train_secs;
             c.inference_secs_per_audio_sec = if c.test_audio_secs > 0.0 {
                 c.inference_secs / c.test_audio_secs
             } else {

@@ -356,6 +356,14 @@ impl RunDir {
         Ok(Self { path })
     }
 
+    /// Opens (creating where needed) a folder shared by several processes, each training some
+    /// folds of one run (`FoldScope`), or one whose report is written again from its folds; an
+    /// earlier report there is replaced.
+    pub fn reopen(path: PathBuf) -> Result<Self, String> {
+        std::fs::create_dir_all(&path).map_err(|e| io(&path, e))?;
+        Ok(Self { path })
+    }
+
     /// Creates and returns a new folder `<root>/<YYYYMMDD-HHMMSS>-<preset>[-N]`. The folder is
     /// claimed with an atomic `create_dir`, so two runs started in the same second never share one.
     pub fn claim_new(root: &Path, preset_name: &str) -> Result<PathBuf, String> {

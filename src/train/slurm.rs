@@ -47,6 +47,10 @@ pub struct GridTask {
     pub seed: u64,
     /// The task's run folder.
     pub run_dir: PathBuf,
+    /// A fold task (`train --executor slurm`): the fold (0-based) it trains into the run folder
+    /// it shares with the other folds; `None` for a whole run of an ablation grid.
+    #[serde(default)]
+    pub fold: Option<usize>,
 }
 
 /// One `sbatch` of (part of) the array.
@@ -97,6 +101,11 @@ pub enum TaskState {
 }
 
 impl TaskState {
+    /// Whether Slurm still holds it.
+    pub fn is_queued(&self) -> bool {
+        matches!(self, TaskState::Queued(_))
+    }
+
     /// Short text.
     pub fn describe(&self) -> String {
         match self {
@@ -135,13 +144,21 @@ impl SlurmGrid {
     pub fn script(&self) -> String {
         let q = shell_quote;
         let dir = &self.out_dir;
+        let folds = self.is_fold_grid();
         let mut s = String::from("#!/bin/bash\n");
         s.push_str(&format!(
-            "# SER Workbench ablation grid: {} tasks (preset x seed), written by `ser-workbench ablation --executor slurm`.\n# Resubmit some tasks with: sbatch --array=1,3 {}\n",
+            "# SER Workbench {}: {} tasks ({}), written by `ser-workbench {} --executor slurm`.\n# Resubmit some tasks with: sbatch --array=1,3 {}\n",
+            if folds { "run" } else { "ablation grid" },
             self.tasks.len(),
+            if folds { "one per fold" } else { "preset x seed" },
+            if folds { "train" } else { "ablation" },
             q(&dir.join(SCRIPT_FILE).display().to_string())
         ));
-        s.push_str("#SBATCH --job-name=serwb-ablation\n");
+        s.push_str(if folds {
+            "#SBATCH --job-name=serwb-train\n"
+        } else {
+            "#SBATCH --job-name=serwb-ablation\n"
+        });
         s.push_str(&format!(
             "#SBATCH --array=0-{}\n",
             self.tasks.len().saturating_sub(1)
@@ -171,11 +188,13 @@ impl SlurmGrid {
         s.push_str("case \"$SLURM_ARRAY_TASK_ID\" in\n");
         for t in &self.tasks {
             s.push_str(&format!(
-                "  {}) PRESET={}; SEED={}; RUN={} ;;\n",
+                "  {}) PRESET={}; SEED={}; RUN={}{} ;;\n",
                 t.index,
                 q(&t.preset_file.display().to_string()),
                 t.seed,
-                q(&t.run_dir.display().to_string())
+                q(&t.run_dir.display().to_string()),
+                t.fold
+                    .map_or(String::new(), |f| format!("; FOLD={}", f + 1))
             ));
         }
         s.push_str(
@@ -185,13 +204,18 @@ impl SlurmGrid {
             "EXIT={}/\"$SLURM_ARRAY_TASK_ID\"\nrm -f \"$EXIT\"\n",
             q(&dir.join("slurm/exit").display().to_string())
         ));
-        s.push_str(
-            "# A run folder left by a killed earlier attempt is kept aside, never mixed in.\n",
-        );
-        s.push_str("if [ -e \"$RUN\" ] && [ ! -f \"$RUN/report.json\" ]; then mv \"$RUN\" \"$RUN.partial-$SLURM_JOB_ID\"; fi\n");
+        if folds {
+            s.push_str("# The folds share the run folder; a fold counts as done once its record\n# (folds/fold<N>.ron, written last) is there.\n");
+        } else {
+            s.push_str(
+                "# A run folder left by a killed earlier attempt is kept aside, never mixed in.\n",
+            );
+            s.push_str("if [ -e \"$RUN\" ] && [ ! -f \"$RUN/report.json\" ]; then mv \"$RUN\" \"$RUN.partial-$SLURM_JOB_ID\"; fi\n");
+        }
         let args: Vec<String> = self.train_args.iter().map(|a| q(a)).collect();
         s.push_str(&format!(
-            "\"$BIN\" train --preset \"$PRESET\" --seed \"$SEED\" --out \"$RUN\" {}\nrc=$?\necho \"$rc\" > \"$EXIT\"\nexit \"$rc\"\n",
+            "\"$BIN\" train --preset \"$PRESET\" --seed \"$SEED\" --out \"$RUN\"{} {}\nrc=$?\necho \"$rc\" > \"$EXIT\"\nexit \"$rc\"\n",
+            if folds { " --fold \"$FOLD\"" } else { "" },
             args.join(" ")
         ));
         s
@@ -203,7 +227,11 @@ impl SlurmGrid {
         self.tasks
             .iter()
             .map(|t| {
-                if finished(&t.run_dir) {
+                let done = match t.fold {
+                    Some(f) => super::fold_record::FoldRecord::path(&t.run_dir, f).is_file(),
+                    None => finished(&t.run_dir),
+                };
+                if done {
                     return TaskState::Done;
                 }
                 if let Some(s) = queued.get(&t.index) {
@@ -245,6 +273,46 @@ impl SlurmGrid {
     }
 
     /// Log file of task `index` in the latest submission that included it.
+    /// Whether the tasks are the folds of one run (`train --executor slurm`) rather than the
+    /// runs of an ablation grid.
+    pub fn is_fold_grid(&self) -> bool {
+        !self.tasks.is_empty() && self.tasks.iter().all(|t| t.fold.is_some())
+    }
+
+    /// A fold grid's report: runs `<binary> train --collect` on the run folder (the same
+    /// report code as a local run, reading the fold records; marked incomplete while folds are
+    /// missing). The caller runs the command (and shows its output); [`SlurmGrid::open_tasks`]
+    /// lists what is not finished.
+    pub fn collect_run_command(&self) -> Result<Command, String> {
+        let Some(first) = self.tasks.first().filter(|_| self.is_fold_grid()) else {
+            return Err(format!(
+                "{}: an ablation grid, not the folds of one run (use ablation collect)",
+                self.out_dir.display()
+            ));
+        };
+        let mut c = Command::new(&self.binary);
+        c.arg("train")
+            .arg("--preset")
+            .arg(&first.preset_file)
+            .arg("--seed")
+            .arg(first.seed.to_string())
+            .arg("--out")
+            .arg(&first.run_dir)
+            .arg("--collect")
+            .args(&self.train_args);
+        Ok(c)
+    }
+
+    /// The tasks that are not done, with their states.
+    pub fn open_tasks(&self, states: &[TaskState]) -> Vec<(GridTask, TaskState)> {
+        self.tasks
+            .iter()
+            .zip(states)
+            .filter(|(_, s)| **s != TaskState::Done)
+            .map(|(t, s)| (t.clone(), s.clone()))
+            .collect()
+    }
+
     pub fn log_path(&self, index: usize) -> Option<PathBuf> {
         self.submissions
             .iter()
@@ -320,6 +388,12 @@ impl SlurmGrid {
     /// The table of the finished tasks (the same rows a local ablation writes) and the tasks
     /// that are not finished with their state; writes `ablation.md/.csv/.json`.
     pub fn collect(&self) -> Result<(AblationTable, Vec<(GridTask, TaskState)>), String> {
+        if self.is_fold_grid() {
+            return Err(format!(
+                "{}: the folds of one run, not an ablation grid (use train collect)",
+                self.out_dir.display()
+            ));
+        }
         let states = self.states();
         let mut open = Vec::new();
         let mut rows: Vec<AblationRow> = Vec::new();
@@ -476,21 +550,7 @@ pub fn prepare(
     out_dir: &Path,
     setup: GridSetup,
 ) -> Result<SlurmGrid, String> {
-    let out_dir =
-        std::path::absolute(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
-    for sub in ["slurm/presets", "slurm/logs", "slurm/exit"] {
-        let d = out_dir.join(sub);
-        std::fs::create_dir_all(&d).map_err(|e| {
-            format!(
-                "{}: {e} (the ablation folder must be writable shared storage)",
-                d.display()
-            )
-        })?;
-    }
-    let probe = out_dir.join("slurm/.writable");
-    std::fs::write(&probe, b"ok")
-        .and_then(|_| std::fs::remove_file(&probe))
-        .map_err(|e| format!("{}: not writable: {e}", out_dir.display()))?;
+    let out_dir = grid_folder(out_dir)?;
     let mut tasks = Vec::new();
     for (pi, preset) in presets.iter().enumerate() {
         let stem = super::ablation::run_folder_stem(pi, &preset.name);
@@ -504,9 +564,69 @@ pub fn prepare(
                 preset_file: file.clone(),
                 seed,
                 run_dir: out_dir.join(format!("{stem}-seed{seed}")),
+                fold: None,
             });
         }
     }
+    finish_grid(out_dir, seeds.to_vec(), tasks, setup)
+}
+
+/// The Slurm job of one run (`train --executor slurm`): one array task per fold, each training
+/// its fold into `run_dir` (which also keeps `slurm/`), for `n_folds` folds (planned from the
+/// corpus before submitting).
+pub fn prepare_folds(
+    preset: &super::Preset,
+    seed: u64,
+    n_folds: usize,
+    run_dir: &Path,
+    setup: GridSetup,
+) -> Result<SlurmGrid, String> {
+    if n_folds == 0 {
+        return Err("the protocol gives no folds on this corpus".into());
+    }
+    let run_dir = grid_folder(run_dir)?;
+    let file = run_dir.join("slurm/presets/preset.ron");
+    preset.save(&file).map_err(|e| e.to_string())?;
+    let tasks = (0..n_folds)
+        .map(|f| GridTask {
+            index: f,
+            row: 0,
+            preset: preset.name.clone(),
+            preset_file: file.clone(),
+            seed,
+            run_dir: run_dir.clone(),
+            fold: Some(f),
+        })
+        .collect();
+    finish_grid(run_dir, vec![seed], tasks, setup)
+}
+
+/// The absolute grid folder with its `slurm/` parts, checked writable.
+fn grid_folder(dir: &Path) -> Result<PathBuf, String> {
+    let dir = std::path::absolute(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for sub in ["slurm/presets", "slurm/logs", "slurm/exit"] {
+        let d = dir.join(sub);
+        std::fs::create_dir_all(&d).map_err(|e| {
+            format!(
+                "{}: {e} (the folder must be writable shared storage)",
+                d.display()
+            )
+        })?;
+    }
+    let probe = dir.join("slurm/.writable");
+    std::fs::write(&probe, b"ok")
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| format!("{}: not writable: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Writes the script and `grid.json` of a new grid.
+fn finish_grid(
+    out_dir: PathBuf,
+    seeds: Vec<u64>,
+    tasks: Vec<GridTask>,
+    setup: GridSetup,
+) -> Result<SlurmGrid, String> {
     let GridSetup {
         protocol,
         corpus,
@@ -520,7 +640,7 @@ pub fn prepare(
         protocol,
         corpus,
         target_corpus,
-        seeds: seeds.to_vec(),
+        seeds,
         train_args,
         binary,
         options,

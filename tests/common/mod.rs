@@ -44,6 +44,7 @@ pub fn demo_request(preset: Preset, out: &Path, cache: &Path) -> RunRequest {
         out_dir: Some(out.to_path_buf()),
         cache_dir: cache.to_path_buf(),
         backend: BackendChoice::Cpu,
+        folds: ser_workbench::train::FoldScope::All,
     }
 }
 
