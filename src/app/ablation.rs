@@ -87,7 +87,13 @@ pub struct SlurmJob {
     pub read_at: std::time::Instant,
     /// Outcome of the last action (resubmit, cancel).
     pub message: Option<Result<String, String>>,
+    /// A periodic refresh running on a helper thread (`squeue` and the run folders are read
+    /// there, never on the UI thread): the states, and the table when they changed.
+    refreshing: Option<crossbeam_channel::Receiver<Refreshed>>,
 }
+
+/// What a background refresh read.
+type Refreshed = (Vec<TaskState>, Option<Result<AblationTable, String>>);
 
 impl SlurmJob {
     /// A freshly submitted grid.
@@ -98,6 +104,7 @@ impl SlurmJob {
             states,
             read_at: std::time::Instant::now(),
             message: None,
+            refreshing: None,
         }
     }
 
@@ -141,14 +148,54 @@ impl AblationControls {
         changed
     }
 
-    /// Refreshes a running Slurm grid every few seconds (called every frame).
+    /// Refreshes a running Slurm grid every few seconds on a helper thread (called every
+    /// frame: takes in a finished refresh, starts the next when due).
     pub fn tick(&mut self, ctx: &egui::Context) {
-        let due = self
-            .slurm
-            .as_ref()
-            .is_some_and(|j| j.active() && j.read_at.elapsed().as_secs() >= SLURM_REFRESH_SECS);
+        let need_table = self.table.is_none();
+        let Some(job) = &mut self.slurm else {
+            return;
+        };
+        if let Some(rx) = &job.refreshing {
+            match rx.try_recv() {
+                Ok((states, table)) => {
+                    job.refreshing = None;
+                    job.read_at = std::time::Instant::now();
+                    job.states = states;
+                    if let Some(t) = table {
+                        self.table = Some(t);
+                    }
+                }
+                Err(crossbeam_channel::TryRecvError::Empty) => {}
+                Err(crossbeam_channel::TryRecvError::Disconnected) => job.refreshing = None,
+            }
+        }
+        let Some(job) = &mut self.slurm else {
+            return;
+        };
+        let due = job.refreshing.is_none()
+            && job.active()
+            && job.read_at.elapsed().as_secs() >= SLURM_REFRESH_SECS;
         if due {
-            self.refresh_slurm();
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            let grid = job.grid.clone();
+            let before = job.states.clone();
+            let repaint = ctx.clone();
+            let spawned = std::thread::Builder::new()
+                .name("slurm-refresh".into())
+                .spawn(move || {
+                    let states = grid.states();
+                    let table =
+                        (states != before || need_table).then(|| grid.collect().map(|(t, _)| t));
+                    let _ = tx.send((states, table));
+                    repaint.request_repaint();
+                });
+            match spawned {
+                Ok(_) => job.refreshing = Some(rx),
+                // No thread to spare: read them here rather than never.
+                Err(_) => {
+                    self.refresh_slurm();
+                }
+            }
         }
         if self.slurm.as_ref().is_some_and(SlurmJob::active) {
             ctx.request_repaint_after(std::time::Duration::from_secs(SLURM_REFRESH_SECS));

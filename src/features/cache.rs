@@ -3,12 +3,21 @@
 //! Entry layout: magic `SERFEAT1`, n_frames u32, n_bins u32, f32 LE data, then the BLAKE3 hash
 //! of everything before it. An entry whose size or hash does not check out (partial write, disk
 //! corruption, format change) is recomputed and rewritten, never trusted. Writes are atomic.
+//!
+//! Several processes may share one cache (the Slurm tasks of a run or a grid, README "On a
+//! cluster"). The process that computes an entry first claims `<entry>.lock` (created
+//! exclusively); another one that needs the same entry meanwhile waits for it instead of
+//! computing it a second time, unless the lock is older than [`STALE_LOCK`] (its owner was
+//! killed): then it computes the entry itself.
 
 use std::path::{Path, PathBuf};
 
 use super::{FeatureConfig, FeatureMatrix};
 
 const MAGIC: &[u8; 8] = b"SERFEAT1";
+
+/// A claim on an entry older than this is taken to be left by a killed process.
+pub const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Cache rooted at a folder; one sub-folder per extractor configuration.
 #[derive(Clone, Debug)]
@@ -60,9 +69,23 @@ impl FeatureCache {
         if existed && let Some(m) = read_entry(&entry) {
             return Ok((m, CacheOutcome::Hit));
         }
-        let m = compute(path)?;
+        let claim = match EntryClaim::take(&entry) {
+            Claim::Ours(c) => Some(c),
+            Claim::Theirs => {
+                if let Some(m) = wait_for_entry(&entry) {
+                    return Ok((m, CacheOutcome::Hit));
+                }
+                None
+            }
+            Claim::Unavailable => None,
+        };
+        let m = compute(path);
         // A failed cache write costs only speed; the features are still returned.
-        let _ = write_entry(&entry, &m);
+        if let Ok(m) = &m {
+            let _ = write_entry(&entry, m);
+        }
+        drop(claim);
+        let m = m?;
         Ok((
             m,
             if existed {
@@ -95,6 +118,88 @@ impl FeatureCache {
     /// Whether a valid entry exists for `path` (reads and hashes the file).
     pub fn is_cached(&self, path: &Path, cfg: &FeatureConfig) -> bool {
         self.is_cached_key(path, &cfg.extractor_key())
+    }
+}
+
+/// An exclusive claim on computing one entry (`<entry>.lock`), released on drop.
+struct EntryClaim(PathBuf);
+
+enum Claim {
+    /// This process computes the entry.
+    Ours(EntryClaim),
+    /// Another process is computing it.
+    Theirs,
+    /// No lock could be made (read-only cache): compute without one.
+    Unavailable,
+}
+
+fn lock_path(entry: &Path) -> PathBuf {
+    entry.with_extension("feat.lock")
+}
+
+impl EntryClaim {
+    fn take(entry: &Path) -> Claim {
+        let lock = lock_path(entry);
+        if let Some(dir) = lock.parent()
+            && std::fs::create_dir_all(dir).is_err()
+        {
+            return Claim::Unavailable;
+        }
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&lock)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    let _ = writeln!(f, "pid {}", std::process::id());
+                    return Claim::Ours(EntryClaim(lock));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if !lock_is_stale(&lock) {
+                        return Claim::Theirs;
+                    }
+                    // Left by a killed process: take it over.
+                    let _ = std::fs::remove_file(&lock);
+                }
+                Err(_) => return Claim::Unavailable,
+            }
+        }
+        Claim::Unavailable
+    }
+}
+
+impl Drop for EntryClaim {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn lock_is_stale(lock: &Path) -> bool {
+    std::fs::metadata(lock)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > STALE_LOCK)
+}
+
+/// Waits while another process holds the claim on `entry`; the entry when it appears valid,
+/// `None` when the claim went away without one (that process failed) or went stale.
+fn wait_for_entry(entry: &Path) -> Option<FeatureMatrix> {
+    let lock = lock_path(entry);
+    loop {
+        if let Some(m) = read_entry(entry) {
+            return Some(m);
+        }
+        if !lock.exists() {
+            // Released between the two checks, or by a process that failed.
+            return read_entry(entry);
+        }
+        if lock_is_stale(&lock) {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
 
@@ -141,6 +246,61 @@ fn write_entry(path: &Path, m: &FeatureMatrix) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use crate::features::LogMelConfig;
+
+    /// A second process that needs an entry another one is computing waits and reads it
+    /// instead of computing it again; a claim left by a killed process is taken over.
+    #[test]
+    fn a_claimed_entry_is_waited_for_and_a_stale_claim_taken_over() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let wav = dir.path().join("a.wav");
+        crate::audio::write_wav_i16(&wav, &[0.1f32; 1600], 16_000).expect("wav");
+        let cache = FeatureCache::new(dir.path().join("cache"));
+        let key = "test-extractor v1";
+        let entry = cache.entry_path_for_key(&blake3::hash(&std::fs::read(&wav).expect("r")), key);
+        let Claim::Ours(claim) = EntryClaim::take(&entry) else {
+            panic!("first claim")
+        };
+        assert!(matches!(EntryClaim::take(&entry), Claim::Theirs));
+        let want = FeatureMatrix::zeros(3, 2);
+        let computed = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| {
+                cache.get_or_compute_with(&wav, key, |_| {
+                    computed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    Ok(FeatureMatrix::zeros(1, 1))
+                })
+            });
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            // The claiming "process" finishes its entry.
+            write_entry(&entry, &want).expect("write");
+            drop(claim);
+            let (m, outcome) = waiter.join().expect("join").expect("features");
+            assert_eq!((m, outcome), (want.clone(), CacheOutcome::Hit));
+        });
+        assert_eq!(computed.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert!(!lock_path(&entry).exists());
+
+        // A stale claim (its owner killed): computed here, the lock removed.
+        std::fs::remove_file(&entry).expect("rm");
+        let Claim::Ours(old) = EntryClaim::take(&entry) else {
+            panic!("claim")
+        };
+        std::mem::forget(old);
+        let f = std::fs::File::options()
+            .write(true)
+            .open(lock_path(&entry))
+            .expect("lock");
+        f.set_modified(std::time::SystemTime::now() - STALE_LOCK * 2)
+            .expect("age the lock");
+        let (m, outcome) = cache
+            .get_or_compute_with(&wav, key, |_| Ok(FeatureMatrix::zeros(2, 2)))
+            .expect("features");
+        assert_eq!(
+            (m, outcome),
+            (FeatureMatrix::zeros(2, 2), CacheOutcome::Miss)
+        );
+        assert!(!lock_path(&entry).exists());
+    }
 
     #[test]
     fn hit_miss_and_rebuild_of_corrupt_entries() {

@@ -566,7 +566,10 @@ mod tests {
             .expect_err("needs the waveform stream");
         assert!(e.contains("waveform"), "{e}");
         let pool = parse_path("model.TemporalStack.pyramid_pool");
-        assert_eq!(variants_at(&d.value, &pool).expect("pool"), ["mean", "max"]);
+        assert_eq!(
+            variants_at(&d.value, &pool).expect("pool"),
+            ["mean", "max", "mean_std"]
+        );
         d.switch_variant(&pool, "max").expect("max pooling");
         let ModelConfig::TemporalStack(c) = &d.preset.model else {
             panic!("model")
