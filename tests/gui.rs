@@ -733,8 +733,9 @@ fn multi_label_run_opens_in_results() {
     h.run_steps(3);
     h.get_by_label("Results — multi-label");
     h.get_by_label_contains("Pooled test predictions — macro F1");
-    // In the per-label table and the per-agreement table.
-    assert_eq!(h.query_all_by_label("Teenager").count(), 2);
+    // In the per-label table and the per-agreement table (and in the utterance table where a
+    // true or predicted set is that label alone, which depends on the trained weights).
+    assert!(h.query_all_by_label("Teenager").count() >= 2);
     h.get_by_label("Utterances (24 test predictions)");
     h.get_by_label("F1 by annotator agreement");
     h.get_by_label("Label co-occurrence").click();

@@ -418,3 +418,82 @@ fn ablation_on_slurm_from_the_training_panel() {
     );
     assert!(!table.incomplete);
 }
+
+/// "Run folds on Slurm" in the Training panel submits one task per fold; the run shows in the
+/// Runs panel with its fold states, and "Collect" there writes its report (the grid's
+/// `train collect`), after which it is a finished run.
+#[test]
+fn slurm_run_from_the_training_panel_is_followed_and_collected_in_runs() {
+    use egui_kittest::kittest::Queryable;
+    if std::env::var_os("SER_WORKBENCH_SKIP_SLURM").is_some() {
+        return;
+    }
+    let data = tempfile::tempdir().expect("tmp");
+    let data_dir = data.path().to_path_buf();
+    let mut h = egui_kittest::Harness::builder()
+        .with_size(eframe::egui::vec2(1400.0, 900.0))
+        .build_eframe(move |cc| {
+            ser_workbench::app::WorkbenchApp::with_options(
+                cc.egui_ctx.clone(),
+                false,
+                vec![common::tiny_preset()],
+                ser_workbench::paths::Paths::under(&data_dir),
+            )
+        });
+    {
+        let st = h.state_mut();
+        st.training.backend = ser_workbench::train::BackendChoice::Cpu;
+        st.training.protocol = "speaker-kfold:3".into();
+        st.training.epochs = 3;
+        st.training.ablation.slurm_binary =
+            Some(PathBuf::from(env!("CARGO_BIN_EXE_ser-workbench")));
+        st.corpora.path = common::small_demo().join("emodb").display().to_string();
+    }
+    h.run_steps(1);
+    h.get_by_label("Load corpus").click();
+    let t = Instant::now();
+    while h.state().corpora.manifest.is_none() {
+        assert!(t.elapsed() < Duration::from_secs(60), "corpus");
+        h.step();
+    }
+    h.get_by_label("Training").click();
+    h.run_steps(2);
+    h.get_by_label("Run folds on Slurm").click();
+    h.run_steps(2);
+    h.get_by_label("time"); // the resource fields
+    h.get_by_label("Submit run to Slurm").click();
+    h.run_steps(2);
+    h.get_by_label_contains("folds of tiny to Slurm");
+    h.get_by_label("Runs").click();
+    let t = Instant::now();
+    while h
+        .query_by_label_contains("Slurm: all folds done, collect (3/3 folds)")
+        .is_none()
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "Slurm run not listed as done"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.get_by_label("Collect").click();
+    let t = Instant::now();
+    while h
+        .query_by_label_contains("finished (Slurm) (3/3 folds)")
+        .is_none()
+    {
+        assert!(t.elapsed() < Duration::from_secs(60), "not collected");
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.get_by_label_contains("pooled test: WA");
+    let runs: Vec<PathBuf> = std::fs::read_dir(data.path().join("runs"))
+        .expect("runs")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert!(runs[0].join("report.json").is_file());
+    assert!(runs[0].join("slurm/job.sbatch").is_file());
+}

@@ -56,6 +56,35 @@ pub struct SlurmFields {
 }
 
 impl SlurmFields {
+    /// The resource fields (shared by the ablation and the single run).
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal_wrapped(|ui| {
+            for (name, hint, v) in [
+                ("partition", "default", &mut self.partition),
+                ("gres", "gpu:1", &mut self.gres),
+                ("CPUs", "4", &mut self.cpus),
+                ("memory", "16G", &mut self.mem),
+                ("time", "02:00:00", &mut self.time),
+                ("account", "", &mut self.account),
+            ] {
+                let l = ui.label(name);
+                ui.add(
+                    egui::TextEdit::singleline(v)
+                        .desired_width(80.0)
+                        .hint_text(hint),
+                )
+                .labelled_by(l.id);
+            }
+        });
+        ui.label(
+            egui::RichText::new(
+                "The runs folder must be on storage the nodes share (README, \"On a cluster\").",
+            )
+            .small()
+            .weak(),
+        );
+    }
+
     /// The options (empty fields are left to Slurm's defaults).
     pub fn options(&self) -> Result<SlurmOptions, String> {
         let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
@@ -337,26 +366,7 @@ impl AblationControls {
                 }
             });
             if self.on_slurm {
-                let f = &mut self.slurm_options;
-                ui.horizontal_wrapped(|ui| {
-                    for (name, hint, v) in [
-                        ("partition", "default", &mut f.partition),
-                        ("gres", "gpu:1", &mut f.gres),
-                        ("CPUs", "4", &mut f.cpus),
-                        ("memory", "16G", &mut f.mem),
-                        ("time", "02:00:00", &mut f.time),
-                        ("account", "", &mut f.account),
-                    ] {
-                        let l = ui.label(name);
-                        ui.add(
-                            egui::TextEdit::singleline(v)
-                                .desired_width(80.0)
-                                .hint_text(hint),
-                        )
-                        .labelled_by(l.id);
-                    }
-                });
-                ui.label(egui::RichText::new("The runs folder must be on storage the nodes share (README, \"On a cluster\").").small().weak());
+                self.slurm_options.ui(ui);
             }
         });
         self.slurm_ui(ui);

@@ -143,6 +143,9 @@ pub enum JobResult {
     RunFiles(Box<RunFiles>),
     /// A hub download ended.
     Downloaded(Result<PathBuf, String>),
+    /// The folds of a Slurm run were collected into its report: the last line of
+    /// `train collect` (or why it failed).
+    SlurmCollected(PathBuf, Result<String, String>),
     /// A multi-label run was probed on a categorical corpus.
     Probed(Result<crate::train::probe::ProbeTable, String>),
     /// One utterance was traced through a run's models: (audio path, trace or error).
@@ -324,6 +327,37 @@ impl Jobs {
         self.spawn("ser-list-runs", ctx, move || {
             let (runs, problems) = crate::train::runs::list(&roots);
             JobResult::Runs(runs, problems)
+        });
+    }
+
+    /// `train collect` of a run whose folds are Slurm tasks: the grid's binary writes the
+    /// report (the same code as a local run's) on this helper thread.
+    pub fn collect_slurm_run(&self, dir: PathBuf, ctx: &egui::Context) {
+        self.spawn("ser-slurm-collect", ctx, move || {
+            let r = (|| {
+                let grid = crate::train::slurm::SlurmGrid::read(&dir)?;
+                let mut c = grid.collect_run_command()?;
+                let out = c
+                    .output()
+                    .map_err(|e| format!("{}: {e}", grid.binary.display()))?;
+                let text = String::from_utf8_lossy(&out.stdout).to_string();
+                if !out.status.success() {
+                    return Err(format!(
+                        "train collect failed: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ));
+                }
+                let pooled = text
+                    .lines()
+                    .find(|l| l.starts_with("pooled test"))
+                    .unwrap_or("report written")
+                    .to_string();
+                Ok(match text.lines().find(|l| l.starts_with("not finished")) {
+                    Some(missing) => format!("{pooled}; {missing}"),
+                    None => pooled,
+                })
+            })();
+            JobResult::SlurmCollected(dir, r)
         });
     }
 

@@ -112,6 +112,8 @@ pub enum AppCommand {
     OpenRun(PathBuf),
     /// Load a run folder's exact preset, corpus, protocol and seed, and train.
     TrainAgain(PathBuf),
+    /// Write the report of a run trained by Slurm fold tasks from the finished folds.
+    CollectSlurmRun(PathBuf),
     /// Add a preset to every preset list and select it (the editor's saved or edited preset).
     AddPreset(Box<Preset>),
     /// Show the current (or last) training run in the Results panel again.
@@ -433,6 +435,11 @@ impl WorkbenchApp {
                 self.jobs.list_runs(roots, &self.ctx)
             }
             AppCommand::TrainAgain(dir) => self.train_again(&dir),
+            AppCommand::CollectSlurmRun(dir) => {
+                self.runs.busy = true;
+                self.runs.message = Some(Ok(format!("collecting the folds of {}…", dir.display())));
+                self.jobs.collect_slurm_run(dir, &self.ctx)
+            }
             AppCommand::AddPreset(p) => {
                 // A shipped preset's name is never replaced; the user's own presets are.
                 let name = if Preset::is_builtin_name(&p.name) {
@@ -583,6 +590,12 @@ impl WorkbenchApp {
                 }
                 JobResult::RunFiles(files) => self.results.take_run_files(*files),
                 JobResult::Runs(runs, problems) => self.runs.take_list(runs, problems),
+                JobResult::SlurmCollected(dir, r) => {
+                    self.runs.busy = false;
+                    self.runs.message =
+                        Some(r.map(|summary| format!("collected {}: {summary}", dir.display())));
+                    self.pending.push(AppCommand::ListRuns);
+                }
                 JobResult::OpenedRun(dir, r) => match r {
                     Ok(view) => {
                         self.opened = Some(*view);

@@ -79,6 +79,9 @@ impl StatusFilter {
 /// epoch) — UA, mean CCC or macro F1.
 pub type Curve = (String, Vec<[f64; 2]>);
 
+/// Seconds between re-listings while a Slurm run has tasks queued or running.
+pub const SLURM_RELIST_SECS: u64 = 5;
+
 /// State of the Runs panel.
 #[derive(Default)]
 pub struct RunsPanel {
@@ -112,6 +115,10 @@ pub struct RunsPanel {
     pub profiles: Option<Result<Vec<crate::train::layer_profiles::Profile>, String>>,
     /// The ticked runs side by side (the baseline first), or why not.
     pub comparison: Option<Result<Comparison, String>>,
+    /// When the list was last read.
+    pub listed_at: Option<std::time::Instant>,
+    /// A re-listing for the Slurm states is under way.
+    pub listing: bool,
     /// Validation curves of the compared runs.
     pub curves: Vec<Curve>,
     /// The compared runs' baseline (folder; default: the first ticked in table order).
@@ -184,6 +191,30 @@ impl RunsPanel {
         self.ticked.retain(|d| runs.iter().any(|r| &r.dir == d));
         self.runs = Some(runs);
         self.problems = problems;
+        self.listed_at = Some(std::time::Instant::now());
+        self.listing = false;
+    }
+
+    /// While a listed run has Slurm tasks queued or running, lists the runs again every
+    /// [`SLURM_RELIST_SECS`] (on the jobs thread: `squeue` never runs on the UI thread).
+    fn relist_slurm_runs(&mut self, ui: &egui::Ui, cmds: &mut Vec<AppCommand>) {
+        let active = self
+            .runs
+            .as_ref()
+            .is_some_and(|r| r.iter().any(|r| r.slurm.as_ref().is_some_and(|s| s.active)));
+        if !active || self.listing {
+            return;
+        }
+        let due = self
+            .listed_at
+            .is_none_or(|t| t.elapsed().as_secs() >= SLURM_RELIST_SECS);
+        if due {
+            self.listing = true;
+            cmds.push(AppCommand::ListRuns);
+        } else {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_secs(SLURM_RELIST_SECS));
+        }
     }
 
     /// The rows that pass the filters, in the chosen order.
@@ -488,6 +519,14 @@ impl RunsPanel {
                         if ui.small_button("Name / note").clicked() {
                             self.editing = Some((r.dir.clone(), RunNotes { tag: r.tag.clone(), note: r.note.clone() }));
                         }
+                        if let Some(sl) = &r.slurm
+                            && ui
+                                .add_enabled(sl.done > 0, egui::Button::new("Collect").small())
+                                .on_hover_text("write the report from the folds the Slurm tasks finished (train collect)")
+                                .clicked()
+                        {
+                            cmds.push(AppCommand::CollectSlurmRun(r.dir.clone()));
+                        }
                         if ui.small_button("Train again").on_hover_text("load this run's exact preset, corpus, protocol and seed, and train").clicked() {
                             cmds.push(AppCommand::TrainAgain(r.dir.clone()));
                         }
@@ -512,6 +551,21 @@ impl RunsPanel {
                         proto.on_hover_text(&r.independence);
                     }
                     match &r.status {
+                        _ if r.slurm.is_some() => {
+                            let sl = r.slurm.as_ref().expect("checked");
+                            let state = if sl.active {
+                                "Slurm: running"
+                            } else if sl.done == sl.folds {
+                                match r.status {
+                                    RunStatus::Finished => "finished (Slurm)",
+                                    _ => "Slurm: all folds done, collect",
+                                }
+                            } else {
+                                "Slurm: folds missing, resubmit"
+                            };
+                            ui.label(format!("{state} ({}/{} folds)", sl.done, sl.folds))
+                                .on_hover_text(format!("job {}\n{}", sl.jobs.join(", "), sl.summary));
+                        }
                         RunStatus::Failed(e) => {
                             ui.colored_label(ui.visuals().error_fg_color, "failed").on_hover_text(e);
                         }
@@ -801,6 +855,7 @@ impl RunsPanel {
             .small(),
         );
         self.toolbar_ui(ui, cmds);
+        self.relist_slurm_runs(ui, cmds);
         super::plots::outcome_ui(ui, &self.message);
         for p in &self.problems {
             ui.colored_label(ui.visuals().warn_fg_color, format!("cannot read: {p}"));
@@ -838,6 +893,7 @@ mod tests {
             protocol: "loso".into(),
             independence: "speaker-independent".into(),
             status,
+            slurm: None,
             headline: Some(("UA".into(), ua)),
             ua_wa_f1: Some((ua, ua, ua)),
             train_secs: Some(ua * 100.0),

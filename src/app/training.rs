@@ -45,6 +45,11 @@ pub struct TrainingPanel {
     handle: Option<TrainHandle>,
     /// Ablation controls and the last table.
     pub ablation: super::ablation::AblationControls,
+    /// Submit "Start training" to Slurm, one array task per fold (the resources are the
+    /// ablation's Slurm fields).
+    pub run_on_slurm: bool,
+    /// Outcome of the last Slurm submission of a single run.
+    pub slurm_message: Option<Result<String, String>>,
     /// Whether the running job is an ablation.
     ablation_running: bool,
     /// View of the current run.
@@ -73,6 +78,8 @@ impl TrainingPanel {
             preset_errors: Vec::new(),
             handle: None,
             ablation: Default::default(),
+            run_on_slurm: false,
+            slurm_message: None,
             ablation_running: false,
             view: TrainingView::default(),
             step_axis: None,
@@ -345,8 +352,13 @@ impl TrainingPanel {
         }
     }
 
-    /// Starts a run on `corpus_dir`.
+    /// Starts a run on `corpus_dir` (or submits it to Slurm with "Run on Slurm").
     pub fn start(&mut self, corpus_dir: PathBuf, ctx: egui::Context) -> Result<(), String> {
+        if self.run_on_slurm {
+            let r = self.submit_run(corpus_dir);
+            self.slurm_message = Some(r.clone());
+            return r.map(|_| ());
+        }
         if self.view.running() {
             return Err("a run is already in progress".into());
         }
@@ -384,6 +396,74 @@ impl TrainingPanel {
         };
         self.handle = Some(handle);
         Ok(())
+    }
+
+    /// The run "Start training" would start, as a Slurm job array with one task per fold into a
+    /// new run folder (README, "On a cluster"); the Runs panel follows it and collects it.
+    fn submit_run(&mut self, corpus_dir: PathBuf) -> Result<String, String> {
+        let mut preset = self
+            .presets
+            .get(self.selected)
+            .cloned()
+            .ok_or("no preset selected")?;
+        preset.training.epochs = self.epochs.max(1);
+        if self.adaptation.is_some() {
+            preset.training.adaptation = self.adaptation.clone();
+        }
+        let protocol: crate::corpus::Protocol = self.protocol.trim().parse()?;
+        let target = (!self.target_corpus.trim().is_empty())
+            .then(|| PathBuf::from(self.target_corpus.trim()));
+        let req = RunRequest {
+            preset,
+            corpus_dirs: vec![corpus_dir.clone()],
+            label_map: self.label_map.clone(),
+            target_corpus: target.clone(),
+            corpus_type: None,
+            protocol: Some(protocol),
+            seed: Some(self.seed),
+            out_dir: None,
+            cache_dir: self.cache_dir.clone(),
+            backend: self.backend,
+            folds: crate::train::FoldScope::All,
+        };
+        let folds = crate::train::run::plan_fold_names(&req, &|_| {})?;
+        let binary = match &self.ablation.slurm_binary {
+            Some(b) => b.clone(),
+            None => {
+                std::env::current_exe().map_err(|e| format!("the path of this program: {e}"))?
+            }
+        };
+        let setup = crate::train::slurm::GridSetup {
+            protocol: protocol.spelling(),
+            corpus: vec![corpus_dir.clone()],
+            target_corpus: target.clone(),
+            train_args: crate::train::slurm::train_args(
+                &[corpus_dir],
+                target.as_deref(),
+                self.label_map.as_deref(),
+                None,
+                &protocol.spelling(),
+                self.backend,
+                &self.cache_dir,
+            )?,
+            binary,
+            options: self.ablation.slurm_options.options()?,
+        };
+        let out_dir = crate::train::run_dir::RunDir::claim_new(&self.runs_root, &req.preset.name)?;
+        let mut grid = crate::train::slurm::prepare_folds(
+            &req.preset,
+            self.seed,
+            folds.len(),
+            &out_dir,
+            setup,
+        )?;
+        let job = grid.submit(&format!("0-{}", folds.len().saturating_sub(1)))?;
+        Ok(format!(
+            "submitted job {job}: {} folds of {} to Slurm, into {}; the Runs panel shows their states and collects the report",
+            folds.len(),
+            req.preset.name,
+            out_dir.display()
+        ))
     }
 
     /// Starts an ablation of the chosen presets on `corpus_dir` (same protocol, label map,
@@ -671,13 +751,20 @@ impl TrainingPanel {
             self.augment_ui(ui);
         });
         ui.horizontal(|ui| {
-            let can_start = !running && manifest.is_some();
+            let can_start = (!running || self.run_on_slurm) && manifest.is_some();
+            let start = if self.run_on_slurm {
+                "Submit run to Slurm"
+            } else {
+                "Start training"
+            };
             if ui
-                .add_enabled(can_start, egui::Button::new("Start training"))
+                .add_enabled(can_start, egui::Button::new(start))
                 .clicked()
             {
                 cmds.push(AppCommand::StartTraining);
             }
+            ui.checkbox(&mut self.run_on_slurm, "Run folds on Slurm")
+                .on_hover_text("submit the run as a Slurm job array, one task per fold (resources below); the Runs panel follows it and collects the report");
             let paused = matches!(self.view.state, Some(RunState::Paused));
             if paused {
                 if ui.button("Resume").clicked() {
@@ -709,6 +796,10 @@ impl TrainingPanel {
                 None => ui.label("open a corpus in the Corpora panel first"),
             };
         });
+        if self.run_on_slurm {
+            self.ablation.slurm_options.ui(ui);
+            super::plots::outcome_ui(ui, &self.slurm_message);
+        }
         self.progress_ui(ui);
         self.curves_ui(ui);
         adapt_curve_ui(ui, &self.view.epoch_metrics);

@@ -152,6 +152,10 @@ pub struct FeatureConfig {
     /// Functionals stream: F0 search, voicing and which descriptors are summarised (the
     /// log-mel and MFCC settings above apply too).
     pub functionals: super::functionals::FunctionalsConfig,
+    /// Log-mel and MFCC streams: three prosody values appended to every frame (YIN F0 in
+    /// semitones on voiced frames, the voicing flag, RMS energy in dB; the F0 search and
+    /// voicing settings of `functionals` apply).
+    pub prosody: bool,
 }
 
 impl Default for FeatureConfig {
@@ -167,6 +171,7 @@ impl Default for FeatureConfig {
             ssl_layers: "all".into(),
             ssl_pooling: SslPooling::Frames,
             functionals: Default::default(),
+            prosody: false,
         }
     }
 }
@@ -196,11 +201,22 @@ impl FeatureConfig {
     /// Bins per frame of a spectral stream (for SSL the encoder's width, known once loaded).
     pub fn n_bins(&self) -> usize {
         match self.stream {
-            StreamKind::LogMel => self.logmel.n_mels,
-            StreamKind::Mfcc => self.n_mfcc * if self.mfcc_deltas { 3 } else { 1 },
+            StreamKind::LogMel => self.logmel.n_mels + self.prosody_bins(),
+            StreamKind::Mfcc => {
+                self.n_mfcc * if self.mfcc_deltas { 3 } else { 1 } + self.prosody_bins()
+            }
             StreamKind::Ssl | StreamKind::LogMelSsl | StreamKind::SslFrames => 0,
             StreamKind::Waveform => 1,
             StreamKind::Functionals => super::functionals::names(self).len(),
+        }
+    }
+
+    /// Prosody values appended to each frame (0 or 3).
+    pub fn prosody_bins(&self) -> usize {
+        if self.prosody && matches!(self.stream, StreamKind::LogMel | StreamKind::Mfcc) {
+            super::functionals::PROSODY_NAMES.len()
+        } else {
+            0
         }
     }
 
@@ -231,10 +247,19 @@ impl FeatureConfig {
             l.fmax_hz,
             l.top_db
         );
+        let prosody = if self.prosody_bins() > 0 {
+            let f = &self.functionals;
+            format!(
+                " + prosody-v1 f0=[{},{}] yin_frame={} yin_threshold={} voicing_range_db={}",
+                f.f0_min_hz, f.f0_max_hz, f.yin_frame_length, f.yin_threshold, f.voicing_range_db
+            )
+        } else {
+            String::new()
+        };
         match self.stream {
-            StreamKind::LogMel => base,
+            StreamKind::LogMel => format!("{base}{prosody}"),
             StreamKind::Mfcc => format!(
-                "mfcc-v1 n_mfcc={} deltas={} dct=2-ortho of [{base}]",
+                "mfcc-v1 n_mfcc={} deltas={} dct=2-ortho of [{base}]{prosody}",
                 self.n_mfcc, self.mfcc_deltas
             ),
             // The weights hash is added by the caller (it needs the file).

@@ -209,6 +209,55 @@ pub fn compute(samples: &[f32], cfg: &FeatureConfig) -> FeatureMatrix {
     }
 }
 
+/// The prosody values appended to every frame of a log-mel or MFCC stream with
+/// `prosody: true`, in this order.
+pub const PROSODY_NAMES: [&str; 3] = ["f0_st", "voiced", "rms_db"];
+
+/// `m` (frames on the log-mel grid of `cfg`) with [`PROSODY_NAMES`] appended to every frame,
+/// computed as for the functionals: YIN F0 in semitones re 27.5 Hz on voiced frames and 0 on
+/// the others, the voicing flag (1 / 0), RMS energy in dB. A frame the YIN or RMS grid lacks
+/// (odd window lengths give them one frame fewer) counts as unvoiced at the quietest level.
+pub fn with_prosody(m: FeatureMatrix, samples: &[f32], cfg: &FeatureConfig) -> FeatureMatrix {
+    let l = &cfg.logmel;
+    let f = &cfg.functionals;
+    let hop = l.hop_length_samples;
+    let rms_db = amplitude_to_db(&rms(samples, l.n_fft, hop), 1e-5, Some(80.0));
+    let yin = yin(
+        samples,
+        l.sample_rate_hz,
+        f.f0_min_hz as f64,
+        f.f0_max_hz as f64,
+        f.yin_frame_length,
+        hop,
+        f.yin_threshold as f64,
+    );
+    let voiced = voicing(&yin.periodic, &rms_db, f.voicing_range_db);
+    let quietest = rms_db.iter().copied().fold(f32::INFINITY, f32::min);
+    let extra = PROSODY_NAMES.len();
+    let bins = m.n_bins + extra;
+    let mut data = Vec::with_capacity(m.n_frames * bins);
+    for t in 0..m.n_frames {
+        data.extend_from_slice(&m.data[t * m.n_bins..(t + 1) * m.n_bins]);
+        let v = voiced.get(t).copied().unwrap_or(false) && t < yin.f0.len();
+        data.push(if v {
+            (12.0 * (yin.f0[t] / 27.5).log2()) as f32
+        } else {
+            0.0
+        });
+        data.push(if v { 1.0 } else { 0.0 });
+        data.push(rms_db.get(t).copied().unwrap_or(if quietest.is_finite() {
+            quietest
+        } else {
+            -80.0
+        }));
+    }
+    FeatureMatrix {
+        n_frames: m.n_frames,
+        n_bins: bins,
+        data,
+    }
+}
+
 /// Voiced frames: periodic (a YIN trough below the threshold) and within `range_db` of the
 /// loudest frame.
 pub fn voicing(periodic: &[bool], rms_db: &[f32], range_db: f32) -> Vec<bool> {
@@ -457,6 +506,54 @@ pub fn yin(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 200 Hz tone for 0.5 s, then 0.5 s of silence, as a log-mel stream with prosody: the
+    /// tone's frames carry F0 = 12·log2(200 / 27.5) = 34.36 semitones and the voiced flag, the
+    /// silent ones 0 and 0 and an energy 80 dB (the floor) below; the log-mel bins are those of
+    /// the plain stream.
+    #[test]
+    fn prosody_values_beside_the_log_mel_frames() {
+        let sr = 16_000;
+        let x: Vec<f32> = (0..sr)
+            .map(|i| {
+                if i < sr / 2 {
+                    0.5 * (2.0 * std::f32::consts::PI * 200.0 * i as f32 / sr as f32).sin()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        // 25 ms / 10 ms frames: 100 per second.
+        let plain = FeatureConfig {
+            logmel: crate::features::LogMelConfig::short_window(40),
+            ..FeatureConfig::default()
+        };
+        let cfg = FeatureConfig {
+            prosody: true,
+            ..plain.clone()
+        };
+        assert_eq!(cfg.n_bins(), plain.n_bins() + 3);
+        assert_ne!(cfg.extractor_key(), plain.extractor_key());
+        let a = crate::features::compute(&x, &plain);
+        let m = crate::features::compute(&x, &cfg);
+        assert_eq!((m.n_frames, m.n_bins), (a.n_frames, cfg.n_bins()));
+        let row = |t: usize| &m.data[t * m.n_bins..(t + 1) * m.n_bins];
+        for t in [5, 20, 40] {
+            assert_eq!(
+                &row(t)[..a.n_bins],
+                &a.data[t * a.n_bins..(t + 1) * a.n_bins]
+            );
+            let p = &row(t)[a.n_bins..];
+            assert!((p[0] - 34.36).abs() < 0.1, "frame {t}: F0 {} st", p[0]);
+            assert_eq!(p[1], 1.0);
+            assert!(p[2] > -10.0, "frame {t}: {} dB", p[2]);
+        }
+        for t in [70, 90] {
+            let p = &row(t)[a.n_bins..];
+            assert_eq!((p[0], p[1]), (0.0, 0.0), "frame {t}");
+            assert!(p[2] < -75.0, "frame {t}: {} dB", p[2]);
+        }
+    }
 
     /// Hand-computed: values 1..5 at t = 0..4 s: mean 3, std √2, p20 = 1.8, p50 = 3, p80 =
     /// 4.2, slope 1 per second.

@@ -58,12 +58,17 @@ pub fn compute(samples_16k: &[f32], cfg: &FeatureConfig) -> FeatureMatrix {
         return functionals::compute(samples_16k, cfg);
     }
     let logmel = mel::log_mel(samples_16k, &cfg.logmel);
-    match cfg.stream {
+    let m = match cfg.stream {
         StreamKind::LogMel | StreamKind::Ssl | StreamKind::LogMelSsl | StreamKind::SslFrames => {
             logmel
         }
         StreamKind::Mfcc => mfcc::mfcc(&logmel, cfg.n_mfcc, cfg.mfcc_deltas),
         StreamKind::Waveform | StreamKind::Functionals => unreachable!("returned above"),
+    };
+    if cfg.prosody_bins() > 0 {
+        functionals::with_prosody(m, samples_16k, cfg)
+    } else {
+        m
     }
 }
 

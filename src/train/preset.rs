@@ -299,6 +299,14 @@ impl Preset {
             return Err("the waveform stream feeds only the SslFineTune model".into());
         }
         self.validate_vector_stream()?;
+        if self.features.prosody
+            && !matches!(self.features.stream, StreamKind::LogMel | StreamKind::Mfcc)
+        {
+            return Err(format!(
+                "features.prosody appends F0, voicing and energy to log-mel or MFCC frames; the {:?} stream has none",
+                self.features.stream
+            ));
+        }
         if let Some(a) = &self.training.augment {
             a.validate()?;
             let dsp = matches!(

@@ -38,6 +38,52 @@ impl RunStatus {
     }
 }
 
+/// The Slurm tasks of a run trained one fold per task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlurmRunState {
+    /// The preset's name.
+    pub preset: String,
+    /// Job ids, oldest first.
+    pub jobs: Vec<String>,
+    /// Folds done (their records saved).
+    pub done: usize,
+    /// Folds in all.
+    pub folds: usize,
+    /// Whether any task is still queued or running.
+    pub active: bool,
+    /// One line: done / queued or running / failed / missing.
+    pub summary: String,
+}
+
+impl SlurmRunState {
+    /// The states of the fold grid in `dir` (`slurm/grid.json`), if it is one; asks `squeue`.
+    pub fn of(dir: &Path) -> Option<Self> {
+        if !dir.join("slurm/grid.json").is_file() {
+            return None;
+        }
+        let grid = super::slurm::SlurmGrid::read(dir).ok()?;
+        if !grid.is_fold_grid() {
+            return None;
+        }
+        let states = grid.states();
+        Some(SlurmRunState {
+            preset: grid
+                .tasks
+                .first()
+                .map(|t| t.preset.clone())
+                .unwrap_or_default(),
+            jobs: grid.submissions.iter().map(|s| s.job_id.clone()).collect(),
+            done: states
+                .iter()
+                .filter(|s| **s == super::slurm::TaskState::Done)
+                .count(),
+            folds: states.len(),
+            active: states.iter().any(super::slurm::TaskState::is_queued),
+            summary: super::slurm::summary(&states),
+        })
+    }
+}
+
 /// One run folder as the runs list shows it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunSummary {
@@ -57,6 +103,9 @@ pub struct RunSummary {
     pub independence: String,
     /// How it ended.
     pub status: RunStatus,
+    /// A run whose folds are Slurm array tasks (`train --executor slurm`): its tasks' states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm: Option<SlurmRunState>,
     /// Headline metric name and value (UA, mean CCC or macro F1).
     pub headline: Option<(String, f64)>,
     /// Pooled UA, WA and macro-F1 (categorical runs).
@@ -114,7 +163,11 @@ pub fn write_notes(dir: &Path, notes: &RunNotes) -> Result<(), String> {
 
 /// Whether `dir` holds a run (its `config.ron` or `report.json`).
 pub fn is_run_folder(dir: &Path) -> bool {
-    dir.is_dir() && (dir.join("config.ron").is_file() || dir.join("report.json").is_file())
+    dir.is_dir()
+        && (dir.join("config.ron").is_file()
+            || dir.join("report.json").is_file()
+            // Submitted to Slurm, no fold task started yet.
+            || dir.join("slurm/grid.json").is_file())
 }
 
 /// Moves a run folder into `.trash/` beside it (a rename on the same file system, never a
@@ -182,7 +235,8 @@ pub fn summary(dir: &Path) -> Result<RunSummary, String> {
     } else {
         None
     };
-    if cfg.is_none() && report.is_none() {
+    let slurm = SlurmRunState::of(dir);
+    if cfg.is_none() && report.is_none() && slurm.is_none() {
         return Err(format!(
             "{}: neither config.ron nor report.json: not a run folder",
             dir.display()
@@ -208,11 +262,6 @@ pub fn summary(dir: &Path) -> Result<RunSummary, String> {
     .to_string();
     Ok(RunSummary {
         date: date_of(&name),
-        preset: report
-            .as_ref()
-            .map(|r| r.preset.clone())
-            .or_else(|| cfg.as_ref().map(|c| c.preset.name.clone()))
-            .unwrap_or_default(),
         corpora: cfg
             .as_ref()
             .map(|c| {
@@ -248,6 +297,13 @@ pub fn summary(dir: &Path) -> Result<RunSummary, String> {
         tag: notes.tag,
         note: notes.note,
         status,
+        preset: report
+            .as_ref()
+            .map(|r| r.preset.clone())
+            .or_else(|| cfg.as_ref().map(|c| c.preset.name.clone()))
+            .or_else(|| slurm.as_ref().map(|s| s.preset.clone()))
+            .unwrap_or_default(),
+        slurm,
         dir: dir.to_path_buf(),
     })
 }
