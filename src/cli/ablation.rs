@@ -269,7 +269,7 @@ pub(super) fn act(action: SlurmAction) -> Result<()> {
                     t.index,
                     t.preset,
                     task_part(t),
-                    s.describe(),
+                    describe(&grid, t.index, s),
                     grid.log_text(t.index)
                 );
             }
@@ -325,7 +325,7 @@ pub(super) fn act(action: SlurmAction) -> Result<()> {
                         t.index,
                         t.preset,
                         task_part(t),
-                        s.describe(),
+                        describe(&grid, t.index, s),
                         grid.log_path(t.index)
                             .map(|p| p.display().to_string())
                             .unwrap_or_else(|| "none".into())
@@ -351,5 +351,17 @@ fn task_part(t: &crate::train::slurm::GridTask) -> String {
     match t.fold {
         Some(f) => format!("fold {}", f + 1),
         None => format!("seed {}", t.seed),
+    }
+}
+
+/// A task's state, with Slurm's accounting (`sacct`) for one that ended without a result where
+/// the cluster keeps accounting.
+fn describe(grid: &SlurmGrid, index: usize, s: &TaskState) -> String {
+    match s {
+        TaskState::Failed(_) | TaskState::Missing => match grid.accounting(index) {
+            Some(a) => format!("{} [sacct: {a}]", s.describe()),
+            None => s.describe(),
+        },
+        _ => s.describe(),
     }
 }

@@ -313,6 +313,26 @@ impl SlurmGrid {
             .collect()
     }
 
+    /// What Slurm's accounting says of task `index`'s last attempt (`sacct`: e.g. "TIMEOUT",
+    /// "FAILED, exit 2:0", "CANCELLED by 1000, exit 0:15"), for the tasks that ended without a
+    /// result; `None` where the cluster keeps no accounting (`sacct` fails) or knows nothing.
+    pub fn accounting(&self, index: usize) -> Option<String> {
+        let sub = self
+            .submissions
+            .iter()
+            .rev()
+            .find(|s| array_contains(&s.array, index))?;
+        let out = Command::new("sacct")
+            .args(["-n", "-P", "-X", "-o", "State,ExitCode", "-j"])
+            .arg(format!("{}_{index}", sub.job_id))
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        parse_sacct(&String::from_utf8_lossy(&out.stdout))
+    }
+
     pub fn log_path(&self, index: usize) -> Option<PathBuf> {
         self.submissions
             .iter()
@@ -437,6 +457,18 @@ impl SlurmGrid {
 /// Whether a run folder holds a complete report.
 fn finished(run_dir: &Path) -> bool {
     read_report(run_dir).is_ok_and(|r| !r.incomplete)
+}
+
+/// The first `State|ExitCode` line of `sacct -n -P`, as "STATE, exit CODE" (the exit code
+/// left out when it is 0:0 and the state says enough).
+pub fn parse_sacct(out: &str) -> Option<String> {
+    let line = out.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let mut parts = line.split('|');
+    let state = parts.next().map(str::trim).filter(|s| !s.is_empty())?;
+    match parts.next().map(str::trim) {
+        Some(code) if !code.is_empty() && code != "0:0" => Some(format!("{state}, exit {code}")),
+        _ => Some(state.to_string()),
+    }
 }
 
 /// Whether Slurm's array spec (`0-5`, `1,3`, `0-2,7`) includes `index`.
@@ -657,6 +689,24 @@ fn finish_grid(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sacct_lines() {
+        assert_eq!(parse_sacct("TIMEOUT|0:0\n").as_deref(), Some("TIMEOUT"));
+        assert_eq!(
+            parse_sacct("FAILED|2:0\n").as_deref(),
+            Some("FAILED, exit 2:0")
+        );
+        assert_eq!(
+            parse_sacct("\nCANCELLED by 1000|0:15\n").as_deref(),
+            Some("CANCELLED by 1000, exit 0:15")
+        );
+        assert_eq!(
+            parse_sacct("OUT_OF_MEMORY|0:125").as_deref(),
+            Some("OUT_OF_MEMORY, exit 0:125")
+        );
+        assert_eq!(parse_sacct(""), None);
+    }
 
     #[test]
     fn array_specs_and_quoting() {
