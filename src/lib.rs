@@ -9,6 +9,7 @@ pub mod audio;
 pub mod cli;
 pub mod corpus;
 pub mod eval;
+pub mod fastmath;
 pub mod features;
 pub mod fsutil;
 pub mod live;

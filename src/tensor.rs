@@ -22,3 +22,23 @@ pub fn read_i64<const D: usize>(t: Tensor<D, Int>) -> Vec<i64> {
         .try_into_vec::<i64>()
         .unwrap_or_else(|e| panic!("reading a tensor back from the device failed: {e:?}"))
 }
+
+/// GELU, exact (erf) form. On the Flex (CPU) backend outside autodiff it is one vectorised pass
+/// over the tensor's own buffer ([`crate::fastmath::gelu_in_place`], max abs error 1.5e-6;
+/// Flex hands an unshared contiguous buffer over without copying); everywhere else, and for
+/// tensors that take part in a gradient, burn's `gelu`. Flex's own GELU calls scalar `erff`
+/// per value (docs/perf/cpu.md).
+pub fn gelu<const D: usize>(t: Tensor<D>) -> Tensor<D> {
+    let device = t.device();
+    if device.is_autodiff() || device != Device::flex() {
+        return burn::tensor::activation::gelu(t);
+    }
+    let mut data = t.into_data();
+    match data.as_mut_slice::<f32>() {
+        Ok(v) => crate::fastmath::gelu_in_place(v),
+        Err(_) => {
+            return burn::tensor::activation::gelu(Tensor::from_data(data, &device));
+        }
+    }
+    Tensor::from_data(data, &device)
+}

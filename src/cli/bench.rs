@@ -318,9 +318,10 @@ pub fn ssl(
     let b1 = measure(1, 3);
     let bn = measure(batch.max(1), 1);
     println!(
-        "{name}, all hidden states, {} ({} threads), {secs} s utterances:",
+        "{name}, all hidden states, {} ({} threads{}), {secs} s utterances:",
         backend.description,
-        rayon::current_num_threads()
+        rayon::current_num_threads(),
+        blas_kernels()
     );
     println!("  batch 1: {b1:>8.2} s of audio per second");
     println!("  batch {batch}: {bn:>8.2} s of audio per second");
@@ -537,4 +538,12 @@ pub fn epoch(
         })
     );
     Ok(())
+}
+
+/// ", OpenBLAS <kernels>" for the figures' header (the kernel family decides CPU matmul speed).
+fn blas_kernels() -> String {
+    #[cfg(feature = "openblas")]
+    return format!(", OpenBLAS {} kernels", gemm::openblas::core_name());
+    #[cfg(not(feature = "openblas"))]
+    String::new()
 }

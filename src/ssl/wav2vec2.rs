@@ -12,7 +12,9 @@
 
 use burn::nn::{GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::softmax;
+
+use crate::tensor::gelu;
 
 use super::config::{EncoderConfig, FeatExtractNorm};
 use super::conv::FrameConv;

@@ -46,6 +46,75 @@ extern "C" {
         ldc: i32,
     );
     fn openblas_set_num_threads(n: i32);
+    fn openblas_get_corename() -> *const core::ffi::c_char;
+}
+
+/// The kernel family OpenBLAS picked when it was loaded (`openblas_get_corename`: "Haswell",
+/// "SkylakeX", "Zen", "Prescott", …).
+pub fn core_name() -> String {
+    // SAFETY: OpenBLAS returns a pointer to a static NUL-terminated name.
+    let p = unsafe { openblas_get_corename() };
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: non-null, NUL-terminated, static (above).
+    unsafe { core::ffi::CStr::from_ptr(p) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Kernel families without AVX2/FMA code: what an OpenBLAS build older than the CPU falls back
+/// to when it does not recognise the model (Debian 12's 0.3.21 picks Prescott, SSE3, on recent
+/// Xeons that a hypervisor reports as "Intel Xeon Processor", ~3× slower than its AVX-512 kernel).
+const PRE_AVX2_CORES: &[&str] = &[
+    "prescott",
+    "core2",
+    "penryn",
+    "dunnington",
+    "nehalem",
+    "sandybridge",
+    "atom",
+    "katmai",
+    "coppermine",
+    "northwood",
+    "banias",
+    "opteron",
+    "opteron_sse3",
+    "barcelona",
+    "bobcat",
+    "bulldozer",
+    "piledriver",
+    "steamroller",
+    "excavator",
+    "generic",
+];
+
+/// `OPENBLAS_CORETYPE` for a better kernel than the loaded OpenBLAS chose: `SkylakeX` (AVX-512)
+/// or `Haswell` (AVX2 + FMA) on a CPU that has them when OpenBLAS fell back to a pre-AVX2 family;
+/// `None` when its choice is fine. OpenBLAS reads the variable only when it is loaded, so the
+/// caller must start a new process with it (the workbench's `main` re-executes itself).
+pub fn better_core_type() -> Option<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let name = core_name().to_ascii_lowercase();
+        if !PRE_AVX2_CORES.contains(&name.as_str()) {
+            return None;
+        }
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            return Some("SkylakeX");
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Some("Haswell");
+        }
+        None
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    None
 }
 
 /// Sizes, `(row stride, column stride)` per matrix, and the call's options.

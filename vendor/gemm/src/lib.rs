@@ -11,6 +11,12 @@
 mod blas;
 mod upstream;
 
+/// OpenBLAS's kernel choice and a better one for CPUs it does not recognise (not upstream API).
+#[cfg(feature = "openblas")]
+pub mod openblas {
+    pub use crate::blas::{better_core_type, core_name};
+}
+
 #[allow(non_camel_case_types)]
 pub type c32 = num_complex::Complex32;
 #[allow(non_camel_case_types)]
