@@ -59,10 +59,11 @@ fn rows(dir: &Path) -> Vec<(String, u64, Vec<f64>)> {
         .collect()
 }
 
-fn wait_for_queue(dir: &Path, secs: u64) {
+/// Polls `<command> status DIR` (`ablation` or `train`) until no task is queued or running.
+fn wait_until_idle(command: &str, dir: &Path, secs: u64) {
     let t = Instant::now();
     loop {
-        let out = run_ok(bin().args(["ablation", "status"]).arg(dir));
+        let out = run_ok(bin().args([command, "status"]).arg(dir));
         if out.contains(", 0 queued or running,") {
             return;
         }
@@ -192,13 +193,13 @@ fn train_on_slurm_one_task_per_fold_equals_local() {
     let ok = |c: &mut Command| assert!(c.status().expect("slurm command").success(), "{c:?}");
     ok(Command::new("scancel").arg(format!("{job}_1")));
     ok(Command::new("scontrol").args(["release", &job]));
-    wait_for_train(&slurm, 180);
+    wait_until_idle("train", &slurm, 180);
     let out = run_ok(bin().args(["train", "collect"]).arg(&slurm));
     assert!(out.contains("not finished: fold2"), "{out}");
     assert!(out.contains("task 1 tiny fold 2: missing"), "{out}");
     let out = run_ok(bin().args(["train", "resubmit"]).arg(&slurm));
     assert!(out.contains("resubmitted tasks 1 as job"), "{out}");
-    wait_for_train(&slurm, 180);
+    wait_until_idle("train", &slurm, 180);
     let out = run_ok(bin().args(["train", "collect"]).arg(&slurm));
     assert!(!out.contains("not finished"), "{out}");
     eprintln!(
@@ -206,18 +207,6 @@ fn train_on_slurm_one_task_per_fold_equals_local() {
         t.elapsed().as_secs_f64()
     );
     assert_eq!(run_results(&slurm), run_results(&local));
-}
-
-fn wait_for_train(dir: &Path, secs: u64) {
-    let t = Instant::now();
-    loop {
-        let out = run_ok(bin().args(["train", "status"]).arg(dir));
-        if out.contains(", 0 queued or running,") {
-            return;
-        }
-        assert!(t.elapsed() < Duration::from_secs(secs), "timed out:\n{out}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
 }
 
 #[test]
@@ -285,7 +274,7 @@ fn ablation_on_slurm_equals_local_and_recovers_a_cancelled_task() {
     let ok = |c: &mut Command| assert!(c.status().expect("slurm command").success(), "{c:?}");
     ok(Command::new("scancel").arg(format!("{job}_3")));
     ok(Command::new("scontrol").args(["release", &job]));
-    wait_for_queue(&again, 180);
+    wait_until_idle("ablation", &again, 180);
     let out = run_ok(bin().args(["ablation", "collect"]).arg(&again));
     assert!(out.contains("not finished (1):"), "{out}");
     assert!(out.contains("task 3 tiny seed 2: missing"), "{out}");
@@ -295,7 +284,7 @@ fn ablation_on_slurm_equals_local_and_recovers_a_cancelled_task() {
     assert_eq!(v["incomplete"], true);
     let out = run_ok(bin().args(["ablation", "resubmit"]).arg(&again));
     assert!(out.contains("resubmitted tasks 3 as job"), "{out}");
-    wait_for_queue(&again, 180);
+    wait_until_idle("ablation", &again, 180);
     let out = run_ok(bin().args(["ablation", "collect"]).arg(&again));
     assert!(!out.contains("not finished"), "{out}");
     assert_eq!(rows(&again), want, "resubmitted grid differs from local");

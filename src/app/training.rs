@@ -427,28 +427,7 @@ impl TrainingPanel {
             folds: crate::train::FoldScope::All,
         };
         let folds = crate::train::run::plan_fold_names(&req, &|_| {})?;
-        let binary = match &self.ablation.slurm_binary {
-            Some(b) => b.clone(),
-            None => {
-                std::env::current_exe().map_err(|e| format!("the path of this program: {e}"))?
-            }
-        };
-        let setup = crate::train::slurm::GridSetup {
-            protocol: protocol.spelling(),
-            corpus: vec![corpus_dir.clone()],
-            target_corpus: target.clone(),
-            train_args: crate::train::slurm::train_args(
-                &[corpus_dir],
-                target.as_deref(),
-                self.label_map.as_deref(),
-                None,
-                &protocol.spelling(),
-                self.backend,
-                &self.cache_dir,
-            )?,
-            binary,
-            options: self.ablation.slurm_options.options()?,
-        };
+        let setup = self.slurm_setup(corpus_dir, target.as_deref(), &protocol)?;
         let out_dir = crate::train::run_dir::RunDir::claim_new(&self.runs_root, &req.preset.name)?;
         let mut grid = crate::train::slurm::prepare_folds(
             &req.preset,
@@ -457,7 +436,7 @@ impl TrainingPanel {
             &out_dir,
             setup,
         )?;
-        let job = grid.submit(&format!("0-{}", folds.len().saturating_sub(1)))?;
+        let job = grid.submit_all()?;
         Ok(format!(
             "submitted job {job}: {} folds of {} to Slurm, into {}; the Runs panel shows their states and collects the report",
             folds.len(),
@@ -528,6 +507,38 @@ impl TrainingPanel {
         Ok(())
     }
 
+    /// What every Slurm task of this panel's run or ablation runs: the program, its `train`
+    /// arguments for the corpus, protocol, label map, backend and cache, and the resource fields.
+    fn slurm_setup(
+        &self,
+        corpus_dir: PathBuf,
+        target: Option<&std::path::Path>,
+        protocol: &crate::corpus::Protocol,
+    ) -> Result<crate::train::slurm::GridSetup, String> {
+        let binary = match &self.ablation.slurm_binary {
+            Some(b) => b.clone(),
+            None => {
+                std::env::current_exe().map_err(|e| format!("the path of this program: {e}"))?
+            }
+        };
+        Ok(crate::train::slurm::GridSetup {
+            protocol: protocol.spelling(),
+            corpus: vec![corpus_dir.clone()],
+            target_corpus: target.map(PathBuf::from),
+            train_args: crate::train::slurm::train_args(
+                &[corpus_dir],
+                target,
+                self.label_map.as_deref(),
+                None,
+                &protocol.spelling(),
+                self.backend,
+                &self.cache_dir,
+            )?,
+            binary,
+            options: self.ablation.slurm_options.options()?,
+        })
+    }
+
     /// Submits the ablation grid to Slurm (`sbatch` answers at once; the panel then follows
     /// the task states).
     fn submit_ablation(
@@ -539,32 +550,11 @@ impl TrainingPanel {
     ) -> Result<(), String> {
         let target = (!self.target_corpus.trim().is_empty())
             .then(|| PathBuf::from(self.target_corpus.trim()));
-        let binary = match &self.ablation.slurm_binary {
-            Some(b) => b.clone(),
-            None => {
-                std::env::current_exe().map_err(|e| format!("the path of this program: {e}"))?
-            }
-        };
         let seeds = self.ablation.seeds(self.seed)?;
-        let setup = crate::train::slurm::GridSetup {
-            protocol: protocol.spelling(),
-            corpus: vec![corpus_dir.clone()],
-            target_corpus: target.clone(),
-            train_args: crate::train::slurm::train_args(
-                &[corpus_dir],
-                target.as_deref(),
-                self.label_map.as_deref(),
-                None,
-                &protocol.spelling(),
-                self.backend,
-                &self.cache_dir,
-            )?,
-            binary,
-            options: self.ablation.slurm_options.options()?,
-        };
+        let setup = self.slurm_setup(corpus_dir, target.as_deref(), &protocol)?;
         let mut grid = crate::train::slurm::prepare(&presets, &seeds, &out_dir, setup)?;
         let n = grid.tasks.len();
-        let job = grid.submit(&format!("0-{}", n.saturating_sub(1)))?;
+        let job = grid.submit_all()?;
         self.ablation.out_dir = Some(out_dir);
         self.ablation.table = None;
         self.ablation.slurm = Some(super::ablation::SlurmJob::new(grid));

@@ -221,9 +221,7 @@ fn submit(
     )
     .map_err(anyhow::Error::msg)?;
     let n = grid.tasks.len();
-    let job = grid
-        .submit(&format!("0-{}", n - 1))
-        .map_err(anyhow::Error::msg)?;
+    let job = grid.submit_all().map_err(anyhow::Error::msg)?;
     println!(
         "submitted job {job}: {n} tasks ({} presets × {} seeds)\nscript: {}\nfollow: ser-workbench ablation status {d}\ntable:  ser-workbench ablation collect {d}",
         presets.len(),

@@ -274,9 +274,7 @@ fn submit_folds(req: RunRequest, slurm: super::ablation::SlurmArgs, wait: bool) 
     )
     .map_err(anyhow::Error::msg)?;
     let n = grid.tasks.len();
-    let job = grid
-        .submit(&format!("0-{}", n - 1))
-        .map_err(anyhow::Error::msg)?;
+    let job = grid.submit_all().map_err(anyhow::Error::msg)?;
     println!(
         "submitted job {job}: {n} tasks, one per fold ({})\nrun folder: {d}\nscript: {}\nfollow: ser-workbench train status {d}\nreport: ser-workbench train collect {d}",
         folds.join(", "),

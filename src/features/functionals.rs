@@ -152,18 +152,8 @@ pub fn compute(samples: &[f32], cfg: &FeatureConfig) -> FeatureMatrix {
     let logmel = super::mel::log_mel(samples, l);
     let mfcc = super::mfcc::mfcc(&logmel, cfg.n_mfcc, cfg.mfcc_deltas);
     let n = logmel.n_frames;
-    let rms_db = amplitude_to_db(&rms(samples, l.n_fft, hop), 1e-5, Some(80.0));
     let zcr = zero_crossing_rate(samples, l.n_fft, hop);
-    let yin = yin(
-        samples,
-        l.sample_rate_hz,
-        f.f0_min_hz as f64,
-        f.f0_max_hz as f64,
-        f.yin_frame_length,
-        hop,
-        f.yin_threshold as f64,
-    );
-    let voiced = voicing(&yin.periodic, &rms_db, f.voicing_range_db);
+    let (rms_db, yin, voiced) = energy_pitch_voicing(samples, cfg);
     let secs_per_frame = hop as f64 / sr;
     let times: Vec<f64> = (0..n).map(|t| t as f64 * secs_per_frame).collect();
     let column = |m: &FeatureMatrix, b: usize| -> Vec<f64> {
@@ -213,11 +203,9 @@ pub fn compute(samples: &[f32], cfg: &FeatureConfig) -> FeatureMatrix {
 /// `prosody: true`, in this order.
 pub const PROSODY_NAMES: [&str; 3] = ["f0_st", "voiced", "rms_db"];
 
-/// `m` (frames on the log-mel grid of `cfg`) with [`PROSODY_NAMES`] appended to every frame,
-/// computed as for the functionals: YIN F0 in semitones re 27.5 Hz on voiced frames and 0 on
-/// the others, the voicing flag (1 / 0), RMS energy in dB. A frame the YIN or RMS grid lacks
-/// (odd window lengths give them one frame fewer) counts as unvoiced at the quietest level.
-pub fn with_prosody(m: FeatureMatrix, samples: &[f32], cfg: &FeatureConfig) -> FeatureMatrix {
+/// Per frame on the log-mel grid: RMS energy in dB, YIN pitch, and voicing (periodic and loud
+/// enough), shared by the functionals and the prosody columns.
+fn energy_pitch_voicing(samples: &[f32], cfg: &FeatureConfig) -> (Vec<f32>, Yin, Vec<bool>) {
     let l = &cfg.logmel;
     let f = &cfg.functionals;
     let hop = l.hop_length_samples;
@@ -232,6 +220,15 @@ pub fn with_prosody(m: FeatureMatrix, samples: &[f32], cfg: &FeatureConfig) -> F
         f.yin_threshold as f64,
     );
     let voiced = voicing(&yin.periodic, &rms_db, f.voicing_range_db);
+    (rms_db, yin, voiced)
+}
+
+/// `m` (frames on the log-mel grid of `cfg`) with [`PROSODY_NAMES`] appended to every frame,
+/// computed as for the functionals: YIN F0 in semitones re 27.5 Hz on voiced frames and 0 on
+/// the others, the voicing flag (1 / 0), RMS energy in dB. A frame the YIN or RMS grid lacks
+/// (odd window lengths give them one frame fewer) counts as unvoiced at the quietest level.
+pub fn with_prosody(m: FeatureMatrix, samples: &[f32], cfg: &FeatureConfig) -> FeatureMatrix {
+    let (rms_db, yin, voiced) = energy_pitch_voicing(samples, cfg);
     let quietest = rms_db.iter().copied().fold(f32::INFINITY, f32::min);
     let extra = PROSODY_NAMES.len();
     let bins = m.n_bins + extra;

@@ -353,6 +353,12 @@ impl SlurmGrid {
 
     /// Submits the array indices `array` (`0-N` or a list) with `sbatch --parsable`; records
     /// the job id.
+    /// Submits every task of the grid (`--array=0-N`); the job id.
+    pub fn submit_all(&mut self) -> Result<String, String> {
+        let spec = format!("0-{}", self.tasks.len().saturating_sub(1));
+        self.submit(&spec)
+    }
+
     pub fn submit(&mut self, array: &str) -> Result<String, String> {
         let script = self.out_dir.join(SCRIPT_FILE);
         let out = Command::new("sbatch")
