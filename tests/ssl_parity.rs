@@ -242,33 +242,41 @@ fn chunked_encoding_stitches_frames() {
     assert!(err < 1e-4, "layer 0 differs by {err}");
 }
 
-/// Batched encoding with zero padding and a frame mask (layer-norm model) gives every utterance
-/// the same hidden states as encoding it alone, within the parity tolerance.
+/// Batched encoding with zero padding (masked out of the first layer's GroupNorm statistics,
+/// the positional convolution and the attention) gives every utterance the same hidden states as
+/// encoding it alone, within the parity tolerance: group-norm (HuBERT, WavLM) and layer-norm
+/// (wav2vec2 large-style) models.
 #[test]
 fn masked_batches_match_single_utterances() {
-    use ser_workbench::ssl::extract::encode_batched;
+    use ser_workbench::ssl::extract::{Chunking, encode_batched, encode_utterance};
     let device = Device::flex();
-    let (enc, cfg, _) = load_encoder(&fixture("wav2vec2_stable_tiny"), &device).expect("load");
-    let utts: Vec<Vec<f32>> = [3000usize, 4000, 2200]
-        .iter()
-        .enumerate()
-        .map(|(k, &n)| {
-            (0..n)
-                .map(|i| ((i as f32) * (0.013 + k as f32 * 0.007)).sin() * 0.3)
-                .collect()
-        })
-        .collect();
-    let batched = encode_batched(&enc, &cfg, &utts, 3, &device);
-    let single: Vec<_> = utts
-        .iter()
-        .map(|u| encode_batched(&enc, &cfg, std::slice::from_ref(u), 1, &device).remove(0))
-        .collect();
-    for (k, ((bs, bv), (ss, sv))) in batched.iter().zip(&single).enumerate() {
-        assert_eq!(bs, ss, "utterance {k}: shape");
-        let err = max_abs(bv, sv);
-        assert!(
-            err <= 1e-4,
-            "utterance {k}: batched vs single max abs error {err}"
-        );
+    for model in ["hubert_tiny", "wavlm_tiny", "wav2vec2_stable_tiny"] {
+        let (enc, cfg, _) = load_encoder(&fixture(model), &device).expect("load");
+        let utts: Vec<Vec<f32>> = [3000usize, 4000, 2200, 4000]
+            .iter()
+            .enumerate()
+            .map(|(k, &n)| {
+                (0..n)
+                    .map(|i| ((i as f32) * (0.013 + k as f32 * 0.007)).sin() * 0.3)
+                    .collect()
+            })
+            .collect();
+        let batched = encode_batched(&enc, &cfg, &utts, 3, &device);
+        for (k, (bs, bv)) in batched.iter().enumerate() {
+            let (ss, sv) = encode_utterance(
+                &enc,
+                &cfg.conv_kernel,
+                &cfg.conv_stride,
+                &utts[k],
+                Chunking::default_for(cfg.total_stride()),
+                &device,
+            );
+            assert_eq!(bs, &ss, "{model}, utterance {k}: shape");
+            let err = max_abs(bv, &sv);
+            assert!(
+                err <= 1e-4,
+                "{model}, utterance {k}: batched vs single max abs error {err}"
+            );
+        }
     }
 }

@@ -110,9 +110,14 @@ impl FeatureCache {
 
     /// Whether a valid entry exists for `path` under an external extractor key (SSL streams).
     pub fn is_cached_key(&self, path: &Path, extractor_key: &str) -> bool {
-        std::fs::read(path).is_ok_and(|b| {
-            read_entry(&self.entry_path_for_key(&blake3::hash(&b), extractor_key)).is_some()
-        })
+        self.lookup_key(path, extractor_key).is_some()
+    }
+
+    /// The valid entry for `path` under an external extractor key, if there is one (reads and
+    /// hashes the file; an unreadable file has none).
+    pub fn lookup_key(&self, path: &Path, extractor_key: &str) -> Option<FeatureMatrix> {
+        let bytes = std::fs::read(path).ok()?;
+        read_entry(&self.entry_path_for_key(&blake3::hash(&bytes), extractor_key))
     }
 
     /// Whether a valid entry exists for `path` (reads and hashes the file).

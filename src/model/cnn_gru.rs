@@ -88,6 +88,7 @@ impl CnnGru {
 
     /// Logits from an embedding.
     pub fn classify(&self, emb: Tensor<2>) -> Tensor<2> {
-        self.classifier.forward(self.dropout.forward(emb))
+        self.classifier
+            .forward(super::ops::dropout(&self.dropout, emb))
     }
 }

@@ -8,6 +8,7 @@ use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
 use super::check_dropout;
+use super::ops::{conv1d_matmul, dropout};
 
 /// Configuration of [`Dtcn`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -91,10 +92,8 @@ impl Dtcn {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let mut h = x;
         for b in &self.blocks {
-            h = self
-                .dropout
-                .forward(relu(b.bn.forward(b.conv.forward(h.clone()))))
-                + h;
+            let y = conv1d_matmul(&b.conv, h.clone());
+            h = dropout(&self.dropout, relu(b.bn.forward(y))) + h;
         }
         h
     }

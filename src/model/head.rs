@@ -83,8 +83,12 @@ impl MlpHead {
     pub fn forward_hidden(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
         let act = |t: Tensor<2>| if self.tanh { tanh(t) } else { relu(t) };
         let h1 = act(self.fc1.forward(x));
-        let h2 = act(self.fc2.forward(self.dropout.forward(h1.clone())));
-        let logits = self.out.forward(self.dropout.forward(h2.clone()));
+        let h2 = act(self
+            .fc2
+            .forward(super::ops::dropout(&self.dropout, h1.clone())));
+        let logits = self
+            .out
+            .forward(super::ops::dropout(&self.dropout, h2.clone()));
         (logits, h1, h2)
     }
 }

@@ -138,18 +138,22 @@ impl DecoderLayer {
         if let (Some(sa), Some(n1)) = (&self.self_attn, &self.norm1) {
             let q = tgt.clone() + query.clone();
             let out = sa.forward(MhaInput::new(q.clone(), q, tgt.clone()));
-            tgt = n1.forward(tgt + self.dropout.forward(out.context));
+            tgt = n1.forward(tgt + super::ops::dropout(&self.dropout, out.context));
         }
         let out = self.cross_attn.forward(
             MhaInput::new(tgt.clone() + query.clone(), key.clone(), value.clone())
                 .mask_pad(pad.clone()),
         );
-        let tgt = self.norm2.forward(tgt + self.dropout.forward(out.context));
-        let ff = self
-            .ff2
-            .forward(self.dropout.forward(relu(self.ff1.forward(tgt.clone()))));
+        let tgt = self
+            .norm2
+            .forward(tgt + super::ops::dropout(&self.dropout, out.context));
+        let ff = self.ff2.forward(super::ops::dropout(
+            &self.dropout,
+            relu(self.ff1.forward(tgt.clone())),
+        ));
         (
-            self.norm3.forward(tgt + self.dropout.forward(ff)),
+            self.norm3
+                .forward(tgt + super::ops::dropout(&self.dropout, ff)),
             out.weights,
         )
     }

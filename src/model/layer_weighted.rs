@@ -91,16 +91,18 @@ impl LayerWeighted {
     /// weights: output k from its own vector).
     pub fn classify(&self, emb: Tensor<2>) -> Tensor<2> {
         match &self.output_logits {
-            None => self
-                .out
-                .forward(self.dropout.forward(relu(self.fc1.forward(emb)))),
+            None => self.out.forward(super::ops::dropout(
+                &self.dropout,
+                relu(self.fc1.forward(emb)),
+            )),
             Some(w) => {
                 let [b, gd] = emb.dims();
                 let g = w.dims()[0];
                 let e: Tensor<3> = emb.reshape([b, g, gd / g]);
-                let y = self
-                    .out
-                    .forward(self.dropout.forward(relu(self.fc1.forward(e)))); // [b, g, out]
+                let y = self.out.forward(super::ops::dropout(
+                    &self.dropout,
+                    relu(self.fc1.forward(e)),
+                )); // [b, g, out]
                 let eye: Tensor<2> = Tensor::eye(g, &y.device());
                 (y * eye.reshape([1, g, g])).sum_dim(1).reshape([b, g])
             }

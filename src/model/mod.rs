@@ -12,6 +12,7 @@ pub mod label_query;
 pub mod layer_weighted;
 pub mod linear;
 pub mod multitask;
+pub mod ops;
 pub mod pooled_fc;
 pub mod resnet;
 pub mod summary;

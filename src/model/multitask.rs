@@ -438,8 +438,10 @@ impl MultiTaskHead {
     /// # Shapes
     /// - `ser_in`: `[batch, dim (+ tasks · hidden)]` → `[batch, classes]`
     pub fn classify(&self, ser_in: Tensor<2>) -> Tensor<2> {
-        self.fc2
-            .forward(self.dropout.forward(relu(self.fc1.forward(ser_in))))
+        self.fc2.forward(super::ops::dropout(
+            &self.dropout,
+            relu(self.fc1.forward(ser_in)),
+        ))
     }
 
     /// Width of the SER classifier's input.

@@ -156,6 +156,6 @@ impl ResNet {
 
     /// Outputs from an embedding.
     pub fn classify(&self, emb: Tensor<2>) -> Tensor<2> {
-        self.fc.forward(self.dropout.forward(emb))
+        self.fc.forward(super::ops::dropout(&self.dropout, emb))
     }
 }

@@ -190,10 +190,13 @@ impl TemporalStack {
         let h = self.dtcn.forward(h);
         let (seg, weights) = self.pyramid(h, &lengths); // [batch, segments, channels]
         let out = self.attention.forward(MhaInput::self_attn(seg.clone()));
-        let h = self.norm1.forward(seg + self.dropout.forward(out.context));
-        let ff = self
-            .ffn_out
-            .forward(self.dropout.forward(relu(self.ffn_in.forward(h.clone()))));
+        let h = self
+            .norm1
+            .forward(seg + super::ops::dropout(&self.dropout, out.context));
+        let ff = self.ffn_out.forward(super::ops::dropout(
+            &self.dropout,
+            relu(self.ffn_in.forward(h.clone())),
+        ));
         let h = self.norm2.forward(h + ff);
         let [batch, n_seg, channels] = h.dims();
         let (emb, seg_weights) = match &self.pool_score {

@@ -117,8 +117,11 @@ pub struct GatedBlock {
 
 impl GatedBlock {
     fn forward(&self, x: Tensor<3>, dropout: &Dropout) -> Tensor<3> {
-        let h = dropout.forward(relu(self.bn1.forward(self.conv1.forward(x.clone()))));
-        let h = dropout.forward(relu(self.bn2.forward(self.conv2.forward(h))));
+        let h = super::ops::dropout(
+            dropout,
+            relu(self.bn1.forward(self.conv1.forward(x.clone()))),
+        );
+        let h = super::ops::dropout(dropout, relu(self.bn2.forward(self.conv2.forward(h))));
         x * sigmoid(h)
     }
 }

@@ -109,11 +109,13 @@ pub fn encode_utterance(
 }
 
 /// Encodes several utterances in length-bucketed batches of up to `batch` (sorted by length, so
-/// little padding). Layer-norm models get a frame mask for the zero padding (as transformers does);
-/// group-norm models were trained without masks and see plain zero padding (their GroupNorm
-/// statistics then include it: keep buckets tight). Each result is `[layers, frames, dim]` trimmed
-/// to the utterance's own frames, in input order. Inputs are normalised per utterance first when
-/// the checkpoint asks for it.
+/// little padding). Every result equals encoding the utterance alone (to float rounding): the
+/// padding is masked out of the first conv layer's GroupNorm statistics (group-norm models), out
+/// of the positional convolution's input and out of every attention ("exact" batching, unlike
+/// transformers, which gives group-norm models no mask at all). Each result is
+/// `[layers, frames, dim]` trimmed to the utterance's own frames, in input order. Inputs are
+/// normalised per utterance first when the checkpoint asks for it. No chunking: meant for
+/// utterances up to one chunk long (see [`Chunking`]).
 pub fn encode_batched(
     enc: &Wav2Vec2Encoder,
     cfg: &super::config::EncoderConfig,
@@ -121,7 +123,6 @@ pub fn encode_batched(
     batch: usize,
     device: &Device,
 ) -> Vec<(Vec<usize>, Vec<f32>)> {
-    let use_mask = cfg.feat_extract_norm == super::config::FeatExtractNorm::Layer;
     let mut order: Vec<usize> = (0..utterances.len()).collect();
     order.sort_by_key(|&i| utterances[i].len());
     let mut out: Vec<(Vec<usize>, Vec<f32>)> = vec![(Vec::new(), Vec::new()); utterances.len()];
@@ -151,11 +152,15 @@ pub fn encode_batched(
                 .for_each(|m| *m = 1.0);
         }
         let input = Tensor::<2>::from_data(TensorData::new(flat, [group.len(), max_len]), device);
-        let frame_mask = use_mask.then(|| {
+        let padded = group.iter().any(|&i| utterances[i].len() < max_len);
+        let frame_mask = padded.then(|| {
             Tensor::<2>::from_data(TensorData::new(mask, [group.len(), max_frames]), device)
         });
+        let valid: Vec<usize> = group.iter().map(|&i| utterances[i].len()).collect();
         // Normalisation was done per utterance above (padding must not enter the statistics).
-        let hs = enc.forward_prepared(input, frame_mask).hidden_states; // [L, B, T, D]
+        let hs = enc
+            .forward_padded(input, frame_mask, Some(&valid))
+            .hidden_states; // [L, B, T, D]
         let [l, b, t, d] = hs.dims();
         let v = crate::tensor::read_f32(hs);
         for (row, &i) in group.iter().enumerate().take(b) {

@@ -387,12 +387,32 @@ impl Wav2Vec2Encoder {
     /// # Shapes
     /// - `x`: `[batch, samples]` (16 kHz, already preprocessed) → `[batch, frames, conv_dim]`
     pub fn features(&self, x: Tensor<2>) -> Tensor<3> {
+        self.features_of(x, None)
+    }
+
+    /// [`Self::features`] of a zero-padded batch whose item `i` has `valid_samples[i]` real
+    /// samples: group-norm models take the first layer's per-channel statistics over each item's
+    /// own frames only, so every item's real frames equal those of encoding it alone (frames of
+    /// a valid-padding conv stack depend only on the samples under them).
+    pub fn features_of(&self, x: Tensor<2>, valid_samples: Option<&[usize]>) -> Tensor<3> {
         let [b, l] = x.dims();
         let mut h: Tensor<3> = x.reshape([b, l, 1]); // time-major throughout
         for c in &self.conv_layers {
             h = c.conv.forward(h);
             if let Some(g) = &c.group_norm {
-                h = channel_norm(h, g);
+                h = match valid_samples {
+                    Some(valid) if valid.iter().any(|&v| v < l) => {
+                        let frames: Vec<usize> = valid
+                            .iter()
+                            .map(|&v| {
+                                super::extract::conv_frames(&[c.conv.kernel], &[c.conv.stride], v)
+                                    .min(h.dims()[1])
+                            })
+                            .collect();
+                        masked_channel_norm(h, g, &frames)
+                    }
+                    _ => channel_norm(h, g),
+                };
             }
             if let Some(n) = &c.layer_norm {
                 h = n.forward(h);
@@ -413,7 +433,20 @@ impl Wav2Vec2Encoder {
 
     /// [`Self::forward`] on input that is already normalised (when the checkpoint wants it).
     pub fn forward_prepared(&self, x: Tensor<2>, frame_mask: Option<Tensor<2>>) -> EncoderOutput {
-        let features = self.features(x);
+        self.forward_padded(x, frame_mask, None)
+    }
+
+    /// [`Self::forward_prepared`] of a zero-padded batch with each item's real sample count
+    /// (see [`Self::features_of`]); with `frame_mask` marking the real frames, every item's
+    /// hidden states on its real frames equal those of encoding it alone, for group- and
+    /// layer-norm models alike.
+    pub fn forward_padded(
+        &self,
+        x: Tensor<2>,
+        frame_mask: Option<Tensor<2>>,
+        valid_samples: Option<&[usize]>,
+    ) -> EncoderOutput {
+        let features = self.features_of(x, valid_samples);
         let (states, last_hidden_state) =
             self.transformer(features.clone(), frame_mask, None, None, true);
         EncoderOutput {
@@ -526,6 +559,34 @@ impl Wav2Vec2Encoder {
 
 /// GroupNorm with one group per channel (`feature_extractor.conv_layers.0.layer_norm`) on
 /// time-major `[batch, time, channels]`: each channel normalised over time (biased variance).
+/// [`channel_norm`] with the statistics of item `i` over its first `frames[i]` frames only.
+fn masked_channel_norm(h: Tensor<3>, g: &GroupNorm, frames: &[usize]) -> Tensor<3> {
+    let [b, t, c] = h.dims();
+    let device = h.device();
+    let mut m = vec![0.0f32; b * t];
+    for (row, &f) in frames.iter().enumerate().take(b) {
+        m[row * t..row * t + f.min(t)].fill(1.0);
+    }
+    let mask = Tensor::<3>::from_data(TensorData::new(m, [b, t, 1]), &device);
+    let counts: Vec<f32> = frames
+        .iter()
+        .take(b)
+        .map(|&f| f.clamp(1, t) as f32)
+        .collect();
+    let counts = Tensor::<3>::from_data(TensorData::new(counts, [b, 1, 1]), &device);
+    let mean = (h.clone() * mask.clone()).sum_dim(1) / counts.clone();
+    let centred = h - mean;
+    let var = (centred.clone() * mask).powi_scalar(2).sum_dim(1) / counts;
+    let mut y = centred / var.add_scalar(g.epsilon).sqrt();
+    if let Some(gamma) = &g.gamma {
+        y = y * gamma.val().reshape([1, 1, c]);
+    }
+    if let Some(beta) = &g.beta {
+        y = y + beta.val().reshape([1, 1, c]);
+    }
+    y
+}
+
 fn channel_norm(h: Tensor<3>, g: &GroupNorm) -> Tensor<3> {
     let c = h.dims()[2];
     let centred = h.clone() - h.mean_dim(1);

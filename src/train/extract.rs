@@ -42,8 +42,8 @@ impl From<Interrupt> for ExtractError {
 }
 
 /// Features of every utterance for `cfg`'s stream (SSL streams load the encoder first), with
-/// `Event::Features` progress; `controller` is polled between files (spectral streams: between
-/// parallel chunks of a few files per core).
+/// `Event::Features` progress; `controller` is polled between chunks of files (spectral streams:
+/// parallel chunks of a few files per core; SSL streams: one encoder batch of files).
 pub fn extract_features(
     utts: &[Utterance],
     cfg: &FeatureConfig,
@@ -147,7 +147,7 @@ fn per_file_parallel(
 }
 
 /// SSL streams: loads the encoder named by the preset and embeds every utterance (cached),
-/// polling the controller before each file.
+/// in groups of files (batched through the encoder), polling the controller between groups.
 fn extract_ssl(
     utts: &[Utterance],
     cfg: &FeatureConfig,
@@ -169,25 +169,32 @@ fn extract_ssl(
         stream.layers
     )));
     let mut out = Extracted::default();
-    for (i, u) in utts.iter().enumerate() {
+    // Groups of files between polls: the encoder batches what one group misses in the cache.
+    let group = crate::ssl::stream::MAX_BATCH;
+    for (g, part) in utts.chunks(group).enumerate() {
         controller.poll(emit)?;
-        match stream.cached_stream(&u.path, cfg, cache) {
-            Ok((m, o)) => {
-                out.cached += usize::from(o == CacheOutcome::Hit);
-                out.features.push(Some(m));
-            }
-            Err(e) => {
-                out.features.push(None);
-                out.failed.push((i, e));
+        let paths: Vec<&std::path::Path> = part.iter().map(|u| u.path.as_path()).collect();
+        for (k, r) in stream
+            .cached_streams(&paths, cfg, cache)
+            .into_iter()
+            .enumerate()
+        {
+            match r {
+                Ok((m, o)) => {
+                    out.cached += usize::from(o == CacheOutcome::Hit);
+                    out.features.push(Some(m));
+                }
+                Err(e) => {
+                    out.features.push(None);
+                    out.failed.push((g * group + k, e));
+                }
             }
         }
-        if (i + 1) % 10 == 0 || i + 1 == utts.len() {
-            emit(Event::Features {
-                done: i + 1,
-                total: utts.len(),
-                cached: out.cached,
-            });
-        }
+        emit(Event::Features {
+            done: out.features.len(),
+            total: utts.len(),
+            cached: out.cached,
+        });
     }
     Ok(out)
 }
