@@ -561,7 +561,7 @@ impl Wav2Vec2Encoder {
 /// time-major `[batch, time, channels]`: each channel normalised over time (biased variance).
 /// [`channel_norm`] with the statistics of item `i` over its first `frames[i]` frames only.
 fn masked_channel_norm(h: Tensor<3>, g: &GroupNorm, frames: &[usize]) -> Tensor<3> {
-    let [b, t, c] = h.dims();
+    let [b, t, _] = h.dims();
     let device = h.device();
     let mut m = vec![0.0f32; b * t];
     for (row, &f) in frames.iter().enumerate().take(b) {
@@ -577,21 +577,18 @@ fn masked_channel_norm(h: Tensor<3>, g: &GroupNorm, frames: &[usize]) -> Tensor<
     let mean = (h.clone() * mask.clone()).sum_dim(1) / counts.clone();
     let centred = h - mean;
     let var = (centred.clone() * mask).powi_scalar(2).sum_dim(1) / counts;
-    let mut y = centred / var.add_scalar(g.epsilon).sqrt();
-    if let Some(gamma) = &g.gamma {
-        y = y * gamma.val().reshape([1, 1, c]);
-    }
-    if let Some(beta) = &g.beta {
-        y = y + beta.val().reshape([1, 1, c]);
-    }
-    y
+    scale_shift(centred / var.add_scalar(g.epsilon).sqrt(), g)
 }
 
 fn channel_norm(h: Tensor<3>, g: &GroupNorm) -> Tensor<3> {
-    let c = h.dims()[2];
     let centred = h.clone() - h.mean_dim(1);
     let var = centred.clone().powi_scalar(2).mean_dim(1);
-    let mut y = centred / var.add_scalar(g.epsilon).sqrt();
+    scale_shift(centred / var.add_scalar(g.epsilon).sqrt(), g)
+}
+
+/// The GroupNorm's per-channel affine part (`γ·y + β`) on normalised `[batch, time, channels]`.
+fn scale_shift(mut y: Tensor<3>, g: &GroupNorm) -> Tensor<3> {
+    let c = y.dims()[2];
     if let Some(gamma) = &g.gamma {
         y = y * gamma.val().reshape([1, 1, c]);
     }
