@@ -37,6 +37,11 @@ pub struct MelFilterbank {
     pub bands: Vec<(usize, Vec<f32>)>,
     /// Number of FFT bins the filters apply to.
     pub n_fft_bins: usize,
+    /// The bands as `apply` reads them: `(first_bin, offset in padded, length)`, each widened
+    /// with zero weights to a whole number of 8-float lanes (most bands span 5–7 bins, which a
+    /// plain dot product would leave entirely to its scalar tail).
+    lanes: Vec<(usize, usize, usize)>,
+    padded: Vec<f32>,
 }
 
 impl MelFilterbank {
@@ -80,15 +85,114 @@ impl MelFilterbank {
                     .collect(),
             ));
         }
-        Self { bands, n_fft_bins }
-    }
-
-    /// Applies the filterbank to one power spectrum.
-    pub fn apply(&self, power: &[f32], out: &mut [f32]) {
-        for ((first, w), o) in self.bands.iter().zip(out.iter_mut()) {
-            *o = dot(&power[*first..*first + w.len()], w);
+        let (lanes, padded) = pad_to_lanes(&bands, n_fft_bins);
+        Self {
+            bands,
+            n_fft_bins,
+            lanes,
+            padded,
         }
     }
+
+    /// Applies the filterbank to one power spectrum (`n_fft_bins` values).
+    pub fn apply(&self, power: &[f32], out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: the CPU has AVX2 and FMA (checked just above).
+                unsafe { self.apply_avx2(power, out) };
+                return;
+            }
+        }
+        self.apply_lanes(power, out);
+    }
+
+    /// [`Self::apply_lanes`] with eight bands at a time: one FMA accumulator per band, the eight
+    /// horizontal sums done together by a tree of `hadd`s (most bands are a single 8-float lane).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn apply_avx2(&self, power: &[f32], out: &mut [f32]) {
+        use std::arch::x86_64::*;
+        assert!(power.len() >= self.n_fft_bins);
+        let n = self.lanes.len().min(out.len());
+        let band = |i: usize| {
+            let (first, offset, len) = self.lanes[i];
+            let mut acc = _mm256_setzero_ps();
+            // `pad_to_lanes` keeps first + len ≤ n_fft_bins ≤ power.len() and offset + len ≤
+            // padded.len(); the loop only reads whole lanes inside those.
+            for c in (0..len / 8).map(|c| 8 * c) {
+                // SAFETY: first + c + 8 ≤ first + len ≤ power.len(), offset + c + 8 ≤ padded.len().
+                let (p, w) = unsafe {
+                    (
+                        _mm256_loadu_ps(power.as_ptr().add(first + c)),
+                        _mm256_loadu_ps(self.padded.as_ptr().add(offset + c)),
+                    )
+                };
+                acc = _mm256_fmadd_ps(p, w, acc);
+            }
+            acc
+        };
+        let mut i = 0;
+        // Bands cut short at the last bin (tiny FFTs) have a partial lane: portable path.
+        let whole = |i: usize| self.lanes[i].2.is_multiple_of(8);
+        while i + 8 <= n && (i..i + 8).all(whole) {
+            let h01 = _mm256_hadd_ps(band(i), band(i + 1));
+            let h23 = _mm256_hadd_ps(band(i + 2), band(i + 3));
+            let h45 = _mm256_hadd_ps(band(i + 4), band(i + 5));
+            let h67 = _mm256_hadd_ps(band(i + 6), band(i + 7));
+            // [b0..b3 low halves | b0..b3 high halves], the same for b4..b7.
+            let (q0, q1) = (_mm256_hadd_ps(h01, h23), _mm256_hadd_ps(h45, h67));
+            let sums = _mm256_add_ps(
+                _mm256_permute2f128_ps::<0x20>(q0, q1),
+                _mm256_permute2f128_ps::<0x31>(q0, q1),
+            );
+            // SAFETY: i + 8 ≤ n ≤ out.len().
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(i), sums) };
+            i += 8;
+        }
+        for (&(first, offset, len), o) in self.lanes[i..n].iter().zip(&mut out[i..n]) {
+            *o = dot(
+                &power[first..first + len],
+                &self.padded[offset..offset + len],
+            );
+        }
+    }
+
+    #[inline(always)]
+    fn apply_lanes(&self, power: &[f32], out: &mut [f32]) {
+        for (&(first, offset, len), o) in self.lanes.iter().zip(out.iter_mut()) {
+            *o = dot(
+                &power[first..first + len],
+                &self.padded[offset..offset + len],
+            );
+        }
+    }
+}
+
+/// Each band's weights widened with zeros to a multiple of 8 bins (moving the start down where
+/// the widened band would run past the last bin), concatenated.
+fn pad_to_lanes(
+    bands: &[(usize, Vec<f32>)],
+    n_fft_bins: usize,
+) -> (Vec<(usize, usize, usize)>, Vec<f32>) {
+    let mut lanes = Vec::with_capacity(bands.len());
+    let mut padded = Vec::new();
+    for (first, w) in bands {
+        let len = w
+            .len()
+            .div_ceil(8)
+            .saturating_mul(8)
+            .min(n_fft_bins)
+            .max(w.len());
+        let start = (*first).min(n_fft_bins - len);
+        let offset = padded.len();
+        padded.resize(offset + len, 0.0);
+        padded[offset + first - start..offset + first - start + w.len()].copy_from_slice(w);
+        lanes.push((start, offset, len));
+    }
+    (lanes, padded)
 }
 
 /// Σ a·b with eight partial sums, so that the compiler keeps them in one SIMD register instead of
@@ -222,6 +326,33 @@ mod tests {
         for (i, (_, w)) in fb.bands.iter().enumerate() {
             let area: f32 = w.iter().sum::<f32>() * df;
             assert!((area - 1.0).abs() < 0.02, "band {i} area {area}");
+        }
+    }
+
+    /// `apply` (bands widened to 8-float lanes) equals the plain sum over each band's weights,
+    /// also where the widening is cut at the last bin (n_fft 16: 9 bins).
+    #[test]
+    fn apply_equals_band_sums() {
+        for (n_fft, n_mels) in [(2048, 128), (512, 40), (16, 4), (400, 80)] {
+            let fb = MelFilterbank::new(16_000, n_fft, n_mels, 0.0, 8000.0);
+            let power: Vec<f32> = (0..fb.n_fft_bins)
+                .map(|k| 1.0 + (k as f32 * 0.37).sin().abs())
+                .collect();
+            let mut out = vec![f32::NAN; n_mels];
+            fb.apply(&power, &mut out);
+            for (b, (first, w)) in fb.bands.iter().enumerate() {
+                let want: f64 = w
+                    .iter()
+                    .zip(&power[*first..])
+                    .map(|(a, p)| *a as f64 * *p as f64)
+                    .sum();
+                let tol = 1e-6 * want.abs().max(1e-6);
+                assert!(
+                    (out[b] as f64 - want).abs() <= tol,
+                    "n_fft {n_fft}, band {b}: {} vs {want}",
+                    out[b]
+                );
+            }
         }
     }
 }

@@ -224,7 +224,7 @@ impl LabelQueryDecoder {
     pub fn classify(&self, emb: Tensor<2>) -> Tensor<2> {
         let [b, ld] = emb.dims();
         let [l, d] = self.head_weight.dims();
-        debug_assert_eq!(ld, l * d);
+        assert_eq!(ld, l * d);
         let hs = emb.reshape([b, l, d]);
         (hs * self.head_weight.val().unsqueeze_dim::<3>(0))
             .sum_dim(2)

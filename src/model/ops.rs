@@ -76,7 +76,7 @@ fn bernoulli_mask(n: usize, keep: f64, seed: u64) -> Vec<f32> {
 pub fn conv1d_matmul(conv: &Conv1d, x: Tensor<3>) -> Tensor<3> {
     let k = conv.kernel_size;
     let d = conv.dilation;
-    debug_assert!(conv.stride == 1 && conv.groups == 1 && k % 2 == 1);
+    assert!(conv.stride == 1 && conv.groups == 1 && k % 2 == 1);
     let [batch, c_in, time] = x.dims();
     let pad = d * (k - 1) / 2;
     let weight = conv.weight.val(); // [c_out, c_in, k]
