@@ -543,6 +543,50 @@ fn class_weighted_loss_changes_training() {
     );
 }
 
+/// Per-speaker normalisation trains on other values than the training-set one (the demo
+/// speakers' own statistics), keeps the training-set standardiser in the run folder, and the
+/// saved run predicts new audio with it.
+#[test]
+fn per_speaker_normalisation_trains_saves_and_predicts() {
+    use ser_workbench::features::Normalisation;
+    let _guard = serial();
+    let d = tempfile::tempdir().expect("tmp");
+    let cache = d.path().join("cache");
+    let first_loss = |norm: Normalisation| -> (f64, std::path::PathBuf) {
+        let run = d.path().join(format!("run-{norm:?}"));
+        let mut req = request(&run, &cache);
+        req.preset.training.epochs = 1;
+        req.preset.features.normalisation = norm;
+        let evs = collect(spawn_training(req, None).expect("spawn"));
+        assert!(
+            evs.iter()
+                .any(|e| matches!(e, Event::State(RunState::Finished))),
+            "{evs:?}"
+        );
+        let loss = evs
+            .iter()
+            .find_map(|e| match e {
+                Event::Epoch(m) if m.fold == 0 => Some(m.train_loss),
+                _ => None,
+            })
+            .expect("an epoch");
+        (loss, run)
+    };
+    let (set, _) = first_loss(Normalisation::TrainingSet);
+    let (speaker, run) = first_loss(Normalisation::PerSpeaker);
+    assert!(set.is_finite() && speaker.is_finite());
+    assert!(
+        (set - speaker).abs() > 1e-6,
+        "same first-epoch loss with training-set and per-speaker statistics: {set}"
+    );
+    assert!(run.join("fold1.norm.json").is_file());
+    let p = ser_workbench::train::predict::Predictor::load(&run).expect("predictor");
+    let probs = p
+        .predict_file(&common::small_demo().join("emodb/wav/03a01Wa.wav"))
+        .expect("predict");
+    assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+}
+
 /// A stop that arrives before feature extraction ends it between files: no fold trains, no run
 /// folder is made, and fewer than all files reach the cache.
 #[test]

@@ -125,6 +125,13 @@ pub enum Normalisation {
     PerUtterance,
     /// Per-bin standardisation with mean/std fitted on the training part only.
     TrainingSet,
+    /// Per-bin standardisation with each speaker's own mean/std, fitted on all of that
+    /// speaker's utterances in the run: their audio, never their labels (speaker-level
+    /// normalisation; it removes a voice's base pitch, loudness and timbre). Test speakers'
+    /// statistics come from their own test audio, which a deployed system also has once it has
+    /// heard a speaker for a while. Utterances without a speaker id, and prediction on new audio,
+    /// use the training-set statistics instead (docs/baselines.md).
+    PerSpeaker,
 }
 
 /// Everything that defines a feature stream.

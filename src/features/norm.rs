@@ -63,6 +63,21 @@ impl Standardiser {
     }
 }
 
+/// One standardiser per group (speaker), each fitted on its own matrices only.
+pub fn fit_per_group<'a, K: std::hash::Hash + Eq>(
+    items: impl IntoIterator<Item = (K, &'a FeatureMatrix)>,
+) -> std::collections::HashMap<K, Standardiser> {
+    let mut groups: std::collections::HashMap<K, Vec<&FeatureMatrix>> =
+        std::collections::HashMap::new();
+    for (k, m) in items {
+        groups.entry(k).or_default().push(m);
+    }
+    groups
+        .into_iter()
+        .map(|(k, mats)| (k, Standardiser::fit(mats)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +113,37 @@ mod tests {
         let s = Standardiser::fit([&a, &b]);
         assert_eq!(s.mean, vec![1.0]);
         assert!((s.std[0] - 1.0).abs() < 1e-6);
+    }
+
+    /// Each group's standardiser is fitted on that group alone: applying it gives every group
+    /// zero mean and unit std per bin, whatever the groups' offsets.
+    #[test]
+    fn per_group_statistics_are_each_groups_own() {
+        let mat = |offset: f32, scale: f32| FeatureMatrix {
+            n_frames: 3,
+            n_bins: 2,
+            data: vec![
+                offset - scale,
+                2.0 * offset,
+                offset,
+                2.0 * offset + scale,
+                offset + scale,
+                2.0 * offset - scale,
+            ],
+        };
+        let (a1, a2, b1) = (mat(10.0, 1.0), mat(10.0, 3.0), mat(-4.0, 0.5));
+        let fitted = fit_per_group([("a", &a1), ("b", &b1), ("a", &a2)]);
+        assert_eq!(fitted.len(), 2);
+        let mut m = b1.clone();
+        fitted["b"].apply(&mut m);
+        let col0: Vec<f32> = (0..3).map(|t| m.data[t * 2]).collect();
+        assert!(col0.iter().sum::<f32>().abs() < 1e-5);
+        let var = col0.iter().map(|v| v * v).sum::<f32>() / 3.0;
+        assert!((var - 1.0).abs() < 1e-4, "{var}");
+        // Group a: mean over both matrices (10 in bin 0, 20 in bin 1), std over all 6 frames.
+        assert!((fitted["a"].mean[0] - 10.0).abs() < 1e-5);
+        assert!((fitted["a"].mean[1] - 20.0).abs() < 1e-5);
+        let want_std = ((2.0 * 1.0 + 2.0 * 9.0) / 6.0f32).sqrt();
+        assert!((fitted["a"].std[0] - want_std).abs() < 1e-5);
     }
 }

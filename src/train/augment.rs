@@ -19,8 +19,9 @@ pub struct Augmenter<'a> {
     pub utterances: &'a [usize],
     /// The run's stream.
     pub features: &'a FeatureConfig,
-    /// The fold's training-set standardiser (fitted on clean features).
-    pub standardiser: Option<&'a Standardiser>,
+    /// The standardiser of each run utterance (the fold's training-set one, or the speaker's),
+    /// fitted on clean features; indexed like `audio`.
+    pub standardisers: &'a [Option<&'a Standardiser>],
     /// Frames per example.
     pub frames: usize,
 }
@@ -31,7 +32,15 @@ impl Augmenter<'_> {
         let wave = self.config.apply(&self.audio[self.utterances[i]], rng);
         let m = crate::features::compute(&wave, self.features);
         Example {
-            values: prepare(&m, self.features, self.standardiser, self.frames),
+            values: prepare(
+                &m,
+                self.features,
+                self.standardisers
+                    .get(self.utterances[i])
+                    .copied()
+                    .flatten(),
+                self.frames,
+            ),
             ..clean.clone()
         }
     }
@@ -70,7 +79,7 @@ mod tests {
             audio: &audio,
             utterances: &[0],
             features: &features,
-            standardiser: None,
+            standardisers: &[],
             frames,
         };
         assert_eq!(a.example(0, &clean, &mut rng).values, clean.values);

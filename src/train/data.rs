@@ -18,7 +18,7 @@ pub fn prepare(
     match (cfg.normalisation, standardiser) {
         // Per-utterance CMVN over the rows of an SSL matrix would mix layers: not applied there.
         (Normalisation::PerUtterance, _) if cfg.stream != StreamKind::Ssl => cmvn(&mut m),
-        (Normalisation::TrainingSet, Some(s)) => s.apply(&mut m),
+        (Normalisation::TrainingSet | Normalisation::PerSpeaker, Some(s)) => s.apply(&mut m),
         _ => {}
     }
     fit_length(&m, frames)

@@ -96,7 +96,12 @@ impl Predictor {
                     )
                 })?
                 .valid();
-            let norm = if cfg.preset.features.normalisation == Normalisation::TrainingSet {
+            // Per-speaker runs: new audio has no speaker statistics; the training-set ones stand
+            // in (docs/baselines.md).
+            let norm = if matches!(
+                cfg.preset.features.normalisation,
+                Normalisation::TrainingSet | Normalisation::PerSpeaker
+            ) {
                 let p = run_dir.join(format!("fold{n}.norm.json"));
                 let text =
                     std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;

@@ -1058,8 +1058,33 @@ fn train_fold(
     let fcfg = &preset.features;
     let fold = &data.plan.folds[fi];
     let waveform = fcfg.stream == StreamKind::Waveform;
-    let standardiser = (fcfg.normalisation == Normalisation::TrainingSet && !waveform)
+    let by_statistics = matches!(
+        fcfg.normalisation,
+        Normalisation::TrainingSet | Normalisation::PerSpeaker
+    );
+    let standardiser = (by_statistics && !waveform)
         .then(|| Standardiser::fit(fold.train.iter().map(|&i| &data.feats[i])));
+    // Per-speaker runs: each speaker's statistics over all their utterances (audio only); the
+    // training-set standardiser above stays the fallback and is what the run folder keeps.
+    let speakers = (fcfg.normalisation == Normalisation::PerSpeaker && !waveform).then(|| {
+        crate::features::norm::fit_per_group(
+            data.utts
+                .iter()
+                .zip(&data.feats)
+                .filter_map(|(u, m)| Some(((u.corpus.as_str(), u.speaker_id.as_deref()?), m))),
+        )
+    });
+    let standardisers: Vec<Option<&Standardiser>> = data
+        .utts
+        .iter()
+        .map(|u| {
+            let own = speakers
+                .as_ref()
+                .zip(u.speaker_id.as_deref())
+                .and_then(|(s, id)| s.get(&(u.corpus.as_str(), id)));
+            own.or(standardiser.as_ref())
+        })
+        .collect();
     let fold_tasks = data.tasks.as_ref().and_then(|t| t.folds.get(fi));
     let spec = fine_tune_of(req).and_then(|ft| ft.multitask().cloned());
     let examples = |idx: &[usize]| -> Vec<Example> {
@@ -1078,7 +1103,7 @@ fn train_fold(
                 values: if waveform {
                     data.feats[i].data.clone()
                 } else {
-                    prepare(&data.feats[i], fcfg, standardiser.as_ref(), shape.frames)
+                    prepare(&data.feats[i], fcfg, standardisers[i], shape.frames)
                 },
                 label: data.labels[i],
                 target: data.targets.get(i).cloned().unwrap_or_default(),
@@ -1108,7 +1133,7 @@ fn train_fold(
             audio,
             utterances: &fold.train,
             features: fcfg,
-            standardiser: standardiser.as_ref(),
+            standardisers: &standardisers,
             frames: shape.frames,
         }),
         _ => None,
