@@ -106,7 +106,7 @@ impl MelFilterbank {
                 return;
             }
         }
-        self.apply_lanes(power, out);
+        self.apply_lanes(power, out, 0);
     }
 
     /// [`Self::apply_lanes`] with eight bands at a time: one FMA accumulator per band, the eight
@@ -152,17 +152,13 @@ impl MelFilterbank {
             unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(i), sums) };
             i += 8;
         }
-        for (&(first, offset, len), o) in self.lanes[i..n].iter().zip(&mut out[i..n]) {
-            *o = dot(
-                &power[first..first + len],
-                &self.padded[offset..offset + len],
-            );
-        }
+        self.apply_lanes(power, out, i);
     }
 
+    /// Bands `from..` by plain dot products over their lanes.
     #[inline(always)]
-    fn apply_lanes(&self, power: &[f32], out: &mut [f32]) {
-        for (&(first, offset, len), o) in self.lanes.iter().zip(out.iter_mut()) {
+    fn apply_lanes(&self, power: &[f32], out: &mut [f32], from: usize) {
+        for (&(first, offset, len), o) in self.lanes.iter().zip(out.iter_mut()).skip(from) {
             *o = dot(
                 &power[first..first + len],
                 &self.padded[offset..offset + len],
