@@ -587,6 +587,59 @@ fn per_speaker_normalisation_trains_saves_and_predicts() {
     assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-4);
 }
 
+/// SpecAugment masks reach the training batches (another first-epoch training loss than the
+/// same run without them, the policy in the log) and the run finishes and keeps the policy in
+/// its preset.
+#[test]
+fn spec_augment_masks_training_batches() {
+    use ser_workbench::train::spec_augment::SpecAugment;
+    let _guard = serial();
+    let d = tempfile::tempdir().expect("tmp");
+    let cache = d.path().join("cache");
+    let first_loss = |masks: Option<SpecAugment>| -> (f64, Vec<Event>, std::path::PathBuf) {
+        let run = d.path().join(format!("run-{}", masks.is_some()));
+        let mut req = request(&run, &cache);
+        req.preset.training.epochs = 1;
+        req.preset.training.spec_augment = masks;
+        let evs = collect(spawn_training(req, None).expect("spawn"));
+        assert!(
+            evs.iter()
+                .any(|e| matches!(e, Event::State(RunState::Finished))),
+            "{evs:?}"
+        );
+        let loss = evs
+            .iter()
+            .find_map(|e| match e {
+                Event::Epoch(m) if m.fold == 0 => Some(m.train_loss),
+                _ => None,
+            })
+            .expect("an epoch");
+        (loss, evs, run)
+    };
+    let (clean, _, _) = first_loss(None);
+    let policy = SpecAugment {
+        freq_masks: 2,
+        freq_width: 16,
+        time_masks: 2,
+        time_width: 40,
+        max_time_fraction: 0.3,
+        probability: 1.0,
+    };
+    let (masked, evs, run) = first_loss(Some(policy.clone()));
+    assert!(clean.is_finite() && masked.is_finite());
+    assert!(
+        (clean - masked).abs() > 1e-6,
+        "same first-epoch loss with and without masks: {clean}"
+    );
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, Event::Log(l) if l.starts_with("SpecAugment"))),
+        "no SpecAugment line in the log"
+    );
+    let saved = ser_workbench::train::Preset::load(&run.join("preset.ron")).expect("preset.ron");
+    assert_eq!(saved.training.spec_augment, Some(policy));
+}
+
 /// A stop that arrives before feature extraction ends it between files: no fold trains, no run
 /// folder is made, and fewer than all files reach the cache.
 #[test]

@@ -524,6 +524,14 @@ pub fn fit_fold(
     let mut tracker: Tracker<SerModel> = Tracker::new(t.select_by, t.early_stopping_patience);
     let mut global_step = 0usize;
     let mut stop_early = false;
+    let masks = t.spec_augment.as_ref().filter(|m| m.is_active());
+    let spectral_bins = input.bins.saturating_sub(preset.features.prosody_bins());
+    if let Some(m) = masks.filter(|_| input.fold == 0) {
+        emit(Event::Log(format!(
+            "SpecAugment on training examples: {}",
+            m.describe()
+        )));
+    }
     for epoch in 1..=t.epochs.max(1) {
         let started = Instant::now();
         let mut epoch_rng =
@@ -553,14 +561,27 @@ pub fn fit_fold(
         let adapt = t.adaptation.as_ref().filter(|_| !input.target.is_empty());
         for (step, idx) in order.chunks(batch_size).enumerate() {
             controller.poll(emit)?;
-            let augmented: Vec<Example> = match input.augment {
+            let altered = input.augment.is_some() || masks.is_some();
+            let mut augmented: Vec<Example> = match input.augment {
                 Some(a) => idx
                     .iter()
                     .map(|&i| a.example(i, &input.train[i], &mut epoch_rng))
                     .collect(),
+                None if altered => idx.iter().map(|&i| input.train[i].clone()).collect(),
                 None => Vec::new(),
             };
-            let refs: Vec<&Example> = if input.augment.is_some() {
+            if let Some(m) = masks {
+                for e in &mut augmented {
+                    m.apply(
+                        &mut e.values,
+                        input.frames,
+                        input.bins,
+                        spectral_bins,
+                        &mut epoch_rng,
+                    );
+                }
+            }
+            let refs: Vec<&Example> = if altered {
                 augmented.iter().collect()
             } else {
                 idx.iter().map(|&i| &input.train[i]).collect()

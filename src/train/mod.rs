@@ -33,6 +33,7 @@ pub mod run_metrics;
 pub mod runs;
 pub mod schedule;
 pub mod slurm;
+pub mod spec_augment;
 pub mod task;
 pub mod worker;
 

@@ -136,6 +136,9 @@ pub struct TrainingConfig {
     /// On-the-fly waveform augmentation of the training part (speed, pitch, noise); needs a
     /// stream computed from the waveform here (log-mel, MFCC) or a fine-tuned encoder.
     pub augment: Option<crate::audio::augment::AugmentConfig>,
+    /// SpecAugment-style frequency and time masks on the training examples' features (models
+    /// trained on cached frame-level features; not the Linear or SslFineTune models).
+    pub spec_augment: Option<super::spec_augment::SpecAugment>,
 }
 
 /// The validation figure that chooses the kept checkpoint (ties: the other one).
@@ -200,6 +203,7 @@ impl Default for TrainingConfig {
             eval_every_steps: None,
             select_by: SelectBy::ValidUa,
             augment: None,
+            spec_augment: None,
         }
     }
 }
@@ -317,6 +321,20 @@ impl Preset {
                 return Err(format!(
                     "training.augment needs a stream computed from the waveform during training (logmel, mfcc) or the SslFineTune model; the {:?} stream is cached once per utterance",
                     self.features.stream
+                ));
+            }
+        }
+        if let Some(m) = &self.training.spec_augment {
+            m.validate()?;
+            let frames = matches!(
+                self.features.stream,
+                StreamKind::LogMel | StreamKind::Mfcc | StreamKind::SslFrames
+            );
+            if m.is_active() && (!frames || matches!(self.model, ModelConfig::Linear(_))) {
+                return Err(format!(
+                    "training.spec_augment masks frames and bins of a frame-level stream (logmel, mfcc, ssl_frames) for a model trained by gradient steps; not the {:?} stream with the {} model",
+                    self.features.stream,
+                    self.model.name()
                 ));
             }
         }

@@ -174,6 +174,10 @@ pub fn hint(path: &[Key]) -> Option<Hint> {
         "weight" | "ser_weight" => h("", 0.0, true, 100.0, false),
         "probability" => h("", 0.0, true, 1.0, false),
         "stage2_freeze_layers" => h("layers", 0.0, true, 64.0, true),
+        "freq_masks" | "time_masks" => h("masks", 0.0, true, 16.0, true),
+        "freq_width" => h("bins", 0.0, true, 1024.0, true),
+        "time_width" => h("frames", 0.0, true, 10_000.0, true),
+        "max_time_fraction" => h("", 0.0, true, 1.0, false),
         _ => return None,
     })
 }
@@ -560,6 +564,12 @@ mod tests {
         let aug = parse_path("training.augment");
         d.switch_on(&aug).expect("augment on");
         assert!(d.preset.training.augment.is_some());
+        // SpecAugment masks a single frame-level stream: refused on paper-full's fused one.
+        let e = d
+            .switch_on(&parse_path("training.spec_augment"))
+            .expect_err("fused stream");
+        assert!(e.contains("spec_augment"), "{e}");
+        assert!(d.preset.training.spec_augment.is_none());
         // A model variant switch that does not fit the stream is refused with the reason.
         let e = d
             .switch_variant(&parse_path("model"), "SslFineTune")
