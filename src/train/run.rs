@@ -193,6 +193,11 @@ fn train_and_report(
 ) -> Result<RunEnd, String> {
     let preset = &req.preset;
     let audio = augmentation_audio(preset, data, emit)?;
+    let speakers = speaker_standardisers(&preset.features, data);
+    let shared = FoldShared {
+        audio: audio.as_deref(),
+        speakers: speakers.as_ref(),
+    };
     let n_folds = data.plan.folds.len();
     let folds: Vec<usize> = match req.folds {
         FoldScope::One(k) if k >= n_folds => {
@@ -208,15 +213,7 @@ fn train_and_report(
     let mut stopped = false;
     for fi in folds {
         match train_fold(
-            req,
-            data,
-            audio.as_deref(),
-            fi,
-            shape,
-            seed,
-            backend,
-            controller,
-            emit,
+            req, data, &shared, fi, shape, seed, backend, controller, emit,
         )? {
             Some(fold) => {
                 let (mut record, bytes) =
@@ -1041,12 +1038,42 @@ impl FoldResult {
     }
 }
 
+/// Each speaker's own standardiser (key: corpus, speaker id), fitted once per run on all of
+/// that speaker's utterances (audio only, never labels), for `normalisation: per_speaker`;
+/// `None` for every other normalisation.
+fn speaker_standardisers(
+    fcfg: &crate::features::FeatureConfig,
+    data: &RunData,
+) -> Option<SpeakerStats> {
+    (fcfg.normalisation == Normalisation::PerSpeaker && fcfg.stream != StreamKind::Waveform).then(
+        || {
+            crate::features::norm::fit_per_group(
+                data.utts
+                    .iter()
+                    .zip(&data.feats)
+                    .filter_map(|(u, m)| Some(((u.corpus.clone(), u.speaker_id.clone()?), m))),
+            )
+        },
+    )
+}
+
+/// Per-speaker standardisers keyed by (corpus, speaker id).
+type SpeakerStats = std::collections::HashMap<(String, String), Standardiser>;
+
+/// What every fold of a run shares, prepared once.
+struct FoldShared<'a> {
+    /// 16 kHz audio of every utterance when the run augments a cached spectral stream.
+    audio: Option<&'a [Vec<f32>]>,
+    /// Per-speaker runs: each speaker's standardiser.
+    speakers: Option<&'a SpeakerStats>,
+}
+
 /// Phase 5: trains and tests fold `fi`; `None` when the owner stopped it.
 #[allow(clippy::too_many_arguments)]
 fn train_fold(
     req: &RunRequest,
     data: &RunData,
-    audio: Option<&[Vec<f32>]>,
+    shared: &FoldShared,
     fi: usize,
     shape: ExampleShape,
     seed: u64,
@@ -1064,24 +1091,16 @@ fn train_fold(
     );
     let standardiser = (by_statistics && !waveform)
         .then(|| Standardiser::fit(fold.train.iter().map(|&i| &data.feats[i])));
-    // Per-speaker runs: each speaker's statistics over all their utterances (audio only); the
+    // Per-speaker runs use each speaker's own statistics (fitted once per run); the
     // training-set standardiser above stays the fallback and is what the run folder keeps.
-    let speakers = (fcfg.normalisation == Normalisation::PerSpeaker && !waveform).then(|| {
-        crate::features::norm::fit_per_group(
-            data.utts
-                .iter()
-                .zip(&data.feats)
-                .filter_map(|(u, m)| Some(((u.corpus.as_str(), u.speaker_id.as_deref()?), m))),
-        )
-    });
     let standardisers: Vec<Option<&Standardiser>> = data
         .utts
         .iter()
         .map(|u| {
-            let own = speakers
-                .as_ref()
-                .zip(u.speaker_id.as_deref())
-                .and_then(|(s, id)| s.get(&(u.corpus.as_str(), id)));
+            let own = shared
+                .speakers
+                .zip(u.speaker_id.as_ref())
+                .and_then(|(s, id)| s.get(&(u.corpus.clone(), id.clone())));
             own.or(standardiser.as_ref())
         })
         .collect();
@@ -1127,7 +1146,7 @@ fn train_fold(
         valid.len(),
         test.len()
     )));
-    let augmenter = match (preset.training.augment.as_ref(), audio) {
+    let augmenter = match (preset.training.augment.as_ref(), shared.audio) {
         (Some(config), Some(audio)) => Some(super::augment::Augmenter {
             config,
             audio,
