@@ -98,6 +98,17 @@ fn demo_inspect_train_predict_features() {
         .map(|v| v.as_f64().expect("f"))
         .sum();
     assert!((sum - 1.0).abs() < 1e-3, "{out}");
+    // Speaker statistics apply only to runs trained per speaker: refused here with the reason;
+    // an unreadable speaker file is named.
+    let out = bin()
+        .args(["predict", "--same-speaker", "--run"])
+        .arg(&run)
+        .arg(&wav)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("per_speaker"), "{err}");
 
     let npy = d.path().join("x.npy");
     run_ok(
@@ -736,4 +747,74 @@ fn runs_list_and_compare() {
         .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a run folder"));
+}
+
+/// `predict` on a run trained per speaker: with `--same-speaker` (statistics of the given
+/// files) or `--speaker-audio` (other recordings; a folder of WAVs counts) the probabilities
+/// change against the training set's statistics, and an unreadable speaker file is named.
+#[test]
+fn predict_with_speaker_statistics() {
+    let d = tempfile::tempdir().expect("tmp");
+    let preset = d.path().join("per_speaker.ron");
+    let text = std::fs::read_to_string(common::tiny_preset_path()).expect("tiny");
+    assert!(text.contains("normalisation: training_set"));
+    std::fs::write(
+        &preset,
+        text.replace("normalisation: training_set", "normalisation: per_speaker"),
+    )
+    .expect("write");
+    let demo = common::small_demo();
+    let run = d.path().join("run");
+    run_ok(
+        bin()
+            .args(["train", "--preset"])
+            .arg(&preset)
+            .arg("--corpus")
+            .arg(demo.join("emodb"))
+            .args(["--protocol", "holdout:0.3", "--seed", "3", "--out"])
+            .arg(&run)
+            .arg("--cache")
+            .arg(d.path().join("cache")),
+    );
+    let wavs = demo.join("emodb/wav");
+    let files = [wavs.join("03a01Wa.wav"), wavs.join("03a01Ta.wav")];
+    let probs = |extra: &[&std::ffi::OsStr]| -> Vec<f64> {
+        let out = run_ok(
+            bin()
+                .args(["predict", "--json", "--run"])
+                .arg(&run)
+                .args(&files)
+                .args(extra),
+        );
+        out.lines()
+            .flat_map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("json");
+                v["probabilities"]
+                    .as_object()
+                    .expect("probs")
+                    .values()
+                    .map(|p| p.as_f64().expect("f"))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let plain = probs(&[]);
+    let same = probs(&["--same-speaker".as_ref()]);
+    let folder = probs(&["--speaker-audio".as_ref(), wavs.as_os_str()]);
+    let differs = |a: &[f64], b: &[f64]| a.iter().zip(b).any(|(x, y)| (x - y).abs() > 1e-4);
+    assert_eq!(plain.len(), same.len());
+    assert!(differs(&plain, &same), "{plain:?} {same:?}");
+    assert!(differs(&plain, &folder), "{plain:?} {folder:?}");
+    let missing = d.path().join("nobody.wav");
+    let out = bin()
+        .args(["predict", "--run"])
+        .arg(&run)
+        .args(&files)
+        .arg("--speaker-audio")
+        .arg(&missing)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nobody.wav"), "{err}");
 }

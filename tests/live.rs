@@ -18,6 +18,14 @@ static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Trains an anger-vs-sadness model on the small demo corpus (seconds).
 fn train_two_class(dir: &Path) -> std::path::PathBuf {
+    train_two_class_with(dir, ser_workbench::features::Normalisation::TrainingSet)
+}
+
+/// [`train_two_class`] with the given normalisation.
+fn train_two_class_with(
+    dir: &Path,
+    normalisation: ser_workbench::features::Normalisation,
+) -> std::path::PathBuf {
     let _guard = TRAINING.lock().unwrap_or_else(|e| e.into_inner());
     let map = dir.join("two.ron");
     std::fs::write(
@@ -27,6 +35,7 @@ fn train_two_class(dir: &Path) -> std::path::PathBuf {
     .expect("map");
     let mut preset = common::tiny_preset();
     preset.training.epochs = 12;
+    preset.features.normalisation = normalisation;
     let run = dir.join("run");
     let req = RunRequest {
         preset,
@@ -104,9 +113,12 @@ fn streaming_windows_gating_smoothing_and_emotion_change() {
         smoothing_windows: 3,
         gate_dbfs: -45.0,
         transcript: None,
+        enrol_secs: 5.0,
     };
     let (classes, fr) = frames(&run, &input, cfg.clone());
     assert_eq!(classes, vec!["anger".to_string(), "sadness".to_string()]);
+    // A run standardised by its training set has no speaker statistics to gather.
+    assert!(fr.iter().all(|f| f.speaker.is_none()));
     // One frame per completed hop.
     assert_eq!(fr.len(), (total / 0.25).floor() as usize);
     assert!((fr[0].end_secs - 0.25).abs() < 1e-9);
@@ -173,6 +185,88 @@ fn streaming_windows_gating_smoothing_and_emotion_change() {
         .collect();
     assert_eq!(per_hop.len(), n);
     assert!(per_hop.iter().all(|f| f.skipped_before == 0));
+}
+
+/// A run trained per speaker gathers the live speaker's statistics from non-silent windows
+/// only, switches to them after `enrol_secs` of speech, and starts over for a new speaker;
+/// `predict`'s speaker statistics change the probabilities, and a training-set run ignores
+/// them.
+#[test]
+fn per_speaker_runs_enrol_the_live_speaker() {
+    use ser_workbench::features::Normalisation;
+    let d = tempfile::tempdir().expect("tmp");
+    let run = train_two_class_with(d.path(), Normalisation::PerSpeaker);
+    let input = d.path().join("in.wav");
+    test_signal(&input);
+    let x = ser_workbench::audio::load_mono_16k(&input).expect("wav");
+    let cfg = LiveConfig {
+        window_secs: 1.0,
+        hop_secs: 0.25,
+        smoothing_windows: 3,
+        gate_dbfs: -45.0,
+        transcript: None,
+        enrol_secs: 2.0,
+    };
+    let mut sp = StreamingPredictor::new(Predictor::load(&run).expect("run"), cfg.clone())
+        .expect("valid settings");
+    let fr: Vec<LiveFrame> = x
+        .chunks(4000)
+        .flat_map(|c| sp.push(c, std::time::Instant::now()))
+        .collect();
+    let state: Vec<_> = fr
+        .iter()
+        .map(|f| f.speaker.expect("per-speaker run"))
+        .collect();
+    // The leading second of silence adds nothing.
+    assert!(state.iter().take(4).all(|s| s.secs == 0.0 && !s.in_use));
+    // Seconds only grow; the statistics are used from the first window with ≥ 2 s heard on.
+    assert!(state.windows(2).all(|w| w[1].secs >= w[0].secs));
+    let first = state.iter().position(|s| s.in_use).expect("enrolled");
+    assert!(state[first].secs >= 2.0 && state[first - 1].secs < 2.0);
+    assert!(state[first..].iter().all(|s| s.in_use));
+    // Every sample from the first non-silent window on enters once (the gate decides per
+    // window, so silence sharing a window with speech counts, as utterances' own pauses do in
+    // training), and nothing before it.
+    let first_voiced = fr.iter().find(|f| !f.silent).expect("speech").end_secs - 1.0;
+    let heard = state.last().expect("frames").secs as f64;
+    let want = fr.last().expect("frames").end_secs - first_voiced;
+    assert!(
+        first_voiced > 0.0 && (heard - want).abs() < 1e-3,
+        "heard {heard} s, want {want} s"
+    );
+    // A new speaker starts over: the next frame holds at most one hop of them, the
+    // training-set statistics stand in again.
+    sp.new_speaker();
+    let start = 2 * 16_000;
+    let next = sp.push(&x[start..start + 4000], std::time::Instant::now());
+    let s = next[0].speaker.expect("state");
+    assert!(!s.in_use && s.secs > 0.0 && s.secs <= 0.25 + 1e-6, "{s:?}");
+
+    // predict: speaker statistics from the utterance itself change the probabilities.
+    let clip =
+        ser_workbench::audio::load_mono_16k(&common::small_demo().join("emodb/wav/03a01Wa.wav"))
+            .expect("wav");
+    let mut p = Predictor::load(&run).expect("run");
+    assert!(p.per_speaker());
+    let before = p.predict_samples(&clip);
+    let stats = p.speaker_statistics(std::slice::from_ref(&clip));
+    p.set_speaker(Some(stats.clone()));
+    assert!(p.has_speaker());
+    let after = p.predict_samples(&clip);
+    assert!((after.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    assert!(
+        before.iter().zip(&after).any(|(a, b)| (a - b).abs() > 1e-4),
+        "{before:?} vs {after:?}"
+    );
+    // A run standardised by its training set ignores speaker statistics.
+    let set_dir = d.path().join("set");
+    std::fs::create_dir_all(&set_dir).expect("dir");
+    let mut q = Predictor::load(&train_two_class(&set_dir)).expect("run");
+    assert!(!q.per_speaker());
+    let plain = q.predict_samples(&clip);
+    q.set_speaker(Some(stats));
+    assert!(!q.has_speaker());
+    assert_eq!(q.predict_samples(&clip), plain);
 }
 
 #[test]

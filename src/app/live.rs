@@ -308,6 +308,14 @@ impl LivePanel {
                 let l = ui.label("Silence gate (dBFS)");
                 ui.add(egui::DragValue::new(&mut self.cfg.gate_dbfs).range(-90.0..=0.0))
                     .labelled_by(l.id);
+                let l = ui.label("Speaker enrolment (s)");
+                ui.add(
+                    egui::DragValue::new(&mut self.cfg.enrol_secs)
+                        .range(0.0..=120.0)
+                        .speed(0.5),
+                )
+                .labelled_by(l.id)
+                .on_hover_text("Runs trained with per-speaker normalisation: seconds of speech gathered into the speaker's own statistics before they replace the training set's.");
             });
         });
         if let Some(m) = &self.message {
@@ -327,6 +335,7 @@ impl LivePanel {
                 self.source, self.overruns
             ));
         }
+        self.speaker_ui(ui, cmds);
         let level = ((self.level_dbfs + 60.0) / 60.0).clamp(0.0, 1.0);
         ui.add(
             egui::ProgressBar::new(level)
@@ -340,6 +349,34 @@ impl LivePanel {
             self.timeline_ui(ui);
         }
         self.recording_ui(ui, cmds);
+    }
+
+    /// Runs trained per speaker: how much of the current speaker has been heard, whether
+    /// their own statistics are in use, and a button that starts over for a new speaker.
+    fn speaker_ui(&self, ui: &mut egui::Ui, cmds: &mut Vec<AppCommand>) {
+        let Some(sp) = self.frames.last().and_then(|f| f.speaker) else {
+            return;
+        };
+        ui.horizontal(|ui| {
+            let text = if sp.in_use {
+                format!("Speaker statistics in use ({:.1} s of speech heard)", sp.secs)
+            } else {
+                format!(
+                    "Speaker statistics: {:.1} of {:.1} s heard; the training set's stand in until then",
+                    sp.secs, self.cfg.enrol_secs
+                )
+            };
+            ui.label(text).on_hover_text(
+                "This run standardises each speaker with their own statistics (normalisation: per_speaker).",
+            );
+            if ui
+                .add_enabled(self.running(), egui::Button::new("New speaker"))
+                .on_hover_text("Forget the current speaker's statistics and gather the next speaker's.")
+                .clicked()
+            {
+                cmds.push(AppCommand::LiveControl(LiveControl::NewSpeaker));
+            }
+        });
     }
 
     fn bars_ui(&self, ui: &mut egui::Ui) {

@@ -33,6 +33,10 @@ pub struct LiveArgs {
     /// empty text).
     #[arg(long)]
     pub text: Option<String>,
+    /// Runs trained with `normalisation: per_speaker`: seconds of speech gathered into the
+    /// speaker's own statistics before they replace the training set's.
+    #[arg(long, default_value_t = 5.0)]
+    pub enrol_secs: f32,
 }
 
 /// Streams the file; an error for invalid settings or a failed session.
@@ -43,6 +47,7 @@ pub fn run(a: LiveArgs) -> Result<()> {
         smoothing_windows: a.smoothing,
         gate_dbfs: a.gate_dbfs,
         transcript: a.text,
+        enrol_secs: a.enrol_secs,
     };
     live(a.run, a.input, cfg, !a.fast)
 }
@@ -65,6 +70,7 @@ fn live(run: PathBuf, input: PathBuf, cfg: crate::live::LiveConfig, realtime: bo
     let mut latencies: Vec<f64> = Vec::new();
     let (mut windows, mut silent, mut skipped) = (0usize, 0usize, 0usize);
     let mut failed = None;
+    let (mut speaker_in_use, mut speaker_secs) = (false, None::<f32>);
     for ev in h.events.iter() {
         match ev {
             LiveEvent::Started {
@@ -90,6 +96,16 @@ fn live(run: PathBuf, input: PathBuf, cfg: crate::live::LiveConfig, realtime: bo
             }
             LiveEvent::Frame(f) => {
                 windows += 1;
+                if let Some(sp) = f.speaker {
+                    if sp.in_use && !speaker_in_use {
+                        println!(
+                            "{:8.2} s  speaker statistics in use from here ({:.1} s of speech heard; the training set's before)",
+                            f.end_secs, sp.secs
+                        );
+                    }
+                    speaker_in_use = sp.in_use;
+                    speaker_secs = Some(sp.secs);
+                }
                 skipped += f.skipped_before;
                 if f.silent {
                     silent += 1;
@@ -141,7 +157,7 @@ fn live(run: PathBuf, input: PathBuf, cfg: crate::live::LiveConfig, realtime: bo
     };
     println!(
         "{}",
-        serde_json::json!({"live": "summary", "windows": windows, "silent_windows": silent, "skipped_windows": skipped, "latency_ms_median": pct(0.5), "latency_ms_p95": pct(0.95)})
+        serde_json::json!({"live": "summary", "windows": windows, "silent_windows": silent, "skipped_windows": skipped, "latency_ms_median": pct(0.5), "latency_ms_p95": pct(0.95), "speaker_secs": speaker_secs})
     );
     Ok(())
 }

@@ -28,13 +28,77 @@ pub struct PredictArgs {
     /// else by file name; a file without a row gets the empty text).
     #[arg(long)]
     pub transcripts: Option<PathBuf>,
+    /// Runs trained with `normalisation: per_speaker`: the files are one speaker; standardise
+    /// them with the statistics of all of them together instead of the training set's
+    /// (docs/baselines.md, "Speaker-level normalisation").
+    #[arg(long, conflicts_with = "speaker_audio")]
+    pub same_speaker: bool,
+    /// Runs trained with `normalisation: per_speaker`: other recordings of the speaker of the
+    /// files (files or folders of WAVs); their statistics standardise the files.
+    #[arg(long, num_args = 1..)]
+    pub speaker_audio: Vec<PathBuf>,
 }
 
 /// Predicts every file; an error when any could not be read.
 pub fn run(a: PredictArgs) -> Result<()> {
     let mut p = crate::train::predict::Predictor::load(&a.run).map_err(|e| anyhow::anyhow!(e))?;
     let texts = Transcripts::new(&p, a.text, a.transcripts.as_deref())?;
+    if a.same_speaker || !a.speaker_audio.is_empty() {
+        enrol(
+            &mut p,
+            if a.same_speaker {
+                &a.files
+            } else {
+                &a.speaker_audio
+            },
+        )?;
+    } else if p.per_speaker() {
+        eprintln!(
+            "note: this run standardises each speaker with their own statistics; without --same-speaker or --speaker-audio the training set's stand in"
+        );
+    }
     predict(&mut p, &a.files, &texts, a.json, a.trace)
+}
+
+/// Gives a per-speaker run the statistics of one speaker's recordings (files, or the WAVs in
+/// folders); an error naming the file when one cannot be read.
+fn enrol(p: &mut crate::train::predict::Predictor, paths: &[PathBuf]) -> Result<()> {
+    if !p.per_speaker() {
+        bail!(
+            "this run standardises with its training set's statistics: --same-speaker and --speaker-audio apply to runs trained with normalisation: per_speaker"
+        );
+    }
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut wavs: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x.eq_ignore_ascii_case("wav")))
+                .collect();
+            wavs.sort();
+            files.extend(wavs);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let clips = files
+        .iter()
+        .map(|f| {
+            crate::audio::load_mono_16k(f)
+                .map_err(|e| anyhow::anyhow!("speaker audio {}: {e}", f.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if clips.is_empty() {
+        bail!("no speaker audio: the paths hold no WAV files");
+    }
+    let secs = clips.iter().map(Vec::len).sum::<usize>() as f64 / 16_000.0;
+    p.set_speaker(Some(p.speaker_statistics(&clips)));
+    eprintln!(
+        "speaker statistics from {} file(s), {secs:.1} s of audio",
+        clips.len()
+    );
+    Ok(())
 }
 
 /// Where each file's transcript comes from.

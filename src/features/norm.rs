@@ -25,30 +25,11 @@ pub struct Standardiser {
 impl Standardiser {
     /// Fits mean/std per bin over all frames of the given matrices (the training part only).
     pub fn fit<'a>(mats: impl IntoIterator<Item = &'a FeatureMatrix>) -> Self {
-        let mut sum: Vec<f64> = Vec::new();
-        let mut sq: Vec<f64> = Vec::new();
-        let mut n = 0usize;
+        let mut acc = FrameStatistics::default();
         for m in mats {
-            if sum.is_empty() {
-                sum = vec![0.0; m.n_bins];
-                sq = vec![0.0; m.n_bins];
-            }
-            for t in 0..m.n_frames {
-                for (b, &v) in m.frame(t).iter().enumerate().take(sum.len()) {
-                    sum[b] += v as f64;
-                    sq[b] += (v as f64) * (v as f64);
-                }
-            }
-            n += m.n_frames;
+            acc.add(m, 0);
         }
-        let n = n.max(1) as f64;
-        let mean: Vec<f32> = sum.iter().map(|s| (s / n) as f32).collect();
-        let std = sum
-            .iter()
-            .zip(&sq)
-            .map(|(s, q)| (((q / n) - (s / n).powi(2)).max(0.0).sqrt() as f32).max(STD_FLOOR))
-            .collect();
-        Self { mean, std }
+        acc.standardiser()
     }
 
     /// Standardises in place.
@@ -60,6 +41,50 @@ impl Standardiser {
                 *v = (*v - self.mean[b]) / self.std[b];
             }
         }
+    }
+}
+
+/// Running per-bin sums over frames, for statistics gathered a piece at a time (a live
+/// speaker's audio as it arrives); [`Standardiser::fit`] is this over whole matrices.
+#[derive(Clone, Debug, Default)]
+pub struct FrameStatistics {
+    sum: Vec<f64>,
+    sq: Vec<f64>,
+    frames: usize,
+}
+
+impl FrameStatistics {
+    /// Adds frames `from..` of `m` (the bin count is fixed by the first matrix added).
+    pub fn add(&mut self, m: &FeatureMatrix, from: usize) {
+        if self.sum.is_empty() {
+            self.sum = vec![0.0; m.n_bins];
+            self.sq = vec![0.0; m.n_bins];
+        }
+        for t in from.min(m.n_frames)..m.n_frames {
+            for (b, &v) in m.frame(t).iter().enumerate().take(self.sum.len()) {
+                self.sum[b] += v as f64;
+                self.sq[b] += (v as f64) * (v as f64);
+            }
+        }
+        self.frames += m.n_frames.saturating_sub(from);
+    }
+
+    /// Frames added so far.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Mean and population std per bin of everything added (std floored).
+    pub fn standardiser(&self) -> Standardiser {
+        let n = self.frames.max(1) as f64;
+        let mean: Vec<f32> = self.sum.iter().map(|s| (s / n) as f32).collect();
+        let std = self
+            .sum
+            .iter()
+            .zip(&self.sq)
+            .map(|(s, q)| (((q / n) - (s / n).powi(2)).max(0.0).sqrt() as f32).max(STD_FLOOR))
+            .collect();
+        Standardiser { mean, std }
     }
 }
 
@@ -145,5 +170,25 @@ mod tests {
         assert!((fitted["a"].mean[1] - 20.0).abs() < 1e-5);
         let want_std = ((2.0 * 1.0 + 2.0 * 9.0) / 6.0f32).sqrt();
         assert!((fitted["a"].std[0] - want_std).abs() < 1e-5);
+    }
+
+    /// Statistics gathered piece by piece (frames `from..` of each piece) equal one fit over
+    /// the same frames: mean 3, population std sqrt(2) for 1…5.
+    #[test]
+    fn running_statistics_equal_one_fit() {
+        let m = |v: &[f32]| FeatureMatrix {
+            n_frames: v.len(),
+            n_bins: 1,
+            data: v.to_vec(),
+        };
+        let mut acc = FrameStatistics::default();
+        acc.add(&m(&[9.0, 1.0, 2.0]), 1);
+        acc.add(&m(&[3.0, 4.0, 5.0]), 0);
+        acc.add(&m(&[7.0]), 4);
+        assert_eq!(acc.frames(), 5);
+        let s = acc.standardiser();
+        assert!((s.mean[0] - 3.0).abs() < 1e-6);
+        assert!((s.std[0] - 2.0f32.sqrt()).abs() < 1e-6);
+        assert_eq!(s, Standardiser::fit([&m(&[1.0, 2.0, 3.0, 4.0, 5.0])]));
     }
 }

@@ -23,6 +23,15 @@ pub struct LiveConfig {
     /// (changed later with [`crate::live::LiveControl::Transcript`]; absent: the empty text).
     #[serde(default)]
     pub transcript: Option<String>,
+    /// Runs trained with `normalisation: per_speaker`: seconds of (non-silent) speech gathered
+    /// into the speaker's own statistics before they replace the training set's
+    /// ([`crate::live::LiveControl::NewSpeaker`] starts over).
+    #[serde(default = "default_enrol_secs")]
+    pub enrol_secs: f32,
+}
+
+fn default_enrol_secs() -> f32 {
+    5.0
 }
 
 impl Default for LiveConfig {
@@ -33,6 +42,7 @@ impl Default for LiveConfig {
             smoothing_windows: 4,
             gate_dbfs: -45.0,
             transcript: None,
+            enrol_secs: default_enrol_secs(),
         }
     }
 }
@@ -59,6 +69,12 @@ impl LiveConfig {
         }
         if self.smoothing_windows == 0 {
             return Err("smoothing (--smoothing) must cover at least 1 window (got 0)".into());
+        }
+        if !(self.enrol_secs.is_finite() && self.enrol_secs >= 0.0) {
+            return Err(format!(
+                "speaker enrolment (--enrol-secs) must be 0 s or more (got {})",
+                self.enrol_secs
+            ));
         }
         if !self.gate_dbfs.is_finite() {
             return Err(format!(
@@ -93,6 +109,18 @@ pub struct LiveFrame {
     /// Windows dropped unclassified just before this one because the input ran ahead of
     /// inference (the stream always classifies its newest window).
     pub skipped_before: usize,
+    /// Runs trained per speaker: seconds of speech in the current speaker's statistics, and
+    /// whether they are in use (enough heard) or the training set's still stand in.
+    pub speaker: Option<SpeakerState>,
+}
+
+/// The live speaker's statistics (runs trained with `normalisation: per_speaker`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct SpeakerState {
+    /// Seconds of non-silent audio gathered.
+    pub secs: f32,
+    /// Whether predictions use them (at least `enrol_secs` gathered).
+    pub in_use: bool,
 }
 
 /// Sliding-window classifier over a 16 kHz stream.
@@ -107,6 +135,12 @@ pub struct StreamingPredictor {
     history: VecDeque<Vec<f32>>,
     skipped_total: usize,
     skipped_pending: usize,
+    /// Per-speaker runs: the stream frames of the current speaker's non-silent audio so far.
+    speaker: Option<crate::features::norm::FrameStatistics>,
+    /// Samples already counted into `speaker` (each sample's frames enter once).
+    speaker_until: u64,
+    /// Samples of audio whose frames are in `speaker`.
+    speaker_samples: u64,
 }
 
 /// RMS level in dBFS.
@@ -123,7 +157,6 @@ impl StreamingPredictor {
         let window = (cfg.window_secs * sr).round() as usize;
         let hop = (cfg.hop_secs * sr).round() as usize;
         Ok(Self {
-            predictor,
             cfg,
             window,
             hop,
@@ -133,7 +166,50 @@ impl StreamingPredictor {
             history: VecDeque::new(),
             skipped_total: 0,
             skipped_pending: 0,
+            speaker: predictor.per_speaker().then(Default::default),
+            speaker_until: 0,
+            speaker_samples: 0,
+            predictor,
         })
+    }
+
+    /// Per-speaker runs: forgets the current speaker's statistics (the training set's stand in
+    /// again until `enrol_secs` of the next speaker are heard).
+    pub fn new_speaker(&mut self) {
+        if let Some(s) = self.speaker.as_mut() {
+            *s = Default::default();
+            self.speaker_until = self.received;
+            self.speaker_samples = 0;
+            self.predictor.set_speaker(None);
+        }
+    }
+
+    /// The speaker statistics' state (`None` for runs not trained per speaker).
+    pub fn speaker_state(&self) -> Option<SpeakerState> {
+        let rate = crate::audio::TARGET_SAMPLE_RATE_HZ as f64;
+        self.speaker.as_ref().map(|_| SpeakerState {
+            secs: (self.speaker_samples as f64 / rate) as f32,
+            in_use: self.predictor.has_speaker(),
+        })
+    }
+
+    /// Adds the frames of the window's audio not counted yet to the speaker's statistics and
+    /// switches to them once `enrol_secs` are gathered.
+    fn enrol(&mut self, m: &crate::features::FeatureMatrix, window_samples: usize) {
+        let Some(stats) = self.speaker.as_mut() else {
+            return;
+        };
+        let start = self.received - window_samples as u64;
+        let new_samples = self.received - self.speaker_until.max(start);
+        self.speaker_until = self.received;
+        let new_frames = ((new_samples as f64 / window_samples.max(1) as f64) * m.n_frames as f64)
+            .round() as usize;
+        stats.add(m, m.n_frames - new_frames.min(m.n_frames));
+        self.speaker_samples += new_samples;
+        let secs = self.speaker_samples as f64 / crate::audio::TARGET_SAMPLE_RATE_HZ as f64;
+        if secs >= self.cfg.enrol_secs as f64 && stats.frames() > 1 {
+            self.predictor.set_speaker(Some(stats.standardiser()));
+        }
     }
 
     /// Class names.
@@ -222,9 +298,12 @@ impl StreamingPredictor {
                 confidence: 0.0,
                 latency_ms: arrival.elapsed().as_secs_f64() * 1e3,
                 skipped_before,
+                speaker: self.speaker_state(),
             };
         }
-        let raw = self.predictor.predict_samples(&w);
+        let m = self.predictor.stream(&w);
+        self.enrol(&m, w.len());
+        let raw = self.predictor.predict_stream(&m);
         self.history.push_back(raw.clone());
         while self.history.len() > self.cfg.smoothing_windows.max(1) {
             self.history.pop_front();
@@ -241,6 +320,7 @@ impl StreamingPredictor {
             smoothed,
             latency_ms: arrival.elapsed().as_secs_f64() * 1e3,
             skipped_before,
+            speaker: self.speaker_state(),
         }
     }
 

@@ -40,6 +40,8 @@ pub enum LiveControl {
     /// Runs with a text stream: the transcript the next predictions read (live audio has no
     /// transcript of its own; until one is set, the empty text).
     Transcript(String),
+    /// Runs trained per speaker: a new speaker starts; forget the current one's statistics.
+    NewSpeaker,
 }
 
 /// Worker → owner.
@@ -138,6 +140,7 @@ impl Session {
                         self.send(LiveEvent::Failed(format!("transcript: {e}")));
                     }
                 }
+                LiveControl::NewSpeaker => self.sp.new_speaker(),
             }
         }
         if let Some(r) = self.recording.as_mut() {

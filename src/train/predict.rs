@@ -40,6 +40,9 @@ pub struct Predictor {
     text: Option<crate::text::fusion::TextEmbedder>,
     /// The transcript predictions read (runs with a text stream; empty when not set).
     transcript: ExampleText,
+    /// Per-speaker runs: the current speaker's own statistics, used instead of every fold's
+    /// training-set statistics once set (see [`Predictor::set_speaker`]).
+    speaker: Option<Standardiser>,
 }
 
 impl Predictor {
@@ -96,8 +99,8 @@ impl Predictor {
                     )
                 })?
                 .valid();
-            // Per-speaker runs: new audio has no speaker statistics; the training-set ones stand
-            // in (docs/baselines.md).
+            // Per-speaker runs: new audio has no speaker statistics until `set_speaker` gives
+            // them; the training-set ones stand in (docs/baselines.md).
             let norm = if matches!(
                 cfg.preset.features.normalisation,
                 Normalisation::TrainingSet | Normalisation::PerSpeaker
@@ -152,7 +155,37 @@ impl Predictor {
             frames: cfg.frames,
             bins: cfg.bins,
             ssl,
+            speaker: None,
         })
+    }
+
+    /// Whether the run standardises each speaker with their own statistics
+    /// (`normalisation: per_speaker`): new audio then needs the speaker's statistics
+    /// ([`Predictor::set_speaker`]); until it has them, the training set's stand in.
+    pub fn per_speaker(&self) -> bool {
+        self.features.normalisation == Normalisation::PerSpeaker
+            && self.features.stream != crate::features::StreamKind::Waveform
+    }
+
+    /// Per-speaker runs: the statistics of the speaker whose audio comes next (`None`: the
+    /// folds' training-set statistics). Ignored by other runs.
+    pub fn set_speaker(&mut self, statistics: Option<Standardiser>) {
+        self.speaker = statistics.filter(|_| self.per_speaker());
+    }
+
+    /// Whether a speaker's own statistics are in use.
+    pub fn has_speaker(&self) -> bool {
+        self.speaker.is_some()
+    }
+
+    /// The speaker statistics of 16 kHz clips of one speaker: the run's stream over all of
+    /// them, per bin.
+    pub fn speaker_statistics(&self, clips: &[Vec<f32>]) -> Standardiser {
+        let mut acc = crate::features::norm::FrameStatistics::default();
+        for c in clips {
+            acc.add(&self.stream(c), 0);
+        }
+        acc.standardiser()
     }
 
     /// Whether the run's models read a transcript beside the audio.
@@ -187,7 +220,7 @@ impl Predictor {
     }
 
     /// The run's stream of 16 kHz samples (no normalisation).
-    fn stream(&self, samples_16k: &[f32]) -> crate::features::FeatureMatrix {
+    pub fn stream(&self, samples_16k: &[f32]) -> crate::features::FeatureMatrix {
         match &self.ssl {
             Some(s) => s.stream(samples_16k, &self.features),
             None => compute(samples_16k, &self.features),
@@ -207,8 +240,9 @@ impl Predictor {
             self.frames
         };
         self.folds.iter().map(move |(model, norm)| {
+            let norm = self.speaker.as_ref().or(norm.as_ref());
             let ex = Example {
-                values: prepare(m, &self.features, norm.as_ref(), frames),
+                values: prepare(m, &self.features, norm, frames),
                 label: 0,
                 target: Vec::new(),
                 text: ExampleText::None,
@@ -225,9 +259,14 @@ impl Predictor {
 
     /// Class probabilities of 16 kHz mono samples (mean over fold models).
     pub fn predict_samples(&self, samples_16k: &[f32]) -> Vec<f32> {
-        let m = self.stream(samples_16k);
+        self.predict_stream(&self.stream(samples_16k))
+    }
+
+    /// Class probabilities of a stream matrix from [`Predictor::stream`] (mean over fold
+    /// models).
+    pub fn predict_stream(&self, m: &crate::features::FeatureMatrix) -> Vec<f32> {
         let mut acc = vec![0.0f32; self.classes.len()];
-        for (model, x) in self.fold_inputs(&m) {
+        for (model, x) in self.fold_inputs(m) {
             let p = self.rows(model.forward(x, &self.text_batch()));
             add_mean(&mut acc, p.first().map(Vec::as_slice), self.folds.len());
         }
