@@ -1151,3 +1151,56 @@ fn baseline_preset_trains_shows_named_inputs_and_runs_live() {
     wait_until(&mut h, "live frames", 60, |a| !a.live.frames.is_empty());
     wait_until(&mut h, "end of file", 60, |a| !a.live.running());
 }
+
+/// The Live panel on a run trained per speaker: the speaker's statistics are gathered from the
+/// file's speech, the panel says when they are in use and offers "New speaker".
+#[test]
+fn live_panel_enrols_the_speaker_of_a_per_speaker_run() {
+    let data = tempfile::tempdir().expect("tmp");
+    let mut preset = common::tiny_preset();
+    preset.training.epochs = 2;
+    preset.features.normalisation = ser_workbench::features::Normalisation::PerSpeaker;
+    let run = data.path().join("run");
+    let req = ser_workbench::train::RunRequest {
+        preset,
+        corpus_dirs: vec![common::small_demo().join("emodb")],
+        label_map: None,
+        target_corpus: None,
+        corpus_type: None,
+        protocol: Some(ser_workbench::corpus::Protocol::Holdout(0.2)),
+        seed: Some(1),
+        out_dir: Some(run.clone()),
+        cache_dir: data.path().join("cache"),
+        backend: BackendChoice::Cpu,
+        folds: ser_workbench::train::FoldScope::All,
+    };
+    let h = ser_workbench::train::spawn_training(req, None).expect("spawn");
+    for ev in h.events.iter() {
+        if let ser_workbench::train::Event::State(ser_workbench::train::RunState::Failed(m)) = ev {
+            panic!("training failed: {m}");
+        }
+    }
+    let mut h = app(data.path());
+    h.run_steps(2);
+    h.get_by_label("Live").click();
+    h.run_steps(2);
+    {
+        let live = &mut h.state_mut().live;
+        live.run_dir = run.display().to_string();
+        live.cfg.enrol_secs = 1.0;
+        live.wav_path = common::small_demo()
+            .join("emodb/wav/03a01Wa.wav")
+            .display()
+            .to_string();
+    }
+    h.run_steps(1);
+    h.get_by_label("Start file").click();
+    wait_until(&mut h, "live frames", 60, |a| !a.live.frames.is_empty());
+    h.run_steps(2);
+    h.get_by_label("New speaker");
+    wait_until(&mut h, "end of file", 60, |a| !a.live.running());
+    h.run_steps(2);
+    let last = h.state().live.frames.last().and_then(|f| f.speaker);
+    assert!(last.is_some_and(|s| s.in_use && s.secs >= 1.0), "{last:?}");
+    h.get_by_label_contains("Speaker statistics in use");
+}

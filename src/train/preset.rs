@@ -586,11 +586,15 @@ impl Preset {
 }
 
 /// The files of `presets/`, compiled in (a test checks that the list matches the folder).
-pub const BUILTIN: [(&str, &str); 40] = [
+pub const BUILTIN: [(&str, &str); 41] = [
     ("presets/demo.ron", include_str!("../../presets/demo.ron")),
     (
         "presets/baseline_functionals_logreg.ron",
         include_str!("../../presets/baseline_functionals_logreg.ron"),
+    ),
+    (
+        "presets/baseline_functionals_logreg_per_speaker.ron",
+        include_str!("../../presets/baseline_functionals_logreg_per_speaker.ron"),
     ),
     (
         "presets/baseline_functionals_svm.ron",
