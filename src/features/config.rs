@@ -163,6 +163,11 @@ pub struct FeatureConfig {
     /// semitones on voiced frames, the voicing flag, RMS energy in dB; the F0 search and
     /// voicing settings of `functionals` apply).
     pub prosody: bool,
+    /// With `prosody`: the F0 column continuous — unvoiced frames take the F0 linearly
+    /// interpolated between the voiced frames around them (held before the first and after
+    /// the last; 0 when nothing is voiced) instead of 0, so statistics over it describe the
+    /// pitch contour rather than the voicing pattern.
+    pub prosody_continuous_f0: bool,
 }
 
 impl Default for FeatureConfig {
@@ -179,6 +184,7 @@ impl Default for FeatureConfig {
             ssl_pooling: SslPooling::Frames,
             functionals: Default::default(),
             prosody: false,
+            prosody_continuous_f0: false,
         }
     }
 }
@@ -257,8 +263,17 @@ impl FeatureConfig {
         let prosody = if self.prosody_bins() > 0 {
             let f = &self.functionals;
             format!(
-                " + prosody-v1 f0=[{},{}] yin_frame={} yin_threshold={} voicing_range_db={}",
-                f.f0_min_hz, f.f0_max_hz, f.yin_frame_length, f.yin_threshold, f.voicing_range_db
+                " + prosody-v1 f0=[{},{}] yin_frame={} yin_threshold={} voicing_range_db={}{}",
+                f.f0_min_hz,
+                f.f0_max_hz,
+                f.yin_frame_length,
+                f.yin_threshold,
+                f.voicing_range_db,
+                if self.prosody_continuous_f0 {
+                    " continuous_f0"
+                } else {
+                    ""
+                }
             )
         } else {
             String::new()

@@ -233,14 +233,19 @@ pub fn with_prosody(m: FeatureMatrix, samples: &[f32], cfg: &FeatureConfig) -> F
     let extra = PROSODY_NAMES.len();
     let bins = m.n_bins + extra;
     let mut data = Vec::with_capacity(m.n_frames * bins);
+    let is_voiced = |t: usize| voiced.get(t).copied().unwrap_or(false) && t < yin.f0.len();
+    let f0: Vec<Option<f32>> = (0..m.n_frames)
+        .map(|t| is_voiced(t).then(|| (12.0 * (yin.f0[t] / 27.5).log2()) as f32))
+        .collect();
+    let f0: Vec<f32> = if cfg.prosody_continuous_f0 {
+        continuous(&f0)
+    } else {
+        f0.iter().map(|v| v.unwrap_or(0.0)).collect()
+    };
     for t in 0..m.n_frames {
         data.extend_from_slice(&m.data[t * m.n_bins..(t + 1) * m.n_bins]);
-        let v = voiced.get(t).copied().unwrap_or(false) && t < yin.f0.len();
-        data.push(if v {
-            (12.0 * (yin.f0[t] / 27.5).log2()) as f32
-        } else {
-            0.0
-        });
+        let v = is_voiced(t);
+        data.push(f0[t]);
         data.push(if v { 1.0 } else { 0.0 });
         data.push(rms_db.get(t).copied().unwrap_or(if quietest.is_finite() {
             quietest
@@ -253,6 +258,28 @@ pub fn with_prosody(m: FeatureMatrix, samples: &[f32], cfg: &FeatureConfig) -> F
         n_bins: bins,
         data,
     }
+}
+
+/// A contour with its gaps (`None`) filled: linear between the known values around a gap,
+/// the nearest known value before the first and after the last, 0 everywhere when none is
+/// known.
+fn continuous(values: &[Option<f32>]) -> Vec<f32> {
+    let known: Vec<usize> = (0..values.len()).filter(|&t| values[t].is_some()).collect();
+    let (Some(&first), Some(&last)) = (known.first(), known.last()) else {
+        return vec![0.0; values.len()];
+    };
+    let at = |t: usize| values[t].unwrap_or(0.0);
+    let mut out: Vec<f32> = values.iter().map(|v| v.unwrap_or(0.0)).collect();
+    out[..first].fill(at(first));
+    out[last + 1..].fill(at(last));
+    for w in known.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        for (t, o) in out.iter_mut().enumerate().take(b).skip(a + 1) {
+            let r = (t - a) as f32 / (b - a) as f32;
+            *o = at(a) + r * (at(b) - at(a));
+        }
+    }
+    out
 }
 
 /// Voiced frames: periodic (a YIN trough below the threshold) and within `range_db` of the
@@ -504,6 +531,18 @@ pub fn yin(
 mod tests {
     use super::*;
 
+    /// Gaps are filled linearly between known values, held at the ends, 0 with none known.
+    #[test]
+    fn continuous_contour_fills_gaps() {
+        let v = [None, Some(10.0), None, None, Some(16.0), Some(14.0), None];
+        assert_eq!(
+            continuous(&v),
+            vec![10.0, 10.0, 12.0, 14.0, 16.0, 14.0, 14.0]
+        );
+        assert_eq!(continuous(&[None, None]), vec![0.0, 0.0]);
+        assert_eq!(continuous(&[]), Vec::<f32>::new());
+    }
+
     /// A 200 Hz tone for 0.5 s, then 0.5 s of silence, as a log-mel stream with prosody: the
     /// tone's frames carry F0 = 12·log2(200 / 27.5) = 34.36 semitones and the voiced flag, the
     /// silent ones 0 and 0 and an energy 80 dB (the floor) below; the log-mel bins are those of
@@ -549,6 +588,30 @@ mod tests {
             let p = &row(t)[a.n_bins..];
             assert_eq!((p[0], p[1]), (0.0, 0.0), "frame {t}");
             assert!(p[2] < -75.0, "frame {t}: {} dB", p[2]);
+        }
+        // The continuous F0 holds the tone's last F0 over the silence; everything else (and
+        // the voicing flag) is unchanged, and the cache key differs.
+        let cont = FeatureConfig {
+            prosody_continuous_f0: true,
+            ..cfg.clone()
+        };
+        assert_ne!(cont.extractor_key(), cfg.extractor_key());
+        let c = crate::features::compute(&x, &cont);
+        let f0 = a.n_bins;
+        let last_voiced = (0..m.n_frames)
+            .rev()
+            .find(|&t| row(t)[f0 + 1] == 1.0)
+            .expect("voiced");
+        for t in 0..m.n_frames {
+            let (cr, mr) = (&c.data[t * c.n_bins..(t + 1) * c.n_bins], row(t));
+            if t > last_voiced {
+                assert_eq!(cr[f0], row(last_voiced)[f0], "frame {t}");
+            } else if mr[f0 + 1] == 1.0 {
+                assert_eq!(cr[f0], mr[f0], "frame {t}");
+            }
+            for k in (0..c.n_bins).filter(|&k| k != f0) {
+                assert_eq!(cr[k], mr[k], "frame {t} bin {k}");
+            }
         }
     }
 

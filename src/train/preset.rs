@@ -311,6 +311,9 @@ impl Preset {
                 self.features.stream
             ));
         }
+        if self.features.prosody_continuous_f0 && !self.features.prosody {
+            return Err("features.prosody_continuous_f0 shapes the prosody channels: it needs features.prosody: true".into());
+        }
         if let Some(a) = &self.training.augment {
             a.validate()?;
             let dsp = matches!(
