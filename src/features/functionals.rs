@@ -242,10 +242,10 @@ pub fn with_prosody(m: FeatureMatrix, samples: &[f32], cfg: &FeatureConfig) -> F
     } else {
         f0.iter().map(|v| v.unwrap_or(0.0)).collect()
     };
-    for t in 0..m.n_frames {
-        data.extend_from_slice(&m.data[t * m.n_bins..(t + 1) * m.n_bins]);
+    for (t, (frame, f0)) in m.data.chunks(m.n_bins.max(1)).zip(f0).enumerate() {
+        data.extend_from_slice(frame);
         let v = is_voiced(t);
-        data.push(f0[t]);
+        data.push(f0);
         data.push(if v { 1.0 } else { 0.0 });
         data.push(rms_db.get(t).copied().unwrap_or(if quietest.is_finite() {
             quietest
