@@ -27,6 +27,25 @@ fn collect(h: ser_workbench::train::TrainHandle) -> Vec<Event> {
     evs
 }
 
+/// Trains `req` to the end (it must finish) and returns fold 1's first-epoch training loss
+/// with all events.
+fn first_epoch_loss(req: RunRequest) -> (f64, Vec<Event>) {
+    let evs = collect(spawn_training(req, None).expect("spawn"));
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, Event::State(RunState::Finished))),
+        "{evs:?}"
+    );
+    let loss = evs
+        .iter()
+        .find_map(|e| match e {
+            Event::Epoch(m) if m.fold == 0 => Some(m.train_loss),
+            _ => None,
+        })
+        .expect("an epoch");
+    (loss, evs)
+}
+
 #[test]
 fn full_run_writes_a_complete_run_folder_and_predicts() {
     let _guard = serial();
@@ -557,20 +576,7 @@ fn per_speaker_normalisation_trains_saves_and_predicts() {
         let mut req = request(&run, &cache);
         req.preset.training.epochs = 1;
         req.preset.features.normalisation = norm;
-        let evs = collect(spawn_training(req, None).expect("spawn"));
-        assert!(
-            evs.iter()
-                .any(|e| matches!(e, Event::State(RunState::Finished))),
-            "{evs:?}"
-        );
-        let loss = evs
-            .iter()
-            .find_map(|e| match e {
-                Event::Epoch(m) if m.fold == 0 => Some(m.train_loss),
-                _ => None,
-            })
-            .expect("an epoch");
-        (loss, run)
+        (first_epoch_loss(req).0, run)
     };
     let (set, _) = first_loss(Normalisation::TrainingSet);
     let (speaker, run) = first_loss(Normalisation::PerSpeaker);
@@ -601,19 +607,7 @@ fn spec_augment_masks_training_batches() {
         let mut req = request(&run, &cache);
         req.preset.training.epochs = 1;
         req.preset.training.spec_augment = masks;
-        let evs = collect(spawn_training(req, None).expect("spawn"));
-        assert!(
-            evs.iter()
-                .any(|e| matches!(e, Event::State(RunState::Finished))),
-            "{evs:?}"
-        );
-        let loss = evs
-            .iter()
-            .find_map(|e| match e {
-                Event::Epoch(m) if m.fold == 0 => Some(m.train_loss),
-                _ => None,
-            })
-            .expect("an epoch");
+        let (loss, evs) = first_epoch_loss(req);
         (loss, evs, run)
     };
     let (clean, _, _) = first_loss(None);

@@ -34,7 +34,8 @@ pub struct PredictArgs {
     #[arg(long, conflicts_with = "speaker_audio")]
     pub same_speaker: bool,
     /// Runs trained with `normalisation: per_speaker`: other recordings of the speaker of the
-    /// files (files or folders of WAVs); their statistics standardise the files.
+    /// files (audio files, or folders searched for them); their statistics standardise the
+    /// files.
     #[arg(long, num_args = 1..)]
     pub speaker_audio: Vec<PathBuf>,
 }
@@ -60,8 +61,8 @@ pub fn run(a: PredictArgs) -> Result<()> {
     predict(&mut p, &a.files, &texts, a.json, a.trace)
 }
 
-/// Gives a per-speaker run the statistics of one speaker's recordings (files, or the WAVs in
-/// folders); an error naming the file when one cannot be read.
+/// Gives a per-speaker run the statistics of one speaker's recordings (files, or the audio
+/// files below folders); an error naming the file when one cannot be read.
 fn enrol(p: &mut crate::train::predict::Predictor, paths: &[PathBuf]) -> Result<()> {
     if !p.per_speaker() {
         bail!(
@@ -71,13 +72,14 @@ fn enrol(p: &mut crate::train::predict::Predictor, paths: &[PathBuf]) -> Result<
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let mut wavs: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| x.eq_ignore_ascii_case("wav")))
-                .collect();
-            wavs.sort();
-            files.extend(wavs);
+            let mut skipped = Vec::new();
+            files.extend(
+                crate::corpus::audio_files(path, &mut skipped)
+                    .map_err(|e| anyhow::anyhow!("speaker audio: {e}"))?,
+            );
+            for s in skipped {
+                eprintln!("speaker audio: {}: {}", s.path.display(), s.reason);
+            }
         } else {
             files.push(path.clone());
         }
@@ -90,7 +92,7 @@ fn enrol(p: &mut crate::train::predict::Predictor, paths: &[PathBuf]) -> Result<
         })
         .collect::<Result<Vec<_>>>()?;
     if clips.is_empty() {
-        bail!("no speaker audio: the paths hold no WAV files");
+        bail!("no speaker audio: the paths hold no audio files");
     }
     let secs = clips.iter().map(Vec::len).sum::<usize>() as f64 / 16_000.0;
     p.set_speaker(Some(p.speaker_statistics(&clips)));

@@ -92,14 +92,14 @@ impl FrameStatistics {
 pub fn fit_per_group<'a, K: std::hash::Hash + Eq>(
     items: impl IntoIterator<Item = (K, &'a FeatureMatrix)>,
 ) -> std::collections::HashMap<K, Standardiser> {
-    let mut groups: std::collections::HashMap<K, Vec<&FeatureMatrix>> =
+    let mut groups: std::collections::HashMap<K, FrameStatistics> =
         std::collections::HashMap::new();
     for (k, m) in items {
-        groups.entry(k).or_default().push(m);
+        groups.entry(k).or_default().add(m, 0);
     }
     groups
         .into_iter()
-        .map(|(k, mats)| (k, Standardiser::fit(mats)))
+        .map(|(k, stats)| (k, stats.standardiser()))
         .collect()
 }
 

@@ -1041,31 +1041,31 @@ impl FoldResult {
 /// Each speaker's own standardiser (key: corpus, speaker id), fitted once per run on all of
 /// that speaker's utterances (audio only, never labels), for `normalisation: per_speaker`;
 /// `None` for every other normalisation.
-fn speaker_standardisers(
+fn speaker_standardisers<'a>(
     fcfg: &crate::features::FeatureConfig,
-    data: &RunData,
-) -> Option<SpeakerStats> {
+    data: &'a RunData,
+) -> Option<SpeakerStats<'a>> {
     (fcfg.normalisation == Normalisation::PerSpeaker && fcfg.stream != StreamKind::Waveform).then(
         || {
             crate::features::norm::fit_per_group(
                 data.utts
                     .iter()
                     .zip(&data.feats)
-                    .filter_map(|(u, m)| Some(((u.corpus.clone(), u.speaker_id.clone()?), m))),
+                    .filter_map(|(u, m)| Some(((u.corpus.as_str(), u.speaker_id.as_deref()?), m))),
             )
         },
     )
 }
 
-/// Per-speaker standardisers keyed by (corpus, speaker id).
-type SpeakerStats = std::collections::HashMap<(String, String), Standardiser>;
+/// Per-speaker standardisers keyed by (corpus, speaker id), borrowed from the run's utterances.
+type SpeakerStats<'a> = std::collections::HashMap<(&'a str, &'a str), Standardiser>;
 
 /// What every fold of a run shares, prepared once.
 struct FoldShared<'a> {
     /// 16 kHz audio of every utterance when the run augments a cached spectral stream.
     audio: Option<&'a [Vec<f32>]>,
     /// Per-speaker runs: each speaker's standardiser.
-    speakers: Option<&'a SpeakerStats>,
+    speakers: Option<&'a SpeakerStats<'a>>,
 }
 
 /// Phase 5: trains and tests fold `fi`; `None` when the owner stopped it.
@@ -1099,8 +1099,8 @@ fn train_fold(
         .map(|u| {
             let own = shared
                 .speakers
-                .zip(u.speaker_id.as_ref())
-                .and_then(|(s, id)| s.get(&(u.corpus.clone(), id.clone())));
+                .zip(u.speaker_id.as_deref())
+                .and_then(|(s, id)| s.get(&(u.corpus.as_str(), id)));
             own.or(standardiser.as_ref())
         })
         .collect();
