@@ -8,7 +8,7 @@ use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
 use super::check_dropout;
-use super::ops::{conv1d_matmul, dropout};
+use super::ops::{batch_norm_rows, conv1d_rows, dropout};
 
 /// Configuration of [`Dtcn`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,12 +89,18 @@ pub struct Dtcn {
 impl Dtcn {
     /// # Shapes
     /// - `x`: `[batch, channels, time]` → same shape
+    ///
+    /// Inside, the activations stay time-major rows `[batch · time, channels]`
+    /// (docs/perf/cpu.md, "bench epoch"): the convolution's im2col gathers rows, BatchNorm's
+    /// statistics are column means, and nothing is transposed between blocks. An input that is
+    /// itself a transposed view of time-major data (the fusion's output) enters without a copy.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let mut h = x;
+        let [batch, channels, time] = x.dims();
+        let mut h = x.swap_dims(1, 2).reshape([batch * time, channels]);
         for b in &self.blocks {
-            let y = conv1d_matmul(&b.conv, h.clone());
-            h = dropout(&self.dropout, relu(b.bn.forward(y))) + h;
+            let y = conv1d_rows(&b.conv, h.clone(), batch, time);
+            h = dropout(&self.dropout, relu(batch_norm_rows(&b.bn, y))) + h;
         }
-        h
+        h.reshape([batch, time, channels]).swap_dims(1, 2)
     }
 }

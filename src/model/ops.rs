@@ -6,15 +6,16 @@
 //!   mask here comes from SplitMix64 seeded by one draw from burn's own (seeded) generator, so
 //!   `Device::seed` still makes a run reproducible.
 //! - [`conv1d_matmul`]: burn-flex runs `Conv1d` as a direct 3-D convolution (forward) and a
-//!   transposed one (backward), not on BLAS. Here the dilated "same" conv is im2col (k shifted
-//!   slices of the padded input, concatenated along channels) and one product with the weight;
-//!   autodiff differentiates slice, concatenation and matmul, so no hand-written backward.
+//!   transposed one (backward), not on BLAS. Here the dilated "same" conv is im2col (one gather
+//!   of the k shifted input rows of every output row, zero rows outside the utterance) and one
+//!   product with the weight; autodiff differentiates gather and matmul, so no hand-written
+//!   backward.
 //!
 //! Both keep burn's modules (`Dropout`, `Conv1d`) as the stored state, so checkpoints do not
 //! change; both compute the same function as burn's layer (tested below).
 
-use burn::nn::Dropout;
 use burn::nn::conv::Conv1d;
+use burn::nn::{BatchNorm, Dropout};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 
@@ -74,36 +75,99 @@ fn bernoulli_mask(n: usize, keep: f64, seed: u64) -> Vec<f32> {
 /// # Shapes
 /// - `x`: `[batch, channels_in, time]` → `[batch, channels_out, time]`
 pub fn conv1d_matmul(conv: &Conv1d, x: Tensor<3>) -> Tensor<3> {
+    let [batch, c_in, time] = x.dims();
+    let rows = x.swap_dims(1, 2).reshape([batch * time, c_in]);
+    let y = conv1d_rows(conv, rows, batch, time);
+    let c_out = y.dims()[1];
+    y.reshape([batch, time, c_out]).swap_dims(1, 2)
+}
+
+/// [`conv1d_matmul`] on time-major rows: `[batch · time, c_in]` → `[batch · time, c_out]`.
+pub fn conv1d_rows(conv: &Conv1d, rows: Tensor<2>, batch: usize, time: usize) -> Tensor<2> {
     let k = conv.kernel_size;
     let d = conv.dilation;
     assert!(conv.stride == 1 && conv.groups == 1 && k % 2 == 1);
-    let [batch, c_in, time] = x.dims();
-    let pad = d * (k - 1) / 2;
     let weight = conv.weight.val(); // [c_out, c_in, k]
-    let [c_out, _, _] = weight.dims();
-    // Time-major columns: [batch, time, k · c_in] with index (tap, channel), so the product is
-    // one [batch · time, k · c_in] × [k · c_in, c_out] matmul.
-    let xt = x.swap_dims(1, 2); // [batch, time, c_in]
-    let padded = if pad > 0 {
-        let zeros = Tensor::<3>::zeros([batch, pad, c_in], &xt.device());
-        Tensor::cat(vec![zeros.clone(), xt, zeros], 1)
-    } else {
-        xt
-    };
-    let taps: Vec<Tensor<3>> = (0..k)
-        .map(|i| {
-            padded
-                .clone()
-                .slice([0..batch, i * d..i * d + time, 0..c_in])
-        })
-        .collect();
-    let cols = Tensor::cat(taps, 2).reshape([batch * time, k * c_in]);
-    let w = weight.permute([2, 1, 0]).reshape([k * c_in, c_out]); // [(tap, c_in), c_out]
-    let mut y = cols.matmul(w);
-    if let Some(b) = &conv.bias {
-        y = y + b.val().unsqueeze::<2>();
+    let [c_out, c_in, _] = weight.dims();
+    // Columns indexed (tap, channel), so the product is one
+    // [batch · time, k · c_in] × [k · c_in, c_out] matmul.
+    let cols = im2col_rows(rows, batch, time, k, d);
+    let w = weight.permute([2, 1, 0]).reshape([k * c_in, c_out]);
+    let y = cols.matmul(w);
+    match &conv.bias {
+        Some(b) => y + b.val().unsqueeze::<2>(),
+        None => y,
     }
-    y.reshape([batch, time, c_out]).swap_dims(1, 2)
+}
+
+/// `bn.forward(x)` for time-major rows `[n, channels]` (statistics over the rows, i.e. over
+/// batch and time of `[batch, channels, time]`): the same function and the same running-
+/// statistics update as burn's `BatchNorm` (biased batch variance, momentum), without its
+/// channel-first transposes; autodiff differentiates the column means and element-wise ops.
+pub fn batch_norm_rows(bn: &BatchNorm, x: Tensor<2>) -> Tensor<2> {
+    let device = x.device();
+    let [channels] = bn.gamma.shape().dims();
+    let gamma = bn.gamma.val().reshape([1, channels]);
+    let beta = bn.beta.val().reshape([1, channels]);
+    if device.is_autodiff() && bn.training.is_enabled() {
+        let mean = x.clone().mean_dim(0); // [1, channels]
+        let centred = x - mean.clone();
+        let var = (centred.clone() * centred.clone()).mean_dim(0);
+        let m = bn.momentum;
+        let running = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<2>| {
+            let old = state.value_sync().to_device(&device);
+            let new = old
+                .mul_scalar(1.0 - m)
+                .add(batch.detach().reshape([channels]).mul_scalar(m));
+            state.update(new.detach());
+        };
+        running(&bn.running_mean, mean);
+        running(&bn.running_var, var.clone());
+        centred * (var.add_scalar(bn.epsilon).sqrt().recip() * gamma) + beta
+    } else {
+        let mean = bn
+            .running_mean
+            .value()
+            .to_device(&device)
+            .reshape([1, channels]);
+        let var = bn
+            .running_var
+            .value()
+            .to_device(&device)
+            .reshape([1, channels]);
+        (x - mean) * (var.add_scalar(bn.epsilon).sqrt().recip() * gamma) + beta
+    }
+}
+
+/// The im2col matrix of time-major rows `[batch · time, c]` for a "same" conv of `k` taps and
+/// dilation `d`: row (b, t) holds the rows (b, t + j·d − pad) for j = 0..k side by side, zeros
+/// outside the utterance. One row gather (`select` on a copy with one zero row appended)
+/// instead of padding, k shifted slices and a concatenation: the gather's backward is one
+/// scatter-add into zeros, where the slices' was k zero tensors, k copies and k − 1 sums.
+fn im2col_rows(rows: Tensor<2>, batch: usize, time: usize, k: usize, d: usize) -> Tensor<2> {
+    if k == 1 {
+        return rows;
+    }
+    let c = rows.dims()[1];
+    let device = rows.device();
+    let pad = (d * (k - 1) / 2) as isize;
+    let zero_row = (batch * time) as i64;
+    let mut index = Vec::with_capacity(batch * time * k);
+    for b in 0..batch {
+        for t in 0..time as isize {
+            for j in 0..k as isize {
+                let src = t + j * d as isize - pad;
+                index.push(if (0..time as isize).contains(&src) {
+                    (b * time) as i64 + src as i64
+                } else {
+                    zero_row
+                });
+            }
+        }
+    }
+    let index = Tensor::<1, Int>::from_data(TensorData::new(index, [batch * time * k]), &device);
+    let padded = Tensor::cat(vec![rows, Tensor::<2>::zeros([1, c], &device)], 0);
+    padded.select(0, index).reshape([batch * time, k * c])
 }
 
 #[cfg(test)]
@@ -171,6 +235,83 @@ mod tests {
             assert!(max_abs_diff(&a.2, &b.2) < 1e-4, "weight gradient, {ctx}");
             assert!(max_abs_diff(&a.3, &b.3) < 1e-4, "bias gradient, {ctx}");
         }
+    }
+
+    /// Training mode: output, the gradients of input, gamma and beta, and the running statistics
+    /// after the update equal burn's `BatchNorm` on `[batch, channels, time]`; inference mode
+    /// (no autodiff) uses the running statistics like burn's.
+    #[test]
+    fn batch_norm_rows_equals_burn_batch_norm_in_training_and_inference() {
+        use burn::nn::BatchNormConfig;
+        let (batch, c, t) = (3, 5, 17);
+        let device = Device::flex().autodiff();
+        let mut rng = SplitMix64::new(9);
+        let mut draw = |n: usize, lo: f64, hi: f64| -> Vec<f32> {
+            (0..n).map(|_| rng.range(lo, hi) as f32).collect()
+        };
+        let xv = draw(batch * c * t, -2.0, 3.0);
+        let up = draw(batch * c * t, -1.0, 1.0);
+        let (gv, bv) = (draw(c, 0.5, 1.5), draw(c, -0.5, 0.5));
+        let make_bn = || {
+            let mut bn = BatchNormConfig::new(c).init(&device);
+            bn.gamma =
+                burn::module::Param::from_tensor(Tensor::<1>::from_floats(gv.as_slice(), &device));
+            bn.beta =
+                burn::module::Param::from_tensor(Tensor::<1>::from_floats(bv.as_slice(), &device));
+            bn
+        };
+        let run = |ours: bool| {
+            let bn = make_bn();
+            let x = Tensor::<1>::from_floats(xv.as_slice(), &device)
+                .reshape([batch, c, t])
+                .require_grad();
+            let y = if ours {
+                let rows = x.clone().swap_dims(1, 2).reshape([batch * t, c]);
+                batch_norm_rows(&bn, rows)
+                    .reshape([batch, t, c])
+                    .swap_dims(1, 2)
+            } else {
+                bn.forward(x.clone())
+            };
+            let upstream = Tensor::<1>::from_floats(up.as_slice(), &device).reshape([batch, c, t]);
+            let grads = (y.clone() * upstream).sum().backward();
+            let out = [
+                read_f32(y),
+                read_f32(x.grad(&grads).unwrap()),
+                read_f32(bn.gamma.val().grad(&grads).unwrap()),
+                read_f32(bn.beta.val().grad(&grads).unwrap()),
+                read_f32(bn.running_mean.value_sync()),
+                read_f32(bn.running_var.value_sync()),
+            ];
+            // Inference on the same layer (running statistics), without autodiff.
+            let plain = Device::flex();
+            let bn = bn.valid();
+            let x = Tensor::<1>::from_floats(xv.as_slice(), &plain).reshape([batch, c, t]);
+            let y = if ours {
+                let rows = x.swap_dims(1, 2).reshape([batch * t, c]);
+                batch_norm_rows(&bn, rows)
+                    .reshape([batch, t, c])
+                    .swap_dims(1, 2)
+            } else {
+                bn.forward(x)
+            };
+            (out, read_f32(y))
+        };
+        let (ours, theirs) = (run(true), run(false));
+        let names = [
+            "output",
+            "input gradient",
+            "gamma gradient",
+            "beta gradient",
+            "running mean",
+            "running var",
+        ];
+        for ((a, b), name) in ours.0.iter().zip(&theirs.0).zip(names) {
+            assert!(max_abs_diff(a, b) < 2e-5, "{name}: {}", max_abs_diff(a, b));
+        }
+        // The running statistics moved from their initial (0, 1).
+        assert!(ours.0[4].iter().any(|v| v.abs() > 0.01));
+        assert!(max_abs_diff(&ours.1, &theirs.1) < 2e-5, "inference output");
     }
 
     #[test]
