@@ -25,11 +25,22 @@ impl SplitMix64 {
 
     /// Next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
+        self.state = self.state.wrapping_add(Self::GAMMA);
+        Self::mix(self.state)
+    }
+
+    const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+    fn mix(mut z: u64) -> u64 {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
+    }
+
+    /// The `i`-th output (from 0) of `SplitMix64::new(seed)` without the `i` before it: the
+    /// generator is a counter, so chunks of a long stream can be filled in parallel.
+    pub fn nth(seed: u64, i: u64) -> u64 {
+        Self::mix(seed.wrapping_add(Self::GAMMA.wrapping_mul(i.wrapping_add(1))))
     }
 
     /// Uniform in [0, 1).
@@ -82,5 +93,13 @@ mod tests {
         let m = xs.iter().sum::<f64>() / xs.len() as f64;
         let v = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / xs.len() as f64;
         assert!(m.abs() < 0.03 && (v - 1.0).abs() < 0.05, "mean {m} var {v}");
+    }
+
+    #[test]
+    fn nth_equals_the_sequence() {
+        let mut g = SplitMix64::new(12345);
+        for i in 0..1000 {
+            assert_eq!(g.next_u64(), SplitMix64::nth(12345, i));
+        }
     }
 }

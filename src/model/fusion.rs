@@ -103,10 +103,16 @@ impl Fusion {
         let Some(wh) = &self.wh else {
             return (self.wl.forward(x), None);
         };
-        let xl = x.clone().narrow(2, 0, self.split);
-        let xh = x.narrow(2, self.split, bins - self.split);
+        // Both projections on 2-D rows [batch · time, bins]: one product each, forward and
+        // backward (3-D inputs take a product per batch item and a sum for the weight
+        // gradient; docs/perf/cpu.md).
+        let rows = x.reshape([batch * time, bins]);
+        let xl = rows.clone().narrow(1, 0, self.split);
+        let xh = rows.narrow(1, self.split, bins - self.split);
         let l = self.wl.forward(xl);
-        let h = wh.forward(xh);
+        let c = l.dims()[1];
+        let l = l.reshape([batch, time, c]);
+        let h = wh.forward(xh).reshape([batch, time, c]);
         match &self.gate {
             Some(gate) => {
                 let g = sigmoid(gate.forward(Tensor::cat(vec![l.clone(), h.clone()], 2)));

@@ -51,21 +51,26 @@ fn draw_seed(device: &Device) -> u64 {
 }
 
 /// `n` values, each `1 / keep` with probability `keep` and 0 otherwise (two 32-bit draws per
-/// SplitMix64 output).
+/// SplitMix64 output; chunks filled in parallel from the generator's counter, the same values as
+/// one sequential pass).
 fn bernoulli_mask(n: usize, keep: f64, seed: u64) -> Vec<f32> {
-    let mut rng = SplitMix64::new(seed);
+    use rayon::prelude::*;
+    const CHUNK: usize = 1 << 16; // even: a chunk starts at an output boundary
     // P(u32 < threshold) = threshold / 2^32 = keep (to 2^-32).
     let threshold = (keep * 4_294_967_296.0).round().min(u32::MAX as f64) as u32;
     let scale = (1.0 / keep) as f32;
     let mut out = vec![0.0f32; n];
-    for pair in out.chunks_mut(2) {
-        let r = rng.next_u64();
-        for (slot, bits) in pair.iter_mut().zip([r as u32, (r >> 32) as u32]) {
-            if bits < threshold {
-                *slot = scale;
+    out.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(c, chunk)| {
+            let first = (c * CHUNK / 2) as u64;
+            for (j, pair) in chunk.chunks_mut(2).enumerate() {
+                let r = SplitMix64::nth(seed, first + j as u64);
+                for (slot, bits) in pair.iter_mut().zip([r as u32, (r >> 32) as u32]) {
+                    *slot = if bits < threshold { scale } else { 0.0 };
+                }
             }
-        }
-    }
+        });
     out
 }
 
@@ -320,6 +325,18 @@ mod tests {
         let keep = 0.7;
         let m = bernoulli_mask(n, keep, 42);
         assert_eq!(m, bernoulli_mask(n, keep, 42));
+        // The parallel chunks give the values of one sequential pass over the generator.
+        let threshold = (keep * 4_294_967_296.0).round() as u32;
+        let mut rng = SplitMix64::new(42);
+        let sequential: Vec<f32> = (0..n.div_ceil(2))
+            .flat_map(|_| {
+                let r = rng.next_u64();
+                [r as u32, (r >> 32) as u32]
+            })
+            .take(n)
+            .map(|b| if b < threshold { (1.0 / keep) as f32 } else { 0.0 })
+            .collect();
+        assert_eq!(m, sequential);
         assert_ne!(m, bernoulli_mask(n, keep, 43));
         let scale = (1.0 / keep) as f32;
         assert!(m.iter().all(|&v| v == 0.0 || v == scale));
