@@ -1,4 +1,4 @@
-//! Two layers every training step of the temporal models runs many times, as plain tensor ops
+//! Three layers every training step of the temporal models runs many times, as plain tensor ops
 //! that are fast on the CPU (docs/perf/cpu.md, "bench epoch"):
 //!
 //! - [`dropout`]: burn's `Dropout` draws its mask through `random_like(Bernoulli)`, which on Flex
@@ -9,10 +9,12 @@
 //!   transposed one (backward), not on BLAS. Here the dilated "same" conv is im2col (one gather
 //!   of the k shifted input rows of every output row, zero rows outside the utterance) and one
 //!   product with the weight; autodiff differentiates gather and matmul, so no hand-written
-//!   backward.
+//!   backward. [`conv1d_rows`] is the same on time-major rows `[batch · time, channels]`.
+//! - [`batch_norm_rows`]: burn's `batch_norm_train` and its backward move the channels to the
+//!   front and copy four times per layer; on time-major rows the statistics are column means.
 //!
-//! Both keep burn's modules (`Dropout`, `Conv1d`) as the stored state, so checkpoints do not
-//! change; both compute the same function as burn's layer (tested below).
+//! All keep burn's modules (`Dropout`, `Conv1d`, `BatchNorm`) as the stored state, so
+//! checkpoints do not change; all compute the same function as burn's layer (tested below).
 
 use burn::nn::conv::Conv1d;
 use burn::nn::{BatchNorm, Dropout};
