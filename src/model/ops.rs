@@ -336,7 +336,13 @@ mod tests {
                 [r as u32, (r >> 32) as u32]
             })
             .take(n)
-            .map(|b| if b < threshold { (1.0 / keep) as f32 } else { 0.0 })
+            .map(|b| {
+                if b < threshold {
+                    (1.0 / keep) as f32
+                } else {
+                    0.0
+                }
+            })
             .collect();
         assert_eq!(m, sequential);
         assert_ne!(m, bernoulli_mask(n, keep, 43));
