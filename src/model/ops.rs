@@ -116,7 +116,7 @@ pub fn batch_norm_rows(bn: &BatchNorm, x: Tensor<2>) -> Tensor<2> {
     let [channels] = bn.gamma.shape().dims();
     let gamma = bn.gamma.val().reshape([1, channels]);
     let beta = bn.beta.val().reshape([1, channels]);
-    if device.is_autodiff() && bn.training.is_enabled() {
+    let (centred, var) = if device.is_autodiff() && bn.training.is_enabled() {
         let mean = x.clone().mean_dim(0); // [1, channels]
         let centred = x - mean.clone();
         let var = (centred.clone() * centred.clone()).mean_dim(0);
@@ -130,20 +130,14 @@ pub fn batch_norm_rows(bn: &BatchNorm, x: Tensor<2>) -> Tensor<2> {
         };
         running(&bn.running_mean, mean);
         running(&bn.running_var, var.clone());
-        centred * (var.add_scalar(bn.epsilon).sqrt().recip() * gamma) + beta
+        (centred, var)
     } else {
-        let mean = bn
-            .running_mean
-            .value()
-            .to_device(&device)
-            .reshape([1, channels]);
-        let var = bn
-            .running_var
-            .value()
-            .to_device(&device)
-            .reshape([1, channels]);
-        (x - mean) * (var.add_scalar(bn.epsilon).sqrt().recip() * gamma) + beta
-    }
+        let running = |state: &burn::module::RunningState<Tensor<1>>| {
+            state.value().to_device(&device).reshape([1, channels])
+        };
+        (x - running(&bn.running_mean), running(&bn.running_var))
+    };
+    centred * (var.add_scalar(bn.epsilon).sqrt().recip() * gamma) + beta
 }
 
 /// The im2col matrix of time-major rows `[batch · time, c]` for a "same" conv of `k` taps and
