@@ -65,8 +65,9 @@ pub struct BenchArgs {
     /// epoch: width of the SSL part of a fused stream (HuBERT-base: 768).
     #[arg(long, default_value_t = 768)]
     pub ssl_dim: usize,
-    /// epoch: passes, each a fresh model trained for one epoch; the best is reported (this
-    /// figure moves by ±10 % between passes on a shared machine).
+    /// epoch, ssl: passes (epoch: each a fresh model trained for one epoch; ssl: each timing the
+    /// forward passes of batch 1 and of the chosen batch); the best is reported (these figures
+    /// move by ±10–20 % between passes on a shared machine).
     #[arg(long, default_value_t = 3)]
     pub passes: usize,
 }
@@ -78,7 +79,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         BenchKind::Logmel => logmel(a.audio_secs),
         BenchKind::Augment => augment(a.audio_secs),
         BenchKind::Inspect => inspect(a.files),
-        BenchKind::Ssl => ssl(a.weights.as_deref(), a.batch, a.backend),
+        BenchKind::Ssl => ssl(a.weights.as_deref(), a.batch, a.passes, a.backend),
         BenchKind::Finetune => finetune(a.weights.as_deref(), a.batch, a.secs, a.steps, a.backend),
     }
 }
@@ -304,10 +305,12 @@ pub fn inspect(files: usize) -> Result<()> {
 }
 
 /// SSL encoder throughput (all hidden states, Flex CPU) in seconds of audio per second, batch 1
-/// and batch `batch` of 4 s utterances.
+/// (three forward passes per timing) and batch `batch` (one), best of `passes` timings each; also
+/// how much of the best batch-`batch` time the conv feature encoder takes (timed on its own).
 pub fn ssl(
     weights: Option<&std::path::Path>,
     batch: usize,
+    passes: usize,
     backend: crate::train::BackendChoice,
 ) -> Result<()> {
     use burn::prelude::*;
@@ -329,32 +332,61 @@ pub fn ssl(
     };
     let secs = 4.0;
     let n = (secs * 16_000.0) as usize;
-    let measure = |b: usize, reps: usize| -> f64 {
+    let batch = batch.max(1);
+    let passes = passes.max(1);
+    // Seconds per forward pass (all hidden states read back) and per conv-encoder pass, best
+    // of `passes` timings of `reps` passes each.
+    let measure = |b: usize, reps: usize| -> (Vec<f64>, f64) {
         let x: Vec<f32> = (0..b * n)
             .map(|i| ((i as f32) * 0.013).sin() * 0.1)
             .collect();
         let input = || Tensor::<2>::from_data(TensorData::new(x.clone(), [b, n]), &device);
         // Warm-up (allocations, kernel selection).
         let _ = enc.forward(input(), None).hidden_states.into_data();
-        let t = Instant::now();
-        for _ in 0..reps {
-            let _ = enc.forward(input(), None).hidden_states.into_data();
+        let mut times = Vec::with_capacity(passes);
+        let mut conv = f64::INFINITY;
+        for _ in 0..passes {
+            let t = Instant::now();
+            for _ in 0..reps {
+                let _ = enc.forward(input(), None).hidden_states.into_data();
+            }
+            times.push(t.elapsed().as_secs_f64() / reps as f64);
+            let t = Instant::now();
+            let _ = enc.features(enc.preprocess(input())).into_data();
+            conv = conv.min(t.elapsed().as_secs_f64());
         }
-        (b * reps) as f64 * secs / t.elapsed().as_secs_f64()
+        (times, conv)
     };
-    let b1 = measure(1, 3);
-    let bn = measure(batch.max(1), 1);
+    let rate = |b: usize, t: f64| b as f64 * secs / t;
+    let best = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let (t1, conv1) = measure(1, 3);
+    let (tn, convn) = measure(batch, 1);
+    let (b1, bn) = (rate(1, best(&t1)), rate(batch, best(&tn)));
+    let list = |b: usize, v: &[f64]| {
+        v.iter()
+            .map(|&t| format!("{:.2}", rate(b, t)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     println!(
-        "{name}, all hidden states, {} ({} threads{}), {secs} s utterances:",
+        "{name}, all hidden states, {} ({} threads{}), {secs} s utterances, best of {passes} passes:",
         backend.description,
         rayon::current_num_threads(),
         blas_kernels()
     );
-    println!("  batch 1: {b1:>8.2} s of audio per second");
-    println!("  batch {batch}: {bn:>8.2} s of audio per second");
+    println!(
+        "  batch 1: {b1:>8.2} s of audio per second  (passes: {}; conv encoder {:.0} % of the best)",
+        list(1, &t1),
+        100.0 * conv1 / best(&t1)
+    );
+    println!(
+        "  batch {batch}: {bn:>8.2} s of audio per second  (passes: {}; conv encoder {:.0} % of the best)",
+        list(batch, &tn),
+        100.0 * convn / best(&tn)
+    );
     println!(
         "{}",
-        serde_json::json!({"bench": "ssl", "threads": rayon::current_num_threads(), "batch1_audio_secs_per_sec": (b1 * 100.0).round() / 100.0, "batch": batch, "audio_secs_per_sec": (bn * 100.0).round() / 100.0})
+        serde_json::json!({"bench": "ssl", "threads": rayon::current_num_threads(), "passes": passes, "batch1_audio_secs_per_sec": (b1 * 100.0).round() / 100.0, "batch": batch, "audio_secs_per_sec": (bn * 100.0).round() / 100.0})
     );
     Ok(())
 }

@@ -110,6 +110,15 @@ impl FrameConv {
     /// # Shapes
     /// - `x`: `[batch, time, c_in]` → `[batch, time', c_out]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        match super::host::conv(self, &x, false) {
+            Some(y) => y,
+            None => self.forward_tensor(x),
+        }
+    }
+
+    /// [`Self::forward`] through burn's tensor ops on any backend (the host kernels of
+    /// [`super::host`] cover plain convolutions on the CPU outside autodiff).
+    pub fn forward_tensor(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, t, c_in] = x.dims();
         let [groups, rows, c_out_g] = self.weight.dims();
         let c_in_g = c_in / groups;

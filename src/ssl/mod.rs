@@ -7,6 +7,7 @@ pub mod classifier;
 pub mod config;
 pub mod conv;
 pub mod extract;
+pub mod host;
 pub mod hub;
 pub mod stream;
 pub mod wav2vec2;

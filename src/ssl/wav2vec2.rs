@@ -59,8 +59,39 @@ impl Attention {
         mask: Option<&Tensor<2>>,
         rel_bias: Option<&Tensor<3>>,
     ) -> Tensor<3> {
+        let d = x.dims()[2];
+        let h = self.n_heads;
+        let hd = d / h;
+        if self.rel.is_none() {
+            // On the CPU outside autodiff: bias-first projections and one fused task per
+            // (item, head) (super::host).
+            let host = || {
+                let (q, k, v) = (
+                    super::host::linear(&self.q_proj, &x)?,
+                    super::host::linear(&self.k_proj, &x)?,
+                    super::host::linear(&self.v_proj, &x)?,
+                );
+                let scale = (hd as f64).powf(-0.5) as f32;
+                let ctx = super::host::attention(&q, &k, &v, h, scale, mask)?;
+                Some(linear(&self.out_proj, ctx))
+            };
+            if let Some(y) = host() {
+                return y;
+            }
+        }
+        self.forward_tensor(x, mask, rel_bias)
+    }
+
+    /// [`Self::forward`] through burn's tensor ops on any backend.
+    pub fn forward_tensor(
+        &self,
+        x: Tensor<3>,
+        mask: Option<&Tensor<2>>,
+        rel_bias: Option<&Tensor<3>>,
+    ) -> Tensor<3> {
         let [b, t, d] = x.dims();
         let h = self.n_heads;
+        let hd = d / h;
         // WavLM: the bias [h, t, t] gated per batch item, head and query frame.
         let gated = match (&self.rel, rel_bias) {
             (Some(r), Some(bias)) => {
@@ -68,7 +99,6 @@ impl Attention {
             }
             _ => None,
         };
-        let hd = d / h;
         let split = |y: Tensor<3>| y.reshape([b, t, h, hd]).swap_dims(1, 2); // [b, h, t, hd]
         let q = split(
             self.q_proj
@@ -131,9 +161,10 @@ impl EncoderLayer {
         rel_bias: Option<&Tensor<3>>,
     ) -> Tensor<3> {
         let ff = |h: Tensor<3>| {
-            self.feed_forward
-                .output_dense
-                .forward(gelu(self.feed_forward.intermediate_dense.forward(h)))
+            linear(
+                &self.feed_forward.output_dense,
+                gelu(linear(&self.feed_forward.intermediate_dense, h)),
+            )
         };
         if self.pre_ln {
             let h = x.clone()
@@ -398,20 +429,37 @@ impl Wav2Vec2Encoder {
         let [b, l] = x.dims();
         let mut h: Tensor<3> = x.reshape([b, l, 1]); // time-major throughout
         for c in &self.conv_layers {
+            // Real frames of each item after this layer, when the batch is padded.
+            let frames: Option<Vec<usize>> = valid_samples
+                .filter(|valid| valid.iter().any(|&v| v < l))
+                .map(|valid| {
+                    let t_out = c.conv.out_frames(h.dims()[1]);
+                    valid
+                        .iter()
+                        .map(|&v| {
+                            super::extract::conv_frames(&[c.conv.kernel], &[c.conv.stride], v)
+                                .min(t_out)
+                        })
+                        .collect()
+                });
+            // On the CPU outside autodiff: the conv with its GELU, or with its GroupNorm and
+            // GELU, in one pass (super::host).
+            let fused = match (&c.group_norm, &c.layer_norm) {
+                (None, None) => super::host::conv(&c.conv, &h, true),
+                (Some(g), None) => {
+                    super::host::conv_channel_norm_gelu(&c.conv, g, &h, frames.as_deref())
+                }
+                _ => None,
+            };
+            if let Some(y) = fused {
+                h = y;
+                continue;
+            }
             h = c.conv.forward(h);
             if let Some(g) = &c.group_norm {
-                h = match valid_samples {
-                    Some(valid) if valid.iter().any(|&v| v < l) => {
-                        let frames: Vec<usize> = valid
-                            .iter()
-                            .map(|&v| {
-                                super::extract::conv_frames(&[c.conv.kernel], &[c.conv.stride], v)
-                                    .min(h.dims()[1])
-                            })
-                            .collect();
-                        masked_channel_norm(h, g, &frames)
-                    }
-                    _ => channel_norm(h, g),
+                h = match &frames {
+                    Some(frames) => masked_channel_norm(h, g, frames),
+                    None => channel_norm(h, g),
                 };
             }
             if let Some(n) = &c.layer_norm {
@@ -500,7 +548,7 @@ impl Wav2Vec2Encoder {
         if let Some(n) = &self.feature_projection_layer_norm {
             h = n.forward(h);
         }
-        h = self.feature_projection.forward(h);
+        h = linear(&self.feature_projection, h);
         if let (Some(a), Some(valid), Some(embed)) =
             (augment.as_mut(), valid_frames, &self.masked_spec_embed)
             && let Some(tm) = a.time_mask
@@ -557,10 +605,15 @@ impl Wav2Vec2Encoder {
     }
 }
 
+/// `l.forward(x)`, bias-first on the host on the CPU outside autodiff ([`super::host::linear`]).
+fn linear(l: &Linear, x: Tensor<3>) -> Tensor<3> {
+    super::host::linear(l, &x).unwrap_or_else(|| l.forward(x))
+}
+
 /// GroupNorm with one group per channel (`feature_extractor.conv_layers.0.layer_norm`) on
 /// time-major `[batch, time, channels]`: each channel normalised over time (biased variance).
 /// [`channel_norm`] with the statistics of item `i` over its first `frames[i]` frames only.
-fn masked_channel_norm(h: Tensor<3>, g: &GroupNorm, frames: &[usize]) -> Tensor<3> {
+pub(super) fn masked_channel_norm(h: Tensor<3>, g: &GroupNorm, frames: &[usize]) -> Tensor<3> {
     let [b, t, _] = h.dims();
     let device = h.device();
     let mut m = vec![0.0f32; b * t];
@@ -580,7 +633,7 @@ fn masked_channel_norm(h: Tensor<3>, g: &GroupNorm, frames: &[usize]) -> Tensor<
     scale_shift(centred / var.add_scalar(g.epsilon).sqrt(), g)
 }
 
-fn channel_norm(h: Tensor<3>, g: &GroupNorm) -> Tensor<3> {
+pub(super) fn channel_norm(h: Tensor<3>, g: &GroupNorm) -> Tensor<3> {
     let centred = h.clone() - h.mean_dim(1);
     let var = centred.clone().powi_scalar(2).mean_dim(1);
     scale_shift(centred / var.add_scalar(g.epsilon).sqrt(), g)
