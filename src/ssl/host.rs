@@ -1,4 +1,4 @@
-//! The conv feature encoder's inference kernels on the Flex (CPU) backend's own buffers.
+//! The SSL encoder's inference kernels on the Flex (CPU) backend's own buffers.
 //!
 //! Through burn's tensor ops, one strided conv layer of the wav2vec2 feature encoder is two or
 //! three BLAS products (one per block of taps, see [`super::conv::FrameConv`]), a sum, and a
@@ -7,12 +7,14 @@
 //! one pass: blocks of output rows run on the rayon pool, each block's tap products accumulate
 //! into the same rows (`beta = 1` BLAS calls on strided views of the input, no im2col copy),
 //! and the GELU (or, for layer 0, the GroupNorm statistics) is applied while the rows are still
-//! in cache. Numbers equal the tensor path's within float rounding (tests below and
+//! in cache. Linear layers write their bias first and add the product to it; attention is one
+//! task per (item, head) on strided views of q, k and v, with no head-split or context copies.
+//! Numbers equal the tensor path's within float rounding (tests below, and
 //! `tests/ssl_parity.rs` against transformers).
 //!
-//! Only plain (ungrouped, unpadded) convolutions on contiguous f32 Flex tensors outside autodiff
-//! take this path; everything else (the grouped positional conv, GPU tensors, fine-tuning with
-//! gradients) keeps the tensor ops.
+//! Only contiguous f32 Flex tensors outside autodiff take these paths, and of the convolutions
+//! only plain (ungrouped, unpadded) ones; everything else (the grouped positional conv, WavLM's
+//! gated attention, GPU tensors, fine-tuning with gradients) keeps the tensor ops.
 
 use burn::backend::flex::{Flex, FlexTensor};
 use burn::nn::{GroupNorm, Linear};
@@ -146,13 +148,6 @@ pub(crate) fn sgemm(
     }
 }
 
-/// What runs on each block of output rows right after the convolution.
-#[derive(Clone, Copy, PartialEq)]
-enum After {
-    Nothing,
-    Gelu,
-}
-
 /// The convolution of time-major `x` `[batch, time, c_in]` on the host, when `conv` is plain
 /// (one group, no padding) and every tensor is on Flex: `[batch, time', c_out]`, followed by
 /// GELU when `gelu`.
@@ -160,17 +155,17 @@ pub(crate) fn conv(conv: &FrameConv, x: &Tensor<3>, gelu: bool) -> Option<Tensor
     if conv.padding != 0 || conv.weight.dims()[0] != 1 {
         return None;
     }
-    let after = if gelu { After::Gelu } else { After::Nothing };
-    let (out, dims) = conv_rows(conv, x, after, |_, _, _| {})?;
+    let (out, dims) = conv_rows(conv, x, gelu, |_, _, _| {})?;
     Some(Tensor::from_data(TensorData::new(out, dims), &x.device()))
 }
 
-/// Runs the convolution into a new buffer, calling `block_done(item, first_row, rows)` on every
-/// finished block (rows of one item; in parallel, in no particular order).
+/// Runs the convolution (then GELU when `gelu`) into a new buffer, calling
+/// `block_done(item, first_row, rows)` on every finished block (rows of one item; in parallel,
+/// in no particular order).
 fn conv_rows(
     conv: &FrameConv,
     x: &Tensor<3>,
-    after: After,
+    gelu: bool,
     block_done: impl Fn(usize, usize, &[f32]) + Sync,
 ) -> Option<(Vec<f32>, [usize; 3])> {
     let xs = flex_storage(x)?;
@@ -222,7 +217,7 @@ fn conv_rows(
                             );
                         }
                     }
-                    if after == After::Gelu {
+                    if gelu {
                         crate::fastmath::gelu_in_place(y);
                     }
                     block_done(item, r0, y);
@@ -375,7 +370,7 @@ pub(crate) fn conv_channel_norm_gelu(
         |item: usize| frames.map_or(t_out, |f| f.get(item).map_or(t_out, |&v| v.min(t_out)));
     // Moments of every block's valid rows, merged per item in block order (deterministic).
     let parts = std::sync::Mutex::new(vec![Vec::new(); b]);
-    let (mut out, dims) = conv_rows(conv, x, After::Nothing, |item, r0, y| {
+    let (mut out, dims) = conv_rows(conv, x, false, |item, r0, y| {
         let n = (y.len() / c).min(valid(item).saturating_sub(r0));
         let m = Moments::of(&y[..n * c], c);
         parts.lock().expect("no panics while held")[item].push((r0, m));

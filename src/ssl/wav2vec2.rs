@@ -429,9 +429,9 @@ impl Wav2Vec2Encoder {
         let [b, l] = x.dims();
         let mut h: Tensor<3> = x.reshape([b, l, 1]); // time-major throughout
         for c in &self.conv_layers {
-            // Real frames of each item after this layer, when the batch is padded.
+            // Real frames of each item after this layer, for a GroupNorm of a padded batch.
             let frames: Option<Vec<usize>> = valid_samples
-                .filter(|valid| valid.iter().any(|&v| v < l))
+                .filter(|valid| c.group_norm.is_some() && valid.iter().any(|&v| v < l))
                 .map(|valid| {
                     let t_out = c.conv.out_frames(h.dims()[1]);
                     valid
