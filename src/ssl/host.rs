@@ -39,6 +39,22 @@ pub(crate) fn flex_storage<const D: usize>(t: &Tensor<D>) -> Option<FlexTensor> 
     Some(p)
 }
 
+/// [`flex_storage`] of an optional tensor: `Some(None)` when there is none, `None` when there is
+/// one off the host path.
+fn optional_storage<const D: usize>(t: Option<Tensor<D>>) -> Option<Option<FlexTensor>> {
+    match t {
+        Some(t) => flex_storage(&t).map(Some),
+        None => Some(None),
+    }
+}
+
+/// Every `row.len()`-wide row of `y` set to `row` (a bias written before a product adds to it).
+fn fill_rows(y: &mut [f32], row: &[f32]) {
+    for r in y.chunks_exact_mut(row.len()) {
+        r.copy_from_slice(row);
+    }
+}
+
 fn slice(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>()
         .expect("flex_storage checked: contiguous f32")
@@ -170,10 +186,7 @@ fn conv_rows(
 ) -> Option<(Vec<f32>, [usize; 3])> {
     let xs = flex_storage(x)?;
     let ws = flex_storage(&conv.weight.val())?;
-    let bs = match &conv.bias {
-        Some(b) => Some(flex_storage(&b.val())?),
-        None => None,
-    };
+    let bs = optional_storage(conv.bias.as_ref().map(|p| p.val()))?;
     let [b, t, c_in] = x.dims();
     let [_, rows, c_out] = conv.weight.dims();
     let (k, s) = (conv.kernel, conv.stride);
@@ -194,9 +207,7 @@ fn conv_rows(
                     let r0 = blk * ROWS;
                     let rn = y.len() / c_out;
                     if let Some(bias) = bias {
-                        for row in y.chunks_exact_mut(c_out) {
-                            row.copy_from_slice(bias);
-                        }
+                        fill_rows(y, bias);
                     }
                     if c_in == 1 {
                         taps_c1(&x[r0 * s..], w, k, s, c_out, y, bias.is_some());
@@ -355,14 +366,8 @@ pub(crate) fn conv_channel_norm_gelu(
     if conv.padding != 0 || conv.weight.dims()[0] != 1 {
         return None;
     }
-    let gamma = match &g.gamma {
-        Some(p) => Some(flex_storage(&p.val())?),
-        None => None,
-    };
-    let beta = match &g.beta {
-        Some(p) => Some(flex_storage(&p.val())?),
-        None => None,
-    };
+    let gamma = optional_storage(g.gamma.as_ref().map(|p| p.val()))?;
+    let beta = optional_storage(g.beta.as_ref().map(|p| p.val()))?;
     let b = x.dims()[0];
     let c = conv.weight.dims()[2];
     let t_out = conv.out_frames(x.dims()[1]);
@@ -422,21 +427,15 @@ pub(crate) fn conv_channel_norm_gelu(
 pub(crate) fn linear(l: &Linear, x: &Tensor<3>) -> Option<Tensor<3>> {
     let xs = flex_storage(x)?;
     let ws = flex_storage(&l.weight.val())?;
-    let bs = match &l.bias {
-        Some(b) => Some(flex_storage(&b.val())?),
-        None => None,
-    };
+    let bs = optional_storage(l.bias.as_ref().map(|p| p.val()))?;
     let [b, t, d_in] = x.dims();
     let [w_in, d_out] = l.weight.dims();
     assert_eq!(w_in, d_in, "linear input width");
     let rows = b * t;
     let mut out = vec![0.0f32; rows * d_out];
     if let Some(bias) = bs.as_ref().map(slice) {
-        out.par_chunks_mut(ROWS * d_out).for_each(|y| {
-            for row in y.chunks_exact_mut(d_out) {
-                row.copy_from_slice(bias);
-            }
-        });
+        out.par_chunks_mut(ROWS * d_out)
+            .for_each(|y| fill_rows(y, bias));
     }
     sgemm(
         (rows, d_out, d_in),
@@ -468,14 +467,14 @@ pub(crate) fn attention(
     mask: Option<&Tensor<2>>,
 ) -> Option<Tensor<3>> {
     let (qs, ks, vs) = (flex_storage(q)?, flex_storage(k)?, flex_storage(v)?);
-    let ms = match mask {
-        Some(m) => Some(flex_storage(m)?),
-        None => None,
-    };
+    let ms = optional_storage(mask.cloned())?;
     let [b, t, d] = q.dims();
     let hd = d / heads;
     let (qv, kv, vv) = (slice(&qs), slice(&ks), slice(&vs));
-    let mv = ms.as_ref().map(slice);
+    // Padded keys get a large negative bias (transformers uses the dtype minimum), per item.
+    let key_bias: Option<Vec<f32>> = ms
+        .as_ref()
+        .map(|m| slice(m).iter().map(|&m| (1.0 - m) * -1e9).collect());
     let blocks: Vec<Vec<f32>> = (0..b * heads)
         .into_par_iter()
         .map(|task| {
@@ -492,14 +491,9 @@ pub(crate) fn attention(
                 false,
                 false,
             );
-            let key_bias: Option<Vec<f32>> = mv.map(|m| {
-                m[item * t..(item + 1) * t]
-                    .iter()
-                    .map(|&m| (1.0 - m) * -1e9)
-                    .collect()
-            });
+            let key_bias = key_bias.as_ref().map(|kb| &kb[item * t..(item + 1) * t]);
             for row in p.chunks_exact_mut(t) {
-                if let Some(kb) = &key_bias {
+                if let Some(kb) = key_bias {
                     for (s, &bias) in row.iter_mut().zip(kb) {
                         *s += bias;
                     }
