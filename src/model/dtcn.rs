@@ -4,11 +4,11 @@
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, PaddingConfig1d};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
 use super::check_dropout;
-use super::ops::{batch_norm_rows, conv1d_rows, dropout};
+use super::fused::bn_relu_dropout_add;
+use super::ops::conv1d_rows;
 
 /// Configuration of [`Dtcn`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -99,7 +99,7 @@ impl Dtcn {
         let mut h = x.swap_dims(1, 2).reshape([batch * time, channels]);
         for b in &self.blocks {
             let y = conv1d_rows(&b.conv, h.clone(), batch, time);
-            h = dropout(&self.dropout, relu(batch_norm_rows(&b.bn, y))) + h;
+            h = bn_relu_dropout_add(&b.bn, &self.dropout, y, h);
         }
         h.reshape([batch, time, channels]).swap_dims(1, 2)
     }

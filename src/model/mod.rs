@@ -6,6 +6,7 @@ pub mod cnn;
 pub mod cnn_gru;
 pub mod dtcn;
 pub mod dtpm;
+pub mod fused;
 pub mod fusion;
 pub mod head;
 pub mod label_query;

@@ -41,7 +41,7 @@ pub fn dropout<const D: usize>(d: &Dropout, x: Tensor<D>) -> Tensor<D> {
 }
 
 /// One 64-bit seed from burn's generator for this device (seeded by `Device::seed`).
-fn draw_seed(device: &Device) -> u64 {
+pub(crate) fn draw_seed(device: &Device) -> u64 {
     let u = crate::tensor::read_f32(Tensor::<1>::random(
         [3],
         Distribution::Uniform(0.0, 1.0),
@@ -52,14 +52,19 @@ fn draw_seed(device: &Device) -> u64 {
     })
 }
 
+/// The 32-bit draw below which a value is kept: P(u32 < threshold) = threshold / 2^32 = keep
+/// (to 2^-32); `u32::MAX` keeps everything for keep = 1.
+pub(crate) fn keep_threshold(keep: f64) -> u32 {
+    (keep * 4_294_967_296.0).round().min(u32::MAX as f64) as u32
+}
+
 /// `n` values, each `1 / keep` with probability `keep` and 0 otherwise (two 32-bit draws per
 /// SplitMix64 output; chunks filled in parallel from the generator's counter, the same values as
 /// one sequential pass).
 fn bernoulli_mask(n: usize, keep: f64, seed: u64) -> Vec<f32> {
     use rayon::prelude::*;
     const CHUNK: usize = 1 << 16; // even: a chunk starts at an output boundary
-    // P(u32 < threshold) = threshold / 2^32 = keep (to 2^-32).
-    let threshold = (keep * 4_294_967_296.0).round().min(u32::MAX as f64) as u32;
+    let threshold = keep_threshold(keep);
     let scale = (1.0 / keep) as f32;
     let mut out = vec![0.0f32; n];
     out.par_chunks_mut(CHUNK)
@@ -120,16 +125,11 @@ pub fn batch_norm_rows(bn: &BatchNorm, x: Tensor<2>) -> Tensor<2> {
         let mean = x.clone().mean_dim(0); // [1, channels]
         let centred = x - mean.clone();
         let var = (centred.clone() * centred.clone()).mean_dim(0);
-        let m = bn.momentum;
-        let running = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<2>| {
-            let old = state.value_sync().to_device(&device);
-            let new = old
-                .mul_scalar(1.0 - m)
-                .add(batch.detach().reshape([channels]).mul_scalar(m));
-            state.update(new.detach());
-        };
-        running(&bn.running_mean, mean);
-        running(&bn.running_var, var.clone());
+        update_running(
+            bn,
+            mean.reshape([channels]),
+            var.clone().reshape([channels]),
+        );
         (centred, var)
     } else {
         let running = |state: &burn::module::RunningState<Tensor<1>>| {
@@ -138,6 +138,20 @@ pub fn batch_norm_rows(bn: &BatchNorm, x: Tensor<2>) -> Tensor<2> {
         (x - running(&bn.running_mean), running(&bn.running_var))
     };
     centred * (var.add_scalar(bn.epsilon).sqrt().recip() * gamma) + beta
+}
+
+/// BatchNorm's running statistics moved towards this batch's mean and (biased) variance by
+/// its momentum, as burn's `BatchNorm` does in training.
+pub(crate) fn update_running(bn: &BatchNorm, mean: Tensor<1>, var: Tensor<1>) {
+    let device = mean.device();
+    let m = bn.momentum;
+    let running = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
+        let old = state.value_sync().to_device(&device);
+        let new = old.mul_scalar(1.0 - m).add(batch.detach().mul_scalar(m));
+        state.update(new.detach());
+    };
+    running(&bn.running_mean, mean);
+    running(&bn.running_var, var);
 }
 
 /// The im2col matrix of time-major rows `[batch · time, c]` for a "same" conv of `k` taps and

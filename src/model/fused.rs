@@ -1,0 +1,486 @@
+//! The DTCN block's tail, `dropout(relu(batch_norm(y))) + residual`, as one custom autodiff
+//! operation on the Flex (CPU) backend (docs/perf/cpu.md, item 10).
+//!
+//! As tensor ops, that tail is about ten passes over the `[batch · time, channels]` rows forward
+//! (two column means, a centring, three scalings, ReLU, a mask built from random draws, its
+//! product, the residual sum) and about twenty backward, each writing a fresh buffer and a graph
+//! node. Here it is two passes forward — the column moments, then one pass that writes the output
+//! and a byte per value saying whether the gradient flows through it (kept by dropout and above
+//! zero after the ReLU) — and two backward: the per-channel sums BatchNorm's gradient needs, then
+//! the input gradient; the residual's gradient is the upstream one, passed on without a copy. The
+//! dropout mask is the one [`super::ops::dropout`] draws (the same generator, seed and threshold),
+//! so a seeded run gives the same numbers either way (tests below, against the tensor-op tail on
+//! the same seed).
+//!
+//! Only training on the Flex autodiff device takes this path (BatchNorm in training mode, batch
+//! statistics); inference, frozen BatchNorm and GPU devices keep the tensor ops.
+
+use std::sync::Arc;
+
+use burn::backend::Autodiff;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::{Flex, FlexTensor};
+use burn::nn::{BatchNorm, Dropout};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use rayon::prelude::*;
+
+use super::ops::{batch_norm_rows, draw_seed, dropout, keep_threshold, update_running};
+use crate::rng::SplitMix64;
+
+/// Rows per parallel task (even, so that every task starts on a whole draw of the mask
+/// generator, which yields two values per 64-bit output).
+const ROWS: usize = 256;
+
+/// `dropout(d, relu(batch_norm_rows(bn, y))) + residual` for time-major rows `[n, channels]`,
+/// fused on the Flex autodiff device when BatchNorm trains; the tensor ops otherwise.
+pub fn bn_relu_dropout_add(
+    bn: &BatchNorm,
+    d: &Dropout,
+    y: Tensor<2>,
+    residual: Tensor<2>,
+) -> Tensor<2> {
+    let device = y.device();
+    let fused = device.is_autodiff()
+        && device == Device::flex()
+        && bn.training.is_enabled()
+        && y.dims()[0] > 0
+        && y.dims() == residual.dims();
+    if !fused {
+        return dropout(d, relu(batch_norm_rows(bn, y))) + residual;
+    }
+    let keep = if d.training.is_enabled() && d.prob > 0.0 {
+        1.0 - d.prob
+    } else {
+        1.0
+    };
+    let seed = if keep < 1.0 { draw_seed(&device) } else { 0 };
+    let parts = (
+        y.clone().try_into_primitive::<Autodiff<Flex>>(),
+        residual.clone().try_into_primitive::<Autodiff<Flex>>(),
+        bn.gamma.val().try_into_primitive::<Autodiff<Flex>>(),
+        bn.beta.val().try_into_primitive::<Autodiff<Flex>>(),
+    );
+    let (Ok(y_ad), Ok(h_ad), Ok(g_ad), Ok(b_ad)) = parts else {
+        return dropout(d, relu(batch_norm_rows(bn, y))) + residual;
+    };
+    let [n, c] = y.dims();
+    let y_flex = contiguous(y_ad.primitive().clone());
+    let h_flex = contiguous(h_ad.primitive().clone());
+    let gamma = f32s(&contiguous(g_ad.primitive().clone())).to_vec();
+    let beta = f32s(&contiguous(b_ad.primitive().clone())).to_vec();
+    let (mean, var) = column_moments(f32s(&y_flex), n, c);
+    update_running(
+        bn,
+        Tensor::from_floats(mean.as_slice(), &device),
+        Tensor::from_floats(var.as_slice(), &device),
+    );
+    let inv: Vec<f32> = var
+        .iter()
+        .map(|v| 1.0 / (v + bn.epsilon as f32).sqrt())
+        .collect();
+    let tail = Tail {
+        gamma,
+        mean,
+        inv,
+        scale: (1.0 / keep) as f32,
+        n,
+        c,
+    };
+    let (out, flows) = tail.forward(
+        f32s(&y_flex),
+        f32s(&h_flex),
+        &beta,
+        keep_threshold(keep),
+        seed,
+    );
+    let out = FlexTensor::from_data(TensorData::new(out, [n, c]));
+    let nodes = [y_ad.node(), h_ad.node(), g_ad.node(), b_ad.node()];
+    let out = match TailBackward
+        .prepare::<NoCheckpointing>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(
+            TailState {
+                y: y_flex,
+                flows: Arc::new(flows),
+                tail: Arc::new(tail),
+            },
+            out,
+        ),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    };
+    Tensor::from_primitive::<Autodiff<Flex>>(out)
+}
+
+/// `t` with a contiguous layout (no copy when it already has one).
+fn contiguous(t: FlexTensor) -> FlexTensor {
+    if t.as_slice::<f32>().is_some() {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+/// The values of a contiguous f32 Flex tensor.
+fn f32s(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>()
+        .expect("a contiguous f32 tensor (training runs in f32)")
+}
+
+/// Per-column mean and biased variance of `[n, c]` rows (two passes, block partial sums in f32,
+/// merged in f64 in block order, so the result does not depend on scheduling).
+fn column_moments(x: &[f32], n: usize, c: usize) -> (Vec<f32>, Vec<f32>) {
+    let sums = |f: &(dyn Fn(&[f32], &mut [f32]) + Sync)| -> Vec<f64> {
+        let partial: Vec<Vec<f32>> = x
+            .par_chunks(ROWS * c)
+            .map(|block| {
+                let mut acc = vec![0.0f32; c];
+                for row in block.chunks_exact(c) {
+                    f(row, &mut acc);
+                }
+                acc
+            })
+            .collect();
+        let mut total = vec![0.0f64; c];
+        for p in &partial {
+            for (t, v) in total.iter_mut().zip(p) {
+                *t += *v as f64;
+            }
+        }
+        total
+    };
+    let mean: Vec<f32> = sums(&|row, acc| {
+        for (a, v) in acc.iter_mut().zip(row) {
+            *a += v;
+        }
+    })
+    .iter()
+    .map(|s| (s / n as f64) as f32)
+    .collect();
+    let var: Vec<f32> = sums(&|row, acc| {
+        for ((a, v), m) in acc.iter_mut().zip(row).zip(&mean) {
+            let d = v - m;
+            *a += d * d;
+        }
+    })
+    .iter()
+    .map(|s| (s / n as f64) as f32)
+    .collect();
+    (mean, var)
+}
+
+/// What the forward pass saved for the backward one (besides `y` and the flow mask).
+#[derive(Debug)]
+struct Tail {
+    gamma: Vec<f32>,
+    mean: Vec<f32>,
+    /// 1/√(var + ε) per channel.
+    inv: Vec<f32>,
+    /// 1/keep.
+    scale: f32,
+    n: usize,
+    c: usize,
+}
+
+impl Tail {
+    /// `(out, flows)`: out = residual + kept·scale·relu(γ·(y − μ)·inv + β); flows = 1 where the
+    /// value was kept and positive (where the gradient passes), else 0.
+    fn forward(
+        &self,
+        y: &[f32],
+        residual: &[f32],
+        beta: &[f32],
+        threshold: u32,
+        seed: u64,
+    ) -> (Vec<f32>, Vec<u8>) {
+        let c = self.c;
+        let a: Vec<f32> = self
+            .gamma
+            .iter()
+            .zip(&self.inv)
+            .map(|(g, i)| g * i)
+            .collect();
+        let mut out = vec![0.0f32; y.len()];
+        let mut flows = vec![0u8; y.len()];
+        out.par_chunks_mut(ROWS * c)
+            .zip(flows.par_chunks_mut(ROWS * c))
+            .enumerate()
+            .for_each(|(blk, (out, flows))| {
+                let first = blk * ROWS * c;
+                if threshold == u32::MAX {
+                    flows.fill(1);
+                } else {
+                    kept_values(seed, threshold, first, flows);
+                }
+                let y = &y[first..first + out.len()];
+                let h = &residual[first..first + out.len()];
+                for (((o, f), y), h) in out
+                    .chunks_exact_mut(c)
+                    .zip(flows.chunks_exact_mut(c))
+                    .zip(y.chunks_exact(c))
+                    .zip(h.chunks_exact(c))
+                {
+                    for j in 0..c {
+                        let z = (y[j] - self.mean[j]) * a[j] + beta[j];
+                        let pass = f[j] != 0 && z > 0.0;
+                        f[j] = pass as u8;
+                        o[j] = h[j] + if pass { z * self.scale } else { 0.0 };
+                    }
+                }
+            });
+        (out, flows)
+    }
+
+    /// Per-channel Σg and Σg·x̂ over all rows, g being the gradient reaching BatchNorm's output.
+    fn sums(&self, grad: &[f32], y: &[f32], flows: &[u8]) -> (Vec<f64>, Vec<f64>) {
+        let c = self.c;
+        let partial: Vec<(Vec<f32>, Vec<f32>)> = grad
+            .par_chunks(ROWS * c)
+            .zip(y.par_chunks(ROWS * c))
+            .zip(flows.par_chunks(ROWS * c))
+            .map(|((grad, y), flows)| {
+                let (mut sg, mut sgx) = (vec![0.0f32; c], vec![0.0f32; c]);
+                for ((g, y), f) in grad
+                    .chunks_exact(c)
+                    .zip(y.chunks_exact(c))
+                    .zip(flows.chunks_exact(c))
+                {
+                    for j in 0..c {
+                        let g = g[j] * self.scale * f[j] as f32;
+                        let xhat = (y[j] - self.mean[j]) * self.inv[j];
+                        sg[j] += g;
+                        sgx[j] += g * xhat;
+                    }
+                }
+                (sg, sgx)
+            })
+            .collect();
+        let (mut sg, mut sgx) = (vec![0.0f64; c], vec![0.0f64; c]);
+        for (a, b) in &partial {
+            for j in 0..c {
+                sg[j] += a[j] as f64;
+                sgx[j] += b[j] as f64;
+            }
+        }
+        (sg, sgx)
+    }
+
+    /// BatchNorm's input gradient with batch statistics:
+    /// dy = γ·inv·(g − Σg/n − x̂·Σg·x̂/n).
+    fn input_grad(
+        &self,
+        grad: &[f32],
+        y: &[f32],
+        flows: &[u8],
+        sg: &[f64],
+        sgx: &[f64],
+    ) -> Vec<f32> {
+        let c = self.c;
+        let n = self.n as f64;
+        let a: Vec<f32> = self
+            .gamma
+            .iter()
+            .zip(&self.inv)
+            .map(|(g, i)| g * i)
+            .collect();
+        let mg: Vec<f32> = sg.iter().map(|s| (s / n) as f32).collect();
+        let mgx: Vec<f32> = sgx.iter().map(|s| (s / n) as f32).collect();
+        let mut dy = vec![0.0f32; grad.len()];
+        dy.par_chunks_mut(ROWS * c)
+            .enumerate()
+            .for_each(|(blk, dy)| {
+                let first = blk * ROWS * c;
+                let range = first..first + dy.len();
+                for (((d, g), y), f) in dy
+                    .chunks_exact_mut(c)
+                    .zip(grad[range.clone()].chunks_exact(c))
+                    .zip(y[range.clone()].chunks_exact(c))
+                    .zip(flows[range].chunks_exact(c))
+                {
+                    for j in 0..c {
+                        let g = g[j] * self.scale * f[j] as f32;
+                        let xhat = (y[j] - self.mean[j]) * self.inv[j];
+                        d[j] = a[j] * (g - mg[j] - xhat * mgx[j]);
+                    }
+                }
+            });
+        dy
+    }
+}
+
+/// `out[i] = 1` when value `first + i` is kept by the dropout mask of `seed` (the values of
+/// [`super::ops::bernoulli_mask`]: two 32-bit draws per SplitMix64 output), else 0. `first` is
+/// even.
+fn kept_values(seed: u64, threshold: u32, first: usize, out: &mut [u8]) {
+    debug_assert!(first.is_multiple_of(2));
+    let pair0 = (first / 2) as u64;
+    for (j, pair) in out.chunks_mut(2).enumerate() {
+        let r = SplitMix64::nth(seed, pair0 + j as u64);
+        for (slot, bits) in pair.iter_mut().zip([r as u32, (r >> 32) as u32]) {
+            *slot = (bits < threshold) as u8;
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct TailState {
+    y: FlexTensor,
+    flows: Arc<Vec<u8>>,
+    tail: Arc<Tail>,
+}
+
+/// The backward step of [`bn_relu_dropout_add`] (parents: y, residual, γ, β).
+#[derive(Debug)]
+struct TailBackward;
+
+impl Backward<Flex, 4> for TailBackward {
+    type State = TailState;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 4>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [node_y, node_h, node_gamma, node_beta] = ops.parents;
+        let grad = contiguous(grads.consume::<Flex>(&ops.node));
+        let TailState { y, flows, tail } = ops.state;
+        if node_y.is_some() || node_gamma.is_some() || node_beta.is_some() {
+            let (g, yv) = (f32s(&grad), f32s(&y));
+            let (sg, sgx) = tail.sums(g, yv, &flows);
+            let vector = |v: &[f64]| {
+                let v: Vec<f32> = v.iter().map(|x| *x as f32).collect();
+                FlexTensor::from_data(TensorData::new(v, [tail.c]))
+            };
+            if let Some(node) = node_gamma {
+                grads.register::<Flex>(node.id, vector(&sgx));
+            }
+            if let Some(node) = node_beta {
+                grads.register::<Flex>(node.id, vector(&sg));
+            }
+            if let Some(node) = node_y {
+                let dy = tail.input_grad(g, yv, &flows, &sg, &sgx);
+                grads.register::<Flex>(
+                    node.id,
+                    FlexTensor::from_data(TensorData::new(dy, [tail.n, tail.c])),
+                );
+            }
+        }
+        if let Some(node) = node_h {
+            grads.register::<Flex>(node.id, grad);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::{BatchNormConfig, DropoutConfig};
+
+    use crate::tensor::read_f32;
+
+    fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
+    /// Output, the gradients of y, the residual, γ and β, and the running statistics equal the
+    /// tensor-op tail on the same device seed (so the same dropout mask), with and without
+    /// dropout, for a row count that is not a multiple of the task size and an odd channel count.
+    #[test]
+    fn fused_tail_equals_the_tensor_ops() {
+        let device = Device::flex().autodiff();
+        for (n, c, p) in [(600, 7, 0.25), (513, 8, 0.0), (64, 64, 0.5)] {
+            let mut rng = SplitMix64::new((n * c) as u64);
+            let mut draw = |k: usize, lo: f64, hi: f64| -> Vec<f32> {
+                (0..k).map(|_| rng.range(lo, hi) as f32).collect()
+            };
+            let (yv, hv, up) = (
+                draw(n * c, -2.0, 3.0),
+                draw(n * c, -1.0, 1.0),
+                draw(n * c, -1.0, 1.0),
+            );
+            let (gv, bv) = (draw(c, 0.5, 1.5), draw(c, -0.5, 0.5));
+            let run = |fused: bool| {
+                let mut bn = BatchNormConfig::new(c).init(&device);
+                bn.gamma = burn::module::Param::from_tensor(Tensor::<1>::from_floats(
+                    gv.as_slice(),
+                    &device,
+                ));
+                bn.beta = burn::module::Param::from_tensor(Tensor::<1>::from_floats(
+                    bv.as_slice(),
+                    &device,
+                ));
+                let d = DropoutConfig::new(p).init();
+                let y = Tensor::<1>::from_floats(yv.as_slice(), &device)
+                    .reshape([n, c])
+                    .require_grad();
+                let h = Tensor::<1>::from_floats(hv.as_slice(), &device)
+                    .reshape([n, c])
+                    .require_grad();
+                device.seed(17);
+                let out = if fused {
+                    bn_relu_dropout_add(&bn, &d, y.clone(), h.clone())
+                } else {
+                    dropout(&d, relu(batch_norm_rows(&bn, y.clone()))) + h.clone()
+                };
+                let upstream = Tensor::<1>::from_floats(up.as_slice(), &device).reshape([n, c]);
+                let grads = (out.clone() * upstream).sum().backward();
+                [
+                    read_f32(out),
+                    read_f32(y.grad(&grads).unwrap()),
+                    read_f32(h.grad(&grads).unwrap()),
+                    read_f32(bn.gamma.val().grad(&grads).unwrap()),
+                    read_f32(bn.beta.val().grad(&grads).unwrap()),
+                    read_f32(bn.running_mean.value_sync()),
+                    read_f32(bn.running_var.value_sync()),
+                ]
+            };
+            let (ours, theirs) = (run(true), run(false));
+            let names = [
+                "output",
+                "y gradient",
+                "residual gradient",
+                "gamma gradient",
+                "beta gradient",
+                "running mean",
+                "running var",
+            ];
+            for ((a, b), name) in ours.iter().zip(&theirs).zip(names) {
+                // γ and β gradients are sums over n rows: allow for f32 summation order.
+                let tol = if name.ends_with("a gradient") {
+                    1e-4
+                } else {
+                    2e-5
+                };
+                let diff = max_abs_diff(a, b);
+                assert!(diff < tol, "n {n}, c {c}, p {p}: {name} differs by {diff}");
+            }
+            // The mask did something: some outputs equal the residual exactly (dropped or ≤ 0).
+            let dropped = ours[0].iter().zip(&hv).filter(|(o, h)| o == h).count();
+            assert!(dropped > 0 && dropped < n * c, "n {n}, c {c}, p {p}");
+        }
+    }
+
+    /// Inference (no autodiff) and a frozen BatchNorm fall back to the tensor ops: same values.
+    #[test]
+    fn outside_training_the_tail_is_the_tensor_ops() {
+        let plain = Device::flex();
+        let (n, c) = (40, 6);
+        let bn = BatchNormConfig::new(c).init(&plain);
+        let d = DropoutConfig::new(0.3).init();
+        let y = Tensor::<2>::random([n, c], burn::tensor::Distribution::Default, &plain);
+        let h = Tensor::<2>::random([n, c], burn::tensor::Distribution::Default, &plain);
+        let a = read_f32(bn_relu_dropout_add(&bn, &d, y.clone(), h.clone()));
+        let b = read_f32(relu(batch_norm_rows(&bn, y)) + h);
+        assert!(max_abs_diff(&a, &b) < 1e-6);
+    }
+}
