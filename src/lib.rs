@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod audio;
+pub mod blas;
 pub mod cli;
 pub mod corpus;
 pub mod eval;

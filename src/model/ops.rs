@@ -27,6 +27,16 @@ use crate::rng::SplitMix64;
 /// device and the layer not frozen) each value is kept with probability `1 − p` and scaled by
 /// `1 / (1 − p)`; otherwise `x` unchanged.
 pub fn dropout<const D: usize>(d: &Dropout, x: Tensor<D>) -> Tensor<D> {
+    dropout_seeded(d, x, draw_seed)
+}
+
+/// [`dropout`] with the mask's seed from `seed` (called once, only when a mask is drawn on
+/// Flex): tests give two paths the same mask without sharing the device's generator.
+pub(crate) fn dropout_seeded<const D: usize>(
+    d: &Dropout,
+    x: Tensor<D>,
+    seed: impl FnOnce(&Device) -> u64,
+) -> Tensor<D> {
     let device = x.device();
     if !d.training.is_enabled() || !device.is_autodiff() || d.prob == 0.0 {
         return x;
@@ -36,7 +46,7 @@ pub fn dropout<const D: usize>(d: &Dropout, x: Tensor<D>) -> Tensor<D> {
     }
     let keep = 1.0 - d.prob;
     let shape = x.shape();
-    let mask = bernoulli_mask(shape.num_elements(), keep, draw_seed(&device));
+    let mask = bernoulli_mask(shape.num_elements(), keep, seed(&device));
     x * Tensor::<D>::from_data(TensorData::new(mask, shape), &device)
 }
 
@@ -96,6 +106,15 @@ pub fn conv1d_matmul(conv: &Conv1d, x: Tensor<3>) -> Tensor<3> {
 
 /// [`conv1d_matmul`] on time-major rows: `[batch · time, c_in]` → `[batch · time, c_out]`.
 pub fn conv1d_rows(conv: &Conv1d, rows: Tensor<2>, batch: usize, time: usize) -> Tensor<2> {
+    match super::fused::conv1d_rows_fused(conv, &rows, batch, time) {
+        Some(y) => y,
+        None => conv1d_rows_im2col(conv, rows, batch, time),
+    }
+}
+
+/// [`conv1d_rows`] as tensor ops (im2col and one product), for every device: what runs off
+/// the Flex backend (GPUs).
+fn conv1d_rows_im2col(conv: &Conv1d, rows: Tensor<2>, batch: usize, time: usize) -> Tensor<2> {
     let k = conv.kernel_size;
     let d = conv.dilation;
     assert!(conv.stride == 1 && conv.groups == 1 && k % 2 == 1);
@@ -202,7 +221,18 @@ mod tests {
             .fold(0.0, f32::max)
     }
 
-    /// Values and gradients (input, weight, bias) equal burn's `Conv1d` for the DTCN's shapes.
+    #[derive(Clone, Copy, Debug)]
+    enum Path {
+        /// `conv1d_matmul` as the model calls it (the fused tap products on Flex).
+        Dispatched,
+        /// The tensor-op im2col path (what GPUs run).
+        Im2col,
+        /// burn's own `Conv1d`.
+        Burn,
+    }
+
+    /// Values and gradients (input, weight, bias) equal burn's `Conv1d` for the DTCN's shapes,
+    /// through both paths.
     #[test]
     fn conv1d_matmul_equals_burn_conv1d_forward_and_backward() {
         let device = Device::flex().autodiff();
@@ -224,14 +254,19 @@ mod tests {
             let up: Vec<f32> = (0..2 * c_out * t)
                 .map(|_| rng.range(-1.0, 1.0) as f32)
                 .collect();
-            let run = |ours: bool| {
+            let run = |ours: Path| {
                 let x = Tensor::<1>::from_floats(xv.as_slice(), &device)
                     .reshape([2, c_in, t])
                     .require_grad();
-                let y = if ours {
-                    conv1d_matmul(&conv, x.clone())
-                } else {
-                    conv.forward(x.clone())
+                let y = match ours {
+                    Path::Dispatched => conv1d_matmul(&conv, x.clone()),
+                    Path::Im2col => {
+                        let rows = x.clone().swap_dims(1, 2).reshape([2 * t, c_in]);
+                        conv1d_rows_im2col(&conv, rows, 2, t)
+                            .reshape([2, t, c_out])
+                            .swap_dims(1, 2)
+                    }
+                    Path::Burn => conv.forward(x.clone()),
                 };
                 let upstream =
                     Tensor::<1>::from_floats(up.as_slice(), &device).reshape([2, c_out, t]);
@@ -243,12 +278,15 @@ mod tests {
                     read_f32(conv.bias.as_ref().unwrap().val().grad(&grads).unwrap()),
                 )
             };
-            let (a, b) = (run(true), run(false));
-            let ctx = format!("k {k}, dilation {d}");
-            assert!(max_abs_diff(&a.0, &b.0) < 1e-5, "output, {ctx}");
-            assert!(max_abs_diff(&a.1, &b.1) < 1e-5, "input gradient, {ctx}");
-            assert!(max_abs_diff(&a.2, &b.2) < 1e-4, "weight gradient, {ctx}");
-            assert!(max_abs_diff(&a.3, &b.3) < 1e-4, "bias gradient, {ctx}");
+            let b = run(Path::Burn);
+            for path in [Path::Dispatched, Path::Im2col] {
+                let a = run(path);
+                let ctx = format!("k {k}, dilation {d}, {path:?}");
+                assert!(max_abs_diff(&a.0, &b.0) < 1e-5, "output, {ctx}");
+                assert!(max_abs_diff(&a.1, &b.1) < 1e-5, "input gradient, {ctx}");
+                assert!(max_abs_diff(&a.2, &b.2) < 1e-4, "weight gradient, {ctx}");
+                assert!(max_abs_diff(&a.3, &b.3) < 1e-4, "bias gradient, {ctx}");
+            }
         }
     }
 

@@ -22,6 +22,7 @@ use burn::prelude::*;
 use rayon::prelude::*;
 
 use super::conv::FrameConv;
+use crate::blas::{View, fill_rows, sgemm};
 
 /// Output rows per task: a block of 64 rows × 512 channels (128 KB) stays in L2 between its
 /// tap products and its GELU.
@@ -48,120 +49,9 @@ fn optional_storage<const D: usize>(t: Option<Tensor<D>>) -> Option<Option<FlexT
     }
 }
 
-/// Every `row.len()`-wide row of `y` set to `row` (a bias written before a product adds to it).
-fn fill_rows(y: &mut [f32], row: &[f32]) {
-    for r in y.chunks_exact_mut(row.len()) {
-        r.copy_from_slice(row);
-    }
-}
-
 fn slice(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>()
         .expect("flex_storage checked: contiguous f32")
-}
-
-/// A row-major matrix view: `rows×cols` values at `data[r·ld + c]`, or, `transposed`, the
-/// transpose of such a view (`data[c·ld + r]`).
-#[derive(Clone, Copy)]
-pub(crate) struct View<'a> {
-    pub data: &'a [f32],
-    pub ld: usize,
-    pub transposed: bool,
-}
-
-impl<'a> View<'a> {
-    pub(crate) fn rows(data: &'a [f32], ld: usize) -> Self {
-        Self {
-            data,
-            ld,
-            transposed: false,
-        }
-    }
-
-    pub(crate) fn t(data: &'a [f32], ld: usize) -> Self {
-        Self {
-            data,
-            ld,
-            transposed: true,
-        }
-    }
-
-    /// (row stride, column stride) of the `rows×cols` matrix, checking that it lies in `data`.
-    fn strides(&self, rows: usize, cols: usize) -> (isize, isize) {
-        let (outer, inner) = if self.transposed {
-            (cols, rows)
-        } else {
-            (rows, cols)
-        };
-        assert!(
-            self.ld >= inner,
-            "sgemm: leading dimension below the row length"
-        );
-        assert!(
-            outer == 0 || inner == 0 || self.data.len() >= (outer - 1) * self.ld + inner,
-            "sgemm: operand shorter than its view"
-        );
-        if self.transposed {
-            (1, self.ld as isize)
-        } else {
-            (self.ld as isize, 1)
-        }
-    }
-}
-
-/// `c (+)= alpha·a·b` with `a` `m×k`, `b` `k×n` and `c` `m×n` (row stride `ldc`); `accumulate`
-/// adds to `c`'s values, else they are overwritten. Through the gemm crate (OpenBLAS for these
-/// layouts); `parallel` splits the product over the rayon pool.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn sgemm(
-    (m, n, k): (usize, usize, usize),
-    a: View,
-    b: View,
-    c: &mut [f32],
-    ldc: usize,
-    alpha: f32,
-    accumulate: bool,
-    parallel: bool,
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    let (a_rs, a_cs) = a.strides(m, k);
-    let (b_rs, b_cs) = b.strides(k, n);
-    assert!(
-        ldc >= n && c.len() >= (m - 1) * ldc + n,
-        "sgemm: destination shorter than its view"
-    );
-    let parallelism = if parallel {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: the three views lie inside their slices (asserted above), `c` is exclusively
-    // borrowed and so aliases neither operand.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            ldc as isize,
-            accumulate,
-            a.data.as_ptr(),
-            a_cs,
-            a_rs,
-            b.data.as_ptr(),
-            b_cs,
-            b_rs,
-            1.0,
-            alpha,
-            false,
-            false,
-            false,
-            parallelism,
-        )
-    }
 }
 
 /// The convolution of time-major `x` `[batch, time, c_in]` on the host, when `conv` is plain
@@ -657,23 +547,5 @@ mod tests {
             );
             assert!(err < 1e-5, "mask {}: {err}", mask.is_some());
         }
-    }
-
-    /// Views that do not fit their slices are refused before any product runs.
-    #[test]
-    #[should_panic(expected = "operand shorter than its view")]
-    fn sgemm_checks_the_views() {
-        let a = vec![0.0f32; 10];
-        let mut c = vec![0.0f32; 4];
-        sgemm(
-            (2, 2, 6),
-            View::rows(&a, 6),
-            View::rows(&a, 2),
-            &mut c,
-            2,
-            1.0,
-            false,
-            false,
-        );
     }
 }

@@ -1,5 +1,4 @@
-//! The DTCN block's tail, `dropout(relu(batch_norm(y))) + residual`, as one custom autodiff
-//! operation on the Flex (CPU) backend (docs/perf/cpu.md, item 10).
+//! The DTCN block's tail, `dropout(relu(batch_norm(y))) + residual`, as one operation.
 //!
 //! As tensor ops, that tail is about ten passes over the `[batch · time, channels]` rows forward
 //! (two column means, a centring, three scalings, ReLU, a mask built from random draws, its
@@ -8,9 +7,9 @@
 //! and a byte per value saying whether the gradient flows through it (kept by dropout and above
 //! zero after the ReLU) — and two backward: the per-channel sums BatchNorm's gradient needs, then
 //! the input gradient; the residual's gradient is the upstream one, passed on without a copy. The
-//! dropout mask is the one [`super::ops::dropout`] draws (the same generator, seed and threshold),
-//! so a seeded run gives the same numbers either way (tests below, against the tensor-op tail on
-//! the same seed).
+//! dropout mask is the one [`crate::model::ops::dropout`] draws (the same generator, seed and
+//! threshold), so a seeded run gives the same numbers either way (tests below, against the
+//! tensor-op tail on the same seed).
 //!
 //! Only training on the Flex autodiff device takes this path (BatchNorm in training mode, batch
 //! statistics); inference, frozen BatchNorm and GPU devices keep the tensor ops.
@@ -28,7 +27,10 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use rayon::prelude::*;
 
-use super::ops::{batch_norm_rows, draw_seed, dropout, keep_threshold, update_running};
+use super::{contiguous, f32s};
+use crate::model::ops::{
+    batch_norm_rows, draw_seed, dropout_seeded, keep_threshold, update_running,
+};
 use crate::rng::SplitMix64;
 
 /// Rows per parallel task (even, so that every task starts on a whole draw of the mask
@@ -43,6 +45,18 @@ pub fn bn_relu_dropout_add(
     y: Tensor<2>,
     residual: Tensor<2>,
 ) -> Tensor<2> {
+    bn_relu_dropout_add_seeded(bn, d, y, residual, draw_seed)
+}
+
+/// [`bn_relu_dropout_add`] with the dropout mask's seed from `seed` (see
+/// [`dropout_seeded`]).
+fn bn_relu_dropout_add_seeded(
+    bn: &BatchNorm,
+    d: &Dropout,
+    y: Tensor<2>,
+    residual: Tensor<2>,
+    seed: impl FnOnce(&Device) -> u64,
+) -> Tensor<2> {
     let device = y.device();
     let fused = device.is_autodiff()
         && device == Device::flex()
@@ -50,14 +64,14 @@ pub fn bn_relu_dropout_add(
         && y.dims()[0] > 0
         && y.dims() == residual.dims();
     if !fused {
-        return dropout(d, relu(batch_norm_rows(bn, y))) + residual;
+        return dropout_seeded(d, relu(batch_norm_rows(bn, y)), seed) + residual;
     }
     let keep = if d.training.is_enabled() && d.prob > 0.0 {
         1.0 - d.prob
     } else {
         1.0
     };
-    let seed = if keep < 1.0 { draw_seed(&device) } else { 0 };
+    let seed = if keep < 1.0 { seed(&device) } else { 0 };
     let parts = (
         y.clone().try_into_primitive::<Autodiff<Flex>>(),
         residual.clone().try_into_primitive::<Autodiff<Flex>>(),
@@ -65,7 +79,7 @@ pub fn bn_relu_dropout_add(
         bn.beta.val().try_into_primitive::<Autodiff<Flex>>(),
     );
     let (Ok(y_ad), Ok(h_ad), Ok(g_ad), Ok(b_ad)) = parts else {
-        return dropout(d, relu(batch_norm_rows(bn, y))) + residual;
+        return dropout_seeded(d, relu(batch_norm_rows(bn, y)), |_| seed) + residual;
     };
     let [n, c] = y.dims();
     let y_flex = contiguous(y_ad.primitive().clone());
@@ -115,21 +129,6 @@ pub fn bn_relu_dropout_add(
         OpsKind::UnTracked(prep) => prep.finish(out),
     };
     Tensor::from_primitive::<Autodiff<Flex>>(out)
-}
-
-/// `t` with a contiguous layout (no copy when it already has one).
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.as_slice::<f32>().is_some() {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
-
-/// The values of a contiguous f32 Flex tensor.
-fn f32s(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>()
-        .expect("a contiguous f32 tensor (training runs in f32)")
 }
 
 /// Per-column mean and biased variance of `[n, c]` rows (two passes, block partial sums in f32,
@@ -219,17 +218,25 @@ impl Tail {
                 }
                 let y = &y[first..first + out.len()];
                 let h = &residual[first..first + out.len()];
+                // Branch-free (the mask and the ReLU's sign are random), so that it vectorises.
+                let per_channel = || self.mean.iter().zip(&a).zip(beta);
                 for (((o, f), y), h) in out
                     .chunks_exact_mut(c)
                     .zip(flows.chunks_exact_mut(c))
                     .zip(y.chunks_exact(c))
                     .zip(h.chunks_exact(c))
                 {
-                    for j in 0..c {
-                        let z = (y[j] - self.mean[j]) * a[j] + beta[j];
-                        let pass = f[j] != 0 && z > 0.0;
-                        f[j] = pass as u8;
-                        o[j] = h[j] + if pass { z * self.scale } else { 0.0 };
+                    for ((((o, f), y), h), ((m, a), b)) in o
+                        .iter_mut()
+                        .zip(f.iter_mut())
+                        .zip(y)
+                        .zip(h)
+                        .zip(per_channel())
+                    {
+                        let z = (y - m) * a + b;
+                        let pass = (*f != 0) & (z > 0.0);
+                        *f = pass as u8;
+                        *o = h + z * self.scale * (pass as u8 as f32);
                     }
                 }
             });
@@ -250,11 +257,18 @@ impl Tail {
                     .zip(y.chunks_exact(c))
                     .zip(flows.chunks_exact(c))
                 {
-                    for j in 0..c {
-                        let g = g[j] * self.scale * f[j] as f32;
-                        let xhat = (y[j] - self.mean[j]) * self.inv[j];
-                        sg[j] += g;
-                        sgx[j] += g * xhat;
+                    for (((((g, y), f), (m, inv)), sg), sgx) in g
+                        .iter()
+                        .zip(y)
+                        .zip(f)
+                        .zip(self.mean.iter().zip(&self.inv))
+                        .zip(sg.iter_mut())
+                        .zip(sgx.iter_mut())
+                    {
+                        let g = g * self.scale * *f as f32;
+                        let xhat = (y - m) * inv;
+                        *sg += g;
+                        *sgx += g * xhat;
                     }
                 }
                 (sg, sgx)
@@ -302,10 +316,13 @@ impl Tail {
                     .zip(y[range.clone()].chunks_exact(c))
                     .zip(flows[range].chunks_exact(c))
                 {
-                    for j in 0..c {
-                        let g = g[j] * self.scale * f[j] as f32;
-                        let xhat = (y[j] - self.mean[j]) * self.inv[j];
-                        d[j] = a[j] * (g - mg[j] - xhat * mgx[j]);
+                    let per_channel = self.mean.iter().zip(&self.inv).zip(&a).zip(&mg).zip(&mgx);
+                    for ((((d, g), y), f), ((((m, inv), a), mg), mgx)) in
+                        d.iter_mut().zip(g).zip(y).zip(f).zip(per_channel)
+                    {
+                        let g = g * self.scale * *f as f32;
+                        let xhat = (y - m) * inv;
+                        *d = a * (g - mg - xhat * mgx);
                     }
                 }
             });
@@ -314,7 +331,7 @@ impl Tail {
 }
 
 /// `out[i] = 1` when value `first + i` is kept by the dropout mask of `seed` (the values of
-/// [`super::ops::bernoulli_mask`]: two 32-bit draws per SplitMix64 output), else 0. `first` is
+/// `model::ops::bernoulli_mask`: two 32-bit draws per SplitMix64 output), else 0. `first` is
 /// even.
 fn kept_values(seed: u64, threshold: u32, first: usize, out: &mut [u8]) {
     debug_assert!(first.is_multiple_of(2));
@@ -393,7 +410,7 @@ mod tests {
     }
 
     /// Output, the gradients of y, the residual, γ and β, and the running statistics equal the
-    /// tensor-op tail on the same device seed (so the same dropout mask), with and without
+    /// tensor-op tail with the same mask seed (so the same dropout mask), with and without
     /// dropout, for a row count that is not a multiple of the task size and an odd channel count.
     #[test]
     fn fused_tail_equals_the_tensor_ops() {
@@ -426,11 +443,13 @@ mod tests {
                 let h = Tensor::<1>::from_floats(hv.as_slice(), &device)
                     .reshape([n, c])
                     .require_grad();
-                device.seed(17);
+                // The same mask on both paths, without the device's shared generator (other
+                // tests draw from it concurrently).
+                let seed = |_: &Device| 0x5eed_u64;
                 let out = if fused {
-                    bn_relu_dropout_add(&bn, &d, y.clone(), h.clone())
+                    bn_relu_dropout_add_seeded(&bn, &d, y.clone(), h.clone(), seed)
                 } else {
-                    dropout(&d, relu(batch_norm_rows(&bn, y.clone()))) + h.clone()
+                    dropout_seeded(&d, relu(batch_norm_rows(&bn, y.clone())), seed) + h.clone()
                 };
                 let upstream = Tensor::<1>::from_floats(up.as_slice(), &device).reshape([n, c]);
                 let grads = (out.clone() * upstream).sum().backward();
