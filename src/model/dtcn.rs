@@ -91,9 +91,11 @@ impl Dtcn {
     /// - `x`: `[batch, channels, time]` → same shape
     ///
     /// Inside, the activations stay time-major rows `[batch · time, channels]`
-    /// (docs/perf/cpu.md, "bench epoch"): the convolution's im2col gathers rows, BatchNorm's
-    /// statistics are column means, and nothing is transposed between blocks. An input that is
-    /// itself a transposed view of time-major data (the fusion's output) enters without a copy.
+    /// (docs/perf/cpu.md, "bench epoch"): the convolution reads row ranges, BatchNorm's
+    /// statistics are column means, and nothing is transposed between blocks; on the CPU each
+    /// block is two custom operations (the conv, then BatchNorm + ReLU + dropout + residual;
+    /// `model::fused`). An input that is itself a transposed view of time-major data (the
+    /// fusion's output) enters without a copy.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let [batch, channels, time] = x.dims();
         let mut h = x.swap_dims(1, 2).reshape([batch * time, channels]);

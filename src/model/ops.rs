@@ -6,10 +6,11 @@
 //!   mask here comes from SplitMix64 seeded by one draw from burn's own (seeded) generator, so
 //!   `Device::seed` still makes a run reproducible.
 //! - [`conv1d_matmul`]: burn-flex runs `Conv1d` as a direct 3-D convolution (forward) and a
-//!   transposed one (backward), not on BLAS. Here the dilated "same" conv is im2col (one gather
-//!   of the k shifted input rows of every output row, zero rows outside the utterance) and one
-//!   product with the weight; autodiff differentiates gather and matmul, so no hand-written
-//!   backward. [`conv1d_rows`] is the same on time-major rows `[batch · time, channels]`.
+//!   transposed one (backward), not on BLAS. On Flex, [`conv1d_rows`] (time-major rows
+//!   `[batch · time, channels]`) is one custom operation, tap products accumulated into the
+//!   output rows with a hand-written backward (`model::fused::conv`); elsewhere (GPUs) it is
+//!   im2col (one gather of the k shifted input rows of every output row, zero rows outside the
+//!   utterance) and one product with the weight, which autodiff differentiates.
 //! - [`batch_norm_rows`]: burn's `batch_norm_train` and its backward move the channels to the
 //!   front and copy four times per layer; on time-major rows the statistics are column means.
 //!
