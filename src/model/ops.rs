@@ -212,15 +212,8 @@ mod tests {
     use burn::nn::PaddingConfig1d;
     use burn::nn::conv::Conv1dConfig;
 
+    use crate::eval::compare::max_abs_diff;
     use crate::tensor::read_f32;
-
-    fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-        assert_eq!(a.len(), b.len());
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f32::max)
-    }
 
     #[derive(Clone, Copy, Debug)]
     enum Path {

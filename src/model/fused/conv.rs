@@ -308,16 +308,9 @@ mod tests {
     use super::*;
     use burn::nn::conv::Conv1dConfig;
 
+    use crate::eval::compare::max_abs_diff;
     use crate::rng::SplitMix64;
     use crate::tensor::read_f32;
-
-    fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-        assert_eq!(a.len(), b.len());
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f32::max)
-    }
 
     /// Values and the gradients of input, weight and bias equal burn's `Conv1d` (on
     /// `[batch, c, time]`), including dilations that reach past the whole utterance, a batch

@@ -96,10 +96,11 @@ fn bn_relu_dropout_add_seeded(
         .iter()
         .map(|v| 1.0 / (v + bn.epsilon as f32).sqrt())
         .collect();
+    let a = gamma.iter().zip(&inv).map(|(g, i)| g * i).collect();
     let tail = Tail {
-        gamma,
         mean,
         inv,
+        a,
         scale: (1.0 / keep) as f32,
         n,
         c,
@@ -176,10 +177,11 @@ fn column_moments(x: &[f32], n: usize, c: usize) -> (Vec<f32>, Vec<f32>) {
 /// What the forward pass saved for the backward one (besides `y` and the flow mask).
 #[derive(Debug)]
 struct Tail {
-    gamma: Vec<f32>,
     mean: Vec<f32>,
     /// 1/√(var + ε) per channel.
     inv: Vec<f32>,
+    /// γ·inv per channel.
+    a: Vec<f32>,
     /// 1/keep.
     scale: f32,
     n: usize,
@@ -198,12 +200,6 @@ impl Tail {
         seed: u64,
     ) -> (Vec<f32>, Vec<u8>) {
         let c = self.c;
-        let a: Vec<f32> = self
-            .gamma
-            .iter()
-            .zip(&self.inv)
-            .map(|(g, i)| g * i)
-            .collect();
         let mut out = vec![0.0f32; y.len()];
         let mut flows = vec![0u8; y.len()];
         out.par_chunks_mut(ROWS * c)
@@ -219,7 +215,7 @@ impl Tail {
                 let y = &y[first..first + out.len()];
                 let h = &residual[first..first + out.len()];
                 // Branch-free (the mask and the ReLU's sign are random), so that it vectorises.
-                let per_channel = || self.mean.iter().zip(&a).zip(beta);
+                let per_channel = || self.mean.iter().zip(&self.a).zip(beta);
                 for (((o, f), y), h) in out
                     .chunks_exact_mut(c)
                     .zip(flows.chunks_exact_mut(c))
@@ -296,12 +292,6 @@ impl Tail {
     ) -> Vec<f32> {
         let c = self.c;
         let n = self.n as f64;
-        let a: Vec<f32> = self
-            .gamma
-            .iter()
-            .zip(&self.inv)
-            .map(|(g, i)| g * i)
-            .collect();
         let mg: Vec<f32> = sg.iter().map(|s| (s / n) as f32).collect();
         let mgx: Vec<f32> = sgx.iter().map(|s| (s / n) as f32).collect();
         let mut dy = vec![0.0f32; grad.len()];
@@ -316,7 +306,13 @@ impl Tail {
                     .zip(y[range.clone()].chunks_exact(c))
                     .zip(flows[range].chunks_exact(c))
                 {
-                    let per_channel = self.mean.iter().zip(&self.inv).zip(&a).zip(&mg).zip(&mgx);
+                    let per_channel = self
+                        .mean
+                        .iter()
+                        .zip(&self.inv)
+                        .zip(&self.a)
+                        .zip(&mg)
+                        .zip(&mgx);
                     for ((((d, g), y), f), ((((m, inv), a), mg), mgx)) in
                         d.iter_mut().zip(g).zip(y).zip(f).zip(per_channel)
                     {
@@ -399,15 +395,8 @@ mod tests {
     use super::*;
     use burn::nn::{BatchNormConfig, DropoutConfig};
 
+    use crate::eval::compare::max_abs_diff;
     use crate::tensor::read_f32;
-
-    fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-        assert_eq!(a.len(), b.len());
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f32::max)
-    }
 
     /// Output, the gradients of y, the residual, γ and β, and the running statistics equal the
     /// tensor-op tail with the same mask seed (so the same dropout mask), with and without
