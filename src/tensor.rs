@@ -1,6 +1,8 @@
-//! Reading tensors back to the host, shared by the models, the SSL encoders and the training
-//! loop (below all of them, so that none imports a sibling for it).
+//! Reading tensors back to the host (and the Flex buffers the host kernels read), shared by the
+//! models, the SSL encoders and the training loop (below all of them, so that none imports a
+//! sibling for it).
 
+use burn::backend::flex::FlexTensor;
 use burn::prelude::*;
 
 /// The values of a float tensor as `f32`, row-major.
@@ -21,6 +23,22 @@ pub fn read_i64<const D: usize>(t: Tensor<D, Int>) -> Vec<i64> {
         .convert::<i64>()
         .try_into_vec::<i64>()
         .unwrap_or_else(|e| panic!("reading a tensor back from the device failed: {e:?}"))
+}
+
+/// `t` with a contiguous layout (no copy when it already has one).
+pub(crate) fn contiguous(t: FlexTensor) -> FlexTensor {
+    if t.as_slice::<f32>().is_some() {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+/// The values of a contiguous f32 Flex tensor (the host kernels' inputs; callers check the
+/// layout first, through [`contiguous`] or `as_slice`).
+pub(crate) fn f32s(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>()
+        .expect("a contiguous f32 Flex tensor (checked by the caller)")
 }
 
 /// GELU, exact (erf) form. On the Flex (CPU) backend outside autodiff it is one vectorised pass

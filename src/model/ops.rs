@@ -80,16 +80,33 @@ fn bernoulli_mask(n: usize, keep: f64, seed: u64) -> Vec<f32> {
     let mut out = vec![0.0f32; n];
     out.par_chunks_mut(CHUNK)
         .enumerate()
-        .for_each(|(c, chunk)| {
-            let first = (c * CHUNK / 2) as u64;
-            for (j, pair) in chunk.chunks_mut(2).enumerate() {
-                let r = SplitMix64::nth(seed, first + j as u64);
-                for (slot, bits) in pair.iter_mut().zip([r as u32, (r >> 32) as u32]) {
-                    *slot = if bits < threshold { scale } else { 0.0 };
-                }
-            }
-        });
+        .for_each(|(c, chunk)| fill_mask(seed, threshold, c * CHUNK, chunk, scale, 0.0));
     out
+}
+
+/// Values `first..first + out.len()` of the dropout mask stream of `seed`: `kept` where the
+/// value's 32-bit draw is below `threshold`, else `dropped` (two draws per SplitMix64 output, so
+/// the stream can be filled in parallel from any even `first`). [`bernoulli_mask`] and the fused
+/// DTCN tail (`model::fused::tail`) both draw their masks here.
+pub(crate) fn fill_mask<T: Copy>(
+    seed: u64,
+    threshold: u32,
+    first: usize,
+    out: &mut [T],
+    kept: T,
+    dropped: T,
+) {
+    assert!(
+        first.is_multiple_of(2),
+        "a mask chunk starts on a whole draw"
+    );
+    let pair0 = (first / 2) as u64;
+    for (j, pair) in out.chunks_mut(2).enumerate() {
+        let r = SplitMix64::nth(seed, pair0 + j as u64);
+        for (slot, bits) in pair.iter_mut().zip([r as u32, (r >> 32) as u32]) {
+            *slot = if bits < threshold { kept } else { dropped };
+        }
+    }
 }
 
 /// `conv.forward(x)` for a stride-1, ungrouped conv with symmetric "same" padding of

@@ -23,6 +23,7 @@ use rayon::prelude::*;
 
 use super::conv::FrameConv;
 use crate::blas::{View, fill_rows, sgemm};
+use crate::tensor::f32s;
 
 /// Output rows per task: a block of 64 rows × 512 channels (128 KB) stays in L2 between its
 /// tap products and its GELU.
@@ -47,11 +48,6 @@ fn optional_storage<const D: usize>(t: Option<Tensor<D>>) -> Option<Option<FlexT
         Some(t) => flex_storage(&t).map(Some),
         None => Some(None),
     }
-}
-
-fn slice(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>()
-        .expect("flex_storage checked: contiguous f32")
 }
 
 /// The convolution of time-major `x` `[batch, time, c_in]` on the host, when `conv` is plain
@@ -82,7 +78,7 @@ fn conv_rows(
     let (k, s) = (conv.kernel, conv.stride);
     assert_eq!(rows, k * c_in, "conv input channels");
     let t_out = conv.out_frames(t);
-    let (x, w, bias) = (slice(&xs), slice(&ws), bs.as_ref().map(slice));
+    let (x, w, bias) = (f32s(&xs), f32s(&ws), bs.as_ref().map(f32s));
     let mut out = vec![0.0f32; b * t_out * c_out];
     if t_out == 0 {
         return Some((out, [b, 0, c_out]));
@@ -271,7 +267,7 @@ pub(crate) fn conv_channel_norm_gelu(
         parts.lock().expect("no panics while held")[item].push((r0, m));
     })?;
     let parts = parts.into_inner().expect("no panics while held");
-    let (gamma, beta) = (gamma.as_ref().map(slice), beta.as_ref().map(slice));
+    let (gamma, beta) = (gamma.as_ref().map(f32s), beta.as_ref().map(f32s));
     // Per item and channel: y ↦ (y − mean)·scale + shift, scale = γ/√(var + ε), shift = β.
     let affine: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = parts
         .into_iter()
@@ -323,14 +319,14 @@ pub(crate) fn linear(l: &Linear, x: &Tensor<3>) -> Option<Tensor<3>> {
     assert_eq!(w_in, d_in, "linear input width");
     let rows = b * t;
     let mut out = vec![0.0f32; rows * d_out];
-    if let Some(bias) = bs.as_ref().map(slice) {
+    if let Some(bias) = bs.as_ref().map(f32s) {
         out.par_chunks_mut(ROWS * d_out)
             .for_each(|y| fill_rows(y, bias));
     }
     sgemm(
         (rows, d_out, d_in),
-        View::rows(slice(&xs), d_in),
-        View::rows(slice(&ws), d_out),
+        View::rows(f32s(&xs), d_in),
+        View::rows(f32s(&ws), d_out),
         &mut out,
         d_out,
         1.0,
@@ -360,11 +356,11 @@ pub(crate) fn attention(
     let ms = optional_storage(mask.cloned())?;
     let [b, t, d] = q.dims();
     let hd = d / heads;
-    let (qv, kv, vv) = (slice(&qs), slice(&ks), slice(&vs));
+    let (qv, kv, vv) = (f32s(&qs), f32s(&ks), f32s(&vs));
     // Padded keys get a large negative bias (transformers uses the dtype minimum), per item.
     let key_bias: Option<Vec<f32>> = ms
         .as_ref()
-        .map(|m| slice(m).iter().map(|&m| (1.0 - m) * -1e9).collect());
+        .map(|m| f32s(m).iter().map(|&m| (1.0 - m) * -1e9).collect());
     let blocks: Vec<Vec<f32>> = (0..b * heads)
         .into_par_iter()
         .map(|task| {

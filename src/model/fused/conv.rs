@@ -22,8 +22,9 @@ use burn::nn::conv::Conv1d;
 use burn::prelude::*;
 use rayon::prelude::*;
 
-use super::{contiguous, f32s};
+use super::{add_in_order, flex_tensor};
 use crate::blas::{View, fill_rows, sgemm};
+use crate::tensor::{contiguous, f32s};
 
 /// Utterances per parallel task.
 const ITEMS: usize = 4;
@@ -70,18 +71,19 @@ pub fn conv1d_rows_fused(
         let x = contiguous(rows.clone().try_into_primitive::<Flex>().ok()?);
         let w = contiguous(weight.try_into_primitive::<Flex>().ok()?);
         let b = contiguous(bias.val().try_into_primitive::<Flex>().ok()?);
-        let y = geom.forward(f32s(&x), &taps_major(f32s(&w), c_out, c_in, k), f32s(&b));
-        return Some(Tensor::from_primitive::<Flex>(FlexTensor::from_data(
-            TensorData::new(y, [batch * time, c_out]),
+        let y = geom.forward(f32s(&x), &reverse_axes(f32s(&w), c_out, c_in, k), f32s(&b));
+        return Some(Tensor::from_primitive::<Flex>(flex_tensor(
+            y,
+            [batch * time, c_out],
         )));
     }
     let x_ad = rows.clone().try_into_primitive::<Autodiff<Flex>>().ok()?;
     let w_ad = weight.try_into_primitive::<Autodiff<Flex>>().ok()?;
     let b_ad = bias.val().try_into_primitive::<Autodiff<Flex>>().ok()?;
     let x = contiguous(x_ad.primitive().clone());
-    let wt = taps_major(f32s(&contiguous(w_ad.primitive().clone())), c_out, c_in, k);
+    let wt = reverse_axes(f32s(&contiguous(w_ad.primitive().clone())), c_out, c_in, k);
     let y = geom.forward(f32s(&x), &wt, f32s(&contiguous(b_ad.primitive().clone())));
-    let y = FlexTensor::from_data(TensorData::new(y, [batch * time, c_out]));
+    let y = flex_tensor(y, [batch * time, c_out]);
     let out = match ConvBackward
         .prepare::<NoCheckpointing>([x_ad.node(), w_ad.node(), b_ad.node()])
         .compute_bound()
@@ -100,17 +102,18 @@ pub fn conv1d_rows_fused(
     Some(Tensor::from_primitive::<Autodiff<Flex>>(out))
 }
 
-/// burn's `[c_out, c_in, k]` weight as k row-major `[c_in, c_out]` matrices Wⱼ.
-fn taps_major(w: &[f32], c_out: usize, c_in: usize, k: usize) -> Vec<f32> {
-    let mut wt = vec![0.0f32; w.len()];
-    for o in 0..c_out {
-        for i in 0..c_in {
-            for j in 0..k {
-                wt[(j * c_in + i) * c_out + o] = w[(o * c_in + i) * k + j];
+/// A row-major `[a, b, c]` array with its axes reversed, `[c, b, a]`: burn's `[c_out, c_in, k]`
+/// weight as k row-major `[c_in, c_out]` matrices Wⱼ, and (applied to `[k, c_in, c_out]`) back.
+fn reverse_axes(w: &[f32], a: usize, b: usize, c: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; w.len()];
+    for x in 0..a {
+        for y in 0..b {
+            for z in 0..c {
+                out[(z * b + y) * a + x] = w[(x * b + y) * c + z];
             }
         }
     }
-    wt
+    out
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -124,14 +127,16 @@ struct Geometry {
 }
 
 impl Geometry {
-    /// For tap j: the input row offset s = j·d − pad and the output rows `t0..t1` whose input
-    /// row t + s lies inside the utterance (empty when the tap never does).
-    fn tap(&self, j: usize) -> (isize, usize, usize) {
+    /// The taps that reach inside the utterance: `(j, from, t0, t1)`, output rows `t0..t1` of
+    /// tap j reading input rows `from..from + (t1 − t0)` (input row t + j·d − pad).
+    fn taps(&self) -> impl Iterator<Item = (usize, usize, usize, usize)> {
         let pad = (self.dilation * (self.k - 1) / 2) as isize;
-        let s = (j * self.dilation) as isize - pad;
-        let t0 = (-s).max(0) as usize;
-        let t1 = (self.time as isize - s.max(0)).max(0) as usize;
-        (s, t0.min(t1), t1)
+        let (time, dilation) = (self.time as isize, self.dilation as isize);
+        (0..self.k).filter_map(move |j| {
+            let s = j as isize * dilation - pad;
+            let (t0, t1) = ((-s).max(0), time - s.max(0));
+            (t1 > t0).then(|| (j, (t0 + s) as usize, t0 as usize, t1 as usize))
+        })
     }
 
     /// The k products of one tap block: Wⱼ in `wt`.
@@ -149,21 +154,17 @@ impl Geometry {
                 for (i, yb) in ys.chunks_exact_mut(t * co).enumerate() {
                     let b = blk * ITEMS + i;
                     let xb = &x[b * t * ci..(b + 1) * t * ci];
-                    for j in 0..self.k {
-                        let (s, t0, t1) = self.tap(j);
-                        if t1 > t0 {
-                            let from = (t0 as isize + s) as usize;
-                            sgemm(
-                                (t1 - t0, co, ci),
-                                View::rows(&xb[from * ci..], ci),
-                                View::rows(self.w(wt, j), co),
-                                &mut yb[t0 * co..],
-                                co,
-                                1.0,
-                                true,
-                                false,
-                            );
-                        }
+                    for (j, from, t0, t1) in self.taps() {
+                        sgemm(
+                            (t1 - t0, co, ci),
+                            View::rows(&xb[from * ci..], ci),
+                            View::rows(self.w(wt, j), co),
+                            &mut yb[t0 * co..],
+                            co,
+                            1.0,
+                            true,
+                            false,
+                        );
                     }
                 }
             });
@@ -201,12 +202,7 @@ impl Geometry {
                             *d += g;
                         }
                     }
-                    for j in 0..self.k {
-                        let (s, t0, t1) = self.tap(j);
-                        if t1 <= t0 {
-                            continue;
-                        }
-                        let from = (t0 as isize + s) as usize;
+                    for (j, from, t0, t1) in self.taps() {
                         // dWⱼ += x(rows t0 + s..t1 + s)ᵀ · dy(rows t0..t1)
                         sgemm(
                             (ci, co, t1 - t0),
@@ -237,16 +233,12 @@ impl Geometry {
                 (dw, db)
             })
             .collect();
-        let mut dw = vec![0.0f32; wt.len()];
-        let mut db = vec![0.0f32; co];
-        for (pw, pb) in &partial {
-            for (a, v) in dw.iter_mut().zip(pw) {
-                *a += v;
-            }
-            for (a, v) in db.iter_mut().zip(pb) {
-                *a += v;
-            }
-        }
+        let to_f32 = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect::<Vec<f32>>();
+        let dw = to_f32(add_in_order(
+            partial.iter().map(|p| p.0.as_slice()),
+            wt.len(),
+        ));
+        let db = to_f32(add_in_order(partial.iter().map(|p| p.1.as_slice()), co));
         drop(dx_blocks);
         (want_dx.then_some(dx), dw, db)
     }
@@ -278,27 +270,15 @@ impl Backward<Flex, 3> for ConvBackward {
         let g = geom;
         let (dx, dwt, db) = g.backward(f32s(&x), &wt, f32s(&dy), node_x.is_some());
         if let (Some(node), Some(dx)) = (node_x, dx) {
-            let dx = FlexTensor::from_data(TensorData::new(dx, [g.batch * g.time, g.c_in]));
-            grads.register::<Flex>(node.id, dx);
+            grads.register::<Flex>(node.id, flex_tensor(dx, [g.batch * g.time, g.c_in]));
         }
         if let Some(node) = node_w {
             // Back to burn's [c_out, c_in, k].
-            let mut dw = vec![0.0f32; dwt.len()];
-            for o in 0..g.c_out {
-                for i in 0..g.c_in {
-                    for j in 0..g.k {
-                        dw[(o * g.c_in + i) * g.k + j] = dwt[(j * g.c_in + i) * g.c_out + o];
-                    }
-                }
-            }
-            let dw = FlexTensor::from_data(TensorData::new(dw, [g.c_out, g.c_in, g.k]));
-            grads.register::<Flex>(node.id, dw);
+            let dw = reverse_axes(&dwt, g.k, g.c_in, g.c_out);
+            grads.register::<Flex>(node.id, flex_tensor(dw, [g.c_out, g.c_in, g.k]));
         }
         if let Some(node) = node_b {
-            grads.register::<Flex>(
-                node.id,
-                FlexTensor::from_data(TensorData::new(db, [g.c_out])),
-            );
+            grads.register::<Flex>(node.id, flex_tensor(db, [g.c_out]));
         }
     }
 }

@@ -14,17 +14,19 @@ pub mod tail;
 pub use conv::conv1d_rows_fused;
 pub use tail::bn_relu_dropout_add;
 
-/// `t` with a contiguous layout (no copy when it already has one).
-pub(crate) fn contiguous(t: FlexTensor) -> FlexTensor {
-    if t.as_slice::<f32>().is_some() {
-        t
-    } else {
-        t.to_contiguous()
-    }
+/// A Flex tensor owning `values` (no copy).
+fn flex_tensor(values: Vec<f32>, shape: impl Into<burn::prelude::Shape>) -> FlexTensor {
+    FlexTensor::from_data(burn::prelude::TensorData::new(values, shape))
 }
 
-/// The values of a contiguous f32 Flex tensor.
-pub(crate) fn f32s(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>()
-        .expect("a contiguous f32 tensor (training runs in f32)")
+/// The sum of per-task partial vectors of length `len`, added in task order in f64, so the
+/// result does not depend on how the tasks were scheduled.
+fn add_in_order<'a>(parts: impl Iterator<Item = &'a [f32]>, len: usize) -> Vec<f64> {
+    let mut total = vec![0.0f64; len];
+    for part in parts {
+        for (t, v) in total.iter_mut().zip(part) {
+            *t += *v as f64;
+        }
+    }
+    total
 }

@@ -7,8 +7,8 @@
 //! and a byte per value saying whether the gradient flows through it (kept by dropout and above
 //! zero after the ReLU) — and two backward: the per-channel sums BatchNorm's gradient needs, then
 //! the input gradient; the residual's gradient is the upstream one, passed on without a copy. The
-//! dropout mask is the one [`crate::model::ops::dropout`] draws (the same generator, seed and
-//! threshold), so a seeded run gives the same numbers either way (tests below, against the
+//! dropout mask is the one [`crate::model::ops::dropout`] draws (the same generator —
+//! `ops::fill_mask` —, seed and threshold), so a seeded run gives the same numbers either way (tests below, against the
 //! tensor-op tail on the same seed).
 //!
 //! Only training on the Flex autodiff device takes this path (BatchNorm in training mode, batch
@@ -27,11 +27,11 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use rayon::prelude::*;
 
-use super::{contiguous, f32s};
+use super::{add_in_order, flex_tensor};
 use crate::model::ops::{
-    batch_norm_rows, draw_seed, dropout_seeded, keep_threshold, update_running,
+    batch_norm_rows, draw_seed, dropout_seeded, fill_mask, keep_threshold, update_running,
 };
-use crate::rng::SplitMix64;
+use crate::tensor::{contiguous, f32s};
 
 /// Rows per parallel task (even, so that every task starts on a whole draw of the mask
 /// generator, which yields two values per 64-bit output).
@@ -112,7 +112,7 @@ fn bn_relu_dropout_add_seeded(
         keep_threshold(keep),
         seed,
     );
-    let out = FlexTensor::from_data(TensorData::new(out, [n, c]));
+    let out = flex_tensor(out, [n, c]);
     let nodes = [y_ad.node(), h_ad.node(), g_ad.node(), b_ad.node()];
     let out = match TailBackward
         .prepare::<NoCheckpointing>(nodes)
@@ -146,13 +146,7 @@ fn column_moments(x: &[f32], n: usize, c: usize) -> (Vec<f32>, Vec<f32>) {
                 acc
             })
             .collect();
-        let mut total = vec![0.0f64; c];
-        for p in &partial {
-            for (t, v) in total.iter_mut().zip(p) {
-                *t += *v as f64;
-            }
-        }
-        total
+        add_in_order(partial.iter().map(Vec::as_slice), c)
     };
     let mean: Vec<f32> = sums(&|row, acc| {
         for (a, v) in acc.iter_mut().zip(row) {
@@ -210,7 +204,7 @@ impl Tail {
                 if threshold == u32::MAX {
                     flows.fill(1);
                 } else {
-                    kept_values(seed, threshold, first, flows);
+                    fill_mask(seed, threshold, first, flows, 1, 0);
                 }
                 let y = &y[first..first + out.len()];
                 let h = &residual[first..first + out.len()];
@@ -270,14 +264,10 @@ impl Tail {
                 (sg, sgx)
             })
             .collect();
-        let (mut sg, mut sgx) = (vec![0.0f64; c], vec![0.0f64; c]);
-        for (a, b) in &partial {
-            for j in 0..c {
-                sg[j] += a[j] as f64;
-                sgx[j] += b[j] as f64;
-            }
-        }
-        (sg, sgx)
+        (
+            add_in_order(partial.iter().map(|p| p.0.as_slice()), c),
+            add_in_order(partial.iter().map(|p| p.1.as_slice()), c),
+        )
     }
 
     /// BatchNorm's input gradient with batch statistics:
@@ -326,20 +316,6 @@ impl Tail {
     }
 }
 
-/// `out[i] = 1` when value `first + i` is kept by the dropout mask of `seed` (the values of
-/// `model::ops::bernoulli_mask`: two 32-bit draws per SplitMix64 output), else 0. `first` is
-/// even.
-fn kept_values(seed: u64, threshold: u32, first: usize, out: &mut [u8]) {
-    debug_assert!(first.is_multiple_of(2));
-    let pair0 = (first / 2) as u64;
-    for (j, pair) in out.chunks_mut(2).enumerate() {
-        let r = SplitMix64::nth(seed, pair0 + j as u64);
-        for (slot, bits) in pair.iter_mut().zip([r as u32, (r >> 32) as u32]) {
-            *slot = (bits < threshold) as u8;
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 struct TailState {
     y: FlexTensor,
@@ -366,10 +342,7 @@ impl Backward<Flex, 4> for TailBackward {
         if node_y.is_some() || node_gamma.is_some() || node_beta.is_some() {
             let (g, yv) = (f32s(&grad), f32s(&y));
             let (sg, sgx) = tail.sums(g, yv, &flows);
-            let vector = |v: &[f64]| {
-                let v: Vec<f32> = v.iter().map(|x| *x as f32).collect();
-                FlexTensor::from_data(TensorData::new(v, [tail.c]))
-            };
+            let vector = |v: &[f64]| flex_tensor(v.iter().map(|x| *x as f32).collect(), [tail.c]);
             if let Some(node) = node_gamma {
                 grads.register::<Flex>(node.id, vector(&sgx));
             }
@@ -378,10 +351,7 @@ impl Backward<Flex, 4> for TailBackward {
             }
             if let Some(node) = node_y {
                 let dy = tail.input_grad(g, yv, &flows, &sg, &sgx);
-                grads.register::<Flex>(
-                    node.id,
-                    FlexTensor::from_data(TensorData::new(dy, [tail.n, tail.c])),
-                );
+                grads.register::<Flex>(node.id, flex_tensor(dy, [tail.n, tail.c]));
             }
         }
         if let Some(node) = node_h {
@@ -396,6 +366,7 @@ mod tests {
     use burn::nn::{BatchNormConfig, DropoutConfig};
 
     use crate::eval::compare::max_abs_diff;
+    use crate::rng::SplitMix64;
     use crate::tensor::read_f32;
 
     /// Output, the gradients of y, the residual, γ and β, and the running statistics equal the
