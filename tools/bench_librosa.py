@@ -6,8 +6,8 @@ Same signal recipe (3 s files of a harmonic tone with wandering pitch + noise, 1
 parameters (n_fft 2048, hop 512, 128 Slaney mels, fmax 8 kHz, power_to_db top_db 80), one process.
 Two modes, as `bench logmel` reports them: single utterances (files one after another) and a batch
 of files (librosa on a [batch, samples] array, which it transforms in one call; power_to_db per
-file, as the workbench clamps each file to its own peak). Each mode: the best of three passes, as
-`bench logmel` reports. Prints audio seconds per second and one JSON line.
+file, as the workbench clamps each file to its own peak). Each mode: the best of `--passes` passes (3 by
+default), as `bench logmel --passes` reports. Prints audio seconds per second and one JSON line.
 """
 import argparse
 import json
@@ -19,6 +19,7 @@ import numpy as np
 p = argparse.ArgumentParser()
 p.add_argument("--audio-secs", type=float, default=600.0)
 p.add_argument("--batch", type=int, default=16)
+p.add_argument("--passes", type=int, default=3, help="passes per mode, the best reported (as `bench logmel --passes`)")
 a = p.parse_args()
 SR = 16000
 file_secs = 3.0
@@ -42,7 +43,7 @@ def logmel(y):
     return librosa.power_to_db(S, ref=1.0, amin=1e-10, top_db=80.0)
 
 
-PASSES = 3
+PASSES = max(1, a.passes)
 logmel(files[0])  # warm-up: filterbank cache, FFT plans
 rates = []
 for _ in range(PASSES):

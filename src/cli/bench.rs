@@ -65,9 +65,10 @@ pub struct BenchArgs {
     /// epoch: width of the SSL part of a fused stream (HuBERT-base: 768).
     #[arg(long, default_value_t = 768)]
     pub ssl_dim: usize,
-    /// epoch, ssl: passes (epoch: each a fresh model trained for one epoch; ssl: each timing the
-    /// forward passes of batch 1 and of the chosen batch); the best is reported (these figures
-    /// move by ±10–20 % between passes on a shared machine).
+    /// epoch, ssl, logmel: passes (epoch: each a fresh model trained for one epoch; ssl: each
+    /// timing the forward passes of batch 1 and of the chosen batch; logmel: each extracting all
+    /// files, in each mode); the best is reported (these figures move by ±10–20 % between passes
+    /// on a shared machine; tools/bench_librosa.py takes the same option).
     #[arg(long, default_value_t = 3)]
     pub passes: usize,
 }
@@ -76,7 +77,7 @@ pub struct BenchArgs {
 pub fn run(a: BenchArgs) -> Result<()> {
     match a.what {
         BenchKind::Epoch => epoch(a.preset.as_deref(), a.utterances, a.ssl_dim, a.passes),
-        BenchKind::Logmel => logmel(a.audio_secs),
+        BenchKind::Logmel => logmel(a.audio_secs, a.passes),
         BenchKind::Augment => augment(a.audio_secs),
         BenchKind::Inspect => inspect(a.files),
         BenchKind::Ssl => ssl(a.weights.as_deref(), a.batch, a.passes, a.backend),
@@ -180,8 +181,8 @@ pub fn augment(audio_secs: f64) -> Result<()> {
 /// Log-mel throughput (the paper defaults: n_fft 2048, hop 512, 128 bands) in seconds of audio per
 /// second, on one thread and on all cores (one file per task, like corpus extraction): the best of
 /// three passes over the files, as `tools/bench_librosa.py` reports librosa's.
-pub fn logmel(audio_secs: f64) -> Result<()> {
-    const PASSES: usize = 3;
+pub fn logmel(audio_secs: f64, passes: usize) -> Result<()> {
+    let passes = passes.max(1);
     let cfg = LogMelConfig::default();
     let (files, file_secs) = test_clips(audio_secs);
     let n_files = files.len();
@@ -193,16 +194,16 @@ pub fn logmel(audio_secs: f64) -> Result<()> {
     rayon::broadcast(|_| log_mel(&files[0], &cfg).data[0]);
 
     let mut checksum = 0.0f64;
-    let mut single = Vec::with_capacity(PASSES);
-    let mut multi = Vec::with_capacity(PASSES);
-    for _ in 0..PASSES {
+    let mut single = Vec::with_capacity(passes);
+    let mut multi = Vec::with_capacity(passes);
+    for _ in 0..passes {
         let t = Instant::now();
         for f in &files {
             checksum += log_mel(f, &cfg).data[0] as f64;
         }
         single.push(total_secs / t.elapsed().as_secs_f64());
     }
-    for _ in 0..PASSES {
+    for _ in 0..passes {
         let t = Instant::now();
         let sum: f64 = files
             .par_iter()
@@ -221,7 +222,7 @@ pub fn logmel(audio_secs: f64) -> Result<()> {
     let (single_best, multi_best) = (best(&single), best(&multi));
 
     println!(
-        "log-mel (n_fft {}, hop {}, {} mels), {n_files} files × {file_secs} s = {total_secs:.0} s of audio, best of {PASSES} passes",
+        "log-mel (n_fft {}, hop {}, {} mels), {n_files} files × {file_secs} s = {total_secs:.0} s of audio, best of {passes} passes",
         cfg.n_fft, cfg.hop_length_samples, cfg.n_mels
     );
     println!(

@@ -1,7 +1,7 @@
 //! Slaney mel filterbank (`librosa.filters.mel(htk=False, norm="slaney")`) and log-mel with
 //! `librosa.power_to_db(S, ref=1.0, amin=1e-10, top_db=80)`.
 
-use super::stft::PowerStft;
+use super::stft::{GROUP_FRAMES, PowerStft};
 use super::{FeatureMatrix, LogMelConfig};
 
 /// Slaney-scale Hz → mel (linear below 1 kHz, logarithmic above).
@@ -155,6 +155,40 @@ impl MelFilterbank {
         self.apply_lanes(power, out, i);
     }
 
+    /// Applies the filterbank to [`GROUP_FRAMES`] spectra at once: `power[bin][frame]` in,
+    /// `out[band][frame]` out (the layout [`PowerStft::for_each_group`] gives).
+    pub fn apply_group(&self, power: &[[f32; GROUP_FRAMES]], out: &mut [[f32; GROUP_FRAMES]]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 (checked just above).
+                unsafe { self.apply_group_avx2(power, out) };
+                return;
+            }
+        }
+        self.apply_group_portable(power, out);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn apply_group_avx2(&self, power: &[[f32; GROUP_FRAMES]], out: &mut [[f32; GROUP_FRAMES]]) {
+        self.apply_group_portable(power, out);
+    }
+
+    /// One band at a time, all frames together (the inner loop over frames is one SIMD register).
+    #[inline(always)]
+    fn apply_group_portable(&self, power: &[[f32; GROUP_FRAMES]], out: &mut [[f32; GROUP_FRAMES]]) {
+        for ((first, w), o) in self.bands.iter().zip(out.iter_mut()) {
+            let mut acc = [0.0f32; GROUP_FRAMES];
+            for (p, &wk) in power[*first..first + w.len()].iter().zip(w) {
+                for (a, &v) in acc.iter_mut().zip(p) {
+                    *a += wk * v;
+                }
+            }
+            *o = acc;
+        }
+    }
+
     /// Bands `from..` by plain dot products over their lanes.
     #[inline(always)]
     fn apply_lanes(&self, power: &[f32], out: &mut [f32], from: usize) {
@@ -241,9 +275,23 @@ impl MelExtractor {
     pub fn mel_power(&self, samples: &[f32]) -> FeatureMatrix {
         let n = self.cfg.n_mels;
         let mut m = FeatureMatrix::zeros(self.stft.n_frames(samples.len()), n);
-        self.stft.for_each_frame(samples, |t, p| {
-            self.filterbank.apply(p, &mut m.data[t * n..(t + 1) * n])
+        let mut bands = vec![[0.0f32; GROUP_FRAMES]; n];
+        let grouped = self.stft.for_each_group(samples, |t0, frames, power| {
+            self.filterbank.apply_group(power, &mut bands);
+            for (f, row) in m.data[t0 * n..(t0 + frames) * n]
+                .chunks_exact_mut(n)
+                .enumerate()
+            {
+                for (v, band) in row.iter_mut().zip(&bands) {
+                    *v = band[f];
+                }
+            }
         });
+        if !grouped {
+            self.stft.for_each_frame(samples, |t, p| {
+                self.filterbank.apply(p, &mut m.data[t * n..(t + 1) * n])
+            });
+        }
         m
     }
 
@@ -347,6 +395,63 @@ mod tests {
                     (out[b] as f64 - want).abs() <= tol,
                     "n_fft {n_fft}, band {b}: {} vs {want}",
                     out[b]
+                );
+            }
+        }
+    }
+
+    /// The eight-frame filterbank gives every frame its band sums (f64 reference), for
+    /// configurations with and without bands cut short at the last bin, and `mel_power` (which
+    /// takes the eight-lane STFT where the CPU has it) equals the frame-by-frame path.
+    #[test]
+    fn group_apply_equals_band_sums_and_mel_power_equals_per_frame() {
+        for (n_fft, n_mels) in [(2048, 128), (512, 40), (16, 4), (400, 80)] {
+            let fb = MelFilterbank::new(16_000, n_fft, n_mels, 0.0, 8000.0);
+            let power: Vec<[f32; GROUP_FRAMES]> = (0..fb.n_fft_bins)
+                .map(|k| std::array::from_fn(|f| 1.0 + (k as f32 * 0.37 + f as f32).sin().abs()))
+                .collect();
+            let mut out = vec![[f32::NAN; GROUP_FRAMES]; n_mels];
+            fb.apply_group(&power, &mut out);
+            for (b, (first, w)) in fb.bands.iter().enumerate() {
+                for f in 0..GROUP_FRAMES {
+                    let want: f64 = w
+                        .iter()
+                        .zip(&power[*first..])
+                        .map(|(a, p)| *a as f64 * p[f] as f64)
+                        .sum();
+                    let tol = 1e-6 * want.abs().max(1e-6);
+                    let got = out[b][f] as f64;
+                    assert!(
+                        (got - want).abs() <= tol,
+                        "n_fft {n_fft}, band {b}, frame {f}: {got} vs {want}"
+                    );
+                }
+            }
+        }
+        let x: Vec<f32> = (0..20_000)
+            .map(|i| 0.3 * (i as f32 * 0.021).sin() + ((i * 7919) % 997) as f32 * 1e-4)
+            .collect();
+        for (n_fft, hop, n_mels) in [(2048, 512, 128), (512, 160, 40), (400, 160, 80)] {
+            let cfg = LogMelConfig {
+                n_fft,
+                hop_length_samples: hop,
+                n_mels,
+                ..LogMelConfig::default()
+            };
+            let e = MelExtractor::new(&cfg);
+            for len in [0, 700, 20_000] {
+                let got = e.mel_power(&x[..len]);
+                let mut want = FeatureMatrix::zeros(e.stft.n_frames(len), n_mels);
+                e.stft.for_each_frame(&x[..len], |t, p| {
+                    e.filterbank
+                        .apply(p, &mut want.data[t * n_mels..(t + 1) * n_mels])
+                });
+                assert_eq!(got.data.len(), want.data.len());
+                let peak = want.data.iter().copied().fold(1e-6, f32::max);
+                let worst = crate::eval::compare::max_abs_diff(&got.data, &want.data);
+                assert!(
+                    worst <= 1e-5 * peak,
+                    "n_fft {n_fft}, {len} samples: {worst} (peak {peak})"
                 );
             }
         }

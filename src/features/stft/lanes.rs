@@ -1,0 +1,469 @@
+//! Power spectra of eight STFT frames at once, one frame per AVX2 lane.
+//!
+//! RustFFT transforms one frame at a time, so inside every butterfly it shuffles values between
+//! the lanes of a SIMD register. Here each of the eight 32-bit lanes of a 256-bit register holds
+//! a different frame: every butterfly is plain vertical arithmetic on whole registers and every
+//! twiddle factor is one broadcast (the layout FFT libraries use for batches of equal-length
+//! transforms). Per group of eight frames:
+//!
+//! 1. the frames are read eight samples at a time, transposed 8×8 and windowed, which leaves
+//!    point p holding the even sample 2p as its real part and the odd sample 2p + 1 as its
+//!    imaginary part — the packing of the half-length complex FFT ([`super`]);
+//! 2. a radix-4 decimation-in-frequency FFT of m = n_fft/2 points (one radix-2 stage first when
+//!    log₂ m is odd) runs depth first, so that blocks of up to [`L1_POINTS`] points (16 KB) are
+//!    finished while they sit in the L1 cache; its output lies in digit-reversed order, which
+//!    `position` maps;
+//! 3. the real spectrum is split out of the complex one and squared, as [`super::split_power`]
+//!    does for one frame.
+//!
+//! Used for power-of-two n_fft ≥ 32 on CPUs with AVX2 and FMA (docs/perf/cpu.md, item 11); the
+//! batched RustFFT path in [`super`] covers everything else.
+
+use std::arch::x86_64::*;
+
+/// Frames per group: the lanes of one 256-bit register.
+use super::GROUP_FRAMES as LANES;
+
+/// Points per block finished depth first (8 lanes × 8 bytes per complex value × 256 = 16 KB).
+const L1_POINTS: usize = 256;
+
+/// One complex point of the eight frames: real parts in one register, imaginary in another.
+#[derive(Clone, Copy)]
+struct C8 {
+    re: __m256,
+    im: __m256,
+}
+
+/// One level of the decimation-in-frequency FFT, with its twiddle factors W_L^(q·j) for
+/// W_L = e^(−2πi/L), L the level's span.
+enum Level {
+    /// Radix 4 over spans of 4·len points; `[re, im]` of W^j, W^2j, W^3j for j = 0..L/4.
+    Four(Vec<[f32; 6]>),
+    /// Radix 2 over spans of 2·len points; `[re, im]` of W^j for j = 0..L/2.
+    Two(Vec<[f32; 2]>),
+}
+
+impl Level {
+    fn radix(&self) -> usize {
+        match self {
+            Level::Four(_) => 4,
+            Level::Two(_) => 2,
+        }
+    }
+
+    fn span(&self) -> usize {
+        match self {
+            Level::Four(tw) => 4 * tw.len(),
+            Level::Two(tw) => 2 * tw.len(),
+        }
+    }
+}
+
+/// `[re, im]` of e^(−2πi·k/n), computed in f64.
+fn twiddle(k: usize, n: usize) -> [f32; 2] {
+    let a = -2.0 * std::f64::consts::PI * k as f64 / n as f64;
+    [a.cos() as f32, a.sin() as f32]
+}
+
+/// The plan for one n_fft: FFT levels, the output order and the split twiddles.
+pub struct LanePlan {
+    n_fft: usize,
+    levels: Vec<Level>,
+    /// `[c, c', b]` for b = 1..=m/8: the four-point blocks c (bins b + r·m/4) and c'
+    /// (bins m/4 − b + r·m/4) of the FFT's output, whose bins pair up in the split.
+    split_blocks: Vec<[u32; 3]>,
+    /// `[re, im]` of W^k = e^(−2πik/n_fft), k = 0..m.
+    split: Vec<[f32; 2]>,
+}
+
+impl LanePlan {
+    /// A plan for `n_fft`, or `None` where this path does not apply (n_fft/2 not a power of two
+    /// or below 16, or a CPU without AVX2 and FMA).
+    pub fn new(n_fft: usize) -> Option<Self> {
+        let m = n_fft / 2;
+        if !n_fft.is_multiple_of(2) || !m.is_power_of_two() || m < 16 {
+            return None;
+        }
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            return None;
+        }
+        let mut levels = Vec::new();
+        let mut span = m;
+        if m.trailing_zeros() % 2 == 1 {
+            levels.push(Level::Two((0..m / 2).map(|j| twiddle(j, m)).collect()));
+            span /= 2;
+        }
+        while span >= 4 {
+            let tw = (0..span / 4)
+                .map(|j| {
+                    let [a, b] = twiddle(j, span);
+                    let [c, d] = twiddle(2 * j, span);
+                    let [e, f] = twiddle(3 * j, span);
+                    [a, b, c, d, e, f]
+                })
+                .collect();
+            levels.push(Level::Four(tw));
+            span /= 4;
+        }
+        // Level radix r over span N sends the DFT bins r·k' + q to block q (of N/r points), where
+        // the rest of the levels leave bin k' of the block's DFT at their own position for k'.
+        let mut bin_at = vec![0u32; m];
+        for (p, bin) in bin_at.iter_mut().enumerate() {
+            let (mut rest, mut scale, mut b) = (p, 1usize, 0usize);
+            let mut n = m;
+            for level in &levels {
+                let sub = n / level.radix();
+                b += scale * (rest / sub);
+                scale *= level.radix();
+                rest %= sub;
+                n = sub;
+            }
+            *bin = b as u32;
+        }
+        // The last level is radix 4 (a radix-2 level only ever comes first), so point 4c + r
+        // holds bin bin_at[4c] + r·m/4.
+        let q = m / 4;
+        let mut block_of = vec![0u32; q];
+        for c in 0..q {
+            assert!((0..4).all(|r| bin_at[4 * c + r] as usize == bin_at[4 * c] as usize + r * q));
+            block_of[bin_at[4 * c] as usize] = c as u32;
+        }
+        let split_blocks = (1..=q / 2)
+            .map(|b| [block_of[b], block_of[q - b], b as u32])
+            .collect();
+        let split = (0..m).map(|k| twiddle(k, n_fft)).collect();
+        Some(Self {
+            n_fft,
+            levels,
+            split_blocks,
+            split,
+        })
+    }
+
+    /// Calls `sink(first_frame, frames, power)` for consecutive groups of up to [`LANES`] frames
+    /// of librosa's centred STFT (`window` of length n_fft, zero padding of n_fft/2 on both
+    /// sides); `power[bin][lane]` is |X|² of frame `first_frame + lane` (lanes ≥ `frames` hold
+    /// zeros).
+    pub fn for_each_group(
+        &self,
+        window: &[f32],
+        hop: usize,
+        samples: &[f32],
+        mut sink: impl FnMut(usize, usize, &[[f32; LANES]]),
+    ) {
+        let n = self.n_fft;
+        assert_eq!(window.len(), n);
+        let n_frames = 1 + samples.len() / hop;
+        // The buffers (160 KB for n_fft 2048) are kept per thread: allocated and freed per call,
+        // they made the main thread's heap shrink and grow again each file — page faults worth
+        // a third of the time of a 3 s file.
+        let mut fresh = Scratch::default();
+        SCRATCH.with(|cell| {
+            let mut kept = cell.try_borrow_mut();
+            // A sink that itself runs a plan on this thread gets fresh buffers.
+            let scratch = kept.as_deref_mut().unwrap_or(&mut fresh);
+            scratch.size(n);
+            let Scratch {
+                edges,
+                points,
+                power,
+            } = scratch;
+            self.groups(
+                window, hop, samples, n_frames, edges, points, power, &mut sink,
+            );
+        });
+    }
+
+    /// [`Self::for_each_group`] with its buffers.
+    #[allow(clippy::too_many_arguments)]
+    fn groups(
+        &self,
+        window: &[f32],
+        hop: usize,
+        samples: &[f32],
+        n_frames: usize,
+        edges: &mut [f32],
+        points: &mut [C8],
+        power: &mut [__m256],
+        sink: &mut impl FnMut(usize, usize, &[[f32; LANES]]),
+    ) {
+        let n = self.n_fft;
+        let m = n / 2;
+        for t0 in (0..n_frames).step_by(LANES) {
+            let frames = LANES.min(n_frames - t0);
+            let mut inside = [None; LANES];
+            for (lane, (edge, inside)) in edges.chunks_exact_mut(n).zip(&mut inside).enumerate() {
+                let start = ((t0 + lane) * hop) as isize - m as isize;
+                if lane < frames && start >= 0 && start as usize + n <= samples.len() {
+                    *inside = Some(start as usize);
+                } else {
+                    // The part of the frame inside the signal, at edge[from..to].
+                    let (from, to) = if lane < frames {
+                        let len = samples.len() as isize;
+                        (
+                            (-start).clamp(0, n as isize),
+                            (len - start).clamp(0, n as isize),
+                        )
+                    } else {
+                        (0, 0)
+                    };
+                    let (from, to) = (from as usize, (to as usize).max(from as usize));
+                    edge[..from].fill(0.0);
+                    if to > from {
+                        let first = (start + from as isize) as usize;
+                        edge[from..to].copy_from_slice(&samples[first..first + to - from]);
+                    }
+                    edge[to..].fill(0.0);
+                }
+            }
+            let sources: [&[f32]; LANES] = std::array::from_fn(|lane| match inside[lane] {
+                Some(s) => &samples[s..s + n],
+                None => &edges[lane * n..(lane + 1) * n],
+            });
+            // SAFETY: `new` returned a plan only on a CPU with AVX2 and FMA.
+            unsafe { self.transform(&sources, window, points, power) };
+            // SAFETY: `__m256` is 32 bytes of eight f32 lanes with an alignment of 32, so the
+            // buffer is m + 1 valid, aligned `[f32; 8]`, borrowed immutably for the call.
+            let bins = unsafe {
+                std::slice::from_raw_parts(power.as_ptr().cast::<[f32; LANES]>(), power.len())
+            };
+            sink(t0, frames, bins);
+        }
+    }
+
+    /// Window, FFT and split for one group: `sources[lane]` holds n_fft samples of one frame.
+    #[target_feature(enable = "avx2,fma")]
+    fn transform(
+        &self,
+        sources: &[&[f32]; LANES],
+        window: &[f32],
+        points: &mut [C8],
+        power: &mut [__m256],
+    ) {
+        load_windowed(sources, window, points);
+        fft(points, &self.levels);
+        self.split_power(points, power);
+    }
+
+    /// |X[k]|² for k = 0..=m from Z (see [`super::split_power`]), block by block: the last
+    /// FFT level leaves bins b, b + m/4, b + m/2, b + 3m/4 in four consecutive points (b < m/4),
+    /// and their partners m − k in the block of bin m/4 − b, in reverse order — so each step
+    /// reads two runs of four points instead of points scattered over the whole buffer.
+    #[target_feature(enable = "avx2,fma")]
+    fn split_power(&self, points: &[C8], power: &mut [__m256]) {
+        let m = points.len();
+        let q = m / 4;
+        assert!(power.len() == m + 1 && self.split.len() >= m && q >= 4);
+        let z0 = points[0];
+        let (s, d) = (_mm256_add_ps(z0.re, z0.im), _mm256_sub_ps(z0.re, z0.im));
+        power[0] = _mm256_mul_ps(s, s);
+        power[m] = _mm256_mul_ps(d, d);
+        // Block 0: Z[0] (above), Z[m/4] with Z[3m/4], and Z[m/2] with itself.
+        self.split_pair(points[1], points[3], q, power);
+        self.split_pair(points[2], points[2], 2 * q, power);
+        for &[c, partner, b] in &self.split_blocks {
+            let (c, partner, b) = (4 * c as usize, 4 * partner as usize, b as usize);
+            // A block paired with itself (b = m/8) holds both bins of its two pairs.
+            let pairs = if c == partner { 2 } else { 4 };
+            for r in 0..pairs {
+                self.split_pair(points[c + r], points[partner + 3 - r], b + r * q, power);
+            }
+        }
+    }
+
+    /// |X[k]|² and |X[m − k]|² from a = Z[k] and b = Z[m − k]; each term below is twice the one
+    /// in [`super::split_power`], so the squares are scaled by ¼ (exact in binary floating point).
+    #[target_feature(enable = "avx2,fma")]
+    fn split_pair(&self, a: C8, b: C8, k: usize, power: &mut [__m256]) {
+        let m = power.len() - 1;
+        let (er, ei) = (_mm256_add_ps(a.re, b.re), _mm256_sub_ps(a.im, b.im));
+        let (or, oi) = (_mm256_add_ps(a.im, b.im), _mm256_sub_ps(b.re, a.re));
+        let [wr, wi] = self.split[k];
+        let (wr, wi) = (_mm256_set1_ps(wr), _mm256_set1_ps(wi));
+        let wor = _mm256_fmsub_ps(wr, or, _mm256_mul_ps(wi, oi));
+        let woi = _mm256_fmadd_ps(wr, oi, _mm256_mul_ps(wi, or));
+        let (yr, yi) = (_mm256_sub_ps(er, wor), _mm256_sub_ps(ei, woi));
+        let (xr, xi) = (_mm256_add_ps(er, wor), _mm256_add_ps(ei, woi));
+        let quarter = _mm256_set1_ps(0.25);
+        // For k = m/2 both are the same bin (equal magnitudes); X is written last.
+        power[m - k] = _mm256_mul_ps(quarter, _mm256_fmadd_ps(yr, yr, _mm256_mul_ps(yi, yi)));
+        power[k] = _mm256_mul_ps(quarter, _mm256_fmadd_ps(xr, xr, _mm256_mul_ps(xi, xi)));
+    }
+}
+
+/// Buffers for one n_fft: frames reaching past either end of the signal (copied with their zeros),
+/// the FFT's points and the power spectra.
+#[derive(Default)]
+struct Scratch {
+    edges: Vec<f32>,
+    points: Vec<C8>,
+    power: Vec<__m256>,
+}
+
+impl Scratch {
+    fn size(&mut self, n_fft: usize) {
+        // SAFETY: all-zero bits are a valid `__m256` (eight 0.0 lanes).
+        let zero: __m256 = unsafe { std::mem::zeroed() };
+        self.edges.resize(LANES * n_fft, 0.0);
+        self.points.resize(n_fft / 2, C8 { re: zero, im: zero });
+        self.power.resize(n_fft / 2 + 1, zero);
+    }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// Reads the eight frames eight samples at a time, transposes each 8×8 block so that register r
+/// holds sample 8c + r of every frame, and multiplies by the window: point p gets samples 2p
+/// (real part) and 2p + 1 (imaginary part).
+#[target_feature(enable = "avx2,fma")]
+fn load_windowed(sources: &[&[f32]; LANES], window: &[f32], points: &mut [C8]) {
+    let n = window.len();
+    assert!(n == 2 * points.len() && n.is_multiple_of(8) && sources.iter().all(|s| s.len() == n));
+    let (w, out) = (window.as_ptr(), points.as_mut_ptr());
+    for c in (0..n).step_by(8) {
+        // SAFETY (the whole loop body): every source and the window have n floats and points
+        // n/2 values; c + 8 ≤ n, so samples c..c + 8 and points c/2..c/2 + 4 are in bounds.
+        let rows: [__m256; LANES] =
+            std::array::from_fn(|lane| unsafe { _mm256_loadu_ps(sources[lane].as_ptr().add(c)) });
+        let cols = transpose8(rows);
+        for i in 0..4 {
+            unsafe {
+                let (wr, wi) = (*w.add(c + 2 * i), *w.add(c + 2 * i + 1));
+                *out.add(c / 2 + i) = C8 {
+                    re: _mm256_mul_ps(cols[2 * i], _mm256_set1_ps(wr)),
+                    im: _mm256_mul_ps(cols[2 * i + 1], _mm256_set1_ps(wi)),
+                };
+            }
+        }
+    }
+}
+
+/// 8×8 transpose: `out[c]` lane r = `rows[r]` lane c.
+#[target_feature(enable = "avx2,fma")]
+fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+    let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+    let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+    let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+    let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+    let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    // Per 128-bit half: rows 0–3 (s0–s3) and 4–7 (s4–s7) of columns 0/4, 1/5, 2/6, 3/7.
+    let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+    let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+    let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+    let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+    let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+    let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+    let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+    let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+    [
+        _mm256_permute2f128_ps::<0x20>(s0, s4),
+        _mm256_permute2f128_ps::<0x20>(s1, s5),
+        _mm256_permute2f128_ps::<0x20>(s2, s6),
+        _mm256_permute2f128_ps::<0x20>(s3, s7),
+        _mm256_permute2f128_ps::<0x31>(s0, s4),
+        _mm256_permute2f128_ps::<0x31>(s1, s5),
+        _mm256_permute2f128_ps::<0x31>(s2, s6),
+        _mm256_permute2f128_ps::<0x31>(s3, s7),
+    ]
+}
+
+/// The decimation-in-frequency FFT over `levels` (the first one spanning all of `points`): depth
+/// first down to blocks of [`L1_POINTS`], level by level below that.
+#[target_feature(enable = "avx2,fma")]
+fn fft(points: &mut [C8], levels: &[Level]) {
+    let Some((first, rest)) = levels.split_first() else {
+        return;
+    };
+    if points.len() <= L1_POINTS {
+        for level in levels {
+            for block in points.chunks_exact_mut(level.span()) {
+                butterflies(block, level);
+            }
+        }
+    } else {
+        butterflies(points, first);
+        for block in points.chunks_exact_mut(first.span() / first.radix()) {
+            fft(block, rest);
+        }
+    }
+}
+
+/// One level's butterflies over one block of its span.
+#[target_feature(enable = "avx2,fma")]
+fn butterflies(block: &mut [C8], level: &Level) {
+    match level {
+        Level::Four(tw) => {
+            let (b01, b23) = block.split_at_mut(block.len() / 2);
+            let (b0, b1) = b01.split_at_mut(tw.len());
+            let (b2, b3) = b23.split_at_mut(tw.len());
+            let mut quads = b0
+                .iter_mut()
+                .zip(b1)
+                .zip(b2.iter_mut().zip(b3.iter_mut()))
+                .zip(tw);
+            // j = 0: every twiddle is 1 (the whole last level, a quarter of the one before).
+            if let Some((((a0, a1), (a2, a3)), _)) = quads.next() {
+                [*a0, *a1, *a2, *a3] = radix4(*a0, *a1, *a2, *a3);
+            }
+            for (((a0, a1), (a2, a3)), w) in quads {
+                let [y0, y1, y2, y3] = radix4(*a0, *a1, *a2, *a3);
+                *a0 = y0;
+                *a1 = mul(y1, w[0], w[1]);
+                *a2 = mul(y2, w[2], w[3]);
+                *a3 = mul(y3, w[4], w[5]);
+            }
+        }
+        Level::Two(tw) => {
+            let (b0, b1) = block.split_at_mut(tw.len());
+            for ((a0, a1), w) in b0.iter_mut().zip(b1).zip(tw) {
+                let (s, d) = (add(*a0, *a1), sub(*a0, *a1));
+                *a0 = s;
+                *a1 = mul(d, w[0], w[1]);
+            }
+        }
+    }
+}
+
+/// The four-point DFT (W₄ = −i) of one radix-4 butterfly, before its twiddle factors.
+#[target_feature(enable = "avx2,fma")]
+fn radix4(a0: C8, a1: C8, a2: C8, a3: C8) -> [C8; 4] {
+    let (t0, t1) = (add(a0, a2), sub(a0, a2));
+    let (t2, d) = (add(a1, a3), sub(a1, a3));
+    // −i·d
+    let t3 = C8 {
+        re: d.im,
+        im: _mm256_sub_ps(_mm256_setzero_ps(), d.re),
+    };
+    [add(t0, t2), add(t1, t3), sub(t0, t2), sub(t1, t3)]
+}
+
+#[target_feature(enable = "avx2,fma")]
+fn add(a: C8, b: C8) -> C8 {
+    C8 {
+        re: _mm256_add_ps(a.re, b.re),
+        im: _mm256_add_ps(a.im, b.im),
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
+fn sub(a: C8, b: C8) -> C8 {
+    C8 {
+        re: _mm256_sub_ps(a.re, b.re),
+        im: _mm256_sub_ps(a.im, b.im),
+    }
+}
+
+/// a·(wr + i·wi).
+#[target_feature(enable = "avx2,fma")]
+fn mul(a: C8, wr: f32, wi: f32) -> C8 {
+    let (wr, wi) = (_mm256_set1_ps(wr), _mm256_set1_ps(wi));
+    C8 {
+        re: _mm256_fmsub_ps(a.re, wr, _mm256_mul_ps(a.im, wi)),
+        im: _mm256_fmadd_ps(a.re, wi, _mm256_mul_ps(a.im, wr)),
+    }
+}
