@@ -68,6 +68,9 @@ fn twiddle(k: usize, n: usize) -> [f32; 2] {
 /// The plan for one n_fft: FFT levels, the output order and the split twiddles.
 pub struct LanePlan {
     n_fft: usize,
+    /// The window times ½ (exact): with the FFT's input halved, the split's sums E and O (see
+    /// [`Self::split_pair`]) come out without their factor ½.
+    half_window: Vec<f32>,
     levels: Vec<Level>,
     /// `[c, c', b]` for b = 1..=m/8: the four-point blocks c (bins b + r·m/4) and c'
     /// (bins m/4 − b + r·m/4) of the FFT's output, whose bins pair up in the split.
@@ -77,9 +80,10 @@ pub struct LanePlan {
 }
 
 impl LanePlan {
-    /// A plan for `n_fft`, or `None` where this path does not apply (n_fft/2 not a power of two
-    /// or below 16, or a CPU without AVX2 and FMA).
-    pub fn new(n_fft: usize) -> Option<Self> {
+    /// A plan for frames of `window.len()` = n_fft samples, or `None` where this path does not
+    /// apply (n_fft/2 not a power of two or below 16, or a CPU without AVX2 and FMA).
+    pub fn new(window: &[f32]) -> Option<Self> {
+        let n_fft = window.len();
         let m = n_fft / 2;
         if !n_fft.is_multiple_of(2) || !m.is_power_of_two() || m < 16 {
             return None;
@@ -134,6 +138,7 @@ impl LanePlan {
         let split = (0..m).map(|k| twiddle(k, n_fft)).collect();
         Some(Self {
             n_fft,
+            half_window: window.iter().map(|w| 0.5 * w).collect(),
             levels,
             split_blocks,
             split,
@@ -141,18 +146,15 @@ impl LanePlan {
     }
 
     /// Calls `sink(first_frame, frames, power)` for consecutive groups of up to [`LANES`] frames
-    /// of librosa's centred STFT (`window` of length n_fft, zero padding of n_fft/2 on both
-    /// sides); `power[bin][lane]` is |X|² of frame `first_frame + lane` (lanes ≥ `frames` hold
+    /// of librosa's centred STFT (the plan's window, zero padding of n_fft/2 on both sides); `power[bin][lane]` is |X|² of frame `first_frame + lane` (lanes ≥ `frames` hold
     /// zeros).
     pub fn for_each_group(
         &self,
-        window: &[f32],
         hop: usize,
         samples: &[f32],
         mut sink: impl FnMut(usize, usize, &[[f32; LANES]]),
     ) {
         let n = self.n_fft;
-        assert_eq!(window.len(), n);
         let n_frames = 1 + samples.len() / hop;
         // The buffers (160 KB for n_fft 2048) are kept per thread: allocated and freed per call,
         // they made the main thread's heap shrink and grow again each file — page faults worth
@@ -168,9 +170,7 @@ impl LanePlan {
                 points,
                 power,
             } = scratch;
-            self.groups(
-                window, hop, samples, n_frames, edges, points, power, &mut sink,
-            );
+            self.groups(hop, samples, n_frames, edges, points, power, &mut sink);
         });
     }
 
@@ -178,7 +178,6 @@ impl LanePlan {
     #[allow(clippy::too_many_arguments)]
     fn groups(
         &self,
-        window: &[f32],
         hop: usize,
         samples: &[f32],
         n_frames: usize,
@@ -221,7 +220,7 @@ impl LanePlan {
                 None => &edges[lane * n..(lane + 1) * n],
             });
             // SAFETY: `new` returned a plan only on a CPU with AVX2 and FMA.
-            unsafe { self.transform(&sources, window, points, power) };
+            unsafe { self.transform(&sources, points, power) };
             // SAFETY: `__m256` is 32 bytes of eight f32 lanes with an alignment of 32, so the
             // buffer is m + 1 valid, aligned `[f32; 8]`, borrowed immutably for the call.
             let bins = unsafe {
@@ -233,14 +232,8 @@ impl LanePlan {
 
     /// Window, FFT and split for one group: `sources[lane]` holds n_fft samples of one frame.
     #[target_feature(enable = "avx2,fma")]
-    fn transform(
-        &self,
-        sources: &[&[f32]; LANES],
-        window: &[f32],
-        points: &mut [C8],
-        power: &mut [__m256],
-    ) {
-        load_windowed(sources, window, points);
+    fn transform(&self, sources: &[&[f32]; LANES], points: &mut [C8], power: &mut [__m256]) {
+        load_windowed(sources, &self.half_window, points);
         fft(points, &self.levels);
         self.split_power(points, power);
     }
@@ -254,8 +247,10 @@ impl LanePlan {
         let m = points.len();
         let q = m / 4;
         assert!(power.len() == m + 1 && self.split.len() >= m && q >= 4);
-        let z0 = points[0];
-        let (s, d) = (_mm256_add_ps(z0.re, z0.im), _mm256_sub_ps(z0.re, z0.im));
+        // Z is half the packed FFT (the halved window): X[0] = 2·(Z[0].re + Z[0].im), X[m] = 2·(…−…).
+        let (z0, two) = (points[0], _mm256_set1_ps(2.0));
+        let s = _mm256_mul_ps(two, _mm256_add_ps(z0.re, z0.im));
+        let d = _mm256_mul_ps(two, _mm256_sub_ps(z0.re, z0.im));
         power[0] = _mm256_mul_ps(s, s);
         power[m] = _mm256_mul_ps(d, d);
         // Block 0: Z[0] (above), Z[m/4] with Z[3m/4], and Z[m/2] with itself.
@@ -271,8 +266,8 @@ impl LanePlan {
         }
     }
 
-    /// |X[k]|² and |X[m − k]|² from a = Z[k] and b = Z[m − k]; each term below is twice the one
-    /// in [`super::split_power`], so the squares are scaled by ¼ (exact in binary floating point).
+    /// |X[k]|² and |X[m − k]|² from a = Z[k] and b = Z[m − k]. The sums below are the E and O of
+    /// [`super::split_power`] without its factor ½ — which the halved window already applied.
     #[target_feature(enable = "avx2,fma")]
     fn split_pair(&self, a: C8, b: C8, k: usize, power: &mut [__m256]) {
         let m = power.len() - 1;
@@ -284,10 +279,9 @@ impl LanePlan {
         let woi = _mm256_fmadd_ps(wr, oi, _mm256_mul_ps(wi, or));
         let (yr, yi) = (_mm256_sub_ps(er, wor), _mm256_sub_ps(ei, woi));
         let (xr, xi) = (_mm256_add_ps(er, wor), _mm256_add_ps(ei, woi));
-        let quarter = _mm256_set1_ps(0.25);
         // For k = m/2 both are the same bin (equal magnitudes); X is written last.
-        power[m - k] = _mm256_mul_ps(quarter, _mm256_fmadd_ps(yr, yr, _mm256_mul_ps(yi, yi)));
-        power[k] = _mm256_mul_ps(quarter, _mm256_fmadd_ps(xr, xr, _mm256_mul_ps(xi, xi)));
+        power[m - k] = _mm256_fmadd_ps(yr, yr, _mm256_mul_ps(yi, yi));
+        power[k] = _mm256_fmadd_ps(xr, xr, _mm256_mul_ps(xi, xi));
     }
 }
 
@@ -322,12 +316,11 @@ fn load_windowed(sources: &[&[f32]; LANES], window: &[f32], points: &mut [C8]) {
     let n = window.len();
     assert!(n == 2 * points.len() && n.is_multiple_of(8) && sources.iter().all(|s| s.len() == n));
     let (w, out) = (window.as_ptr(), points.as_mut_ptr());
+    let src: [*const f32; LANES] = std::array::from_fn(|lane| sources[lane].as_ptr());
     for c in (0..n).step_by(8) {
         // SAFETY (the whole loop body): every source and the window have n floats and points
         // n/2 values; c + 8 ≤ n, so samples c..c + 8 and points c/2..c/2 + 4 are in bounds.
-        let rows: [__m256; LANES] =
-            std::array::from_fn(|lane| unsafe { _mm256_loadu_ps(sources[lane].as_ptr().add(c)) });
-        let cols = transpose8(rows);
+        let cols = unsafe { transpose8_from(&src, c) };
         for i in 0..4 {
             unsafe {
                 let (wr, wi) = (*w.add(c + 2 * i), *w.add(c + 2 * i + 1));
@@ -340,36 +333,32 @@ fn load_windowed(sources: &[&[f32]; LANES], window: &[f32], points: &mut [C8]) {
     }
 }
 
-/// 8×8 transpose: `out[c]` lane r = `rows[r]` lane c.
+/// Samples c..c + 8 of the eight rows, transposed: `out[i]` lane r = `rows[r][c + i]`. Each
+/// register is loaded as two 128-bit halves (row r and row r + 4 side by side), which leaves a
+/// 4 × 4 transpose inside each half: 16 shuffles instead of the 24 of a full 8 × 8 transpose.
+///
+/// # Safety
+/// `rows[r][c..c + 8]` must be readable for every r.
 #[target_feature(enable = "avx2,fma")]
-fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
-    let t0 = _mm256_unpacklo_ps(r[0], r[1]);
-    let t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    let t2 = _mm256_unpacklo_ps(r[2], r[3]);
-    let t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    let t4 = _mm256_unpacklo_ps(r[4], r[5]);
-    let t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    let t6 = _mm256_unpacklo_ps(r[6], r[7]);
-    let t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    // Per 128-bit half: rows 0–3 (s0–s3) and 4–7 (s4–s7) of columns 0/4, 1/5, 2/6, 3/7.
-    let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
-    let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
-    let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
-    let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
-    let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
-    let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
-    let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
-    let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
-    [
-        _mm256_permute2f128_ps::<0x20>(s0, s4),
-        _mm256_permute2f128_ps::<0x20>(s1, s5),
-        _mm256_permute2f128_ps::<0x20>(s2, s6),
-        _mm256_permute2f128_ps::<0x20>(s3, s7),
-        _mm256_permute2f128_ps::<0x31>(s0, s4),
-        _mm256_permute2f128_ps::<0x31>(s1, s5),
-        _mm256_permute2f128_ps::<0x31>(s2, s6),
-        _mm256_permute2f128_ps::<0x31>(s3, s7),
-    ]
+unsafe fn transpose8_from(rows: &[*const f32; 8], c: usize) -> [__m256; 8] {
+    // [row r, samples h..h + 4 | row r + 4, samples h..h + 4]
+    let pair = |r: usize, h: usize| unsafe {
+        _mm256_insertf128_ps::<1>(
+            _mm256_castps128_ps256(_mm_loadu_ps(rows[r].add(c + h))),
+            _mm_loadu_ps(rows[r + 4].add(c + h)),
+        )
+    };
+    let mut out = [_mm256_setzero_ps(); 8];
+    for h in [0, 4] {
+        let (t0, t1, t2, t3) = (pair(0, h), pair(1, h), pair(2, h), pair(3, h));
+        let (u0, u1) = (_mm256_unpacklo_ps(t0, t1), _mm256_unpackhi_ps(t0, t1));
+        let (u2, u3) = (_mm256_unpacklo_ps(t2, t3), _mm256_unpackhi_ps(t2, t3));
+        out[h] = _mm256_shuffle_ps::<0x44>(u0, u2);
+        out[h + 1] = _mm256_shuffle_ps::<0xEE>(u0, u2);
+        out[h + 2] = _mm256_shuffle_ps::<0x44>(u1, u3);
+        out[h + 3] = _mm256_shuffle_ps::<0xEE>(u1, u3);
+    }
+    out
 }
 
 /// The decimation-in-frequency FFT over `levels` (the first one spanning all of `points`): depth

@@ -55,7 +55,7 @@ impl PowerStft {
     /// Plan for `n_fft` (any size) and hop.
     pub fn new(n_fft: usize, hop_length_samples: usize) -> Self {
         let n_fft = n_fft.max(1);
-        let window = (0..n_fft)
+        let window: Vec<f32> = (0..n_fft)
             .map(|n| {
                 (0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / n_fft as f64).cos()) as f32
             })
@@ -75,13 +75,15 @@ impl PowerStft {
         } else {
             Transform::Real(RealFftPlanner::<f32>::new().plan_fft_forward(n_fft))
         };
+        #[cfg(target_arch = "x86_64")]
+        let lanes = lanes::LanePlan::new(&window);
         Self {
             n_fft,
             hop_length_samples: hop_length_samples.max(1),
             window,
             transform,
             #[cfg(target_arch = "x86_64")]
-            lanes: lanes::LanePlan::new(n_fft),
+            lanes,
         }
     }
 
@@ -96,7 +98,7 @@ impl PowerStft {
     ) -> bool {
         #[cfg(target_arch = "x86_64")]
         if let Some(plan) = &self.lanes {
-            plan.for_each_group(&self.window, self.hop_length_samples, samples, sink);
+            plan.for_each_group(self.hop_length_samples, samples, sink);
             return true;
         }
         let _ = (samples, sink);
