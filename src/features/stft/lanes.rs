@@ -11,10 +11,9 @@
 //!    imaginary part — the packing of the half-length complex FFT ([`super`]);
 //! 2. a radix-4 decimation-in-frequency FFT of m = n_fft/2 points (one radix-2 stage first when
 //!    log₂ m is odd) runs depth first, so that blocks of up to [`L1_POINTS`] points (16 KB) are
-//!    finished while they sit in the L1 cache; its output lies in digit-reversed order, which
-//!    `position` maps;
+//!    finished while they sit in the L1 cache; its output lies in digit-reversed order;
 //! 3. the real spectrum is split out of the complex one and squared, as [`super::split_power`]
-//!    does for one frame.
+//!    does for one frame, reading the digit-reversed output four points at a time.
 //!
 //! Used for power-of-two n_fft ≥ 32 on CPUs with AVX2 and FMA (docs/perf/cpu.md, item 11); the
 //! batched RustFFT path in [`super`] covers everything else.
@@ -146,8 +145,8 @@ impl LanePlan {
     }
 
     /// Calls `sink(first_frame, frames, power)` for consecutive groups of up to [`LANES`] frames
-    /// of librosa's centred STFT (the plan's window, zero padding of n_fft/2 on both sides); `power[bin][lane]` is |X|² of frame `first_frame + lane` (lanes ≥ `frames` hold
-    /// zeros).
+    /// of librosa's centred STFT (the plan's window, zero padding of n_fft/2 on both sides);
+    /// `power[bin][lane]` is |X|² of frame `first_frame + lane` (lanes ≥ `frames` hold zeros).
     pub fn for_each_group(
         &self,
         hop: usize,
@@ -247,7 +246,8 @@ impl LanePlan {
         let m = points.len();
         let q = m / 4;
         assert!(power.len() == m + 1 && self.split.len() >= m && q >= 4);
-        // Z is half the packed FFT (the halved window): X[0] = 2·(Z[0].re + Z[0].im), X[m] = 2·(…−…).
+        // Z is half the packed FFT (the halved window): X[0] = 2·(Z[0].re + Z[0].im) and
+        // X[m] = 2·(Z[0].re − Z[0].im).
         let (z0, two) = (points[0], _mm256_set1_ps(2.0));
         let s = _mm256_mul_ps(two, _mm256_add_ps(z0.re, z0.im));
         let d = _mm256_mul_ps(two, _mm256_sub_ps(z0.re, z0.im));
