@@ -66,7 +66,6 @@ fn twiddle(k: usize, n: usize) -> [f32; 2] {
 
 /// The plan for one n_fft: FFT levels, the output order and the split twiddles.
 pub struct LanePlan {
-    n_fft: usize,
     /// The window times ½ (exact): with the FFT's input halved, the split's sums E and O (see
     /// [`Self::split_pair`]) come out without their factor ½.
     half_window: Vec<f32>,
@@ -136,7 +135,6 @@ impl LanePlan {
             .collect();
         let split = (0..m).map(|k| twiddle(k, n_fft)).collect();
         Some(Self {
-            n_fft,
             half_window: window.iter().map(|w| 0.5 * w).collect(),
             levels,
             split_blocks,
@@ -153,8 +151,6 @@ impl LanePlan {
         samples: &[f32],
         mut sink: impl FnMut(usize, usize, &[[f32; LANES]]),
     ) {
-        let n = self.n_fft;
-        let n_frames = 1 + samples.len() / hop;
         // The buffers (160 KB for n_fft 2048) are kept per thread: allocated and freed per call,
         // they made the main thread's heap shrink and grow again each file — page faults worth
         // a third of the time of a 3 s file.
@@ -163,58 +159,41 @@ impl LanePlan {
             let mut kept = cell.try_borrow_mut();
             // A sink that itself runs a plan on this thread gets fresh buffers.
             let scratch = kept.as_deref_mut().unwrap_or(&mut fresh);
-            scratch.size(n);
-            let Scratch {
-                edges,
-                points,
-                power,
-            } = scratch;
-            self.groups(hop, samples, n_frames, edges, points, power, &mut sink);
+            self.groups(hop, samples, scratch, &mut sink);
         });
     }
 
     /// [`Self::for_each_group`] with its buffers.
-    #[allow(clippy::too_many_arguments)]
     fn groups(
         &self,
         hop: usize,
         samples: &[f32],
-        n_frames: usize,
-        edges: &mut [f32],
-        points: &mut [C8],
-        power: &mut [__m256],
+        scratch: &mut Scratch,
         sink: &mut impl FnMut(usize, usize, &[[f32; LANES]]),
     ) {
-        let n = self.n_fft;
-        let m = n / 2;
+        let n = self.half_window.len();
+        scratch.size(n);
+        let Scratch {
+            edges,
+            points,
+            power,
+        } = scratch;
+        let n_frames = 1 + samples.len() / hop;
         for t0 in (0..n_frames).step_by(LANES) {
             let frames = LANES.min(n_frames - t0);
-            let mut inside = [None; LANES];
-            for (lane, (edge, inside)) in edges.chunks_exact_mut(n).zip(&mut inside).enumerate() {
-                let start = ((t0 + lane) * hop) as isize - m as isize;
-                if lane < frames && start >= 0 && start as usize + n <= samples.len() {
-                    *inside = Some(start as usize);
-                } else {
-                    // The part of the frame inside the signal, at edge[from..to].
-                    let (from, to) = if lane < frames {
-                        let len = samples.len() as isize;
-                        (
-                            (-start).clamp(0, n as isize),
-                            (len - start).clamp(0, n as isize),
-                        )
-                    } else {
-                        (0, 0)
-                    };
-                    let (from, to) = (from as usize, (to as usize).max(from as usize));
-                    edge[..from].fill(0.0);
-                    if to > from {
-                        let first = (start + from as isize) as usize;
-                        edge[from..to].copy_from_slice(&samples[first..first + to - from]);
-                    }
-                    edge[to..].fill(0.0);
+            let start = |lane: usize| ((t0 + lane) * hop) as isize - (n / 2) as isize;
+            let inside = |lane: usize| {
+                let s = start(lane);
+                (lane < frames && s >= 0 && s as usize + n <= samples.len()).then_some(s as usize)
+            };
+            for (lane, edge) in edges.chunks_exact_mut(n).enumerate() {
+                if lane >= frames {
+                    edge.fill(0.0);
+                } else if inside(lane).is_none() {
+                    copy_zero_padded(samples, start(lane), edge);
                 }
             }
-            let sources: [&[f32]; LANES] = std::array::from_fn(|lane| match inside[lane] {
+            let sources: [&[f32]; LANES] = std::array::from_fn(|lane| match inside(lane) {
                 Some(s) => &samples[s..s + n],
                 None => &edges[lane * n..(lane + 1) * n],
             });
@@ -283,6 +262,19 @@ impl LanePlan {
         power[m - k] = _mm256_fmadd_ps(yr, yr, _mm256_mul_ps(yi, yi));
         power[k] = _mm256_fmadd_ps(xr, xr, _mm256_mul_ps(xi, xi));
     }
+}
+
+/// `out` = `samples[start..start + out.len()]`, zeros where that range lies outside the signal.
+fn copy_zero_padded(samples: &[f32], start: isize, out: &mut [f32]) {
+    let len = samples.len() as isize;
+    let from = (-start).clamp(0, out.len() as isize) as usize;
+    let to = ((len - start).clamp(0, out.len() as isize) as usize).max(from);
+    out[..from].fill(0.0);
+    if to > from {
+        let first = (start + from as isize) as usize;
+        out[from..to].copy_from_slice(&samples[first..first + to - from]);
+    }
+    out[to..].fill(0.0);
 }
 
 /// Buffers for one n_fft: frames reaching past either end of the signal (copied with their zeros),
