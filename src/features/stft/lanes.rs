@@ -300,49 +300,56 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
-/// Reads the eight frames eight samples at a time, transposes each 8×8 block so that register r
-/// holds sample 8c + r of every frame, and multiplies by the window: point p gets samples 2p
-/// (real part) and 2p + 1 (imaginary part).
+/// Reads the eight frames eight samples at a time, windows them and transposes each 8×8 block
+/// so that register r holds sample 8c + r of every frame: point p gets samples 2p (real part)
+/// and 2p + 1 (imaginary part).
 #[target_feature(enable = "avx2,fma")]
 fn load_windowed(sources: &[&[f32]; LANES], window: &[f32], points: &mut [C8]) {
     let n = window.len();
     assert!(n == 2 * points.len() && n.is_multiple_of(8) && sources.iter().all(|s| s.len() == n));
-    let (w, out) = (window.as_ptr(), points.as_mut_ptr());
+    let out = points.as_mut_ptr();
     let src: [*const f32; LANES] = std::array::from_fn(|lane| sources[lane].as_ptr());
     for c in (0..n).step_by(8) {
         // SAFETY (the whole loop body): every source and the window have n floats and points
         // n/2 values; c + 8 ≤ n, so samples c..c + 8 and points c/2..c/2 + 4 are in bounds.
-        let cols = unsafe { transpose8_from(&src, c) };
+        let cols = unsafe { transpose8_windowed(&src, window.as_ptr(), c) };
         for i in 0..4 {
             unsafe {
-                let (wr, wi) = (*w.add(c + 2 * i), *w.add(c + 2 * i + 1));
                 *out.add(c / 2 + i) = C8 {
-                    re: _mm256_mul_ps(cols[2 * i], _mm256_set1_ps(wr)),
-                    im: _mm256_mul_ps(cols[2 * i + 1], _mm256_set1_ps(wi)),
-                };
-            }
+                    re: cols[2 * i],
+                    im: cols[2 * i + 1],
+                }
+            };
         }
     }
 }
 
-/// Samples c..c + 8 of the eight rows, transposed: `out[i]` lane r = `rows[r][c + i]`. Each
-/// register is loaded as two 128-bit halves (row r and row r + 4 side by side), which leaves a
-/// 4 × 4 transpose inside each half: 16 shuffles instead of the 24 of a full 8 × 8 transpose.
+/// Samples c..c + 8 of the eight rows times `window[c..c + 8]`, transposed: `out[i]` lane r =
+/// `rows[r][c + i]·window[c + i]`. Each register is loaded as two 128-bit halves (row r and row
+/// r + 4 side by side), so one load of four window values serves it before the transpose
+/// (eight broadcasts after it would be eight loads more: the loop is bound by its loads), and
+/// what is left is a 4 × 4 transpose inside each half: 16 shuffles instead of the 24 of a full
+/// 8 × 8 transpose.
 ///
 /// # Safety
-/// `rows[r][c..c + 8]` must be readable for every r.
+/// `rows[r][c..c + 8]` and `window[c..c + 8]` must be readable for every r.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn transpose8_from(rows: &[*const f32; 8], c: usize) -> [__m256; 8] {
-    // [row r, samples h..h + 4 | row r + 4, samples h..h + 4]
-    let pair = |r: usize, h: usize| unsafe {
-        _mm256_insertf128_ps::<1>(
-            _mm256_castps128_ps256(_mm_loadu_ps(rows[r].add(c + h))),
-            _mm_loadu_ps(rows[r + 4].add(c + h)),
-        )
-    };
+unsafe fn transpose8_windowed(rows: &[*const f32; 8], window: *const f32, c: usize) -> [__m256; 8] {
     let mut out = [_mm256_setzero_ps(); 8];
     for h in [0, 4] {
-        let (t0, t1, t2, t3) = (pair(0, h), pair(1, h), pair(2, h), pair(3, h));
+        // [w[c + h..c + h + 4] | the same]
+        let w = unsafe { _mm256_broadcast_ps(&*window.add(c + h).cast::<__m128>()) };
+        // [row r, samples c + h..c + h + 4 | row r + 4, the same samples] · w
+        let pair = |r: usize| unsafe {
+            _mm256_mul_ps(
+                _mm256_insertf128_ps::<1>(
+                    _mm256_castps128_ps256(_mm_loadu_ps(rows[r].add(c + h))),
+                    _mm_loadu_ps(rows[r + 4].add(c + h)),
+                ),
+                w,
+            )
+        };
+        let (t0, t1, t2, t3) = (pair(0), pair(1), pair(2), pair(3));
         let (u0, u1) = (_mm256_unpacklo_ps(t0, t1), _mm256_unpackhi_ps(t0, t1));
         let (u2, u3) = (_mm256_unpacklo_ps(t2, t3), _mm256_unpackhi_ps(t2, t3));
         out[h] = _mm256_shuffle_ps::<0x44>(u0, u2);
@@ -415,12 +422,16 @@ fn butterflies(block: &mut [C8], level: &Level) {
 fn radix4(a0: C8, a1: C8, a2: C8, a3: C8) -> [C8; 4] {
     let (t0, t1) = (add(a0, a2), sub(a0, a2));
     let (t2, d) = (add(a1, a3), sub(a1, a3));
-    // −i·d
-    let t3 = C8 {
-        re: d.im,
-        im: _mm256_sub_ps(_mm256_setzero_ps(), d.re),
+    // t1 ± (−i·d), with −i·d = d.im − i·d.re written out (no negation).
+    let y1 = C8 {
+        re: _mm256_add_ps(t1.re, d.im),
+        im: _mm256_sub_ps(t1.im, d.re),
     };
-    [add(t0, t2), add(t1, t3), sub(t0, t2), sub(t1, t3)]
+    let y3 = C8 {
+        re: _mm256_sub_ps(t1.re, d.im),
+        im: _mm256_add_ps(t1.im, d.re),
+    };
+    [add(t0, t2), y1, sub(t0, t2), y3]
 }
 
 #[target_feature(enable = "avx2,fma")]
