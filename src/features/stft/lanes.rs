@@ -233,34 +233,60 @@ impl LanePlan {
         power[0] = _mm256_mul_ps(s, s);
         power[m] = _mm256_mul_ps(d, d);
         // Block 0: Z[0] (above), Z[m/4] with Z[3m/4], and Z[m/2] with itself.
-        self.split_pair(points[1], points[3], q, power);
-        self.split_pair(points[2], points[2], 2 * q, power);
+        // SAFETY (every split_pair below): 1 ≤ k < m — here q and 2q; in the loop k = b + r·q
+        // with 1 ≤ b ≤ q/2 and r ≤ 3, so k ≤ 3q + q/2 < m.
+        unsafe {
+            self.split_pair(points[1], points[3], q, power);
+            self.split_pair(points[2], points[2], 2 * q, power);
+        }
         for &[c, partner, b] in &self.split_blocks {
             let (c, partner, b) = (4 * c as usize, 4 * partner as usize, b as usize);
-            // A block paired with itself (b = m/8) holds both bins of its two pairs.
-            let pairs = if c == partner { 2 } else { 4 };
-            for r in 0..pairs {
-                self.split_pair(points[c + r], points[partner + 3 - r], b + r * q, power);
+            assert!((1..=q / 2).contains(&b));
+            let (blk, par): (&[C8; 4], &[C8; 4]) = (
+                points[c..c + 4].try_into().expect("four points"),
+                points[partner..partner + 4]
+                    .try_into()
+                    .expect("four points"),
+            );
+            if c == partner {
+                // A block paired with itself (b = m/8) holds both bins of its two pairs.
+                for r in 0..2 {
+                    unsafe { self.split_pair(blk[r], blk[3 - r], b + r * q, power) };
+                }
+            } else {
+                for r in 0..4 {
+                    unsafe { self.split_pair(blk[r], par[3 - r], b + r * q, power) };
+                }
             }
         }
     }
 
     /// |X[k]|² and |X[m − k]|² from a = Z[k] and b = Z[m − k]. The sums below are the E and O of
     /// [`super::split_power`] without its factor ½ — which the halved window already applied.
+    /// Unchecked indexing: bounds checks and their index arithmetic were a third of the
+    /// split's instructions, which is bound by how many it can issue.
+    ///
+    /// # Safety
+    /// 1 ≤ k < m, with m + 1 = `power.len()` and `self.split.len()` ≥ m.
     #[target_feature(enable = "avx2,fma")]
-    fn split_pair(&self, a: C8, b: C8, k: usize, power: &mut [__m256]) {
+    unsafe fn split_pair(&self, a: C8, b: C8, k: usize, power: &mut [__m256]) {
         let m = power.len() - 1;
+        debug_assert!(k >= 1 && k < m && self.split.len() >= m);
         let (er, ei) = (_mm256_add_ps(a.re, b.re), _mm256_sub_ps(a.im, b.im));
         let (or, oi) = (_mm256_add_ps(a.im, b.im), _mm256_sub_ps(b.re, a.re));
-        let [wr, wi] = self.split[k];
+        // SAFETY: k < m ≤ split.len() (the caller's contract).
+        let [wr, wi] = unsafe { *self.split.get_unchecked(k) };
         let (wr, wi) = (_mm256_set1_ps(wr), _mm256_set1_ps(wi));
         let wor = _mm256_fmsub_ps(wr, or, _mm256_mul_ps(wi, oi));
         let woi = _mm256_fmadd_ps(wr, oi, _mm256_mul_ps(wi, or));
         let (yr, yi) = (_mm256_sub_ps(er, wor), _mm256_sub_ps(ei, woi));
         let (xr, xi) = (_mm256_add_ps(er, wor), _mm256_add_ps(ei, woi));
         // For k = m/2 both are the same bin (equal magnitudes); X is written last.
-        power[m - k] = _mm256_fmadd_ps(yr, yr, _mm256_mul_ps(yi, yi));
-        power[k] = _mm256_fmadd_ps(xr, xr, _mm256_mul_ps(xi, xi));
+        // SAFETY: 1 ≤ k < m, so k and m − k are below power.len() = m + 1.
+        unsafe {
+            *power.get_unchecked_mut(m - k) = _mm256_fmadd_ps(yr, yr, _mm256_mul_ps(yi, yi));
+            *power.get_unchecked_mut(k) = _mm256_fmadd_ps(xr, xr, _mm256_mul_ps(xi, xi));
+        }
     }
 }
 
