@@ -263,8 +263,8 @@ impl LanePlan {
 
     /// |X[k]|² and |X[m − k]|² from a = Z[k] and b = Z[m − k]. The sums below are the E and O of
     /// [`super::split_power`] without its factor ½ — which the halved window already applied.
-    /// Unchecked indexing: bounds checks and their index arithmetic were a third of the
-    /// split's instructions, which is bound by how many it can issue.
+    /// Unchecked indexing: the split took 0.94× the time without the bounds checks
+    /// (docs/perf/cpu.md, item 12).
     ///
     /// # Safety
     /// 1 ≤ k < m, with m + 1 = `power.len()` and `self.split.len()` ≥ m.
@@ -353,9 +353,8 @@ fn load_windowed(sources: &[&[f32]; LANES], window: &[f32], points: &mut [C8]) {
 /// Samples c..c + 8 of the eight rows times `window[c..c + 8]`, transposed: `out[i]` lane r =
 /// `rows[r][c + i]·window[c + i]`. Each register is loaded as two 128-bit halves (row r and row
 /// r + 4 side by side), so one load of four window values serves it before the transpose
-/// (eight broadcasts after it would be eight loads more: the loop is bound by its loads), and
-/// what is left is a 4 × 4 transpose inside each half: 16 shuffles instead of the 24 of a full
-/// 8 × 8 transpose.
+/// (instead of eight broadcasts after it), and what is left is a 4 × 4 transpose inside each
+/// half: 16 shuffles instead of the 24 of a full 8 × 8 transpose.
 ///
 /// # Safety
 /// `rows[r][c..c + 8]` and `window[c..c + 8]` must be readable for every r.
@@ -364,7 +363,10 @@ unsafe fn transpose8_windowed(rows: &[*const f32; 8], window: *const f32, c: usi
     let mut out = [_mm256_setzero_ps(); 8];
     for h in [0, 4] {
         // [w[c + h..c + h + 4] | the same]
-        let w = unsafe { _mm256_broadcast_ps(&*window.add(c + h).cast::<__m128>()) };
+        let w = unsafe {
+            let w = _mm_loadu_ps(window.add(c + h));
+            _mm256_set_m128(w, w)
+        };
         // [row r, samples c + h..c + h + 4 | row r + 4, the same samples] · w
         let pair = |r: usize| unsafe {
             _mm256_mul_ps(
