@@ -6,7 +6,7 @@
 //! twiddle factor is one broadcast (the layout FFT libraries use for batches of equal-length
 //! transforms). Per group of eight frames:
 //!
-//! 1. the frames are read eight samples at a time, transposed 8×8 and windowed, which leaves
+//! 1. the frames are read eight samples at a time, windowed and transposed 8×8, which leaves
 //!    point p holding the even sample 2p as its real part and the odd sample 2p + 1 as its
 //!    imaginary part — the packing of the half-length complex FFT ([`super`]);
 //! 2. a radix-4 decimation-in-frequency FFT of m = n_fft/2 points (one radix-2 stage first when
