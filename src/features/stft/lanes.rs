@@ -239,15 +239,12 @@ impl LanePlan {
             self.split_pair(points[1], points[3], q, power);
             self.split_pair(points[2], points[2], 2 * q, power);
         }
+        // The points as four-point blocks (m is a multiple of 4: no remainder).
+        let (blocks, _) = points.as_chunks::<4>();
         for &[c, partner, b] in &self.split_blocks {
-            let (c, partner, b) = (4 * c as usize, 4 * partner as usize, b as usize);
+            let b = b as usize;
             assert!((1..=q / 2).contains(&b));
-            let (blk, par): (&[C8; 4], &[C8; 4]) = (
-                points[c..c + 4].try_into().expect("four points"),
-                points[partner..partner + 4]
-                    .try_into()
-                    .expect("four points"),
-            );
+            let (blk, par) = (&blocks[c as usize], &blocks[partner as usize]);
             if c == partner {
                 // A block paired with itself (b = m/8) holds both bins of its two pairs.
                 for r in 0..2 {
