@@ -170,36 +170,64 @@ mod tests {
         assert_eq!(big, [20.0, 0.0]);
     }
 
-    /// Every vector path the CPU has gives the portable function's results bit for bit (the
-    /// module's promise: the same arithmetic, element by element).
+    /// The paths of [`map_in_place`] the CPU has, each on a copy of `x`. `f` must be a closure
+    /// or a function item, not a function pointer, so that it is inlined and vectorised in each
+    /// path (through a pointer every path would run the same scalar calls).
+    fn every_path(x: &[f32], f: impl Fn(f32) -> f32 + Copy) -> Vec<(&'static str, Vec<f32>)> {
+        let mut paths = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                let mut v = x.to_vec();
+                // SAFETY: the CPU supports AVX-512F (checked just above).
+                unsafe { map_avx512(&mut v, f) };
+                paths.push(("avx512", v));
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                let mut v = x.to_vec();
+                // SAFETY: the CPU supports AVX2 (checked just above).
+                unsafe { map_avx2(&mut v, f) };
+                paths.push(("avx2", v));
+            }
+        }
+        paths
+    }
+
+    /// Every vector path the CPU has, and the public functions that dispatch to them, give the
+    /// scalar function's results bit for bit (the module's promise: the same arithmetic,
+    /// element by element).
     #[test]
     fn vector_paths_equal_portable_bit_for_bit() {
         let x: Vec<f32> = (0..10_007)
             .map(|i| (i as f32 * 0.731).sin() * 10f32.powi(i % 23 - 11))
             .collect();
-        let db = |x: f32| 10.0 / std::f32::consts::LN_10 * ln(x.max(1e-10));
-        for f in [db, gelu] {
-            let want: Vec<u32> = x.iter().map(|&v| f(v).to_bits()).collect();
-            let mut paths: Vec<(&str, Vec<f32>)> = Vec::new();
-            #[cfg(target_arch = "x86_64")]
-            {
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    let mut v = x.clone();
-                    // SAFETY: the CPU supports AVX-512F (checked just above).
-                    unsafe { map_avx512(&mut v, f) };
-                    paths.push(("avx512", v));
-                }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    let mut v = x.clone();
-                    // SAFETY: the CPU supports AVX2 (checked just above).
-                    unsafe { map_avx2(&mut v, f) };
-                    paths.push(("avx2", v));
-                }
-            }
-            for (name, got) in paths {
-                let got: Vec<u32> = got.iter().map(|v| v.to_bits()).collect();
-                assert!(got == want, "{name} path differs from the portable one");
-            }
+        let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
+        let db = |v: f32| 10.0 / std::f32::consts::LN_10 * ln(v.max(1e-10));
+        let want_db: Vec<f32> = x.iter().map(|&v| db(v)).collect();
+        let want_gelu: Vec<f32> = x.iter().map(|&v| gelu(v)).collect();
+        let mut dispatched_db = x.clone();
+        power_to_db_in_place(&mut dispatched_db, 1e-10);
+        let mut dispatched_gelu = x.clone();
+        gelu_in_place(&mut dispatched_gelu);
+        let mut checks = vec![
+            ("power_to_db_in_place", dispatched_db, &want_db),
+            ("gelu_in_place", dispatched_gelu, &want_gelu),
+        ];
+        checks.extend(
+            every_path(&x, db)
+                .into_iter()
+                .map(|(p, v)| (p, v, &want_db)),
+        );
+        checks.extend(
+            every_path(&x, gelu)
+                .into_iter()
+                .map(|(p, v)| (p, v, &want_gelu)),
+        );
+        for (name, got, want) in checks {
+            assert!(
+                bits(&got) == bits(want),
+                "{name} differs from the scalar function"
+            );
         }
     }
 
