@@ -71,7 +71,8 @@ pub struct LanePlan {
     half_window: Vec<f32>,
     levels: Vec<Level>,
     /// `[c, c', b]` for b = 1..=m/8: the four-point blocks c (bins b + r·m/4) and c'
-    /// (bins m/4 − b + r·m/4) of the FFT's output, whose bins pair up in the split.
+    /// (bins m/4 − b + r·m/4) of the FFT's output, whose bins pair up in the split. Every b lies
+    /// in 1..=m/8 (built so in `new`), which the split's unchecked indexing relies on.
     split_blocks: Vec<[u32; 3]>,
     /// `[re, im]` of W^k = e^(−2πik/n_fft), k = 0..m.
     split: Vec<[f32; 2]>,
@@ -224,7 +225,8 @@ impl LanePlan {
     fn split_power(&self, points: &[C8], power: &mut [__m256]) {
         let m = points.len();
         let q = m / 4;
-        assert!(power.len() == m + 1 && self.split.len() >= m && q >= 4);
+        // The plan's m (`split` has one twiddle per point): its `split_blocks` hold b ≤ m/8.
+        assert!(power.len() == m + 1 && self.split.len() == m && q >= 4);
         // Z is half the packed FFT (the halved window): X[0] = 2·(Z[0].re + Z[0].im) and
         // X[m] = 2·(Z[0].re − Z[0].im).
         let (z0, two) = (points[0], _mm256_set1_ps(2.0));
@@ -234,7 +236,8 @@ impl LanePlan {
         power[m] = _mm256_mul_ps(d, d);
         // Block 0: Z[0] (above), Z[m/4] with Z[3m/4], and Z[m/2] with itself.
         // SAFETY (every split_pair below): 1 ≤ k < m — here q and 2q; in the loop k = b + r·q
-        // with 1 ≤ b ≤ q/2 and r ≤ 3, so k ≤ 3q + q/2 < m.
+        // with 1 ≤ b ≤ q/2 (the plan's invariant, for this m as asserted above) and r ≤ 3, so
+        // k ≤ 3q + q/2 < m.
         unsafe {
             self.split_pair(points[1], points[3], q, power);
             self.split_pair(points[2], points[2], 2 * q, power);
@@ -243,7 +246,6 @@ impl LanePlan {
         let (blocks, _) = points.as_chunks::<4>();
         for &[c, partner, b] in &self.split_blocks {
             let b = b as usize;
-            assert!((1..=q / 2).contains(&b));
             let (blk, par) = (&blocks[c as usize], &blocks[partner as usize]);
             if c == partner {
                 // A block paired with itself (b = m/8) holds both bins of its two pairs.
